@@ -1,0 +1,229 @@
+"""Reading and writing data files safely.
+
+Every data file is read against a pandera schema. Whatever is wrong with it, the
+error names the file, the row (1-based line number in the file, header = line 1),
+the column and what was expected, so a user can go straight to the cell.
+
+Outputs are written to a temporary file in the destination folder and moved into
+place, so a failure never leaves a half-written file or loses the previous one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+MAX_REPORTED = 10
+
+
+class DataError(ValueError):
+    """A data file does not meet its contract. The message says where and why."""
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_line(index: int) -> int:
+    """File line number of a 0-based data row (the header is line 1)."""
+    return int(index) + 2
+
+
+def _check_text(path: Path, expected: Sequence[str]) -> str:
+    if not path.exists():
+        raise DataError(f"{path}: file not found; expected a CSV with columns {list(expected)}")
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror})") from err
+    if not raw.strip():
+        raise DataError(f"{path}: file is empty; expected a header row {list(expected)}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: line {line}: byte {raw[err.start]:#04x} is not valid UTF-8; "
+            "expected a UTF-8 encoded CSV (re-save it as UTF-8)"
+        ) from err
+    return text
+
+
+def _check_header(path: Path, header: list[str], expected: Sequence[str], optional: Sequence[str]):
+    if len(header) == 1 and len(expected) > 1:
+        for sep, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if sep in header[0]:
+                raise DataError(
+                    f"{path}: line 1: header is {name}-separated; expected comma-separated "
+                    f"columns {list(expected)}"
+                )
+    missing = [c for c in expected if c not in header]
+    if missing:
+        raise DataError(f"{path}: line 1: missing column(s) {missing}; expected {list(expected)}")
+    unknown = [c for c in header if c not in expected and c not in optional]
+    if unknown:
+        raise DataError(
+            f"{path}: line 1: unknown column(s) {unknown}; expected only {list(expected)}"
+            + (f" and optionally {list(optional)}" if optional else "")
+        )
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise DataError(f"{path}: line 1: column(s) {dupes} appear more than once")
+
+
+def _parse_numbers(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> list[str]:
+    """Convert numeric columns in place; return one message per unparsable cell."""
+    problems = []
+    for name, column in schema.columns.items():
+        kind = str(column.dtype)
+        if not any(k in kind for k in ("int", "float")):
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce")
+        bad = values.isna() & frame[name].notna()
+        for index in frame.index[bad]:
+            problems.append(
+                f"  line {file_line(index)}, column {name!r}: {frame.at[index, name]!r} "
+                f"is not a number (expected {kind})"
+            )
+        frame[name] = values.astype("Int64") if "int" in kind and not bad.any() else values
+    return problems
+
+
+def _describe_failures(
+    path: Path, type_problems: list[str], cases: pd.DataFrame | None, n_rows: int
+) -> str:
+    lines = list(type_problems)
+    cases = cases if cases is not None else pd.DataFrame(columns=["index"])
+    for _, case in cases.iterrows():
+        column = case.get("column")
+        check = str(case.get("check"))
+        value = case.get("failure_case")
+        index = case.get("index")
+        if index is None or pd.isna(index):
+            lines.append(f"  column {column!r}: {check} (value {value!r})")
+            continue
+        line = file_line(index)
+        if pd.isna(value) and any(
+            m.startswith(f"  line {line}, column {column!r}:") for m in type_problems
+        ):
+            continue
+        hint = " (truncated file?)" if int(index) == n_rows - 1 and pd.isna(value) else ""
+        if check == "not_nullable":
+            lines.append(f"  line {line}, column {column!r}: missing value{hint}")
+        elif check.startswith(("coerce_dtype", "dtype(")):
+            if pd.isna(value):
+                lines.append(f"  line {line}, column {column!r}: missing value{hint}")
+        else:
+            lines.append(f"  line {line}, column {column!r}: {value!r} fails {check}")
+    lines = list(dict.fromkeys(lines))
+    shown = "\n".join(lines[:MAX_REPORTED])
+    more = f"\n  ... and {len(lines) - MAX_REPORTED} more" if len(lines) > MAX_REPORTED else ""
+    return f"{path}: {len(lines)} problem(s):\n{shown}{more}"
+
+
+def read_table(
+    path: str | os.PathLike,
+    schema: pa.DataFrameSchema,
+    *,
+    unique: Sequence[str] | None = None,
+    optional: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Read a CSV file and validate it against ``schema``.
+
+    Parameters
+    ----------
+    path
+        The CSV file (UTF-8, comma-separated, one header row).
+    schema
+        Columns, types and checks. Columns not in the schema are an error unless
+        named in ``optional``.
+    unique
+        Columns that together identify a row; duplicated keys are an error
+        naming every line involved.
+    optional
+        Extra columns that may be present and are kept as text.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated, type-coerced table.
+
+    Raises
+    ------
+    DataError
+        With the file, line, column and what was expected.
+    """
+    path = Path(path)
+    expected = list(schema.columns)
+    text = _check_text(path, expected)
+    header = next(csv.reader([text.splitlines()[0]]))
+    _check_header(path, header, expected, optional)
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
+            on_bad_lines="error",
+        )
+    except pd.errors.ParserError as err:
+        raise DataError(
+            f"{path}: malformed CSV ({err}); expected {len(header)} fields per line"
+        ) from None
+    if frame.empty:
+        raise DataError(f"{path}: header only, no data rows")
+    type_problems = _parse_numbers(frame, schema)
+    try:
+        frame = schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        cases = cases[~cases["failure_case"].astype(str).str.contains("TypeError")]
+        raise DataError(_describe_failures(path, type_problems, cases, len(frame))) from None
+    if type_problems:
+        raise DataError(_describe_failures(path, type_problems, None, len(frame)))
+    if unique:
+        dup = frame.duplicated(list(unique), keep=False)
+        if dup.any():
+            lines = [file_line(i) for i in frame.index[dup][:MAX_REPORTED]]
+            raise DataError(
+                f"{path}: duplicated key {list(unique)} on lines {lines}"
+                f"{' ...' if dup.sum() > MAX_REPORTED else ''}; expected one row per key"
+            )
+    return frame
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike, *, float_digits: int = 6) -> Path:
+    """Write a table deterministically (fixed float format, ``\\n`` line ends), atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n", float_format=f"%.{float_digits}g")
+    return path

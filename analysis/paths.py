@@ -1,0 +1,55 @@
+"""Where things live: the repository root, its data and the build folder.
+
+Notebooks call these so they behave the same from JupyterLab, plain ``papermill``
+or the pipeline, whatever the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT_ENV = "COMPENDIUM_ROOT"
+BUILD_ENV = "COMPENDIUM_BUILD"
+SOURCES_ENV = "COMPENDIUM_SOURCES"
+
+
+def repo_root() -> Path:
+    """The repository root: ``$COMPENDIUM_ROOT`` or the folder holding ``pipeline.yml``."""
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV]).resolve()
+    return Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """The inputs folder, ``<root>/data``."""
+    return repo_root() / "data"
+
+
+def build_dir() -> Path:
+    """The one ignored folder for all generated files: ``$COMPENDIUM_BUILD`` or ``<root>/build``."""
+    if os.environ.get(BUILD_ENV):
+        return Path(os.environ[BUILD_ENV]).resolve()
+    return repo_root() / "build"
+
+
+def sources_dir() -> Path:
+    """Source documents (not redistributed): ``$COMPENDIUM_SOURCES`` or ``../shared/sources``."""
+    if os.environ.get(SOURCES_ENV):
+        return Path(os.environ[SOURCES_ENV]).resolve()
+    return repo_root().parent / "shared" / "sources"
+
+
+def manual_output_dir(notebook: str) -> Path:
+    """Output folder for a notebook run by hand (JupyterLab or plain papermill).
+
+    Kept apart from the pipeline's run folders so a hand run never overwrites them.
+    """
+    return build_dir() / "manual" / notebook
+
+
+def resolve_output_dir(output_dir: str | os.PathLike | None, notebook: str) -> Path:
+    """The folder a notebook writes to: the one the pipeline injected, else the manual one."""
+    path = Path(output_dir) if output_dir else manual_output_dir(notebook)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
