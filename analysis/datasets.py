@@ -10,31 +10,23 @@ place, so a failure never leaves a half-written file or loses the previous one.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import hashlib
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
+
+from .files import atomic_path, sha256_file
+
+__all__ = ["DataError", "read_table", "write_csv", "atomic_path", "sha256_file"]
 
 MAX_REPORTED = 10
 
 
 class DataError(ValueError):
     """A data file does not meet its contract. The message says where and why."""
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_line(index: int) -> int:
@@ -204,21 +196,6 @@ def read_table(
                 f"{' ...' if dup.sum() > MAX_REPORTED else ''}; expected one row per key"
             )
     return frame
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it onto ``path`` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike, *, float_digits: int = 6) -> Path:

@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .datasets import atomic_path  # noqa: E402
+from .files import atomic_path  # noqa: E402
 
 TIERS = {
     "published": "Data: published figures (transcribed)",
