@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -126,6 +127,13 @@ def _describe_failures(
     return f"{path}: {len(lines)} problem(s):\n{shown}{more}"
 
 
+def _first_ragged_line(text: str, width: int) -> str:
+    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+        if row and len(row) != width:
+            return f"line {number}: {len(row)} fields, expected {width} (as in the header)"
+    return ""
+
+
 def read_table(
     path: str | os.PathLike,
     schema: pa.DataFrameSchema,
@@ -161,21 +169,30 @@ def read_table(
     path = Path(path)
     expected = list(schema.columns)
     text = _check_text(path, expected)
-    header = next(csv.reader([text.splitlines()[0]]))
+    lines = text.splitlines()
+    header = next(csv.reader([lines[0]]))
     _check_header(path, header, expected, optional)
-    try:
-        frame = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            encoding="utf-8-sig",
-            on_bad_lines="error",
-        )
-    except pd.errors.ParserError as err:
+    last = next(csv.reader([lines[-1]]), [])
+    if len(lines) > 1 and not text.endswith("\n") and len(last) < len(header):
         raise DataError(
-            f"{path}: malformed CSV ({err}); expected {len(header)} fields per line"
-        ) from None
+            f"{path}: line {len(lines)}: truncated ({len(last)} of {len(header)} fields, "
+            "no final newline); expected a complete last line"
+        )
+    try:
+        with warnings.catch_warnings():
+            # pandas only warns (and drops data) when a line has more fields than the header.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding="utf-8-sig",
+                on_bad_lines="error",
+                index_col=False,
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
+        raise DataError(f"{path}: {_first_ragged_line(text, len(header)) or err}") from None
     if frame.empty:
         raise DataError(f"{path}: header only, no data rows")
     type_problems = _parse_numbers(frame, schema)

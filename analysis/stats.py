@@ -44,7 +44,10 @@ def wilson_interval(
     p = count / n
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # At count = 0 or count = n the bound is exactly 0 or 1; rounding would leave 1e-17.
+    lower = np.where(count == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    upper = np.where(count == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return lower, upper
 
 
 def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
@@ -63,3 +66,166 @@ def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
     result[order] = np.minimum(ranked, 1.0)
     adjusted[ok] = result
     return adjusted
+
+
+# --------------------------------------------------------------------------- indicators (issue 4)
+# Exact Poisson intervals, funnel-plot limits and Spiegelhalter's (2005) overdispersion
+# estimates; checked in tests/test_stats_indicators.py.
+
+DISTRIBUTIONS = ("binomial", "poisson")
+
+
+def garwood_interval(
+    count: ArrayLike, exposure: ArrayLike = 1.0, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood 1936) interval for a Poisson rate ``count / exposure``.
+
+    Parameters
+    ----------
+    count, exposure
+        Events (``>= 0``) and exposure (``> 0``), broadcast together.
+    confidence
+        Two-sided confidence level.
+
+    Returns
+    -------
+    lower, upper : numpy.ndarray
+        Bounds for the rate; the lower bound is 0 when ``count`` is 0.
+    """
+    from statsmodels.stats.rates import confint_poisson
+
+    count = np.asarray(count, dtype=float)
+    exposure = np.asarray(exposure, dtype=float)
+    if np.any(exposure <= 0) or np.any(count < 0) or np.any(np.isnan(count)):
+        raise ValueError("garwood_interval needs count >= 0 and exposure > 0")
+    count, exposure = np.broadcast_arrays(count, exposure)
+    z_value(confidence)
+    lower, upper = confint_poisson(count, exposure, method="exact-c", alpha=1 - confidence)
+    return np.nan_to_num(np.asarray(lower, dtype=float), nan=0.0), np.asarray(upper, dtype=float)
+
+
+def null_standard_error(target: ArrayLike, n: ArrayLike, distribution: str) -> np.ndarray:
+    """Standard error of an observed rate with denominator ``n`` if its true rate is ``target``.
+
+    ``sqrt(target (1 - target) / n)`` for a binomial proportion, ``sqrt(target / n)`` for a
+    Poisson rate per unit of denominator (Spiegelhalter 2005, funnel plots).
+    """
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"distribution {distribution!r} is not one of {DISTRIBUTIONS}")
+    target = np.asarray(target, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if np.any(n <= 0):
+        raise ValueError("null_standard_error needs denominators n > 0")
+    variance = target * (1 - target) if distribution == "binomial" else target
+    return np.sqrt(variance / n)
+
+
+def funnel_limits(
+    target: ArrayLike,
+    n: ArrayLike,
+    distribution: str,
+    confidence: float,
+    *,
+    phi: float = 1.0,
+    tau2: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Funnel-plot control limits ``target +/- z sqrt(phi s^2 + tau2)`` at denominators ``n``.
+
+    ``s`` is :func:`null_standard_error`; ``phi`` is a multiplicative and ``tau2`` an additive
+    overdispersion adjustment (Spiegelhalter 2005); the defaults give the plain limits.
+    Binomial limits are clipped to [0, 1], Poisson lower limits at 0.
+    """
+    if phi <= 0 or tau2 < 0:
+        raise ValueError(f"funnel_limits needs phi > 0 and tau2 >= 0, got {phi}, {tau2}")
+    se = null_standard_error(target, n, distribution)
+    half = z_value(confidence) * np.sqrt(phi * se**2 + tau2)
+    target = np.asarray(target, dtype=float)
+    upper_bound = 1.0 if distribution == "binomial" else np.inf
+    return np.clip(target - half, 0.0, None), np.clip(target + half, None, upper_bound)
+
+
+def winsorised_phi(z: ArrayLike, fraction: float = 0.1) -> float:
+    """Multiplicative overdispersion ``phi``: mean of squared z-scores Winsorised at ``fraction``.
+
+    The z-scores below the ``fraction`` and above the ``1 - fraction`` quantile are pulled in
+    to those quantiles before averaging (Spiegelhalter 2005, Qual Saf Health Care).
+    """
+    z = np.asarray(z, dtype=float)
+    z = z[~np.isnan(z)]
+    if z.size == 0:
+        raise ValueError("winsorised_phi needs at least one z-score")
+    if not 0 <= fraction < 0.5:
+        raise ValueError(f"fraction must be in [0, 0.5), got {fraction}")
+    low, high = np.quantile(z, [fraction, 1 - fraction])
+    return float(np.mean(np.clip(z, low, high) ** 2))
+
+
+def additive_tau2(z: ArrayLike, se: ArrayLike, fraction: float = 0.1) -> float:
+    """Additive (random-effects) overdispersion ``tau^2`` from z-scores and their standard errors.
+
+    ``tau2 = (I phi - (I - 1)) / (sum w - sum w^2 / sum w)`` with ``w = 1 / se^2`` and ``phi``
+    the Winsorised estimate, truncated at 0 (Spiegelhalter 2005, Qual Saf Health Care).
+    """
+    z = np.asarray(z, dtype=float)
+    se = np.asarray(se, dtype=float)
+    ok = ~(np.isnan(z) | np.isnan(se))
+    z, se = z[ok], se[ok]
+    if np.any(se <= 0):
+        raise ValueError("additive_tau2 needs standard errors > 0")
+    count = z.size
+    if count < 2:
+        raise ValueError("additive_tau2 needs at least two units")
+    phi = winsorised_phi(z, fraction)
+    w = 1 / se**2
+    excess = count * phi - (count - 1)
+    return float(max(excess, 0.0) / (w.sum() - (w**2).sum() / w.sum()))
+
+
+# --- survey strand (issue 5): the counts a rounded published percentage allows ---------------
+# (imports are local so that this block only appends to the module)
+
+
+def _exact(value):
+    """A printed number as an exact fraction (``79.6`` is 796/10, not its binary float)."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    return value if isinstance(value, Fraction) else Fraction(Decimal(str(value)))
+
+
+def round_half_up(value: float, decimals: int = 0) -> float:
+    """Round half up (2.5 -> 3, 0.125 -> 0.13 at 2 decimals), as published tables are printed.
+
+    Python's ``round`` rounds half to even (2.5 -> 2) on binary floats; this works on the
+    exact decimal value. Intended for non-negative values.
+    """
+    import math
+
+    scale = 10**decimals
+    return math.floor(_exact(value) * scale + _exact("0.5")) / scale
+
+
+def rounding_interval(percent: float, n: int, decimals: int = 0) -> tuple[int, int]:
+    """Counts ``k`` out of ``n`` whose percentage rounds (half up) to the printed ``percent``.
+
+    ``k`` qualifies when ``percent - h <= 100 k / n < percent + h`` with ``h = 0.5 / 10**decimals``,
+    in exact rational arithmetic. Example: 73% of 982 allows k = 712 ... 721.
+
+    Raises
+    ------
+    ValueError
+        If ``percent`` is outside [0, 100], ``n`` is not a whole number >= 1, or no count out
+        of ``n`` prints as ``percent``.
+    """
+    import math
+
+    p, half = _exact(percent), _exact(5) / 10 ** (decimals + 1)
+    if not 0 <= p <= 100:
+        raise ValueError(f"percent must be within [0, 100], got {percent}")
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n}")
+    k_min = max(math.ceil((p - half) * int(n) / 100), 0)
+    k_max = min(math.ceil((p + half) * int(n) / 100) - 1, int(n))
+    if k_min > k_max:
+        raise ValueError(f"no count out of n={n} rounds to {percent}% at {decimals} decimals")
+    return int(k_min), int(k_max)
