@@ -17,3 +17,27 @@ def mini(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPENDIUM_ROOT", str(root))
     monkeypatch.setenv("COMPENDIUM_BUILD", str(root / "build"))
     return root
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory):
+    """The real pipeline executed and the book built once per test session, in a private folder.
+
+    Returns the build folder. Tests that need executed notebooks or the built book share it.
+    """
+    import os
+    import subprocess
+
+    build = tmp_path_factory.mktemp("real-build")
+    env = {**os.environ, "COMPENDIUM_BUILD": str(build)}
+    env.pop("COMPENDIUM_ROOT", None)
+    for command in (["run"], ["book"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "analysis.cli", *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+        )
+        assert result.returncode == 0, f"compendium {command[0]} failed:\n{result.stderr[-4000:]}"
+    return build
