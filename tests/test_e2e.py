@@ -1,4 +1,4 @@
-"""End to end: every declared notebook executed through the pipeline, and the book built from them."""
+"""End to end: every declared notebook executed through the pipeline, then the book built."""
 
 from __future__ import annotations
 
