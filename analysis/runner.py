@@ -159,9 +159,32 @@ def _describe_failure(name: str, err: BaseException) -> str:
     kind = type(err).__name__
     if kind == "DeadKernelError":
         return f"notebook {name!r}: the kernel died ({err})"
+    if isinstance(err, NotebookTimeout):
+        return str(err)
     if kind == "CellTimeoutError" or isinstance(err, TimeoutError):
         return f"notebook {name!r}: a cell timed out ({err})"
     return f"notebook {name!r} failed: {kind}: {err}"
+
+
+class NotebookTimeout(TimeoutError):
+    """A notebook used up its time budget (pipeline.yml ``timeout``)."""
+
+
+def notebook_budget(name: str, seconds: float) -> Callable[..., None]:
+    """A hook run before each cell: stops the notebook once ``seconds`` have passed in all.
+
+    papermill's ``execution_timeout`` bounds each cell; this bounds the notebook, checked at
+    cell boundaries, so a notebook runs at most its budget plus one cell's (itself bounded).
+    """
+    deadline = time.monotonic() + seconds
+
+    def hook(cell: Any = None, cell_index: int = 0, **_: Any) -> None:
+        if time.monotonic() > deadline:
+            raise NotebookTimeout(
+                f"notebook {name!r} exceeded its {seconds} s budget before cell {cell_index + 1}"
+            )
+
+    return hook
 
 
 def _check_inputs(notebook: pl.Notebook, produced: set[str] = frozenset()) -> None:
@@ -223,6 +246,7 @@ def execute_notebook(
             resources={"metadata": {"path": str(tmp)}},
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
             execution_timeout=notebook.timeout,
+            on_cell_execute=notebook_budget(notebook.name, notebook.timeout),
             progress_bar=False,
             log_output=False,
         )

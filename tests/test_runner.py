@@ -202,3 +202,13 @@ def test_ctrl_c_stops_cleanly_and_loses_nothing(mini):
     }
     assert not list((mini / "build/runs/gamma").glob(".tmp-*"))
     assert cli("run", "gamma").returncode == 0
+
+
+def test_notebook_budget_stops_between_cells(mini):
+    hook = runner.notebook_budget("gamma", 0.05)
+    hook(cell_index=0)  # within budget
+    time.sleep(0.1)
+    with pytest.raises(
+        runner.NotebookTimeout, match=r"'gamma' exceeded its 0.05 s budget before cell 3"
+    ):
+        hook(cell_index=2)
