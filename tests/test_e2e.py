@@ -57,3 +57,31 @@ def test_noop_rerun_executes_nothing(real_build):
     assert "executed" not in result.stderr.replace("0 executed", "")
     assert f"{len(PIPELINE.notebooks)} cached" in result.stderr
     assert elapsed < 2.5, f"no-op rerun took {elapsed:.2f} s"
+
+
+def test_plain_papermill_from_elsewhere_gives_the_pipeline_results(real_build, tmp_path):
+    """A notebook run by hand (plain papermill, another working directory) behaves the same."""
+    import os
+    import subprocess
+    import sys
+
+    manifest = json.loads((real_build / "manifest.json").read_text())
+    name = min(manifest["notebooks"], key=lambda n: manifest["notebooks"][n]["seconds"])
+    notebook = PIPELINE.notebook(name)
+    env = {**os.environ, "COMPENDIUM_BUILD": str(real_build)}
+    papermill = [sys.executable, "-m", "papermill", "--no-progress-bar", "-k", "python3"]
+    source = pl.repo_root() / notebook.source
+    result = subprocess.run(
+        [*papermill, str(source), str(tmp_path / "out.ipynb")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    manual = real_build / "manual" / name
+    pipeline_run = real_build / "runs" / name / "default"
+    tables = [out for out in notebook.outputs if out.endswith(".csv")]
+    assert tables
+    for table in tables:
+        assert (manual / table).read_bytes() == (pipeline_run / table).read_bytes(), table
