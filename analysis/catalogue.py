@@ -8,6 +8,7 @@ after a deliberate change to a data file.
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,20 +73,30 @@ def load(root: Path | None = None) -> list[Dataset]:
     return datasets
 
 
+def _data_rows(path: Path) -> int:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
 def update_hashes(root: Path | None = None) -> int:
-    """Rewrite sha256 and rows of every entry from the files; returns entries changed."""
+    """Rewrite sha256 and rows of entries whose files changed; returns entries changed.
+
+    Only catalogues with a changed entry are rewritten.
+    """
     changed = 0
     for cat in catalogue_files(root):
         doc = yaml.safe_load(cat.read_text(encoding="utf-8")) or {}
+        before = changed
         for entry in doc.get("datasets", []):
             path = (root or data_dir()) / entry["path"]
-            digest = sha256_file(path)
-            with open(path, "rb") as handle:
-                rows = max(sum(1 for _ in handle) - 1, 0)
+            digest, rows = sha256_file(path), _data_rows(path)
             if entry.get("sha256") != digest or entry.get("rows") != rows:
                 entry["sha256"], entry["rows"] = digest, rows
                 changed += 1
-        cat.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        if changed > before:
+            text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+            cat.write_text(text, encoding="utf-8")
     return changed
 
 

@@ -11,6 +11,7 @@ place, so a failure never leaves a half-written file or loses the previous one.
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import warnings
 from collections.abc import Sequence
@@ -40,8 +41,11 @@ def _check_text(path: Path, expected: Sequence[str]) -> str:
         raise DataError(f"{path}: file not found; expected a CSV with columns {list(expected)}")
     try:
         raw = path.read_bytes()
+        raw = gzip.decompress(raw) if path.suffix == ".gz" else raw
     except OSError as err:
-        raise DataError(f"{path}: cannot be read ({err.strerror})") from err
+        raise DataError(f"{path}: cannot be read ({err.strerror or err})") from err
+    except EOFError as err:
+        raise DataError(f"{path}: truncated gzip stream ({err})") from err
     if not raw.strip():
         raise DataError(f"{path}: file is empty; expected a header row {list(expected)}")
     try:

@@ -146,12 +146,13 @@ def test_organisations_have_10_to_100_members_every_year_and_changing_membership
 
 
 def test_loading_the_stored_panel_takes_under_a_second():
+    """CPU time, so the check holds when other jobs share the machine (wall time ~0.65 s idle)."""
     panel.load_panel()  # warm: first use imports pandera's check backends
     timings = []
-    for _ in range(3):
-        start = time.perf_counter()
+    for _ in range(2):
+        start = time.process_time()
         panel.load_panel()
-        timings.append(time.perf_counter() - start)
+        timings.append(time.process_time() - start)
     assert min(timings) < 1.0, timings
 
 

@@ -117,6 +117,10 @@ def test_bad_organisations_and_headers_are_refused(tmp_path):
         panel.load_panel(tmp_path / "nowhere")
 
 
+def test_an_empty_data_source_means_the_stored_synthetic_panel():
+    assert panel.load_panel("").tier == "synthetic"
+
+
 def test_validate_panel_checks_tier_and_cross_references():
     stored = panel.load_panel()
     bad = panel.Panel(
