@@ -86,7 +86,7 @@ def _parse_numbers(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> list[str]
     problems = []
     for name, column in schema.columns.items():
         kind = str(column.dtype)
-        if not any(k in kind for k in ("int", "float")):
+        if not any(k in kind.lower() for k in ("int", "float")):
             continue
         values = pd.to_numeric(frame[name], errors="coerce")
         bad = values.isna() & frame[name].notna()
@@ -95,7 +95,8 @@ def _parse_numbers(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> list[str]
                 f"  line {file_line(index)}, column {name!r}: {frame.at[index, name]!r} "
                 f"is not a number (expected {kind})"
             )
-        frame[name] = values.astype("Int64") if "int" in kind and not bad.any() else values
+        integer = "int" in kind.lower() and not bad.any()
+        frame[name] = values.astype("Int64") if integer else values
     return problems
 
 
