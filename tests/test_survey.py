@@ -85,9 +85,9 @@ def test_denominator_interval_brute_force():
     assert survey.denominator_interval(184, 87) == (211, 212)
     for count, percent, decimals in ((94, 45, 0), (184, 87, 0), (5299, 79.6, 1), (7, 2, 0)):
         lo, hi = survey.denominator_interval(count, percent, decimals)
-        fits = [
-            n for n in range(count, 400_000) if printed(count, n, decimals) == Decimal(str(percent))
-        ]
+        top = math.ceil(100 * count / (percent - 1)) + 2  # beyond it count / n is under p - 1
+        want = Decimal(str(percent))
+        fits = [n for n in range(count, top) if printed(count, n, decimals) == want]
         assert (lo, hi) == (min(fits), max(fits))
     with pytest.raises(ValueError):
         survey.denominator_interval(0, 45)
