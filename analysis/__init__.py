@@ -6,8 +6,11 @@ Modules, one concept each:
 - ``datasets``: reading data files against a schema, with errors that name file, row and column.
 - ``stats``: interval estimates and multiple-testing corrections used by every strand.
 - ``pipeline``, ``runner``, ``cli``, ``book``: the declared pipeline, its execution and the book.
+- ``files``, ``catalogue``, ``provenance``, ``reproduction``, ``notebooks``: hashing and atomic
+  writes, the data catalogue, citing source passages, published-against-reproduced checks,
+  stripped notebooks.
 - ``indicators``, ``panel``, ``fingertips``: the quality-indicator strand.
-- ``survey``: the survey tabulations strand.
+- ``survey``, ``survey_microdata``, ``suppression``: the survey tabulations strand.
 - ``casestudy``, ``qca``: the case-study strand.
 """
 
