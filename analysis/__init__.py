@@ -9,7 +9,8 @@ Modules, one concept each:
 - ``files``, ``catalogue``, ``provenance``, ``reproduction``, ``notebooks``: hashing and atomic
   writes, the data catalogue, citing source passages, published-against-reproduced checks,
   stripped notebooks.
-- ``indicators``, ``panel``, ``fingertips``: the quality-indicator strand.
+- ``indicators``, ``indicator_figures``, ``indicator_statements``, ``panel``, ``fingertips``:
+  the quality-indicator strand.
 - ``survey``, ``survey_microdata``, ``suppression``: the survey tabulations strand.
 - ``casestudy``, ``qca``: the case-study strand.
 """

@@ -90,10 +90,12 @@ def simulate(
             rows.append((code, year, "HOS01", rng.poisson(size[j] * np.exp(eta)), size[j]))
             if year == 2014:
                 eta = 2.0 + u[j, 2] + (0.4 if org in ("ORG01", "ORG02") else 0.0)
-                rows.append((code, year, "QOF01", rng.binomial(1000, 1 / (1 + np.exp(-eta))),
-                             1000.0))
-    obs = pd.DataFrame(rows, columns=["practice_code", "year", "indicator_id", "numerator",
-                                      "denominator"])
+                rows.append(
+                    (code, year, "QOF01", rng.binomial(1000, 1 / (1 + np.exp(-eta))), 1000.0)
+                )
+    obs = pd.DataFrame(
+        rows, columns=["practice_code", "year", "indicator_id", "numerator", "denominator"]
+    )
     obs = obs.astype({"numerator": float, "denominator": float})
     truth = []
     for org in ORGANISATIONS["organisation_id"]:
@@ -110,11 +112,13 @@ def simulate(
         ("ENGLAND", "HOS01", "practice_year_sd", 0.0),
     ]
     return {
-        "observations": obs.sort_values(["practice_code", "year", "indicator_id"],
-                                        ignore_index=True),
+        "observations": obs.sort_values(
+            ["practice_code", "year", "indicator_id"], ignore_index=True
+        ),
         "membership": membership,
         "organisations": ORGANISATIONS.copy(),
         "catalogue": CATALOGUE.copy(),
-        "truth": pd.DataFrame(truth, columns=["organisation_id", "indicator_id", "parameter",
-                                              "value"]),
+        "truth": pd.DataFrame(
+            truth, columns=["organisation_id", "indicator_id", "parameter", "value"]
+        ),
     }
