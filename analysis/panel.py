@@ -74,6 +74,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -504,6 +505,8 @@ def read_observations(path: str | os.PathLike, catalogue: pd.DataFrame) -> pd.Da
         frame = pd.read_csv(path, dtype=OBSERVATION_DTYPES)
     except pd.errors.ParserError as err:
         raise DataError(f"{path}: malformed CSV ({err})") from None
+    except (EOFError, OSError, zlib.error) as err:
+        raise DataError(f"{path}: truncated or corrupt gzip file ({err})") from None
     except ValueError as err:
         _raise_if(_unparsable(pd.read_csv(path, dtype=str)), str(path))
         raise DataError(f"{path}: cannot be read ({err})") from None
