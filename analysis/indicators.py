@@ -1068,19 +1068,7 @@ def truth_vs_estimate(
         ``se``, ``ci_lower``, ``ci_upper``, ``covered``, ``error``.
     """
     if trend.empty:
-        return pd.DataFrame(
-            columns=[
-                "parameter",
-                *KEY,
-                "truth",
-                "estimate",
-                "se",
-                "ci_lower",
-                "ci_upper",
-                "covered",
-                "error",
-            ]
-        )
+        return pd.DataFrame(columns=EMPTY_COLUMNS["truth_vs_estimate"])
     is_national = truth["organisation_id"] == "ENGLAND"
     national = _truth_wide(truth[is_national]).drop(columns="organisation_id")
     frame = trend.merge(_truth_wide(truth[~is_national]), on=KEY, how="left", validate="1:1")
