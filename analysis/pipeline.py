@@ -409,15 +409,21 @@ def source_digest(source: Path) -> str:
     return hashlib.sha256(canonical_json(code).encode()).hexdigest()
 
 
+# Modules that run notebooks or present their results but are never imported by a notebook:
+# editing them cannot change a result, so they are left out of the package digest.
+NOT_IN_RESULTS = frozenset({"runner.py", "cli.py", "book.py", "bookpages.py", "bench.py",
+                            "benchreport.py"})  # fmt: skip
+
+
 @cache
 def package_digest() -> str:
-    """Digest of the ``analysis`` package source."""
-    return directory_digest_of(Path(__file__).resolve().parent, "*.py")
+    """Digest of the ``analysis`` package source that notebooks can import."""
+    return directory_digest_of(Path(__file__).resolve().parent, "*.py", skip=NOT_IN_RESULTS)
 
 
-def directory_digest_of(folder: Path, pattern: str) -> str:
+def directory_digest_of(folder: Path, pattern: str, skip: frozenset[str] = frozenset()) -> str:
     digest = hashlib.sha256()
-    for file in sorted(folder.rglob(pattern)):
+    for file in sorted(p for p in folder.rglob(pattern) if p.name not in skip):
         digest.update(str(file.relative_to(folder)).encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()

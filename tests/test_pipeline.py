@@ -192,3 +192,20 @@ def test_package_change_is_a_reason(alpha):
     recorded = dict(components, package="0" * 64)
     assert pl.stale_reasons(alpha, components, {"cache": recorded}) == ["package code changed"]
     assert pl.stale_reasons(alpha, components, None) == ["never run"]
+
+
+def test_package_digest_ignores_only_machinery_modules():
+    from pathlib import Path
+
+    import analysis
+
+    folder = Path(analysis.__file__).parent
+    names = {p.name for p in folder.glob("*.py")}
+    assert pl.NOT_IN_RESULTS <= names  # every excluded module exists
+    for excluded in pl.NOT_IN_RESULTS:  # and no notebook imports it
+        module = excluded.removesuffix(".py")
+        for notebook in pl.load().notebooks.values():
+            text = (pl.repo_root() / notebook.source).read_text()
+            assert f"analysis.{module}" not in text and f"import {module}" not in text
+    everything = pl.directory_digest_of(folder, "*.py")
+    assert pl.package_digest() != everything
