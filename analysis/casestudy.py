@@ -38,7 +38,7 @@ from pandera.pandas import Column, DataFrameSchema
 
 from .datasets import DataError, file_line, read_table
 from .paths import data_dir
-from .reproduction import Check, check
+from .reproduction import Check, check, check_from
 
 STRAND = "casestudy"
 MCDONALD = "000_088f6aeed890f33a.txt"
@@ -639,13 +639,11 @@ def _published(frame: pd.DataFrame, **where) -> pd.Series:
 
 
 def _check_against(check_id: str, quantity: str, row: pd.Series, reproduced) -> Check:
-    return check(
+    return check_from(
         f"cs_{check_id}",
+        row,
         strand=STRAND,
         quantity=quantity,
-        source_file=row["source_file"],
-        source_location=row["source_location"],
-        source_lines=row["source_lines"],
         published=int(row["n"]),
         reproduced=int(reproduced),
     )
@@ -764,13 +762,11 @@ def table3_matrix(table3: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cross_check(check_id, quantity, row: pd.Series, published: str, reproduced: str) -> Check:
-    return check(
+    return check_from(
         f"cs_{check_id}",
+        row,
         strand=STRAND,
         quantity=quantity,
-        source_file=row["source_file"],
-        source_location=row["source_location"],
-        source_lines=row["source_lines"],
         published=published,
         reproduced=reproduced,
     )

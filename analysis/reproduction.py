@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -137,6 +138,19 @@ def check(
         must_match=bool(must_match),
         status=status_of(published, reproduced, tolerance),
     )
+
+
+PROVENANCE = ("source_file", "source_location", "source_lines")
+
+
+def check_from(check_id: str, row: Any, **kwargs: Any) -> Check:
+    """:func:`check` with the provenance columns taken from a transcribed row.
+
+    ``row`` is a pandas Series, a mapping or a namedtuple (``itertuples``) with
+    ``source_file``, ``source_location`` and ``source_lines``.
+    """
+    get = row._asdict().get if hasattr(row, "_asdict") else row.get
+    return check(check_id, **{name: get(name) for name in PROVENANCE}, **kwargs)
 
 
 def to_frame(checks: list[Check]) -> pd.DataFrame:

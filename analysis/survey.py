@@ -41,7 +41,7 @@ import pandera.pandas as pa
 
 from .datasets import DataError, file_line, read_table
 from .paths import data_dir
-from .reproduction import Check, check
+from .reproduction import Check, check_from
 from .stats import _exact, round_half_up, rounding_interval, wilson_interval
 
 STRAND = "surveys"
@@ -494,15 +494,7 @@ def verbal_qualifier(percent: float, target: float) -> str:
 
 
 def _check(cid: str, row: pd.Series | tuple, **kwargs) -> Check:
-    get = row.get if isinstance(row, pd.Series) else row._asdict().get
-    return check(
-        f"survey-{cid}",
-        strand=STRAND,
-        source_file=get("source_file"),
-        source_lines=get("source_lines"),
-        source_location=get("source_location"),
-        **kwargs,
-    )
+    return check_from(f"survey-{cid}", row, strand=STRAND, **kwargs)
 
 
 def published_checks(key: pd.DataFrame, table1: pd.DataFrame) -> list[Check]:

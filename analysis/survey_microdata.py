@@ -61,7 +61,7 @@ from scipy import stats as sps
 from . import survey
 from .datasets import DataError, read_table, write_csv
 from .paths import data_dir
-from .reproduction import Check, check
+from .reproduction import Check, check_from
 from .stats import round_half_up, wilson_interval, z_value
 from .suppression import TOTAL, suppress
 
@@ -630,13 +630,11 @@ def _pct(k: int, n: int, decimals: int = 0) -> float:
 
 
 def _from(row, cid: str, quantity: str, published, reproduced, must: bool) -> Check:
-    return check(
+    return check_from(
         f"survey-micro-{cid}",
+        row,
         strand=survey.STRAND,
         quantity=quantity,
-        source_file=row["source_file"],
-        source_lines=row["source_lines"],
-        source_location=row["source_location"],
         published=published,
         reproduced=reproduced,
         must_match=must,
