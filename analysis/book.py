@@ -29,6 +29,7 @@ import nbformat
 import yaml
 
 from . import pipeline as pl
+from .errors import CompendiumError
 from .paths import build_dir, repo_root
 
 GENERATED_PAGES = ("reproducibility", "data", "performance")
@@ -38,7 +39,7 @@ DOWNLOAD_SUFFIXES = {"tables": (".csv",), "figures": (".png", ".svg")}
 _TABLE_WRITE = re.compile(r"""["']tables["']\s*/\s*f?["']([^"'{}]+\.csv)["']""")
 
 
-class BookError(RuntimeError):
+class BookError(CompendiumError, RuntimeError):
     """The book cannot be built; the message says what is missing or broken."""
 
 

@@ -188,15 +188,13 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .book import BookError
-    from .datasets import DataError
-    from .runner import RunError
+    from .errors import CompendiumError
 
     signal.signal(signal.SIGTERM, _interrupt)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (pl.PipelineError, RunError, DataError, BookError) as err:
+    except CompendiumError as err:
         console.print(f"[bold red]error:[/] {err}")
         return 2
     except KeyboardInterrupt:

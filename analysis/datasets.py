@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from .errors import CompendiumError
 from .files import atomic_path, sha256_file
 
 __all__ = ["DataError", "read_table", "write_csv", "atomic_path", "sha256_file"]
@@ -27,7 +28,7 @@ __all__ = ["DataError", "read_table", "write_csv", "atomic_path", "sha256_file"]
 MAX_REPORTED = 10
 
 
-class DataError(ValueError):
+class DataError(CompendiumError, ValueError):
     """A data file does not meet its contract. The message says where and why."""
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from .errors import CompendiumError
 from .paths import build_dir, repo_root
 
 PIPELINE_FILE = "pipeline.yml"
@@ -30,7 +31,7 @@ NOTEBOOK_KEYS = {"title", "source", "timeout", "parameters", "inputs", "outputs"
 DEFAULT_PARAMSET = "default"
 
 
-class PipelineError(ValueError):
+class PipelineError(CompendiumError, ValueError):
     """The pipeline file, a parameter or a notebook name is not valid. The message says where."""
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pipeline as pl
+from .errors import CompendiumError
 from .files import atomic_path
 from .paths import build_dir, repo_root
 
@@ -39,7 +40,7 @@ ENVIRONMENT_PACKAGES = (
 )  # fmt: skip
 
 
-class RunError(RuntimeError):
+class RunError(CompendiumError, RuntimeError):
     """A run could not start or a notebook failed; the message says which and why."""
 
 
