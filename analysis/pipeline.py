@@ -43,6 +43,19 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key, line = loader.construct_object(key_node), key_node.start_mark.line + 1
+        if key in seen:
+            # PyYAML silently keeps the last of two equal keys; a repeated notebook or
+            # parameter would replace the first without a word.
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key {key!r} appears twice (lines {seen[key]} and {line})",
+                key_node.start_mark,
+            )
+        seen[key] = line
     mapping = _LineDict(loader.construct_mapping(node, deep=True))
     mapping.lines = {loader.construct_object(key): key.start_mark.line + 1 for key, _ in node.value}
     mapping.line = node.start_mark.line + 1
@@ -235,7 +248,11 @@ def load(path: str | Path | None = None) -> Pipeline:
         line = mark.line + 1 if mark else 0
         problem = getattr(err, "problem", None) or str(err)
         raise _fail(path, line, f"malformed YAML: {problem}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("notebooks"), dict):
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("notebooks"), dict)
+        or not raw["notebooks"]
+    ):
         raise _fail(path, 1, "expected a mapping with a non-empty 'notebooks' mapping")
     book = raw.get("book") or {}
     notebooks = {

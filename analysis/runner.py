@@ -155,9 +155,10 @@ def _describe_failure(name: str, err: BaseException) -> str:
     cell = getattr(err, "exec_count", None)
     ename = getattr(err, "ename", None)
     if ename:
-        evalue = str(getattr(err, "evalue", "")).strip().splitlines()
-        detail = evalue[-1] if evalue else ""
-        return f"notebook {name!r} failed in cell [{cell}]: {ename}: {detail}"
+        lines = [line for line in str(getattr(err, "evalue", "")).strip().splitlines() if line]
+        # A DataError names the file on its first line and the rows below it: keep both.
+        shown = lines if len(lines) <= 11 else [lines[0], *lines[-10:]]
+        return f"notebook {name!r} failed in cell [{cell}]: {ename}: " + "\n".join(shown)
     kind = type(err).__name__
     if kind == "DeadKernelError":
         return f"notebook {name!r}: the kernel died ({err})"
