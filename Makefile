@@ -39,7 +39,7 @@ lab: install
 	$(BIN)/jupyter lab notebooks/
 
 bench: install
-	$(BIN)/python -m analysis.bench
+	$(BIN)/python -m analysis.compendium.bench
 
 strip: install
 	$(BIN)/compendium strip

@@ -33,6 +33,14 @@ def build_dir() -> Path:
     return repo_root() / "build"
 
 
+DEFAULT_PARAMSET = "default"
+
+
+def run_dir(notebook: str, paramset: str = DEFAULT_PARAMSET) -> Path:
+    """Where a notebook's run for one parameter set lives: ``<build>/runs/<notebook>/<set>``."""
+    return build_dir() / "runs" / notebook / paramset
+
+
 def sources_dir() -> Path:
     """Source documents (not redistributed): ``$COMPENDIUM_SOURCES`` or ``../shared/sources``."""
     if os.environ.get(SOURCES_ENV):

@@ -33,7 +33,7 @@ def real_build(tmp_path_factory):
     env.pop("COMPENDIUM_ROOT", None)
     for command in (["run"], ["book"]):
         result = subprocess.run(
-            [sys.executable, "-m", "analysis.cli", *command],
+            [sys.executable, "-m", "analysis.compendium.cli", *command],
             capture_output=True,
             text=True,
             env=env,

@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.bench import copy_project
+from analysis.compendium.bench import copy_project
 from analysis.paths import repo_root, sources_dir
 
 NETGUARD = Path(__file__).parent / "netguard"
-CLI = [sys.executable, "-m", "analysis.cli"]
+CLI = [sys.executable, "-m", "analysis.compendium.cli"]
 
 
 @dataclass

@@ -1,0 +1,14 @@
+"""The engine: runs the notebooks and builds the book; holds no science.
+
+- ``pipeline``: ``pipeline.yml`` read and checked; parameters coerced and validated.
+- ``cache``: what a run depends on, digested (code cells, parameters, inputs, imported code).
+- ``runner``: executes notebooks with papermill, in parallel, under a lock, with manifests.
+- ``cli``: the ``compendium`` command.
+- ``book``, ``bookpages``: the Jupyter Book assembled from executed notebooks, and the
+  pages generated from runs, the data catalogue and the benchmarks.
+- ``notebooks``: stripping stored notebooks.
+- ``bench``, ``benchreport``: ``make bench`` measurements and their report.
+
+May import ``analysis.paths``, ``analysis.files``, ``analysis.errors`` and the data catalogue
+(``analysis.core.catalogue``); never a strand or ``core``'s science (tests/test_architecture.py).
+"""

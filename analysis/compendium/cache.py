@@ -1,0 +1,190 @@
+"""Cache keys: what a notebook's results depend on, digested so a rerun can be skipped.
+
+A run is fresh when its notebook's code cells, resolved parameters, declared input files
+(and files named by ``path`` parameters) and the package code it imports are all unchanged.
+The package part covers exactly the modules the notebook imports, followed through every
+``import`` inside the package, so editing one strand re-executes that strand's notebooks
+and not the others, and editing the engine re-executes nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from analysis.compendium.pipeline import (
+    Notebook,
+    PipelineError,
+    canonical_json,
+    input_path,
+    resolve_path,
+)
+from analysis.files import sha256_file
+from analysis.paths import repo_root
+
+PACKAGE = "analysis"
+
+
+@cache
+def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, or ``missing``; memoised on (path, size, mtime) within a process."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return "missing"
+    if path.is_dir():
+        return directory_digest(path)
+    return _file_digest(path, stat.st_size, stat.st_mtime_ns)
+
+
+def directory_digest(folder: Path) -> str:
+    """One digest over every file in a folder (names and contents)."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(folder)).encode())
+        digest.update(file_digest(file).encode())
+    return digest.hexdigest()
+
+
+def _code_cells(source: Path) -> list[str]:
+    """The code cells of a stored notebook, read as plain JSON (nbformat costs a second)."""
+    try:
+        cells = json.loads((repo_root() / source).read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError) as err:
+        raise PipelineError(f"{source}: not a readable notebook ({err})") from None
+    return [
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in cells
+        if c.get("cell_type") == "code"
+    ]
+
+
+def source_digest(source: Path) -> str:
+    """Digest of a notebook's code cells (markdown and outputs do not invalidate results)."""
+    return hashlib.sha256(canonical_json(_code_cells(source)).encode()).hexdigest()
+
+
+def package_folder() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def _module_file(module: str) -> Path | None:
+    """The source file of ``analysis.x.y`` (a module or a package's ``__init__``), if any."""
+    parts = module.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = package_folder().joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(code: str) -> set[str]:
+    """The ``analysis`` modules a piece of code imports (``from a import b`` counts ``a.b``
+    when ``b`` is a module). Code that does not parse imports nothing we can see."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] == PACKAGE}
+
+
+def _with_parents(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def module_closure(modules: set[str]) -> list[Path]:
+    """Every package file that importing ``modules`` executes: the modules, their parent
+    packages' ``__init__`` files, and everything they import in turn."""
+    seen: set[Path] = set()
+    todo = [parent for module in modules for parent in _with_parents(module)]
+    while todo:
+        path = _module_file(todo.pop())
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        for module in imported_modules(path.read_text(encoding="utf-8")):
+            todo.extend(_with_parents(module))
+    return sorted(seen)
+
+
+def package_digest(source: Path) -> str:
+    """Digest of the package code the notebook at ``source`` imports, directly or not."""
+    modules = set().union(*(imported_modules(code) for code in _code_cells(source)))
+    stamp = tuple(
+        (str(p), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(package_folder().rglob("*.py"))
+    )
+    return _closure_digest(frozenset(modules), stamp)
+
+
+@cache
+def _closure_digest(modules: frozenset[str], stamp: tuple) -> str:
+    """Memoised on the modules and the package files' (size, mtime): one parse per process."""
+    digest = hashlib.sha256()
+    root = package_folder()
+    for file in module_closure(set(modules)):
+        digest.update(str(file.relative_to(root)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_components(notebook: Notebook, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a notebook's cache key, kept apart so a stale run can say why."""
+    inputs = {ref: file_digest(input_path(ref)) for ref in notebook.inputs}
+    for name, param in notebook.parameters.items():
+        if param.type == "path" and parameters.get(name):
+            inputs[f"parameter:{name}"] = file_digest(resolve_path(parameters[name]))
+    return {
+        "source": source_digest(notebook.source),
+        "parameters": canonical_json(parameters),
+        "inputs": inputs,
+        "package": package_digest(notebook.source),
+    }
+
+
+def cache_key(components: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(components).encode()).hexdigest()
+
+
+def stale_reasons(
+    notebook: Notebook, components: dict[str, Any], manifest: dict[str, Any] | None
+) -> list[str]:
+    """Why a run is stale (empty when fresh), comparing with its recorded manifest."""
+    if manifest is None:
+        return ["never run"]
+    recorded = manifest.get("cache", {})
+    reasons = []
+    if recorded.get("source") != components["source"]:
+        reasons.append("source changed")
+    if recorded.get("parameters") != components["parameters"]:
+        reasons.append("parameter changed")
+    old_inputs = recorded.get("inputs", {})
+    changed = [ref for ref, digest in components["inputs"].items() if old_inputs.get(ref) != digest]
+    changed += [ref for ref in old_inputs if ref not in components["inputs"]]
+    if changed:
+        reasons.append("input file changed: " + ", ".join(sorted(changed)))
+    if recorded.get("package") != components["package"]:
+        reasons.append("package code changed")
+    folder = manifest.get("_folder")
+    missing = [out for out in notebook.outputs if folder and not (Path(folder) / out).exists()]
+    if missing:
+        reasons.append("output missing: " + ", ".join(missing))
+    return reasons

@@ -1,0 +1,206 @@
+"""The ``compendium`` command: run notebooks, report status, build the book.
+
+Examples
+--------
+compendium status
+compendium run                       # every notebook that is stale, in parallel
+compendium run quality_indicators -p alpha=0.01 -p organisations='["ORG01","ORG02"]'
+compendium book
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from analysis.compendium import pipeline as pl
+
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+STYLE = {"executed": "green", "cached": "cyan", "failed": "bold red", "skipped": "yellow"}
+
+
+class ProgressBoard:
+    """Which notebooks are running, done, cached or failed, with elapsed time."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.state: dict[str, tuple[str, float, str]] = {n: ("waiting", 0.0, "") for n in names}
+        self.started: dict[str, float] = {}
+        self.t0 = time.perf_counter()
+        self.live: Live | None = None
+
+    def __call__(self, event: Any) -> None:
+        from analysis.compendium.runner import Outcome
+
+        if isinstance(event, Outcome):
+            self.state[event.name] = (event.status, event.seconds, event.message)
+            if not console.is_terminal:
+                seconds = f" {event.seconds:.1f} s" if event.status == "executed" else ""
+                console.print(f"[{STYLE[event.status]}]{event.status:9}[/] {event.name}{seconds}")
+        else:
+            _, name = event
+            self.started[name] = time.perf_counter()
+            self.state[name] = ("running", 0.0, "")
+            if not console.is_terminal:
+                console.print(f"running   {name}")
+        if self.live:
+            self.live.update(self.render())
+
+    def render(self) -> Table:
+        table = Table(title=f"compendium run ({time.perf_counter() - self.t0:.1f} s)", box=None)
+        for column in ("notebook", "status", "time"):
+            table.add_column(column)
+        for name, (status, seconds, _) in self.state.items():
+            if status == "running":
+                seconds = time.perf_counter() - self.started[name]
+            shown = f"{seconds:.1f} s" if status in ("running", "executed", "failed") else ""
+            table.add_row(name, f"[{STYLE.get(status, 'white')}]{status}[/]", shown)
+        return table
+
+
+def _parameters(assignments: list[str]) -> dict[str, Any]:
+    return dict(pl.parse_assignment(a) for a in assignments)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    pipeline = pl.load(args.pipeline)
+    for name in pipeline.order():
+        nb = pipeline.notebook(name)
+        print(f"{name}: {nb.title} ({nb.source})")
+        for param in nb.parameters.values():
+            extra = f" choices={list(param.choices)}" if param.choices else ""
+            print(f"    {param.name} ({param.type}) = {param.default!r}{extra}  {param.help}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from analysis.compendium.runner import status
+
+    pipeline = pl.load(args.pipeline)
+    for plan in status(pipeline):
+        state = "fresh" if plan.fresh else "stale"
+        why = f"  ({'; '.join(plan.reasons)})" if plan.reasons else ""
+        print(f"{plan.notebook.name:24} {state}{why}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from analysis.compendium.runner import run, run_lock, write_pipeline_manifest
+
+    pipeline = pl.load(args.pipeline)
+    overrides = _parameters(args.param)
+    names = args.notebooks or []
+    for name in names:
+        pipeline.notebook(name)
+    selected = pipeline.order(names or None)
+    board = ProgressBoard(selected)
+    command = "compendium " + " ".join(sys.argv[1:])
+    started = time.perf_counter()
+    with run_lock(command):
+        with (
+            Live(board.render(), console=console, refresh_per_second=4, transient=False)
+            if console.is_terminal
+            else _null() as live
+        ):
+            board.live = live
+            outcomes = run(
+                pipeline, names, overrides, force=args.force, jobs=args.jobs, report=board
+            )
+        write_pipeline_manifest(pipeline)
+    elapsed = time.perf_counter() - started
+    counts = {s: sum(o.status == s for o in outcomes) for s in STYLE}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    console.print(f"{summary} in {elapsed:.1f} s")
+    for outcome in outcomes:
+        if outcome.status == "executed" and overrides:
+            console.print(f"results for this parameter set: {outcome.folder}")
+        if outcome.status == "failed":
+            console.print(f"[bold red]error:[/] {outcome.message}")
+    return 1 if counts["failed"] or counts["skipped"] else 0
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    from analysis.compendium.book import build_book
+
+    path = build_book(pl.load(args.pipeline))
+    console.print(f"book built: {path}")
+    return 0
+
+
+def cmd_strip(args: argparse.Namespace) -> int:
+    from analysis.compendium.notebooks import strip_notebook
+
+    pipeline = pl.load(args.pipeline)
+    changed = [nb.name for nb in pipeline.notebooks.values() if strip_notebook(nb.source)]
+    print(f"stripped: {', '.join(changed) or 'nothing to strip'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="compendium", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pipeline", help="pipeline file (default: pipeline.yml in the repo)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="notebooks and their parameters").set_defaults(func=cmd_list)
+    sub.add_parser("status", help="fresh or stale, and why").set_defaults(func=cmd_status)
+    run_p = sub.add_parser("run", help="execute stale notebooks")
+    run_p.add_argument("notebooks", nargs="*", help="notebooks to run (default: all)")
+    run_p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="parameter value (YAML syntax); only with one notebook",
+    )
+    run_p.add_argument("--force", action="store_true", help="re-execute even when fresh")
+    run_p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count(),
+        help="notebooks run at once (default: number of cores)",
+    )
+    run_p.set_defaults(func=cmd_run)
+    sub.add_parser("book", help="build the Jupyter Book").set_defaults(func=cmd_book)
+    sub.add_parser("strip", help="remove outputs from notebooks").set_defaults(func=cmd_strip)
+    return parser
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    from analysis.errors import CompendiumError
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CompendiumError as err:
+        console.print(f"[bold red]error:[/] {err}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted:[/] previous outputs are kept unchanged")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,436 @@
+"""Executing the pipeline: papermill, one fresh kernel per notebook, in parallel where allowed.
+
+A notebook runs in a temporary folder beside its run folder with ``output_dir = "."``;
+only when it succeeds and has written every declared output is the temporary folder
+moved into place. A failure keeps the partly executed notebook in ``failed-<set>/``
+and never touches the previous good run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from analysis.compendium import cache
+from analysis.compendium import pipeline as pl
+from analysis.errors import CompendiumError
+from analysis.files import atomic_path
+from analysis.paths import build_dir, repo_root
+
+MANIFEST = "run.json"
+LOCK_FILE = ".compendium.lock"
+ENVIRONMENT_PACKAGES = (
+    "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "pandera",
+    "papermill", "nbclient", "ipykernel", "jupyter-book", "sphinx", "myst-nb",
+)  # fmt: skip
+
+
+class RunError(CompendiumError, RuntimeError):
+    """A run could not start or a notebook failed; the message says which and why."""
+
+
+@dataclass
+class Outcome:
+    """What happened to one notebook in a run."""
+
+    name: str
+    status: str  # executed | cached | failed | skipped
+    folder: Path | None = None
+    seconds: float = 0.0
+    message: str = ""
+    reasons: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- lock
+
+
+@contextlib.contextmanager
+def run_lock(command: str) -> Iterator[None]:
+    """Hold the build folder's lock; a second run refuses, naming the first."""
+    folder = build_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown process"
+        handle.close()
+        raise RunError(f"another run holds {path}: {holder}; wait for it to finish") from None
+    handle.seek(0)
+    handle.truncate()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()}, started {started}: {command}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        handle.seek(0)
+        handle.truncate()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The run manifest in ``folder``, or None if there is no complete run."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    manifest["_folder"] = str(folder)
+    return manifest
+
+
+def git_commit() -> str:
+    """The repository's commit (with ``-dirty`` when there are uncommitted changes)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=repo_root(), capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return commit + ("-dirty" if dirty else "")
+
+
+def environment() -> dict[str, Any]:
+    """Python and package versions, for the manifest."""
+    from importlib import metadata
+
+    versions = {}
+    for package in ENVIRONMENT_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {"python": sys.version.split()[0], "platform": sys.platform, "packages": versions}
+
+
+def write_pipeline_manifest(pipeline: pl.Pipeline) -> Path:
+    """Gather the default runs' manifests into ``build/manifest.json`` for the book."""
+    runs = {}
+    for name in pipeline.notebooks:
+        manifest = read_manifest(pl.run_dir(name))
+        if manifest:
+            manifest.pop("_folder", None)
+            runs[name] = manifest
+    document = {
+        "git_commit": git_commit(),
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
+        "environment": environment(),
+        "notebooks": runs,
+    }
+    target = build_dir() / "manifest.json"
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return target
+
+
+# --------------------------------------------------------------------------- one notebook
+
+
+def _describe_failure(name: str, err: BaseException) -> str:
+    cell = getattr(err, "exec_count", None)
+    ename = getattr(err, "ename", None)
+    if ename:
+        lines = [line for line in str(getattr(err, "evalue", "")).strip().splitlines() if line]
+        # A DataError names the file on its first line and the rows below it: keep both.
+        shown = lines if len(lines) <= 11 else [lines[0], *lines[-10:]]
+        return f"notebook {name!r} failed in cell [{cell}]: {ename}: " + "\n".join(shown)
+    kind = type(err).__name__
+    if kind == "DeadKernelError":
+        return f"notebook {name!r}: the kernel died ({err})"
+    if isinstance(err, NotebookTimeout):
+        return str(err)
+    if kind == "CellTimeoutError" or isinstance(err, TimeoutError):
+        first = str(err).strip().splitlines()[0] if str(err).strip() else kind
+        return f"notebook {name!r}: a cell timed out ({first})"
+    return f"notebook {name!r} failed: {kind}: {err}"
+
+
+class NotebookTimeout(TimeoutError):
+    """A notebook used up its time budget (pipeline.yml ``timeout``)."""
+
+
+def notebook_budget(name: str, seconds: float) -> Callable[..., None]:
+    """A hook run before each cell: stops the notebook once ``seconds`` have passed in all.
+
+    papermill's ``execution_timeout`` bounds each cell; this bounds the notebook, checked at
+    cell boundaries, so a notebook runs at most its budget plus one cell's (itself bounded).
+    """
+    deadline: list[float] = []  # set at the first cell, so kernel start-up is not counted
+
+    def hook(cell: Any = None, cell_index: int = 0, **_: Any) -> None:
+        if not deadline:
+            deadline.append(time.monotonic() + seconds)
+        elif time.monotonic() > deadline[0]:
+            raise NotebookTimeout(
+                f"notebook {name!r} exceeded its {seconds} s budget before cell {cell_index + 1}"
+            )
+
+    return hook
+
+
+def _check_inputs(notebook: pl.Notebook, produced: set[str] = frozenset()) -> None:
+    """Every declared input exists and is readable (except those a selected upstream makes)."""
+    for ref in notebook.inputs:
+        if ref.split(":", 1)[0] in produced:
+            continue
+        path = pl.input_path(ref)
+        if not path.exists():
+            hint = f" (run {ref.split(':')[0]!r} first)" if ":" in ref else ""
+            raise RunError(f"notebook {notebook.name!r}: input {ref} not found at {path}{hint}")
+        if path.is_file() and not os.access(path, os.R_OK):
+            raise RunError(f"notebook {notebook.name!r}: input {ref} at {path} is not readable")
+
+
+def _replace_folder(tmp: Path, final: Path) -> None:
+    """Move ``tmp`` onto ``final``; the old run is removed only after the new one is in place."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{os.getpid()}")
+        os.rename(final, old)
+    os.rename(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_interrupted(parent: Path) -> None:
+    """Restore a run folder if a previous process stopped between the two renames."""
+    for old in parent.glob(".old-*"):
+        final = parent / old.name.split("-")[1]
+        if not final.exists():
+            os.rename(old, final)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def execute_notebook(
+    notebook: pl.Notebook,
+    parameters: dict[str, Any],
+    paramset: str,
+    components: dict[str, Any],
+) -> Outcome:
+    """Run one notebook with papermill in a fresh kernel and move its run into place."""
+    import papermill
+
+    # A timed-out cell leaves nbclient's output poller pending; asyncio then logs noise.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+    final = pl.run_dir(notebook.name, paramset)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{paramset}-", dir=final.parent))
+    output_nb = tmp / f"{notebook.name}.ipynb"
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(repo_root() / notebook.source),
+            str(output_nb),
+            parameters={**parameters, "output_dir": "."},
+            kernel_name="python3",
+            # The kernel starts in the run folder; papermill's own `cwd` would chdir the
+            # whole process, which races between parallel runs.
+            resources={"metadata": {"path": str(tmp)}},
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # Each kernel serves one notebook whose results are already saved: no need to wait.
+            shutdown_kernel="immediate",
+            execution_timeout=notebook.timeout,
+            on_cell_execute=notebook_budget(notebook.name, notebook.timeout),
+            progress_bar=False,
+            log_output=False,
+        )
+        missing = [out for out in notebook.outputs if not (tmp / out).is_file()]
+        if missing:
+            raise RunError(f"notebook {notebook.name!r} did not write declared output(s) {missing}")
+    except BaseException as err:
+        failed = final.parent / f"failed-{paramset}"
+        shutil.rmtree(failed, ignore_errors=True)
+        os.rename(tmp, failed)
+        message = str(err) if isinstance(err, RunError) else _describe_failure(notebook.name, err)
+        message += f"; partly executed notebook kept in {failed / output_nb.name}"
+        return Outcome(notebook.name, "failed", failed, time.perf_counter() - started, message)
+    seconds = time.perf_counter() - started
+    from analysis.files import sha256_file
+
+    manifest = {
+        "notebook": notebook.name,
+        "title": notebook.title,
+        "source": str(notebook.source),
+        "paramset": paramset,
+        "parameters": parameters,
+        "cache": components,
+        "cache_key": cache.cache_key(components),
+        "outputs": {out: sha256_file(tmp / out) for out in notebook.outputs},
+        "executed_notebook": output_nb.name,
+        "seconds": round(seconds, 3),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+    }
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    _replace_folder(tmp, final)
+    shutil.rmtree(final.parent / f"failed-{paramset}", ignore_errors=True)
+    return Outcome(notebook.name, "executed", final, seconds)
+
+
+# --------------------------------------------------------------------------- status
+
+
+@dataclass
+class Plan:
+    """A notebook with its resolved parameters, folder and freshness."""
+
+    notebook: pl.Notebook
+    parameters: dict[str, Any]
+    paramset: str
+    components: dict[str, Any]
+    reasons: list[str]
+
+    @property
+    def fresh(self) -> bool:
+        return not self.reasons
+
+
+def plan_notebook(notebook: pl.Notebook, overrides: dict[str, Any] | None = None) -> Plan:
+    """Resolve parameters, compute the cache components and compare with the last run."""
+    parameters = pl.resolve_parameters(notebook, overrides or {})
+    paramset = pl.paramset_name(notebook, parameters)
+    folder = pl.run_dir(notebook.name, paramset)
+    if folder.parent.exists():
+        recover_interrupted(folder.parent)
+    components = cache.cache_components(notebook, parameters)
+    reasons = cache.stale_reasons(notebook, components, read_manifest(folder))
+    return Plan(notebook, parameters, paramset, components, reasons)
+
+
+def status(pipeline: pl.Pipeline) -> list[Plan]:
+    """Every notebook's default run, fresh or stale with reasons, in run order."""
+    return [plan_notebook(pipeline.notebook(name)) for name in pipeline.order()]
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _kill_children() -> None:
+    """Stop kernels this process started (on Ctrl-C or SIGTERM)."""
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+
+
+def run(
+    pipeline: pl.Pipeline,
+    names: list[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    report: Callable[[Outcome | tuple[str, str]], None] = lambda event: None,
+) -> list[Outcome]:
+    """Execute the selected notebooks (all by default) in dependency order.
+
+    Parameters
+    ----------
+    pipeline
+        The loaded pipeline.
+    names
+        Notebooks to run; their upstream notebooks are not added, but must have run.
+    overrides
+        Parameter values for the single named notebook.
+    force
+        Re-execute even when fresh.
+    jobs
+        Notebooks run at once (default: the number of cores).
+    report
+        Called with ``("start", name)`` and with each :class:`Outcome`.
+    """
+    selected = pipeline.order(names or None)
+    for name in names or []:
+        pipeline.notebook(name)
+    if overrides and len(selected) != 1:
+        raise RunError("parameters (-p) can be given only when running exactly one notebook")
+    plans = {name: plan_notebook(pipeline.notebook(name), overrides) for name in selected}
+    for plan in plans.values():
+        _check_inputs(plan.notebook, produced=set(plans))
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    outcomes: dict[str, Outcome] = {}
+    pending = list(selected)
+    running: dict[Future, str] = {}
+    lock = threading.Lock()
+
+    def launch(pool: ThreadPoolExecutor, name: str) -> None:
+        plan = plans[name]
+        _check_inputs(plan.notebook)
+        # Upstream outputs exist only now: recompute the key before deciding.
+        plan.components = cache.cache_components(plan.notebook, plan.parameters)
+        manifest = read_manifest(pl.run_dir(name, plan.paramset))
+        plan.reasons = cache.stale_reasons(plan.notebook, plan.components, manifest)
+        if plan.fresh and not force:
+            outcome = Outcome(name, "cached", pl.run_dir(name, plan.paramset))
+            outcomes[name] = outcome
+            report(outcome)
+            return
+        report(("start", name))
+        future = pool.submit(
+            execute_notebook, plan.notebook, plan.parameters, plan.paramset, plan.components
+        )
+        with lock:
+            running[future] = name
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        try:
+            while pending or running:
+                for name in list(pending):
+                    upstream = [u for u in pipeline.upstream(name) if u in plans]
+                    if any(
+                        outcomes.get(u) and outcomes[u].status in ("failed", "skipped")
+                        for u in upstream
+                    ):
+                        pending.remove(name)
+                        outcome = Outcome(name, "skipped", message="an upstream notebook failed")
+                        outcomes[name] = outcome
+                        report(outcome)
+                    elif all(u in outcomes for u in upstream):
+                        pending.remove(name)
+                        launch(pool, name)
+                if running:
+                    done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        name = running.pop(future)
+                        outcomes[name] = future.result()
+                        report(outcomes[name])
+        except KeyboardInterrupt:
+            pending.clear()
+            _kill_children()
+            for future in running:
+                future.cancel()
+            raise
+    return [outcomes[name] for name in selected]

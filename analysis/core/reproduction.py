@@ -1,0 +1,409 @@
+"""Published against reproduced: one row per checked figure.
+
+Each strand's notebook writes ``tables/reproduction.csv`` with :func:`check` rows;
+the reproduction report gathers them all (:func:`read_checks`, :func:`combine`),
+summarises them (:func:`summary`) and fails the run, and the book, when a
+must-match figure does not match (:func:`assert_reproduced`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis.paths import run_dir
+
+COLUMNS = [
+    "check_id",
+    "strand",
+    "quantity",
+    "source_file",
+    "source_location",
+    "source_lines",
+    "published",
+    "reproduced",
+    "tolerance",
+    "must_match",
+    "status",
+]
+STATUSES = ("match", "mismatch")
+
+#: The source documents (``../shared/sources``) by file name: short citation and BibTeX key.
+SOURCE_DOCUMENTS = {
+    "000_088f6aeed890f33a.txt": ("McDonald et al. (2020)", "mcdonald2020federations"),
+    "001_3504c6f1a282cc28.txt": ("Pulse event report (2018)", "pulse2018quest"),
+    "002_d1de2aebef7660af.txt": ("Rosen et al. (2016)", "rosen2016bigger"),
+    "003_c91f18b13c7b7ec0.txt": ("GP Federations in 2024 (2024)", "federations2024"),
+    "004_3f9faef3e6505f2e.txt": ("Independent GP organisations (2024)", "collective2024"),
+}
+
+CHECKS_SCHEMA = pa.DataFrameSchema(
+    {
+        "check_id": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "strand": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "quantity": pa.Column(str, nullable=True),
+        "source_file": pa.Column(str, nullable=True),
+        "source_location": pa.Column(str, nullable=True),
+        "source_lines": pa.Column(str, pa.Check.str_matches(r"^\d+(-\d+)?$")),
+        "published": pa.Column(str, nullable=True),
+        "reproduced": pa.Column(str, nullable=True),
+        "tolerance": pa.Column(float, pa.Check.ge(0), coerce=True),
+        "must_match": pa.Column(str, pa.Check.isin(["True", "False"])),
+        "status": pa.Column(str, pa.Check.isin(STATUSES)),
+    },
+    strict=True,
+)
+
+
+class ReproductionError(AssertionError):
+    """A must-match published figure was not reproduced, or a check table is inconsistent."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One published figure compared with its reproduction."""
+
+    check_id: str
+    strand: str
+    quantity: str
+    source_file: str
+    source_location: str
+    source_lines: str
+    published: str
+    reproduced: str
+    tolerance: float
+    must_match: bool
+    status: str
+
+
+def status_of(published: float | str, reproduced: float | str, tolerance: float = 0.0) -> str:
+    """``match`` if values agree (numbers within ``tolerance``, text exactly), else ``mismatch``."""
+    if isinstance(published, str) or isinstance(reproduced, str):
+        return "match" if str(published).strip() == str(reproduced).strip() else "mismatch"
+    if math.isnan(published) or math.isnan(reproduced):
+        return "mismatch"
+    return "match" if abs(float(published) - float(reproduced)) <= tolerance + 1e-12 else "mismatch"
+
+
+def rounding_tolerance(published: str | float) -> float:
+    """Half a unit in the last decimal place of a published number as printed.
+
+    ``"85"`` gives 0.5, ``"12.3"`` gives 0.05, ``"0.125"`` gives 0.0005: any value
+    that rounds to the published figure lies within this distance of it.
+
+    Raises
+    ------
+    ValueError
+        If ``published`` is not a finite number.
+    """
+    text = str(published).strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"published value {published!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"published value {published!r} is not a finite number")
+    return float(Decimal(5).scaleb(number.as_tuple().exponent - 1))
+
+
+def check(
+    check_id: str,
+    *,
+    strand: str,
+    quantity: str,
+    source_file: str,
+    source_location: str,
+    source_lines: str,
+    published: float | str,
+    reproduced: float | str,
+    tolerance: float = 0.0,
+    must_match: bool = True,
+) -> Check:
+    """Compare one published figure with the reproduced one."""
+    return Check(
+        check_id=check_id,
+        strand=strand,
+        quantity=quantity,
+        source_file=source_file,
+        source_location=source_location,
+        source_lines=source_lines,
+        published=str(published),
+        reproduced=str(reproduced),
+        tolerance=float(tolerance),
+        must_match=bool(must_match),
+        status=status_of(published, reproduced, tolerance),
+    )
+
+
+PROVENANCE = ("source_file", "source_location", "source_lines")
+
+
+def check_from(check_id: str, row: Any, **kwargs: Any) -> Check:
+    """:func:`check` with the provenance columns taken from a transcribed row.
+
+    ``row`` is a pandas Series, a mapping or a namedtuple (``itertuples``) with
+    ``source_file``, ``source_location`` and ``source_lines``.
+    """
+    get = row._asdict().get if hasattr(row, "_asdict") else row.get
+    return check(check_id, **{name: get(name) for name in PROVENANCE}, **kwargs)
+
+
+def to_frame(checks: list[Check]) -> pd.DataFrame:
+    """Checks as a table with the standard columns, in the order given."""
+    return pd.DataFrame([asdict(c) for c in checks], columns=COLUMNS)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def read_checks(path: str | os.PathLike) -> pd.DataFrame:
+    """Read one strand's ``tables/reproduction.csv``; bad rows name file, line and column.
+
+    Returns the table with ``must_match`` as booleans and text cells as strings
+    (an empty published or reproduced cell becomes ``""``).
+    """
+    from analysis.core.datasets import read_table
+
+    frame = read_table(path, CHECKS_SCHEMA, unique=["check_id"])
+    for column in ("quantity", "source_file", "source_location", "published", "reproduced"):
+        frame[column] = frame[column].fillna("").astype(str)
+    frame["must_match"] = frame["must_match"] == "True"
+    return frame
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def agrees(published: str, reproduced: str, tolerance: float) -> bool:
+    """True when two recorded values agree: equal text, or numbers within ``tolerance``."""
+    if str(published).strip() == str(reproduced).strip():
+        return True
+    a, b = _number(published), _number(reproduced)
+    return a is not None and b is not None and abs(a - b) <= tolerance + 1e-12
+
+
+def inconsistent(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows recorded as ``match`` whose values do not agree (see :func:`agrees`).
+
+    The report recomputes every claimed match from the recorded values, so a
+    strand cannot report a match that its own published and reproduced cells
+    contradict.
+    """
+    claimed = frame["status"] == "match"
+    ok = [
+        agrees(p, r, t)
+        for p, r, t in zip(frame["published"], frame["reproduced"], frame["tolerance"], strict=True)
+    ]
+    return frame[claimed & ~pd.Series(ok, index=frame.index, dtype=bool)]
+
+
+def source_document(source_file: str) -> str:
+    """Short citation of a source document, or the file name when it is not known."""
+    return SOURCE_DOCUMENTS.get(source_file, (source_file, ""))[0]
+
+
+def combine(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One table of every check, from each notebook's checks keyed by notebook name.
+
+    Adds ``notebook`` and ``source_document`` columns and sorts by notebook (in the
+    order given, normally the pipeline's) and then by check id, so the rows do not
+    depend on the order each notebook wrote them.
+
+    Raises
+    ------
+    ReproductionError
+        When a check id repeats within a notebook.
+    """
+    frames = []
+    for notebook, table in tables.items():
+        dupes = sorted(table.loc[table["check_id"].duplicated(), "check_id"].unique())
+        if dupes:
+            raise ReproductionError(f"notebook {notebook!r}: check_id repeated: {dupes}")
+        frames.append(table[COLUMNS].assign(notebook=notebook))
+    columns = ["notebook", "source_document", *COLUMNS]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    combined = pd.concat(frames, ignore_index=True)
+    combined["source_document"] = combined["source_file"].map(source_document)
+    order = combined["notebook"].map({name: i for i, name in enumerate(tables)})
+    combined = combined.assign(_order=order).sort_values(["_order", "check_id"], kind="stable")
+    return combined[columns].reset_index(drop=True)
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts per notebook (in the order of ``frame``) and in total.
+
+    Columns: ``checks``, ``match``, ``mismatch``, ``must_match`` and ``must_match_failed``.
+    """
+    mismatch = frame["status"] != "match"
+    flags = pd.DataFrame(
+        {
+            "notebook": frame["notebook"],
+            "checks": 1,
+            "match": (~mismatch).astype(int),
+            "mismatch": mismatch.astype(int),
+            "must_match": frame["must_match"].astype(bool).astype(int),
+            "must_match_failed": (mismatch & frame["must_match"].astype(bool)).astype(int),
+        }
+    )
+    per = flags.groupby("notebook", sort=False).sum().reset_index()
+    total = per.drop(columns="notebook").sum().to_frame().T.assign(notebook="total")
+    return pd.concat([per, total[per.columns]], ignore_index=True).astype(
+        {c: int for c in per.columns if c != "notebook"}
+    )
+
+
+def must_match_failures(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows that must match and do not."""
+    return frame[frame["must_match"].astype(bool) & (frame["status"] != "match")]
+
+
+def assert_reproduced(frame: pd.DataFrame) -> None:
+    """Raise :class:`ReproductionError` naming every failed must-match figure.
+
+    Also raises when a row claims a match its values contradict (:func:`inconsistent`).
+    """
+    problems = []
+    for _, row in must_match_failures(frame).iterrows():
+        problems.append(
+            f"  {row.get('notebook', row['strand'])}/{row['check_id']}: {row['quantity']}: "
+            f"published {row['published']}, reproduced {row['reproduced']} "
+            f"(tolerance {row['tolerance']:g}; {row['source_file']} lines {row['source_lines']})"
+        )
+    for _, row in inconsistent(frame).iterrows():
+        problems.append(
+            f"  {row.get('notebook', row['strand'])}/{row['check_id']}: recorded as a match but "
+            f"published {row['published']!r} and reproduced {row['reproduced']!r} differ "
+            f"by more than the tolerance {row['tolerance']:g}"
+        )
+    if problems:
+        raise ReproductionError(
+            f"{len(problems)} published figure(s) not reproduced:\n" + "\n".join(problems)
+        )
+
+
+def display_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The combined table as shown to a reader: one ``source`` column, short headers.
+
+    ``source`` joins the document's short citation, the location in it and the
+    1-based line numbers of the plain-text copy (``McDonald et al. (2020), Table 1,
+    lines 139-164``).
+    """
+    source = [
+        ", ".join(part for part in (doc, loc, f"lines {lines}" if lines else "") if part)
+        for doc, loc, lines in zip(
+            frame["source_document"], frame["source_location"], frame["source_lines"], strict=True
+        )
+    ]
+    return pd.DataFrame(
+        {
+            "check": frame["check_id"],
+            "chapter": frame["notebook"],
+            "quantity": frame["quantity"],
+            "source": source,
+            "published": frame["published"],
+            "reproduced": frame["reproduced"],
+            "tolerance": frame["tolerance"].map(lambda t: f"{t:g}"),
+            "must match": frame["must_match"].map({True: "yes", False: "no"}),
+            "status": frame["status"],
+        }
+    )
+
+
+def report_html(shown: pd.DataFrame) -> str:
+    """:func:`display_table` output as an escaped HTML table for the book, without the index.
+
+    The table has the classes ``dataframe reproduction-table`` (styled by the book's
+    CSS: top-aligned, left-aligned cells) and ``MISMATCH`` is written in capitals so a
+    failed check stands out without colour.
+    """
+    shown = shown.assign(status=shown["status"].replace({"mismatch": "MISMATCH"}))
+    return shown.to_html(index=False, classes="reproduction-table", escape=True, border=0)
+
+
+def status_figure(counts: pd.DataFrame):
+    """Horizontal stacked bars per notebook: matches, informational and must-match mismatches.
+
+    ``counts`` is :func:`summary` output; the ``total`` row is left out.
+    """
+    import matplotlib.pyplot as plt
+
+    per = counts[counts["notebook"] != "total"].iloc[::-1]
+    parts = {
+        "match": (per["match"], "#2e7d32"),
+        "mismatch (informational)": (per["mismatch"] - per["must_match_failed"], "#f9a825"),
+        "mismatch (must match)": (per["must_match_failed"], "#b00020"),
+    }
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(per) + 1.6))
+    left = pd.Series(0, index=per.index)
+    for label, (values, colour) in parts.items():
+        ax.barh(per["notebook"], values, left=left, color=colour, label=label)
+        left = left + values
+    ax.set_xlabel("published figures checked")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- notebook edges
+
+REPORT_INPUT = "tables/reproduction.csv"
+
+
+def report_inputs(
+    strands: list[str], declared: list[str] | tuple[str, ...] | None = None
+) -> dict[str, str]:
+    """Map each strand to its pipeline input ``<strand>:tables/reproduction.csv``.
+
+    ``declared`` is the report's declared inputs; when it is None (the notebook, which does
+    not import the engine) the engine has already checked ``strands`` against the choices
+    that ``pipeline.yml`` declares, which a test keeps equal to the declared inputs.
+
+    Raises
+    ------
+    ValueError
+        Naming the ``strands`` parameter when it is empty, repeats a strand, or names a
+        strand whose reproduction table is not a declared input of the report.
+    """
+    if not strands:
+        raise ValueError("parameter 'strands': give at least one notebook")
+    repeated = sorted({s for s in strands if strands.count(s) > 1})
+    if repeated:
+        raise ValueError(f"parameter 'strands': {repeated} given more than once")
+    if declared is None:
+        return {s: f"{s}:{REPORT_INPUT}" for s in strands}
+    available = [ref.split(":", 1)[0] for ref in declared if ref.endswith(":" + REPORT_INPUT)]
+    unknown = [s for s in strands if s not in available]
+    if unknown:
+        raise ValueError(
+            f"parameter 'strands': {unknown} not declared as inputs "
+            f"'<notebook>:{REPORT_INPUT}' of the report in pipeline.yml; declared: {available}"
+        )
+    return {s: f"{s}:{REPORT_INPUT}" for s in strands}
+
+
+def load_checks(refs: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+    """Read each strand's reproduction table from its default run folder."""
+    tables = {}
+    for strand, ref in refs.items():
+        upstream, output = ref.split(":", 1)
+        path = run_dir(upstream) / output
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path}: {strand!r} has no reproduction table; run `compendium run {strand}` first"
+            )
+        tables[strand] = read_checks(path)
+    return tables

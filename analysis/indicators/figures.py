@@ -1,0 +1,375 @@
+"""Figures of the quality-indicator chapter (issue 4), drawn with seaborn from result tables.
+
+Each function takes tables from :mod:`analysis.indicators.methods` and returns one matplotlib
+figure; the notebook saves it with :func:`analysis.core.figures.save_figure`, which stamps the
+data tier. Titles carry the tier too (``SYNTHETIC`` for the stored synthetic panel).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.lines  # noqa: E402
+import matplotlib.patches  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from analysis.indicators import methods as ind  # noqa: E402
+
+TIER_TITLES = {
+    "synthetic": "SYNTHETIC data",
+    "user": "user-supplied data",
+    "published": "published data",
+}
+DOMAIN_ORDER = ("prescribing", "hospital_use", "qof", "patient_satisfaction")
+CLASS_COLOURS = {"worse": "#c0392b", "not different": "#d9d9d9", "better": "#1a9850"}
+
+
+def tier_title(tier: str) -> str:
+    """Short tier text for figure titles; raises for an unknown tier."""
+    if tier not in TIER_TITLES:
+        raise ValueError(f"unknown data tier {tier!r}; expected one of {sorted(TIER_TITLES)}")
+    return TIER_TITLES[tier]
+
+
+def _grid(count: int, ncols: int = 4, size: float = 3.0, sharex: bool = False):
+    ncols = max(1, min(ncols, count))
+    nrows = int(np.ceil(count / ncols))
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols, size * 0.85 * nrows + 0.6),
+        squeeze=False,
+        sharex=sharex,
+    )
+    fig.subplots_adjust(
+        left=0.06,
+        right=0.98,
+        bottom=0.06,
+        top=1 - 1.0 / fig.get_figheight(),
+        hspace=0.45,
+        wspace=0.35,
+    )
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    for ax in axes.flat[:count]:
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+        ax.tick_params(labelsize=6)
+    return fig, list(axes.flat[:count])
+
+
+def _lines(ax, rows: pd.DataFrame, y: str, palette: dict) -> None:
+    for org, group in rows.groupby("organisation_id", sort=True):
+        group = group.sort_values("year")
+        ax.plot(group["year"], group[y], color=palette[org], lw=1, marker="o", ms=2.5, label=org)
+
+
+def _thousands(value: float, _position: int) -> str:
+    return f"{value / 1000:g}k" if value >= 1000 else f"{value:g}"
+
+
+def _domain_sorted(rows: pd.DataFrame) -> list[str]:
+    """Indicator ids ordered by domain (prescribing, hospital use, QOF, satisfaction), then id."""
+    rank = {d: i for i, d in enumerate(DOMAIN_ORDER)}
+    domain = dict(zip(rows["indicator_id"], rows["domain"], strict=False))
+    return sorted(domain, key=lambda i: (rank.get(domain[i], len(rank)), i))
+
+
+def _names(catalogue: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(catalogue["indicator_id"], catalogue["name"], strict=True))
+
+
+def _palette(organisations: list[str]) -> dict[str, tuple]:
+    return dict(zip(organisations, sns.color_palette("tab10", len(organisations)), strict=True))
+
+
+def funnel_figure(
+    data: pd.DataFrame,
+    dispersion: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    selection: ind.Selection,
+    tier: str,
+) -> plt.Figure:
+    """Practice-level funnel plots, one panel per indicator at its reference year.
+
+    Every practice in England is a point (grey; member practices of the selected
+    organisations coloured by organisation) at its denominator and rate, with the national
+    rate and 95% (dashed) and 99.8% (solid) limits, widened for overdispersion as selected.
+    """
+    ref = ind.reference_years(catalogue, selection.years).set_index("indicator_id")
+    names = _names(catalogue)
+    by_indicator = dict(tuple(data.groupby("indicator_id", sort=False)))
+    indicators = [
+        i
+        for i in selection.indicators
+        if i in by_indicator and ref.at[i, "reference_year"] in set(by_indicator[i]["year"])
+    ]
+    palette = _palette(selection.organisations)
+    fig, axes = _grid(len(indicators))
+    disp = dispersion.set_index(["indicator_id", "year"])
+    for ax, indicator in zip(axes, indicators, strict=True):
+        year = int(ref.at[indicator, "reference_year"])
+        points = ind.funnel_points(by_indicator[indicator], indicator, year)
+        target = float(np.average(points["rate"], weights=points["denominator"]))
+        distribution = by_indicator[indicator]["distribution"].iloc[0]
+        phi, tau2 = disp.loc[(indicator, year), ["phi", "tau2"]]
+        adjust = {"none": {}, "multiplicative": {"phi": max(phi, 1.0)}, "additive": {"tau2": tau2}}
+        n_min, n_max = points["denominator"].min(), points["denominator"].max()
+        if n_max < 1.5 * n_min:  # (nearly) equal denominators, e.g. QOF points available
+            n_min, n_max = n_min / 2, n_max * 2
+        curves = ind.funnel_curves(
+            target, distribution, n_min, n_max, **adjust[selection.overdispersion]
+        )
+        others = points[~points["organisation_id"].isin(selection.organisations)]
+        ax.scatter(
+            others["denominator"],
+            others["rate"],
+            s=2,
+            color="#9e9e9e",
+            alpha=0.4,
+            rasterized=True,
+            linewidths=0,
+        )
+        members = points[points["organisation_id"].isin(selection.organisations)]
+        sns.scatterplot(
+            data=members,
+            x="denominator",
+            y="rate",
+            hue="organisation_id",
+            palette=palette,
+            s=10,
+            ax=ax,
+            legend=False,
+            linewidth=0,
+            rasterized=True,
+        )
+        for level, style in (("95%", "--"), ("99.8%", "-")):
+            c = curves[curves["level"] == level]
+            ax.plot(c["denominator"], c["lower"], style, color="black", lw=0.8)
+            ax.plot(c["denominator"], c["upper"], style, color="black", lw=0.8)
+        ax.axhline(target, color="#1f4e79", lw=1)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=4))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_thousands))
+        ax.set_title(f"{indicator} {year}: {names[indicator][:32]}", fontsize=8)
+        ax.set_xlabel("denominator", fontsize=7)
+        ax.set_ylabel("rate", fontsize=7)
+    handles = [
+        matplotlib.lines.Line2D([], [], marker="o", ls="", color=palette[o], label=o)
+        for o in selection.organisations
+    ]
+    handles.append(
+        matplotlib.lines.Line2D([], [], marker="o", ls="", color="#9e9e9e", label="other")
+    )
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - 0.3 / fig.get_figheight()),
+        ncol=len(handles),
+        fontsize=7,
+        frameon=False,
+    )
+    fig.suptitle(
+        f"{tier_title(tier)}: practice funnel plots, overdispersion {selection.overdispersion}",
+        fontsize=10,
+    )
+    return fig
+
+
+def trend_figure(trend: pd.DataFrame, tier: str) -> plt.Figure:
+    """Annual odds or rate ratios per organisation (colours, with intervals) against England.
+
+    One panel per domain; within it one block of rows per indicator. The black line and grey
+    band are the annual ratio of the practices outside every organisation, with its interval;
+    the dotted line is no change (ratio 1).
+    """
+    present = set(trend["domain"])
+    domains = [d for d in DOMAIN_ORDER if d in present] + sorted(present - set(DOMAIN_ORDER))
+    orgs = sorted(trend["organisation_id"].unique())
+    palette = _palette(orgs)
+    rows_max = max(len(trend[trend["domain"] == d]) for d in domains)
+    fig, axes = plt.subplots(
+        1, len(domains), figsize=(4.2 * len(domains), 0.17 * rows_max + 1.8), squeeze=False
+    )
+    for ax, domain in zip(axes.flat, domains, strict=True):
+        rows = trend[trend["domain"] == domain]
+        ticks, labels, start = [], [], 0
+        for indicator, block in rows.groupby("indicator_id", sort=True):
+            block = block.sort_values("organisation_id")
+            y = start + np.arange(len(block))
+            ratio = block["org_annual_ratio"]
+            ax.errorbar(
+                ratio,
+                y,
+                xerr=[ratio - block["org_ratio_lower"], block["org_ratio_upper"] - ratio],
+                fmt="none",
+                ecolor="#888888",
+                lw=0.8,
+            )
+            ax.scatter(ratio, y, c=[palette[o] for o in block["organisation_id"]], s=16, zorder=3)
+            nat = block.iloc[0]
+            ax.fill_betweenx(
+                [y[0] - 0.5, y[-1] + 0.5],
+                nat["national_ratio_lower"],
+                nat["national_ratio_upper"],
+                color="black",
+                alpha=0.12,
+                lw=0,
+            )
+            ax.vlines(nat["national_annual_ratio"], y[0] - 0.5, y[-1] + 0.5, color="black", lw=1.4)
+            ticks.append(y.mean())
+            labels.append(indicator)
+            start = y[-1] + 2
+        ax.axvline(1.0, color="#555555", lw=0.7, ls=":")
+        ax.set_yticks(ticks, labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_xlabel("annual odds ratio (proportions) or rate ratio (rates)", fontsize=7)
+        ax.set_title(domain.replace("_", " "), fontsize=9)
+    handles = [
+        matplotlib.lines.Line2D([], [], marker="o", ls="", color=palette[o], label=o) for o in orgs
+    ]
+    handles.append(matplotlib.lines.Line2D([], [], color="black", label="rest of England"))
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - 0.45 / fig.get_figheight()),
+        ncol=len(handles),
+        fontsize=7,
+        frameon=False,
+    )
+    fig.suptitle(
+        f"{tier_title(tier)}: annual trend of each organisation against England", fontsize=10
+    )
+    fig.subplots_adjust(
+        bottom=0.8 / fig.get_figheight(), top=1 - 1.1 / fig.get_figheight(), wspace=0.25
+    )
+    return fig
+
+
+def summary_heatmap(summary: pd.DataFrame, tier: str) -> plt.Figure:
+    """Better / not different / worse per organisation x indicator (BH-adjusted colours).
+
+    A cell marked ``u`` is significant before but not after the Benjamini-Hochberg adjustment.
+    """
+    comparisons = list(dict.fromkeys(summary["comparison"]))
+    codes = {c: i for i, c in enumerate(ind.CLASSES[::-1])}
+    cmap = matplotlib.colors.ListedColormap([CLASS_COLOURS[c] for c in ind.CLASSES[::-1]])
+    fig, axes = plt.subplots(
+        1, len(comparisons), figsize=(6.5 * len(comparisons), 4), squeeze=False
+    )
+    for ax, comparison in zip(axes.flat, comparisons, strict=True):
+        rows = summary[summary["comparison"] == comparison]
+        grid = rows.pivot(index="organisation_id", columns="indicator_id", values="class_bh")
+        marks = rows.pivot(
+            index="organisation_id", columns="indicator_id", values="class_unadjusted"
+        )
+        order = _domain_sorted(rows)
+        grid, marks = grid[order], marks[order]
+        annot = np.where((marks != grid) & marks.notna(), "u", "")
+        sns.heatmap(
+            grid.map(codes.get).astype(float),
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=2.5,
+            cbar=False,
+            linewidths=0.5,
+            linecolor="white",
+            annot=annot,
+            fmt="",
+            ax=ax,
+        )
+        ax.set_title(f"{comparison} (BH-adjusted)", fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(labelsize=7)
+    handles = [matplotlib.patches.Patch(color=CLASS_COLOURS[c], label=c) for c in ind.CLASSES]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(f"{tier_title(tier)}: organisations against England", fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def variation_figure(trend: pd.DataFrame, catalogue: pd.DataFrame, tier: str) -> plt.Figure:
+    """Annual change in the CV between member practices, organisation x indicator.
+
+    ``trend`` is :func:`analysis.indicators.methods.variation_trend`. Colour: CV slope per year
+    (blue falling, red rising); ``v`` / ``^`` mark a significant fall / rise; blank cells
+    were not tested (fewer than three years).
+    """
+    grid = trend.pivot(index="organisation_id", columns="indicator_id", values="cv_slope")
+    change = trend.pivot(index="organisation_id", columns="indicator_id", values="variation_change")
+    order = [i for i in catalogue["indicator_id"] if i in grid.columns]
+    grid, change = grid[order], change[order]
+    marks = change.map({"fell": "v", "rose": "^"}.get).fillna("")
+    limit = float(np.nanmax(np.abs(grid.to_numpy()))) if grid.notna().any().any() else 1.0
+    fig, ax = plt.subplots(figsize=(8, 4.4))
+    fig.subplots_adjust(bottom=0.2)
+    sns.heatmap(
+        grid,
+        cmap="RdBu_r",
+        center=0,
+        vmin=-limit,
+        vmax=limit,
+        annot=marks,
+        fmt="",
+        linewidths=0.5,
+        linecolor="white",
+        ax=ax,
+        cbar_kws={"label": "change in CV per year"},
+    )
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.tick_params(labelsize=7)
+    fig.suptitle(
+        f"{tier_title(tier)}: did variation between member practices fall? "
+        "(v fell, ^ rose, p < alpha)",
+        fontsize=9,
+    )
+    return fig
+
+
+def truth_figure(comparison: pd.DataFrame, tier: str) -> plt.Figure:
+    """Estimate (with interval) against the data-generating truth, per parameter."""
+    if comparison.empty:
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.axis("off")
+        ax.text(
+            0.5,
+            0.5,
+            "No truth table: truth against estimate needs the synthetic panel",
+            ha="center",
+            va="center",
+        )
+        fig.suptitle(f"{tier_title(tier)}: truth against estimate", fontsize=10)
+        return fig
+    parameters = list(dict.fromkeys(comparison["parameter"]))
+    fig, axes = plt.subplots(1, len(parameters), figsize=(4 * len(parameters), 3.8), squeeze=False)
+    for ax, parameter in zip(axes.flat, parameters, strict=True):
+        rows = comparison[comparison["parameter"] == parameter]
+        colour = np.where(rows["covered"], "#1f77b4", "#d62728")
+        ax.errorbar(
+            rows["truth"],
+            rows["estimate"],
+            yerr=[rows["estimate"] - rows["ci_lower"], rows["ci_upper"] - rows["estimate"]],
+            fmt="none",
+            ecolor="#bbbbbb",
+            lw=0.8,
+        )
+        ax.scatter(rows["truth"], rows["estimate"], c=colour, s=12, zorder=3)
+        lims = np.nanpercentile(np.r_[rows["truth"], rows["ci_lower"], rows["ci_upper"]], [0, 100])
+        ax.plot(lims, lims, color="black", lw=0.8)
+        ax.set_title(f"{parameter} ({rows['covered'].mean():.0%} covered)", fontsize=9)
+        ax.set_xlabel("truth (link scale)", fontsize=8)
+        ax.set_ylabel("estimate", fontsize=8)
+    fig.suptitle(
+        f"{tier_title(tier)}: truth against estimate (red: interval misses truth)", fontsize=10
+    )
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig

@@ -1,0 +1,92 @@
+"""The case-study notebook and its pipeline entry agree with the package and the data."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import nbformat
+import pytest
+
+from analysis.casestudy import coding as cs
+from analysis.compendium import pipeline as pl
+from analysis.core.catalogue import load as load_catalogue
+from analysis.paths import repo_root
+
+ENTRY = pl.load().notebook("case_studies")
+NB = nbformat.read(repo_root() / ENTRY.source, as_version=4)
+CODE = "\n".join(c.source for c in NB.cells if c.cell_type == "code")
+
+
+def test_parameter_choices_match_the_package_and_the_themes_file():
+    params = ENTRY.parameters
+    assert params["sites"].choices == cs.SITES
+    assert list(params["themes"].choices) == list(cs.read_themes()["theme"])
+    assert params["themes"].default == list(params["themes"].choices)
+    assert params["qca_outcome"].choices == cs.OUTCOMES
+    assert params["qca_conditions"].choices == cs.QCA_CONDITIONS
+    assert params["scoring_map"].default in cs.NAMED_MAPS
+    for name in ("control_threshold", "proactivity_threshold", "qca_threshold"):
+        assert (params[name].min, params[name].max) == (0.0, 1.0)
+
+
+def test_parameter_defaults_are_valid_for_the_package():
+    data = cs.load()
+    defaults = ENTRY.defaults
+    cs.parse_scoring_map(defaults["scoring_map"], data.codebook)
+    cs.check_qca_parameters(defaults["qca_outcome"], defaults["qca_conditions"])
+    cs.check_choices("sites", defaults["sites"], cs.SITES)
+
+
+def test_inputs_are_exactly_the_catalogued_case_study_files():
+    catalogued = {f"data/{d.path}" for d in load_catalogue() if d.path.startswith("casestudy/")}
+    assert set(ENTRY.inputs) == catalogued
+    assert all((repo_root() / path).exists() for path in ENTRY.inputs)
+
+
+def test_every_declared_output_is_written_by_the_notebook():
+    written = set(re.findall(r'out / "tables" / "([\w.]+)"', CODE))
+    written |= {f"{name}.png" for name in re.findall(r'show_figure\([^"]*"(\w+)"\s*\)', CODE, re.S)}
+    declared = {path.split("/", 1)[1] for path in ENTRY.outputs}
+    assert written == declared
+    assert "tables/reproduction.csv" in ENTRY.outputs
+
+
+def test_figure_cells_have_tiered_captions_and_show_one_figure():
+    figures = [c for c in NB.cells if "mystnb" in c.metadata]
+    assert len(figures) == 3
+    names = [c.metadata["mystnb"]["figure"]["name"] for c in figures]
+    assert len(set(names)) == 3 and all(n.startswith("fig-cs-") for n in names)
+    for cell in figures:
+        assert cell.metadata["mystnb"]["figure"]["caption"].startswith("published:")
+        assert cell.source.count("show_figure(") == 1
+        assert "hide-input" in cell.metadata["tags"]
+
+
+def test_markdown_cites_only_known_keys_and_says_four_cases_are_description():
+    bib = (repo_root() / "book" / "references.bib").read_text(encoding="utf-8")
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    text = "\n".join(c.source for c in NB.cells if c.cell_type == "markdown")
+    cited = set(re.findall(r"\{cite\}`([^`]+)`", text))
+    assert cited and cited <= keys
+    assert "Four cases support description, not inference" in text
+
+
+def test_plumbing_cells_are_hidden_and_parameters_cell_is_visible():
+    for cell in NB.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags:
+            assert "hide-input" not in tags
+            assert {n.targets[0].id for n in ast.parse(cell.source).body} == {
+                *ENTRY.parameters,
+                "output_dir",
+            }
+        else:
+            assert "hide-input" in tags
+
+
+@pytest.mark.parametrize("cell", [c for c in NB.cells if c.cell_type == "code"])
+def test_cells_are_stored_without_outputs(cell):
+    assert cell.outputs == [] and cell.execution_count is None

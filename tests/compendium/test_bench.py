@@ -1,0 +1,199 @@
+"""The benchmark harness: its arithmetic by hand, and one real quick run end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import miniproject
+import nbformat
+import pytest
+
+from analysis.compendium import bench
+from analysis.compendium import pipeline as pl
+from analysis.compendium.benchreport import (
+    growth_exponent,
+    median,
+    pipeline_floor,
+    ratio,
+    report,
+    targets,
+)
+from analysis.compendium.bookpages import performance_page
+
+
+def test_pipeline_floor_hand_worked():
+    # a -> b, c independent; kernel 1 s; compute a 2, b 3, c 4; 2 cores.
+    compute = {"a": 2.0, "b": 3.0, "c": 4.0}
+    floor = pipeline_floor(compute, 1.0, {"b": ["a"], "a": [], "c": []}, cores=2)
+    assert floor == {"work": 12.0, "spread": 6.0, "chain": 7.0, "floor": 7.0}
+    # With 4 cores the chain a -> b still takes 7 s; with 1 core all the work, 12 s.
+    assert pipeline_floor(compute, 1.0, {"b": ["a"]}, cores=1)["floor"] == 12.0
+    assert pipeline_floor(compute, 1.0, {"b": ["a"]}, cores=4)["floor"] == 7.0
+
+
+def test_growth_exponent_recovers_power_laws():
+    sizes = [1_000, 7_000, 30_000]
+    assert growth_exponent(sizes, [2e-3 * n for n in sizes]) == pytest.approx(1.0)
+    assert growth_exponent(sizes, [5e-7 * n**2 for n in sizes]) == pytest.approx(2.0)
+    assert growth_exponent(sizes, [3.0, 3.0, 3.0]) == pytest.approx(0.0, abs=1e-12)
+    assert math.isnan(growth_exponent([1_000], [1.0]))
+
+
+def test_median_and_ratio_handle_missing_values():
+    assert median([3.0, 1.0, 2.0, math.nan]) == 2.0
+    assert math.isnan(median([]))
+    assert ratio(6.0, 3.0) == 2.0
+    assert math.isnan(ratio(1.0, 0.0)) and math.isnan(ratio(None, 1.0))
+
+
+def test_dependants_and_changed_values():
+    upstream = {"alpha": [], "beta": ["alpha"], "gamma": [], "delta": ["beta"]}
+    assert bench.dependants(upstream, "alpha") == {"alpha", "beta", "delta"}
+    assert bench.dependants(upstream, "gamma") == {"gamma"}
+    assert bench.changed_value({"type": "str", "default": "a", "choices": ["a", "b"]}) == (0, "b")
+    assert bench.changed_value({"type": "int", "default": 100, "max": 100}) == (1, 99)
+    assert bench.changed_value({"type": "float", "default": 0.95, "max": 0.99}) == (
+        2,
+        pytest.approx(0.97),
+    )
+    assert bench.changed_value({"type": "list[str]", "default": ["x", "y"]}) == (3, ["x"])
+    assert bench.changed_value({"type": "bool", "default": False}) == (4, True)
+    assert bench.changed_value({"type": "str", "default": "free text"}) is None
+
+
+def test_choose_change_prefers_choices_on_the_cheapest_notebook(mini):
+    raw = bench.load_pipeline(mini)
+    compute = {"alpha": 3.0, "beta": 1.0, "gamma": 2.0}
+    # beta has no parameters; gamma's bool `fail` comes last; alpha's `mode` has choices.
+    assert bench.choose_change(raw, compute) == ("gamma", "sleep", pytest.approx(0.1))
+    assert bench.choose_change(raw, {"alpha": 1.0, "beta": 1.0, "gamma": 2.0}) == (
+        "alpha",
+        "mode",
+        "b",
+    )
+    assert bench.parse_change("alpha:n=7") == ("alpha", "n", 7)
+    with pytest.raises(bench.BenchError, match="NOTEBOOK:NAME=VALUE"):
+        bench.parse_change("alpha.n=7")
+
+
+def test_set_default_changes_only_that_default(mini):
+    bench.set_default(mini, "alpha", "mode", "b")
+    pipeline = pl.load()
+    assert pipeline.notebook("alpha").defaults == {"n": 3, "label": "x", "scale": 1.0, "mode": "b"}
+    assert pipeline.notebook("gamma").defaults == {"fail": False, "sleep": 0.0}
+
+
+def test_copy_project_leaves_out_generated_folders(mini, tmp_path):
+    (mini / "build" / "runs").mkdir(parents=True)
+    (mini / "build" / "runs" / "x.csv").write_text("x\n")
+    (mini / "notebooks" / "__pycache__").mkdir()
+    (mini / "notebooks" / "__pycache__" / "y.pyc").write_bytes(b"")
+    copy = bench.copy_project(mini, tmp_path / "copy")
+    copied = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
+    assert copied == sorted(
+        ["pipeline.yml", "book/intro.md", "data/input.csv"]
+        + [f"notebooks/{n}.ipynb" for n in ("alpha", "beta", "gamma")]
+    )
+
+
+def test_notebook_compute_sums_cell_durations(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1"), nbformat.v4.new_code_cell("2")]
+    nb.cells[0].metadata["papermill"] = {"duration": 1.25}
+    nb.cells[1].metadata["papermill"] = {"duration": None}
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    assert bench.notebook_compute(tmp_path / "x.ipynb") == 1.25
+
+
+def test_targets_judge_hand_made_measurements():
+    raw = {
+        "notebooks": ["a", "b"],
+        "upstream": {"a": [], "b": []},
+        "errors": [],
+        "load": [1.0, 2.0],
+        "kernel_floor": [1.0, 1.0, 1.0],
+        "pipeline": {"cold": [6.0], "serial": [11.0], "noop": [0.5], "compute": [{"a": 4, "b": 4}]},
+        "change": {"notebook": "a", "parameter": "p", "value": 1, "expected": ["a"],
+                   "runs": [{"seconds": 5.0, "executed": ["a"], "only_changed": True}]},
+        "independent": {"notebooks": 4, "serial": [10.0], "parallel": [5.5]},
+        "peers": {"papermill": [12.0], "nbconvert": [13.0], "jb_cache_cold": [20.0],
+                  "jb_cache_rerun": [3.0], "jb_force": [20.0]},
+    }  # fmt: skip
+    rows = {r["target"]: r for r in targets(report(raw, cores=2, repeat=1)["derived"])}
+    # floor: work (1 + 4) * 2 = 10 over 2 cores = 5; cold 6 s is 1.2 x the floor.
+    assert rows["cold run within 1.3 x the floor"]["result"] == "met"
+    assert rows["cold run within 1.3 x the floor"]["measured"].startswith("1.20 x")
+    assert rows["no-op rerun under 2 s"]["result"] == "met"
+    assert rows["a one-parameter change re-runs only that notebook"]["result"] == "met"
+    assert rows["parallel speed-up >= 1.6 x on independent notebooks"]["result"] == "met"
+    assert rows["faster than every peer on a cold run"]["result"] == "met"
+    # The fastest rerun peer (jupyter-book cache, 3 s) is 6 x the 0.5 s no-op.
+    far = rows["far faster than every peer on a rerun (>= 5 x)"]
+    assert far["result"] == "met" and "6.00 x" in far["measured"]
+    raw["pipeline"]["noop"] = [2.5]
+    rows = {r["target"]: r for r in targets(report(raw, cores=2, repeat=1)["derived"])}
+    assert rows["no-op rerun under 2 s"]["result"] == "missed"
+    assert rows["far faster than every peer on a rerun (>= 5 x)"]["result"] == "missed"
+
+
+@pytest.mark.e2e
+def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
+    """A real quick run on the mini project: every section measured, no errors."""
+    root = miniproject.create(tmp_path / "project")
+    (root / "book" / "references.bib").write_text("")
+    out = tmp_path / "build" / "bench" / "results.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.compendium.bench",
+            "--quick",
+            "--root",
+            str(root),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    results = json.loads(out.read_text())
+    assert results["raw"]["errors"] == [], results["raw"]["errors"]
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert isinstance(results["summary"], str) and "median" in results["summary"]
+    assert list(results["tables"]) == [
+        "Targets",
+        "Our pipeline against the usual ways of running notebooks",
+        "Floors",
+        "Our pipeline",
+        "Analysis on growing synthetic national panels",
+        "Growth with panel size",
+    ]
+    for rows in results["tables"].values():
+        assert rows and all(isinstance(r, dict) for r in rows)
+        assert all(isinstance(v, str) for r in rows for v in r.values())
+    verdicts = [row["result"] for row in results["tables"]["Targets"]]
+    assert len(verdicts) == 8 and "n/a" not in verdicts
+    assert set(results["notes"]) <= set(results["tables"]) and results["settings"]["quick"]
+    derived = results["derived"]
+    assert derived["noop_s"] < derived["cold_s"]
+    assert derived["kernel"] > 0 and derived["floor"]["floor"] >= derived["kernel"]
+    assert set(derived["compute"]) == {"alpha", "beta", "gamma"}
+    assert derived["change_only"] is True
+    assert [s["n_practices"] for s in derived["scaling"]] == list(bench.QUICK_SIZES)
+    peers = results["raw"]["peers"]
+    assert {k for k, v in peers.items() if v} == {
+        "papermill", "nbconvert", "jb_cache_cold", "jb_cache_rerun", "jb_force",
+    }  # fmt: skip
+
+    monkeypatch.setenv("COMPENDIUM_BUILD", str(tmp_path / "build"))
+    page = performance_page(pl.load(Path(root) / "pipeline.yml"))
+    assert results["summary"].splitlines()[0] in page
+    assert "quick smoke run" in page
+    for section, rows in results["tables"].items():
+        assert f"## {section}" in page
+        assert "| " + " | ".join(rows[0]) + " |" in page

@@ -1,0 +1,276 @@
+"""Building the book with jupyter-book, on a tiny project: one chapter and the real report.
+
+The project has one chapter notebook (a table, a captioned figure and one published figure
+checked in ``tables/reproduction.csv``) and the real ``notebooks/reproduction.ipynb``, and
+uses the real hand-written pages of ``book/``. It is executed once per module; the book is
+then built from the executed notebooks with the source notebook broken on purpose, which
+proves the build never re-executes it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis.compendium import book, runner
+from analysis.compendium import pipeline as pl
+from analysis.files import sha256_file
+from analysis.paths import repo_root
+
+pytestmark = pytest.mark.e2e
+
+PIPELINE = """\
+book:
+  title: Mini book
+  front: [intro]
+  back: [methods, data, reproducibility, glossary, references]
+notebooks:
+  chapter:
+    title: A chapter
+    source: notebooks/chapter.ipynb
+    timeout: 60
+    parameters:
+      reproduced: {type: float, default: 139.0, help: the recomputed total}
+    outputs: [tables/values.csv, tables/reproduction.csv, figures/line.png]
+  reproduction:
+    title: Reproduction report
+    source: notebooks/reproduction.ipynb
+    timeout: 60
+    parameters:
+      strands:
+        type: list[str]
+        default: [chapter]
+        choices: [chapter]
+    inputs: ["chapter:tables/reproduction.csv"]
+    outputs:
+      - tables/reproduction_report.csv
+      - tables/reproduction_summary.csv
+      - figures/reproduction_status.png
+"""
+
+SETUP = """\
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Image, display
+from analysis.core.datasets import write_csv
+from analysis.core.figures import save_figure
+from analysis.paths import resolve_output_dir
+from analysis.core.reproduction import check, to_frame
+out = resolve_output_dir(output_dir, "chapter")
+"""
+TABLE = """\
+values = pd.DataFrame({"site": ["A", "B"], "meetings": [100, 39]})
+write_csv(values, out / "tables" / "values.csv")
+values
+"""
+FIGURE = """\
+fig, ax = plt.subplots(figsize=(4, 3))
+ax.bar(values["site"], values["meetings"])
+png, _ = save_figure(fig, out / "figures" / "line", tier="synthetic")
+plt.close(fig)
+display(Image(filename=str(png)))
+"""
+CHECKS = """\
+row = check("mini-total", strand="mini", quantity="meetings, total",
+            source_file="000_088f6aeed890f33a.txt", source_location="Table 1",
+            source_lines="139", published=139, reproduced=reproduced, tolerance=0.5)
+write_csv(to_frame([row]), out / "tables" / "reproduction.csv")
+print("RUN-MARKER", reproduced)
+"""
+NARRATIVE = """\
+# A chapter
+
+Counting meetings {cite}`mcdonald2020federations`, with Wilson intervals {cite}`wilson1927`;
+see {numref}`fig-mini-bars` and the {doc}`reproduction`.
+"""
+
+
+def _cell(source: str, tags=(), **metadata) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    cell.metadata.update(metadata)
+    return cell
+
+
+def chapter_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    figure = {"caption": "synthetic: meetings by site (made up).", "name": "fig-mini-bars"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(NARRATIVE),
+        _cell('reproduced = 139.0\noutput_dir = ""', tags=["parameters"]),
+        _cell(SETUP, tags=["hide-input"]),
+        _cell(TABLE, tags=["hide-input"]),
+        _cell(FIGURE, tags=["hide-input"], mystnb={"figure": figure}),
+        _cell(CHECKS, tags=["hide-input"]),
+    ]
+    return nb
+
+
+def create_project(root: Path) -> Path:
+    (root / "notebooks").mkdir(parents=True)
+    (root / "data").mkdir()
+    shutil.copytree(repo_root() / "book", root / "book")
+    shutil.copy2(repo_root() / "notebooks" / "reproduction.ipynb", root / "notebooks")
+    nbformat.write(chapter_notebook(), root / "notebooks" / "chapter.ipynb")
+    (root / "pipeline.yml").write_text(PIPELINE)
+    return root
+
+
+def use(monkeypatch, root: Path) -> None:
+    monkeypatch.setenv("COMPENDIUM_ROOT", str(root))
+    monkeypatch.setenv("COMPENDIUM_BUILD", str(root / "build"))
+    monkeypatch.setenv("COMPENDIUM_SOURCES", str(root / "no-sources"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The project executed, then its book built while the chapter's source is broken."""
+    root = create_project(tmp_path_factory.mktemp("bookproject"))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use(monkeypatch, root)
+        outcomes = runner.run(pl.load())
+        assert {o.name: o.status for o in outcomes} == {
+            "chapter": "executed",
+            "reproduction": "executed",
+        }, [o.message for o in outcomes]
+        runner.write_pipeline_manifest(pl.load())
+        source = root / "notebooks" / "chapter.ipynb"
+        good = source.read_bytes()
+        broken = chapter_notebook()
+        broken.cells[2].source = "raise RuntimeError('the book must not execute notebooks')"
+        nbformat.write(broken, source)
+        try:
+            index = book.build_book(pl.load())
+        finally:
+            source.write_bytes(good)
+    return root, index
+
+
+def html(root: Path, page: str) -> str:
+    return (root / "build" / "book" / "html" / page).read_text(encoding="utf-8")
+
+
+def test_book_is_built_from_the_executed_notebooks(built):
+    root, index = built
+    assert index == root / "build" / "book" / "html" / "index.html"
+    chapter = html(root, "chapters/chapter.html")
+    assert "RUN-MARKER 139.0" in chapter  # an output of the run, not of a new execution
+    assert "the book must not execute notebooks" not in chapter
+    # The figure is numbered, captioned with its tier, and its image file exists.
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", chapter, flags=re.S).group(1)
+    assert re.search(r"Figure \d+", caption) and "synthetic: meetings by site" in caption
+    for image in re.findall(r'<img[^>]+src="([^"]+)"', chapter):
+        assert (root / "build/book/html/chapters" / image).resolve().is_file(), image
+    # Citations resolve to the bibliography; the cross-reference to the figure resolves.
+    assert "McDonald" in chapter and "Wilson" in chapter
+    assert 'href="#fig-mini-bars"' in chapter
+
+
+def test_downloads_are_linked_and_copied(built):
+    root, _ = built
+    chapter = html(root, "chapters/chapter.html")
+    links = re.findall(r'class="reference download internal"[^>]*href="([^"]+)"', chapter)
+    links += re.findall(r'href="([^"]+)"[^>]*class="reference download internal"', chapter)
+    names = {Path(link).name for link in links}
+    assert {"values.csv", "reproduction.csv", "line.png", "line.svg"} <= names
+    for link in links:
+        target = (root / "build/book/html/chapters" / link).resolve()
+        assert target.is_file(), link
+    copied = next(
+        p for p in (root / "build/book/html/_downloads").rglob("values.csv") if p.is_file()
+    )
+    assert sha256_file(copied) == sha256_file(root / "build/runs/chapter/default/tables/values.csv")
+
+
+def test_parameters_cells_shown_and_plumbing_hidden(built):
+    root, _ = built
+    chapter = html(root, "chapters/chapter.html")
+    cells = re.findall(r'<div class="cell ([^"]*)"', chapter)
+    params = [c for c in cells if "tag_parameters" in c]
+    injected = [c for c in cells if "tag_injected-parameters" in c]
+    assert len(params) == 1 and len(injected) == 1
+    assert "tag_hide-input" not in params[0] + injected[0]
+    assert sum("tag_hide-input" in c for c in cells) == 4
+    # Hidden inputs are collapsed behind a toggle, not removed.
+    assert len(re.findall(r'<details class="[^"]*\bhide above-input">', chapter)) == 4
+
+
+def test_landing_page_status_and_report(built):
+    root, _ = built
+    intro = html(root, "intro.html")
+    assert "Status of this build" in intro
+    text = re.sub(r"<[^>]+>", "", intro)
+    assert "Published figures checked: 1 in 1 chapter(s); 1 match" in text
+    assert "Must-match figures: 1; 1 reproduced, 0 failed" in text
+    assert "Figures in this book: 2 (1 published, 1 synthetic, 0 user)" in text
+    # The book was built while the chapter's source was broken: the page says so.
+    assert "stale runs shown (rerun make all): chapter (source changed)" in text
+    report = re.sub(r"<[^>]+>", "", html(root, "chapters/reproduction.html"))
+    assert "mini-total" in report and "McDonald et al. (2020), Table 1, lines 139" in report
+    assert "1 must-match figures reproduced" in report
+
+
+def test_broken_page_fails_the_build_and_keeps_the_previous_book(built, tmp_path, monkeypatch):
+    root, _ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, symlinks=True)
+    use(monkeypatch, copy)
+    before = sha256_file(copy / "build/book/html/intro.html")
+    (copy / "book" / "broken.md").write_text(
+        "# Broken\n\n"
+        "See {ref}`no-such-label` and {cite}`nosuchkey2099`.\n\n"
+        "![a missing figure](figures/missing.png)\n"
+    )
+    text = (copy / "pipeline.yml").read_text().replace("glossary, references]", "glossary, broken]")
+    (copy / "pipeline.yml").write_text(text)
+    with pytest.raises(book.BookError) as err:
+        book.build_book(pl.load())
+    message = str(err.value)
+    assert "jupyter-book build failed" in message
+    assert "no-such-label" in message
+    assert "nosuchkey2099" in message
+    assert "missing.png" in message
+    assert sha256_file(copy / "build/book/html/intro.html") == before
+
+
+def test_must_match_failure_fails_the_run_and_the_book(built, tmp_path, monkeypatch):
+    root, _ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, symlinks=True)
+    use(monkeypatch, copy)
+    text = (copy / "pipeline.yml").read_text().replace("default: 139.0", "default: 141.0")
+    (copy / "pipeline.yml").write_text(text)
+    outcomes = {o.name: o for o in runner.run(pl.load())}
+    assert outcomes["chapter"].status == "executed"
+    assert outcomes["reproduction"].status == "failed"
+    assert "ReproductionError" in outcomes["reproduction"].message
+    partial = copy / "build/runs/reproduction/failed-default/reproduction.ipynb"
+    assert "chapter/mini-total: meetings, total: published 139, reproduced 141.0" in (
+        partial.read_text()
+    )
+    with pytest.raises(book.BookError, match="not reproduced") as err:
+        book.build_book(pl.load())
+    assert "chapter/mini-total" in str(err.value)
+
+
+def test_figure_without_tier_caption_fails_before_sphinx(built, tmp_path, monkeypatch):
+    root, _ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, symlinks=True)
+    use(monkeypatch, copy)
+    executed = copy / "build/runs/chapter/default/chapter.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    nb.cells[5].metadata["mystnb"]["figure"]["caption"] = "Meetings by site"
+    nbformat.write(nb, executed)
+    with pytest.raises(book.BookError, match=r"cell 6: figure caption 'Meetings by site'"):
+        book.assemble(pl.load())

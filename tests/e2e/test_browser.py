@@ -1,0 +1,271 @@
+"""The real book in a real browser: headless Chromium via ChromeDriver, served on localhost.
+
+The book is the session's real build (the ``real_build`` fixture of ``conftest.py``, shared
+with ``test_e2e.py``): ``compendium run`` then ``compendium book`` into a private build
+folder, as a user would run them. Every page is opened; every image must have a
+non-zero natural size; every internal link (and anchor) must resolve; screenshots of the
+landing page and of each chapter at desktop and phone widths go to ``build/screenshots/``.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them; other paths
+through ``$COMPENDIUM_CHROMIUM`` and ``$COMPENDIUM_CHROMEDRIVER``); skipped, saying so, when
+they are absent.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from analysis.compendium import pipeline as pl
+from analysis.paths import build_dir
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+def _find(env: str, *names: str) -> Path | None:
+    """``$env``, else the Debian path, else the first of ``names`` on the PATH."""
+    for candidate in (os.environ.get(env), *(f"/usr/bin/{n}" for n in names[:1]), *names):
+        path = shutil.which(candidate) if candidate else None
+        if path:
+            return Path(path)
+    return None
+
+
+CHROMIUM = _find("COMPENDIUM_CHROMIUM", "chromium", "chromium-browser")
+CHROMEDRIVER = _find("COMPENDIUM_CHROMEDRIVER", "chromedriver")
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+)  # fmt: skip
+SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
+SKIP_DIRS = ("_static", "_sources", "_downloads", "_images")
+
+IMAGES_JS = """
+const done = arguments[arguments.length - 1];
+const images = [...document.images];
+images.forEach(img => { img.loading = "eager"; });
+Promise.all(images.map(img => img.complete ? null :
+    new Promise(resolve => { img.onload = img.onerror = resolve; })))
+  .then(() => done(images.map(img => [img.currentSrc || img.src, img.naturalWidth,
+                                      img.naturalHeight])));
+"""
+LINKS_JS = """
+const refs = [...document.querySelectorAll("a[href], link[href]")].map(e => e.href);
+const srcs = [...document.querySelectorAll("script[src], img[src]")].map(e => e.src);
+return {links: refs.concat(srcs), ids: [...document.querySelectorAll("[id]")].map(e => e.id)};
+"""
+
+
+def _have_browser() -> str | None:
+    missing = [
+        name
+        for name, path in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER))
+        if path is None
+    ]
+    if missing:
+        return (
+            f"headless browser not installed: {', '.join(missing)} not found "
+            "(apt-get install chromium chromium-driver, as .ci/run does)"
+        )
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def book_build(request) -> Path:
+    """The session's real build (``real_build`` in conftest: ``compendium run`` and
+    ``compendium book`` into a private folder), built only when a browser is present."""
+    reason = _have_browser()
+    if reason:
+        pytest.skip(reason)
+    return request.getfixturevalue("real_build")
+
+
+@pytest.fixture(scope="module")
+def site(book_build):
+    """The built HTML served on 127.0.0.1; yields the base URL."""
+    html = book_build / "book" / "html"
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # the browser leaving a page mid-transfer is not a failure
+
+    handler = functools.partial(Handler, directory=str(html))
+    server = Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def pages(book_build: Path) -> list[str]:
+    html = book_build / "book" / "html"
+    return sorted(
+        str(p.relative_to(html))
+        for p in html.rglob("*.html")
+        if not p.relative_to(html).parts[0].startswith(SKIP_DIRS)
+    )
+
+
+def chapters() -> list[str]:
+    return [f"chapters/{name}.html" for name in pl.load().order()]
+
+
+def open_page(browser, url: str) -> None:
+    """Open ``url`` and wait until the document has loaded."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_every_page_loads_with_images_and_working_links(book_build, site, browser):
+    visited: dict[str, set[str]] = {}
+    links: dict[str, set[str]] = {}
+    problems = []
+    for page in pages(book_build):
+        text = (book_build / "book" / "html" / page).read_text(encoding="utf-8")
+        redirect = re.search(r'http-equiv="refresh" content="\d+;\s*url=([^"]+)"', text, re.I)
+        if redirect:  # index.html forwards to the landing page: check its target only
+            links.setdefault(urllib.parse.urljoin(site + page, redirect.group(1)), set()).add(page)
+            continue
+        open_page(browser, site + page)
+        for src, width, height in browser.execute_async_script(IMAGES_JS):
+            if not (width > 0 and height > 0):
+                problems.append(f"{page}: image {src} has natural size {width}x{height}")
+        found = browser.execute_script(LINKS_JS)
+        visited[site + page] = set(found["ids"])
+        for link in found["links"]:
+            if link.startswith(site):
+                links.setdefault(link, set()).add(page)
+    assert len(visited) >= len(chapters()) + 5
+    for page in chapters():
+        assert site + page in visited, f"chapter {page} not built"
+    targets: dict[str, set[str]] = {}
+    for link, sources in links.items():
+        targets.setdefault(link.partition("#")[0], set()).update(sources)
+    statuses = {target: _status(target) for target in sorted(targets)}
+    for target, status in statuses.items():
+        if status != 200:
+            where = ", ".join(sorted(targets[target])[:3])
+            problems.append(f"{where}: link {target} gives HTTP {status}")
+    for link, sources in sorted(links.items()):
+        target, _, fragment = link.partition("#")
+        if fragment and statuses[target] == 200 and target in visited:
+            if urllib.parse.unquote(fragment) not in visited[target]:
+                where = ", ".join(sorted(sources)[:3])
+                problems.append(f"{where}: link {link}: no element with id {fragment!r}")
+    assert not problems, "\n".join(problems[:30])
+
+
+def test_screenshots_at_desktop_and_phone_width(book_build, site, browser):
+    folder = build_dir() / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = ["intro.html", *chapters()]
+    overflow = []
+    for page in targets:
+        name = Path(page).stem
+        for label, (width, height) in SIZES.items():
+            browser.set_window_size(width, height)
+            open_page(browser, site + page)
+            shot = folder / f"{name}-{label}.png"
+            assert browser.save_screenshot(str(shot)), shot
+            assert shot.stat().st_size > 10_000, f"{shot} looks blank"
+            # Readable: the page itself never scrolls sideways (wide tables and code scroll
+            # inside their own boxes) and body text is at least 14 CSS pixels.
+            scroll = browser.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            if scroll[0] > scroll[1] + 1:
+                overflow.append(f"{page} at {label}: page {scroll[0]} px wide in {scroll[1]} px")
+            size = browser.execute_script(
+                "return parseFloat(getComputedStyle(document.querySelector('main p')).fontSize)"
+            )
+            assert size >= 14, f"{page} at {label}: body text {size} px"
+    assert not overflow, "\n".join(overflow)
+    assert len(list(folder.glob("*.png"))) >= 2 * len(targets)
+
+
+def test_parameters_shown_plumbing_collapsed_figures_captioned(book_build, site, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(*SIZES["desktop"])
+    for page in chapters():
+        open_page(browser, site + page)
+        for tag in ("tag_parameters", "tag_injected-parameters"):
+            cells = browser.find_elements(By.CSS_SELECTOR, f".{tag} .cell_input pre")
+            assert len(cells) == 1 and cells[0].is_displayed(), f"{page}: {tag} cell not visible"
+        hidden = browser.find_elements(By.CSS_SELECTOR, ".tag_hide-input .cell_input pre")
+        assert hidden and not any(h.is_displayed() for h in hidden), page
+        captions = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "figure figcaption")]
+        assert captions, f"{page}: no figures"
+        for caption in captions:
+            assert re.match(r"Figure \d+\s+(published|synthetic|user)", caption, re.I), (
+                page,
+                caption,
+            )
+
+
+def test_reproduction_report_lists_every_checked_figure(book_build, site, browser):
+    from selenium.webdriver.common.by import By
+
+    pipeline = pl.load()
+    expected = 0
+    for name in pipeline.order():
+        table = book_build / "runs" / name / "default" / "tables" / "reproduction.csv"
+        if "tables/reproduction.csv" in pipeline.notebook(name).outputs:
+            expected += len(table.read_text(encoding="utf-8").splitlines()) - 1
+    open_page(browser, site + "chapters/reproduction.html")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#every-checked-figure table tbody tr")
+    assert len(rows) == expected > 0
+    statuses = {row.find_elements(By.CSS_SELECTOR, "td")[-1].text for row in rows}
+    assert statuses <= {"match", "MISMATCH"}
+    open_page(browser, site + "intro.html")
+    landing = browser.find_element(By.TAG_NAME, "main").text
+    assert f"Published figures checked: {expected} in" in landing

@@ -1,0 +1,90 @@
+"""End to end: every declared notebook executed through the pipeline, then the book built."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analysis.compendium import pipeline as pl
+
+pytestmark = pytest.mark.e2e
+PIPELINE = pl.load()
+
+
+def test_every_notebook_ran_with_its_declared_outputs(real_build):
+    manifest = json.loads((real_build / "manifest.json").read_text())
+    assert set(manifest["notebooks"]) == set(PIPELINE.notebooks)
+    for name, notebook in PIPELINE.notebooks.items():
+        run = manifest["notebooks"][name]
+        assert run["parameters"] == notebook.defaults
+        folder = real_build / "runs" / name / "default"
+        for output in notebook.outputs:
+            assert (folder / output).stat().st_size > 0, f"{name}: {output} is empty"
+        executed = json.loads((folder / f"{name}.ipynb").read_text())
+        errors = [
+            o
+            for c in executed["cells"]
+            for o in c.get("outputs", [])
+            if o["output_type"] == "error"
+        ]
+        assert not errors, f"{name} has error outputs"
+
+
+def test_book_has_a_chapter_per_notebook_with_parameters(real_build):
+    html = real_build / "book" / "html"
+    assert (html / "index.html").exists()
+    for name, notebook in PIPELINE.notebooks.items():
+        page = (html / "chapters" / f"{name}.html").read_text()
+        assert notebook.title.split(":")[0] in page
+        for parameter in notebook.parameters:
+            assert parameter in page, f"{name}: parameter {parameter} not shown"
+
+
+def test_noop_rerun_executes_nothing(real_build):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "COMPENDIUM_BUILD": str(real_build)}
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "analysis.compendium.cli", "run"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    assert "executed" not in result.stderr.replace("0 executed", "")
+    assert f"{len(PIPELINE.notebooks)} cached" in result.stderr
+    assert elapsed < 2.5, f"no-op rerun took {elapsed:.2f} s"
+
+
+def test_plain_papermill_from_elsewhere_gives_the_pipeline_results(real_build, tmp_path):
+    """A notebook run by hand (plain papermill, another working directory) behaves the same."""
+    import os
+    import subprocess
+    import sys
+
+    manifest = json.loads((real_build / "manifest.json").read_text())
+    name = min(manifest["notebooks"], key=lambda n: manifest["notebooks"][n]["seconds"])
+    notebook = PIPELINE.notebook(name)
+    env = {**os.environ, "COMPENDIUM_BUILD": str(real_build)}
+    papermill = [sys.executable, "-m", "papermill", "--no-progress-bar", "-k", "python3"]
+    source = pl.repo_root() / notebook.source
+    result = subprocess.run(
+        [*papermill, str(source), str(tmp_path / "out.ipynb")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    manual = real_build / "manual" / name
+    pipeline_run = real_build / "runs" / name / "default"
+    tables = [out for out in notebook.outputs if out.endswith(".csv")]
+    assert tables
+    for table in tables:
+        assert (manual / table).read_bytes() == (pipeline_run / table).read_bytes(), table

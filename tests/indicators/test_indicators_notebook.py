@@ -1,0 +1,255 @@
+"""The quality-indicator notebook, its pipeline entry, figures, statements and data (issue 4)."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import indicators_sim as sim
+import matplotlib.pyplot as plt
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.compendium import pipeline
+from analysis.compendium.notebooks import is_stripped
+from analysis.core import catalogue
+from analysis.core.datasets import sha256_file, write_csv
+from analysis.core.provenance import excerpt_found, passage
+from analysis.indicators import figures as figs
+from analysis.indicators import methods as ind
+from analysis.indicators import statements
+from analysis.paths import repo_root, sources_dir
+
+NOTEBOOK = "notebooks/quality_indicators.ipynb"
+NAME = "quality_indicators"
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return nbformat.read(repo_root() / NOTEBOOK, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def entry():
+    return pipeline.load().notebook(NAME)
+
+
+@pytest.fixture(scope="module")
+def results():
+    p = sim.simulate(seed=3, n_practices=400, practice_sd=0.1)
+    selection = ind.select(p["observations"], p["catalogue"], p["organisations"])
+    data = ind.prepare(p["observations"], p["membership"], p["catalogue"], selection)
+    res = ind.run_analysis(data, p["catalogue"], p["organisations"], selection, truth=p["truth"])
+    return p, data, res
+
+
+# --------------------------------------------------------------------------- notebook
+
+
+def test_notebook_is_stripped():
+    assert is_stripped(NOTEBOOK)
+
+
+def test_parameters_cell_matches_pipeline(nb, entry):
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1
+    values = {}
+    for node in ast.parse(cells[0].source).body:
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    assert values.pop("output_dir") == ""
+    assert values == entry.defaults
+
+
+def test_code_cells_are_tagged(nb):
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            tags = cell.metadata.get("tags", [])
+            assert "parameters" in tags or "hide-input" in tags, cell.source[:60]
+
+
+def test_figure_cells_have_tier_captions_and_declared_outputs(nb, entry):
+    names, saved = [], []
+    for cell in nb.cells:
+        figure = cell.metadata.get("mystnb", {}).get("figure")
+        shows = re.findall(r'show\(fig, "(\w+)"\)', cell.source)
+        if figure is None:
+            assert not shows, "a cell that shows a figure needs a caption"
+            continue
+        assert len(shows) == 1, "a figure cell displays exactly one figure"
+        assert figure["caption"].lower().startswith("synthetic")
+        names.append(figure["name"])
+        saved.append(f"figures/{shows[0]}.png")
+    assert len(set(names)) == len(names) and all(n.startswith("fig-qi-") for n in names)
+    assert sorted(saved) == sorted(o for o in entry.outputs if o.startswith("figures/"))
+
+
+def test_declared_tables_are_the_written_tables(entry):
+    written = {f"tables/{n}.csv" for n in ind.OUTPUT_TABLES}
+    written |= {"tables/published_statements.csv", "tables/reproduction.csv"}
+    assert {o for o in entry.outputs if o.startswith("tables/")} == written
+    for path in entry.inputs:
+        assert (repo_root() / path).exists(), path
+
+
+def test_citations_exist_in_bibliography(nb):
+    bib = (repo_root() / "book" / "references.bib").read_text(encoding="utf-8")
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    cited = set()
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cited |= set(re.findall(r"\{cite\}`([^`]+)`", cell.source))
+    assert cited and cited <= keys
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_output_tables_are_labelled_and_deterministic(results, tmp_path):
+    p, data, res = results
+    again = ind.run_analysis(
+        data, p["catalogue"], p["organisations"], res.selection, truth=p["truth"]
+    )
+    first, second = ind.output_tables(res, "synthetic"), ind.output_tables(again, "synthetic")
+    assert list(first) == list(ind.OUTPUT_TABLES)
+    for name in first:
+        assert list(first[name].columns)[0] == "data_tier"
+        assert (first[name]["data_tier"] == "synthetic").all()
+        a = write_csv(first[name], tmp_path / "a" / f"{name}.csv").read_bytes()
+        b = write_csv(second[name], tmp_path / "b" / f"{name}.csv").read_bytes()
+        assert hashlib.sha256(a).digest() == hashlib.sha256(b).digest(), name
+
+
+def test_output_tables_without_truth_are_empty_but_present(results):
+    p, data, res = results
+    plain = ind.run_analysis(data, p["catalogue"], p["organisations"], res.selection)
+    tables = ind.output_tables(plain, "user")
+    assert tables["truth_vs_estimate"].empty
+    for name, columns in ind.EMPTY_COLUMNS.items():
+        assert list(tables[name].columns) == ["data_tier", *columns]
+    full = ind.output_tables(res, "synthetic")
+    for name, columns in ind.EMPTY_COLUMNS.items():
+        assert list(full[name].columns) == ["data_tier", *columns], name
+    assert (tables["level"]["data_tier"] == "user").all()
+
+
+def test_figures_carry_the_tier(results):
+    p, data, res = results
+    made = [
+        figs.funnel_figure(data, res.dispersion, p["catalogue"], res.selection, "synthetic"),
+        figs.trend_figure(res.trend, "synthetic"),
+        figs.summary_heatmap(res.summary, "synthetic"),
+        figs.variation_figure(res.variation_trend, p["catalogue"], "synthetic"),
+        figs.truth_figure(res.truth, "synthetic"),
+    ]
+    for fig in made:
+        assert fig._suptitle.get_text().startswith("SYNTHETIC data")
+    visible = [ax for ax in made[0].axes if ax.get_visible()]
+    assert len(visible) == 3  # one funnel per indicator
+    assert [ax.get_title() for ax in made[1].axes] == ["prescribing", "hospital use"]
+    empty = figs.truth_figure(res.truth.iloc[:0], "user")
+    assert empty._suptitle.get_text().startswith("user-supplied data")
+    with pytest.raises(ValueError, match="unknown data tier"):
+        figs.tier_title("made-up")
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------- statements
+
+
+def test_statement_excerpts_are_in_the_source():
+    if not (sources_dir() / statements.SOURCE_FILE).exists():
+        pytest.skip(f"source documents not found at {sources_dir()}")
+    for row in statements.statements_table().itertuples():
+        assert excerpt_found(row.published, row.source_file, row.source_lines), row.statement_id
+    assert "Half" in passage(statements.SOURCE_FILE, "293")
+
+
+def test_statements_evaluate_and_become_reproduction_rows(results):
+    p, _, res = results
+    evaluated = statements.evaluate_statements(res, p["organisations"])
+    assert set(evaluated["verdict"]) <= {"holds", "does not hold", "not evaluated"}
+    verdict = evaluated.set_index("statement_id")["verdict"]
+    assert verdict["QI-S6"] == "holds"  # three organisations: no test can be significant
+    assert verdict["QI-S7"] == "does not hold"  # the simulation has one case-study site
+    rows = statements.reproduction_checks(evaluated, "synthetic")
+    assert len(rows) == len(statements.STATEMENTS)
+    assert all(not r.must_match and r.quantity.startswith("qualitative") for r in rows)
+    assert {r.status for r in rows} <= {"match", "mismatch"}
+
+
+def test_statement_rules_fail_when_the_finding_is_contradicted(results):
+    p, _, res = results
+    summary = res.summary.copy()
+    summary.loc[summary["organisation_id"] == "ORG01", "class_unadjusted"] = "better"
+    associations = res.associations.assign(significant=True, significant_bh=True, p_bh=0.01)
+    changed = dataclasses.replace(res, summary=summary, associations=associations)
+    verdict = statements.evaluate_statements(changed, p["organisations"]).set_index("statement_id")
+    assert verdict.loc["QI-S4", "verdict"] == "does not hold"
+    assert "ORG01" in verdict.loc["QI-S4", "this_run"]
+    assert verdict.loc["QI-S6", "verdict"] == "does not hold"
+
+
+# --------------------------------------------------------------------------- data
+
+
+def test_catalogued_indicator_data_read_cleanly():
+    entries = [d for d in catalogue.load() if d.path.startswith("indicators/")]
+    assert entries, "no catalogued indicator data"
+    for ds in entries:
+        assert sha256_file(ds.file) == ds.sha256, ds.path
+        if ds.path.endswith(".gz"):
+            continue  # read (and counted) by the panel tests through load_panel
+        frame = ds.read()
+        assert len(frame) == ds.rows, ds.path
+
+
+def test_stored_panel_matches_its_catalogue_rows():
+    from analysis.indicators import panel as pn
+
+    stored = pn.load_panel()
+    rows = {d.path: d.rows for d in catalogue.load()}
+    assert len(stored.observations) == rows["indicators/synthetic/observations.csv.gz"]
+    assert stored.tier == "synthetic"
+    assert set(stored.organisations["organisation_id"]) == {f"ORG0{i}" for i in range(1, 9)}
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.e2e
+def test_notebook_runs_anywhere_on_the_full_panel(tmp_path, entry):
+    out = tmp_path / "run"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(repo_root() / NOTEBOOK),
+            str(tmp_path / "out.ipynb"),
+            "-p",
+            "output_dir",
+            str(out),
+            "-k",
+            "python3",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=entry.timeout,
+    )
+    for output in entry.outputs:
+        assert (out / output).exists(), output
+    reproduction = pd.read_csv(out / "tables" / "reproduction.csv")
+    assert len(reproduction) == len(statements.STATEMENTS)
+    assert not reproduction["must_match"].any()
+    level = pd.read_csv(out / "tables" / "level.csv")
+    assert (level["data_tier"] == "synthetic").all()
+    assert np.isfinite(level["z_adjusted"]).all()
+    assert Path(out / "figures" / "funnel.svg").exists()
