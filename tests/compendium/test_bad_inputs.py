@@ -1,4 +1,4 @@
-"""The bad-input corpus (tests/badinputs/cases.yml): every bad input fails clearly, losing nothing.
+"""The bad-input corpus (badinputs/cases.yml here): bad input fails clearly, losing nothing.
 
 Each case asserts: the run fails (non-zero exit through the real CLI, or ``DataError`` from
 the strand's reader), the message matches the expected one and names the file and line or
