@@ -1,18 +1,19 @@
 """Shared, tested code for the large-scale general practice compendium.
 
-Modules, one concept each:
+The tree is the architecture; dependencies point one way (checked by
+``tests/test_architecture.py`` with the contracts in ``pyproject.toml``):
 
-- ``paths``: where the repository, its data and the build folder are.
-- ``datasets``: reading data files against a schema, with errors that name file, row and column.
-- ``stats``: interval estimates and multiple-testing corrections used by every strand.
-- ``pipeline``, ``runner``, ``cli``, ``book``: the declared pipeline, its execution and the book.
-- ``files``, ``catalogue``, ``provenance``, ``reproduction``, ``notebooks``: hashing and atomic
-  writes, the data catalogue, citing source passages, published-against-reproduced checks,
-  stripped notebooks.
-- ``indicators``, ``indicator_figures``, ``indicator_statements``, ``panel``, ``fingertips``:
-  the quality-indicator strand.
-- ``survey``, ``survey_microdata``, ``suppression``: the survey tabulations strand.
-- ``casestudy``, ``qca``: the case-study strand.
+- ``compendium``: the engine, no science: the pipeline file and its parameters, cache keys,
+  the papermill runner and its locks, the ``compendium`` command, the book and benchmarks.
+- ``core``: shared by every strand: reading data against schemas, the data catalogue,
+  interval estimates and multiple testing, figures, provenance, published-against-reproduced
+  checks, disclosure control.
+- ``indicators``, ``survey``, ``casestudy``: one subpackage per strand of published work.
+- ``paths``, ``files``, ``errors``: where things are, hashing and atomic writes, and the one
+  error base the command line reports without a traceback; used by everything.
+
+Strands import ``core``; ``core`` imports only ``paths``/``files``/``errors``; the engine
+imports neither a strand nor core's science, and runs the notebooks that call them.
 """
 
 __version__ = "0.1.0"

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.compendium.bench import copy_project
+from analysis.compendium.benchtools import copy_project
 from analysis.paths import repo_root, sources_dir
 
 NETGUARD = Path(__file__).parent / "netguard"

@@ -7,8 +7,10 @@
 - ``book``, ``bookpages``: the Jupyter Book assembled from executed notebooks, and the
   pages generated from runs, the data catalogue and the benchmarks.
 - ``notebooks``: stripping stored notebooks.
-- ``bench``, ``benchreport``: ``make bench`` measurements and their report.
+- ``bench`` (the ``make bench`` command), ``benchsteps`` (what it measures), ``benchtools``
+  (project copies, timed subprocesses), ``benchreport`` (targets and tables of the results).
 
 May import ``analysis.paths``, ``analysis.files``, ``analysis.errors`` and the data catalogue
-(``analysis.core.catalogue``); never a strand or ``core``'s science (tests/test_architecture.py).
+(``analysis.core.catalogue``); never a strand or core's science: strand code such as the
+indicator scaling benchmark is run as a command, not imported (tests/test_architecture.py).
 """

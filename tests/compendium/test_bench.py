@@ -12,7 +12,7 @@ import miniproject
 import nbformat
 import pytest
 
-from analysis.compendium import bench
+from analysis.compendium import bench, benchsteps, benchtools
 from analysis.compendium import pipeline as pl
 from analysis.compendium.benchreport import (
     growth_exponent,
@@ -52,36 +52,39 @@ def test_median_and_ratio_handle_missing_values():
 
 def test_dependants_and_changed_values():
     upstream = {"alpha": [], "beta": ["alpha"], "gamma": [], "delta": ["beta"]}
-    assert bench.dependants(upstream, "alpha") == {"alpha", "beta", "delta"}
-    assert bench.dependants(upstream, "gamma") == {"gamma"}
-    assert bench.changed_value({"type": "str", "default": "a", "choices": ["a", "b"]}) == (0, "b")
-    assert bench.changed_value({"type": "int", "default": 100, "max": 100}) == (1, 99)
-    assert bench.changed_value({"type": "float", "default": 0.95, "max": 0.99}) == (
+    assert benchtools.dependants(upstream, "alpha") == {"alpha", "beta", "delta"}
+    assert benchtools.dependants(upstream, "gamma") == {"gamma"}
+    assert benchsteps.changed_value({"type": "str", "default": "a", "choices": ["a", "b"]}) == (
+        0,
+        "b",
+    )
+    assert benchsteps.changed_value({"type": "int", "default": 100, "max": 100}) == (1, 99)
+    assert benchsteps.changed_value({"type": "float", "default": 0.95, "max": 0.99}) == (
         2,
         pytest.approx(0.97),
     )
-    assert bench.changed_value({"type": "list[str]", "default": ["x", "y"]}) == (3, ["x"])
-    assert bench.changed_value({"type": "bool", "default": False}) == (4, True)
-    assert bench.changed_value({"type": "str", "default": "free text"}) is None
+    assert benchsteps.changed_value({"type": "list[str]", "default": ["x", "y"]}) == (3, ["x"])
+    assert benchsteps.changed_value({"type": "bool", "default": False}) == (4, True)
+    assert benchsteps.changed_value({"type": "str", "default": "free text"}) is None
 
 
 def test_choose_change_prefers_choices_on_the_cheapest_notebook(mini):
-    raw = bench.load_pipeline(mini)
+    raw = benchtools.load_pipeline(mini)
     compute = {"alpha": 3.0, "beta": 1.0, "gamma": 2.0}
     # beta has no parameters; gamma's bool `fail` comes last; alpha's `mode` has choices.
-    assert bench.choose_change(raw, compute) == ("gamma", "sleep", pytest.approx(0.1))
-    assert bench.choose_change(raw, {"alpha": 1.0, "beta": 1.0, "gamma": 2.0}) == (
+    assert benchsteps.choose_change(raw, compute) == ("gamma", "sleep", pytest.approx(0.1))
+    assert benchsteps.choose_change(raw, {"alpha": 1.0, "beta": 1.0, "gamma": 2.0}) == (
         "alpha",
         "mode",
         "b",
     )
-    assert bench.parse_change("alpha:n=7") == ("alpha", "n", 7)
-    with pytest.raises(bench.BenchError, match="NOTEBOOK:NAME=VALUE"):
-        bench.parse_change("alpha.n=7")
+    assert benchsteps.parse_change("alpha:n=7") == ("alpha", "n", 7)
+    with pytest.raises(benchtools.BenchError, match="NOTEBOOK:NAME=VALUE"):
+        benchsteps.parse_change("alpha.n=7")
 
 
 def test_set_default_changes_only_that_default(mini):
-    bench.set_default(mini, "alpha", "mode", "b")
+    benchsteps.set_default(mini, "alpha", "mode", "b")
     pipeline = pl.load()
     assert pipeline.notebook("alpha").defaults == {"n": 3, "label": "x", "scale": 1.0, "mode": "b"}
     assert pipeline.notebook("gamma").defaults == {"fail": False, "sleep": 0.0}
@@ -92,7 +95,7 @@ def test_copy_project_leaves_out_generated_folders(mini, tmp_path):
     (mini / "build" / "runs" / "x.csv").write_text("x\n")
     (mini / "notebooks" / "__pycache__").mkdir()
     (mini / "notebooks" / "__pycache__" / "y.pyc").write_bytes(b"")
-    copy = bench.copy_project(mini, tmp_path / "copy")
+    copy = benchtools.copy_project(mini, tmp_path / "copy")
     copied = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
     assert copied == sorted(
         ["pipeline.yml", "book/intro.md", "data/input.csv"]
@@ -106,7 +109,7 @@ def test_notebook_compute_sums_cell_durations(tmp_path):
     nb.cells[0].metadata["papermill"] = {"duration": 1.25}
     nb.cells[1].metadata["papermill"] = {"duration": None}
     nbformat.write(nb, tmp_path / "x.ipynb")
-    assert bench.notebook_compute(tmp_path / "x.ipynb") == 1.25
+    assert benchtools.notebook_compute(tmp_path / "x.ipynb") == 1.25
 
 
 def test_targets_judge_hand_made_measurements():
