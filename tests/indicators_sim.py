@@ -1,7 +1,7 @@
 """A small, seeded simulated indicator panel with known truth, for the indicator tests.
 
-Independent of :mod:`analysis.indicators.panel`'s generator so the statistics are tested against a
-data-generating process written separately from the one they are run on in the notebook.
+Independent of :mod:`analysis.indicators.synthetic`'s generator so the statistics are tested
+against a data-generating process written separately from the one they are run on in the notebook.
 """
 
 from __future__ import annotations

@@ -1,12 +1,28 @@
 """Strand 1, quality indicators (Rosen et al. 2016): organisations against England.
 
-- ``panel``: the practice panel's contract (schemas, validation, loading, membership).
-- ``synthetic``: the seeded synthetic national panel with planted truth.
-- ``fingertips``: real OHID Fingertips exports into the panel's tidy layout.
-- ``selection``, ``comparison``, ``trends``, ``variation``, ``associations``, ``summary``,
-  ``truth``, ``results``: the six analyses, truth against estimate, and the tables they write.
-- ``statements``: the published statements evaluated on a run.
-- ``figures``: the chapter's figures.
+Panel: ``contract`` (schemas and checks), ``panel`` (loading, membership by year),
+``synthetic`` (the seeded synthetic panel with planted truth), ``fingertips`` (OHID exports).
+Analyses: ``selection``, ``comparison`` (1, 3), ``trends`` (2), ``variation`` (4),
+``associations`` (5), ``summary`` (6), ``truth`` (truth against estimate), ``results`` (a run
+and its tables). Chapter: ``statements`` (published findings judged), ``figures``.
 
-Uses ``analysis.core``; never another strand or the engine.
+Submodules are imported on demand, never here. Uses ``analysis.core``; never another strand
+or the engine.
 """
+
+__all__ = [
+    "associations",
+    "comparison",
+    "contract",
+    "fingertips",
+    "figures",
+    "panel",
+    "results",
+    "selection",
+    "statements",
+    "summary",
+    "synthetic",
+    "trends",
+    "truth",
+    "variation",
+]

@@ -1,8 +1,8 @@
 """Figures of the quality-indicator chapter (issue 4), drawn with seaborn from result tables.
 
-Each function takes tables from :mod:`analysis.indicators.methods` and returns one matplotlib
-figure; the notebook saves it with :func:`analysis.core.figures.save_figure`, which stamps the
-data tier. Titles carry the tier too (``SYNTHETIC`` for the stored synthetic panel).
+Each function takes result tables (:mod:`analysis.indicators.results`) and returns one
+matplotlib figure; the notebook saves it with :func:`analysis.core.figures.save_figure`, which
+stamps the data tier. Titles carry the tier too (``SYNTHETIC`` for the stored synthetic panel).
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from analysis.indicators import methods as ind  # noqa: E402
+from analysis.indicators.comparison import (  # noqa: E402
+    CLASSES,
+    funnel_curves,
+    funnel_points,
+    reference_years,
+)
+from analysis.indicators.selection import Selection  # noqa: E402
 
 TIER_TITLES = {
     "synthetic": "SYNTHETIC data",
@@ -92,7 +98,7 @@ def funnel_figure(
     data: pd.DataFrame,
     dispersion: pd.DataFrame,
     catalogue: pd.DataFrame,
-    selection: ind.Selection,
+    selection: Selection,
     tier: str,
 ) -> plt.Figure:
     """Practice-level funnel plots, one panel per indicator at its reference year.
@@ -101,7 +107,7 @@ def funnel_figure(
     organisations coloured by organisation) at its denominator and rate, with the national
     rate and 95% (dashed) and 99.8% (solid) limits, widened for overdispersion as selected.
     """
-    ref = ind.reference_years(catalogue, selection.years).set_index("indicator_id")
+    ref = reference_years(catalogue, selection.years).set_index("indicator_id")
     names = _names(catalogue)
     by_indicator = dict(tuple(data.groupby("indicator_id", sort=False)))
     indicators = [
@@ -114,7 +120,7 @@ def funnel_figure(
     disp = dispersion.set_index(["indicator_id", "year"])
     for ax, indicator in zip(axes, indicators, strict=True):
         year = int(ref.at[indicator, "reference_year"])
-        points = ind.funnel_points(by_indicator[indicator], indicator, year)
+        points = funnel_points(by_indicator[indicator], indicator, year)
         target = float(np.average(points["rate"], weights=points["denominator"]))
         distribution = by_indicator[indicator]["distribution"].iloc[0]
         phi, tau2 = disp.loc[(indicator, year), ["phi", "tau2"]]
@@ -122,7 +128,7 @@ def funnel_figure(
         n_min, n_max = points["denominator"].min(), points["denominator"].max()
         if n_max < 1.5 * n_min:  # (nearly) equal denominators, e.g. QOF points available
             n_min, n_max = n_min / 2, n_max * 2
-        curves = ind.funnel_curves(
+        curves = funnel_curves(
             target, distribution, n_min, n_max, **adjust[selection.overdispersion]
         )
         others = points[~points["organisation_id"].isin(selection.organisations)]
@@ -259,8 +265,8 @@ def summary_heatmap(summary: pd.DataFrame, tier: str) -> plt.Figure:
     A cell marked ``u`` is significant before but not after the Benjamini-Hochberg adjustment.
     """
     comparisons = list(dict.fromkeys(summary["comparison"]))
-    codes = {c: i for i, c in enumerate(ind.CLASSES[::-1])}
-    cmap = matplotlib.colors.ListedColormap([CLASS_COLOURS[c] for c in ind.CLASSES[::-1]])
+    codes = {c: i for i, c in enumerate(CLASSES[::-1])}
+    cmap = matplotlib.colors.ListedColormap([CLASS_COLOURS[c] for c in CLASSES[::-1]])
     fig, axes = plt.subplots(
         1, len(comparisons), figsize=(6.5 * len(comparisons), 4), squeeze=False
     )
@@ -289,7 +295,7 @@ def summary_heatmap(summary: pd.DataFrame, tier: str) -> plt.Figure:
         ax.set_xlabel("")
         ax.set_ylabel("")
         ax.tick_params(labelsize=7)
-    handles = [matplotlib.patches.Patch(color=CLASS_COLOURS[c], label=c) for c in ind.CLASSES]
+    handles = [matplotlib.patches.Patch(color=CLASS_COLOURS[c], label=c) for c in CLASSES]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle(f"{tier_title(tier)}: organisations against England", fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
@@ -299,7 +305,7 @@ def summary_heatmap(summary: pd.DataFrame, tier: str) -> plt.Figure:
 def variation_figure(trend: pd.DataFrame, catalogue: pd.DataFrame, tier: str) -> plt.Figure:
     """Annual change in the CV between member practices, organisation x indicator.
 
-    ``trend`` is :func:`analysis.indicators.methods.variation_trend`. Colour: CV slope per year
+    ``trend`` is :func:`analysis.indicators.variation.variation_trend`. Colour: CV slope per year
     (blue falling, red rising); ``v`` / ``^`` mark a significant fall / rise; blank cells
     were not tested (fewer than three years).
     """

@@ -11,7 +11,7 @@ holds each tidy field, which area types are practices and England, how a time pe
 becomes a financial year and which Fingertips indicator ids are which catalogue indicators.
 Rows of indicators not in the mapping, of other area types (CCG, region) and with a
 category breakdown are set aside; every other row must meet the tidy contract
-(:mod:`analysis.indicators.panel`), and an error names the export's lines.
+(:mod:`analysis.indicators.contract`), and an error names the export's lines.
 
 Use ``python -m analysis.indicators.fingertips EXPORT.csv --out FOLDER`` to write
 ``FOLDER/observations.csv`` (and ``england.csv``); add ``membership.csv`` and
@@ -34,14 +34,12 @@ import pandera.pandas as pa
 import yaml
 
 from analysis.core.datasets import DataError, read_table, write_csv
-from analysis.indicators.panel import (
+from analysis.indicators.contract import (
     OBSERVATION_COLUMNS,
     describe_lines,
-    indicators_dir,
-    read_catalogue,
     validate_observations,
-    write_observations,
 )
+from analysis.indicators.panel import indicators_dir, read_catalogue, write_observations
 
 FINGERTIPS_COLUMNS = [
     "Indicator ID",

@@ -2,7 +2,7 @@
 
 The research summary {cite}`rosen2016bigger` reports its 15-indicator analysis only in
 words. Each statement is quoted here with its file and lines, turned into an explicit rule
-on the result tables of :mod:`analysis.indicators.methods`, and judged ``holds`` / ``does not hold``
+on the result tables of :mod:`analysis.indicators.results`, and judged ``holds`` / ``does not hold``
 for the run. On the synthetic panel, whose data-generating process was built to make the
 statements true, ``holds`` means the method recovers what was put in; on user data it is a
 reproduction of the published finding. The statements are qualitative, so the rows of
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.reproduction import Check, check
-from analysis.indicators.methods import IndicatorResults
+from analysis.indicators.results import IndicatorResults
 
 SOURCE_FILE = "002_d1de2aebef7660af.txt"
 STRAND = "quality_indicators"

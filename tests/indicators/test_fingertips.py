@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from analysis.core.datasets import DataError
-from analysis.indicators import fingertips, panel
+from analysis.indicators import contract, fingertips, panel
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL = FIXTURES / "fingertips_small.csv"
@@ -36,7 +36,7 @@ EXPECTED = [
 
 
 def _tidy(extract):
-    frame = extract.observations.sort_values(panel.KEY)
+    frame = extract.observations.sort_values(contract.KEY)
     return [
         (r.practice_code, int(r.year), r.indicator_id, r.numerator, r.denominator)
         for r in frame.itertuples()
@@ -77,7 +77,7 @@ def _line_of(rows, area, indicator, period):
 def test_fixture_becomes_the_tidy_contract_with_england_as_comparator():
     extract = fingertips.read_fingertips(SMALL, MAPPING)
     assert _tidy(extract) == EXPECTED
-    assert list(extract.observations.columns) == panel.OBSERVATION_COLUMNS
+    assert list(extract.observations.columns) == contract.OBSERVATION_COLUMNS
     england = extract.england.set_index(["indicator_id", "year"])
     assert england.loc[("SAT01", 2013), "numerator"] == 614230
     assert england.loc[("HOS01", 2014), "denominator"] == 55877300

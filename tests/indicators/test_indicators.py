@@ -18,7 +18,18 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from analysis.indicators import methods as ind
+from analysis.indicators.associations import critical_rho, exact_kruskal, exact_spearman
+from analysis.indicators.comparison import (
+    classify,
+    compare_to_national,
+    overdispersion_table,
+    reference_years,
+)
+from analysis.indicators.results import run_analysis
+from analysis.indicators.selection import prepare, select
+from analysis.indicators.trends import fit_trend, trend_models
+from analysis.indicators.truth import attenuation, classification_recovery, recovery_summary
+from analysis.indicators.variation import practice_variation, variation_trend
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +38,20 @@ def panel():
 
 
 def _select(panel, **kwargs):
-    return ind.select(panel["observations"], panel["catalogue"], panel["organisations"], **kwargs)
+    return select(panel["observations"], panel["catalogue"], panel["organisations"], **kwargs)
 
 
 @pytest.fixture(scope="module")
 def prepared(panel):
     selection = _select(panel)
-    data = ind.prepare(panel["observations"], panel["membership"], panel["catalogue"], selection)
+    data = prepare(panel["observations"], panel["membership"], panel["catalogue"], selection)
     return selection, data
 
 
 @pytest.fixture(scope="module")
 def results(panel, prepared):
     selection, data = prepared
-    return ind.run_analysis(
+    return run_analysis(
         data, panel["catalogue"], panel["organisations"], selection, truth=panel["truth"]
     )
 
@@ -110,9 +121,7 @@ def _tiny(distribution="binomial", higher=True):
 
 def test_compare_to_national_binomial_against_statsmodels():
     data = _tiny()
-    out = ind.compare_to_national(data, ["A", "B"], overdispersion="none").set_index(
-        "organisation_id"
-    )
+    out = compare_to_national(data, ["A", "B"], overdispersion="none").set_index("organisation_id")
     p0 = data["numerator"].sum() / data["denominator"].sum()
     a = out.loc["A"]
     assert (a["numerator"], a["denominator"], a["n_practices"]) == (80, 300, 2)
@@ -130,7 +139,7 @@ def test_compare_to_national_binomial_against_statsmodels():
 
 def test_compare_to_national_poisson_hand_worked():
     data = _tiny("poisson", higher=False)
-    out = ind.compare_to_national(data, ["B"], overdispersion="none", alpha=0.1).iloc[0]
+    out = compare_to_national(data, ["B"], overdispersion="none", alpha=0.1).iloc[0]
     rate0 = data["numerator"].sum() / data["denominator"].sum()
     expected = rate0 * 140  # events expected in B at the national rate
     assert out["z"] == pytest.approx((22 - expected) / np.sqrt(expected))
@@ -140,7 +149,7 @@ def test_compare_to_national_poisson_hand_worked():
 
 def test_overdispersion_adjustments_hand_worked():
     data = _tiny()
-    disp = ind.overdispersion_table(data).iloc[0]
+    disp = overdispersion_table(data).iloc[0]
     p0 = data["numerator"].sum() / data["denominator"].sum()
     se = np.sqrt(p0 * (1 - p0) / data["denominator"])
     z = (data["rate"] - p0) / se
@@ -149,9 +158,9 @@ def test_overdispersion_adjustments_hand_worked():
     w = 1 / se**2
     tau2 = max(10 * phi - 9, 0) / (w.sum() - (w**2).sum() / w.sum())
     assert (disp["phi"], disp["tau2"]) == pytest.approx((phi, tau2), rel=1e-10)
-    base = ind.compare_to_national(data, ["A"], overdispersion="none").iloc[0]
-    mult = ind.compare_to_national(data, ["A"], overdispersion="multiplicative").iloc[0]
-    add = ind.compare_to_national(data, ["A"], overdispersion="additive").iloc[0]
+    base = compare_to_national(data, ["A"], overdispersion="none").iloc[0]
+    mult = compare_to_national(data, ["A"], overdispersion="multiplicative").iloc[0]
+    add = compare_to_national(data, ["A"], overdispersion="additive").iloc[0]
     assert mult["z_adjusted"] == pytest.approx(base["z"] / np.sqrt(max(phi, 1)))
     herfindahl = (100**2 + 200**2) / 300**2
     se_a = np.sqrt(p0 * (1 - p0) / 300)
@@ -160,7 +169,7 @@ def test_overdispersion_adjustments_hand_worked():
 
 
 def test_classify_respects_direction():
-    got = ind.classify(
+    got = classify(
         [0.1, 0.1, -0.1, -0.1, 0.1, 0.1],
         [0.01, 0.01, 0.01, 0.01, 0.2, np.nan],
         [True, False, True, False, True, True],
@@ -177,7 +186,7 @@ def test_trend_glm_matches_year_aggregated_fit(prepared):
     # so the point estimates agree with a GLM on six aggregated rows.
     _, data = prepared
     rows = data[(data["indicator_id"] == "PRE01") & (data["organisation_id"] == "ORG01")]
-    fit = ind.fit_trend(rows, "binomial", baseline_year=2009)
+    fit = fit_trend(rows, "binomial", baseline_year=2009)
     totals = rows.groupby("year")[["numerator", "denominator"]].sum().reset_index()
     ref = sm.GLM(
         np.column_stack([totals["numerator"], totals["denominator"] - totals["numerator"]]),
@@ -207,8 +216,8 @@ def test_trend_recovers_known_slopes(results):
 def test_separate_fits_agree_with_interaction_model(panel, prepared):
     selection, data = prepared
     kwargs = {"baseline_year": 2009}
-    sep = ind.trend_models(data, panel["catalogue"], ["ORG02", "ORG03"], **kwargs)
-    joint = ind.trend_models(
+    sep = trend_models(data, panel["catalogue"], ["ORG02", "ORG03"], **kwargs)
+    joint = trend_models(
         data, panel["catalogue"], ["ORG02", "ORG03"], method="interaction", **kwargs
     )
     np.testing.assert_allclose(sep["slope_difference"], joint["slope_difference"], atol=1e-8)
@@ -216,7 +225,7 @@ def test_separate_fits_agree_with_interaction_model(panel, prepared):
     # clustered SEs differ only by the small-sample correction G/(G-1)
     np.testing.assert_allclose(sep["slope_difference_se"], joint["slope_difference_se"], rtol=0.08)
     with pytest.raises(ValueError, match="'method'"):
-        ind.trend_models(data, panel["catalogue"], ["ORG02"], method="gee", **kwargs)
+        trend_models(data, panel["catalogue"], ["ORG02"], method="gee", **kwargs)
 
 
 def test_trend_interval_coverage_over_simulations():
@@ -228,11 +237,11 @@ def test_trend_interval_coverage_over_simulations():
             practice_sd=0.15,
             org_trend={"ORG01": -0.06, "ORG02": 0.02, "ORG03": 0.0},
         )
-        selection = ind.select(
+        selection = select(
             p["observations"], p["catalogue"], p["organisations"], indicators=["HOS01", "PRE01"]
         )
-        data = ind.prepare(p["observations"], p["membership"], p["catalogue"], selection)
-        trend = ind.trend_models(data, p["catalogue"], selection.organisations, baseline_year=2009)
+        data = prepare(p["observations"], p["membership"], p["catalogue"], selection)
+        trend = trend_models(data, p["catalogue"], selection.organisations, baseline_year=2009)
         truth = trend["organisation_id"].map({"ORG01": -0.06, "ORG02": 0.02, "ORG03": 0.0})
         shrink = np.where(
             trend["distribution"] == "binomial", 1 / np.sqrt(1 + 0.346 * 0.15**2), 1.0
@@ -256,7 +265,7 @@ def test_qof_single_points(results):
 
 def test_reference_years():
     catalogue = sim.CATALOGUE
-    ref = ind.reference_years(catalogue, [2009, 2012]).set_index("indicator_id")
+    ref = reference_years(catalogue, [2009, 2012]).set_index("indicator_id")
     assert ref.loc["PRE01", "reference_year"] == 2012
     assert ref.loc["QOF01", "reference_year"] == 2014 and ref.loc["QOF01", "single_point"]
 
@@ -266,7 +275,7 @@ def test_reference_years():
 
 def test_practice_variation_against_numpy(prepared):
     _, data = prepared
-    out = ind.practice_variation(data, ["ORG01"]).set_index(["indicator_id", "year"])
+    out = practice_variation(data, ["ORG01"]).set_index(["indicator_id", "year"])
     rates = data[
         (data["organisation_id"] == "ORG01")
         & (data["indicator_id"] == "HOS01")
@@ -288,12 +297,12 @@ def test_variation_trend_against_statsmodels_ols():
             "cv": [0.30, 0.28, 0.27, 0.24, 0.22, 0.21],
         }
     )
-    out = ind.variation_trend(variation).iloc[0]
+    out = variation_trend(variation).iloc[0]
     ols = sm.OLS(variation["cv"], sm.add_constant(variation["year"].astype(float))).fit()
     assert out["cv_slope"] == pytest.approx(ols.params["year"])
     assert out["cv_slope_p"] == pytest.approx(ols.pvalues["year"])
     assert out["variation_change"] == "fell"
-    short = ind.variation_trend(variation.iloc[:2]).iloc[0]
+    short = variation_trend(variation.iloc[:2]).iloc[0]
     assert short["variation_change"] == "not tested"
 
 
@@ -310,7 +319,7 @@ def _enumerated_p(values, statistic, greater_only=False):
 def test_exact_spearman_against_hand_enumeration():
     x = np.array([3.0, 1.0, 4.0, 1.5, 5.0, 9.0])
     y = np.array([2.0, 7.0, 1.0, 8.0, 2.5, 0.5])
-    rho, p, null = ind.exact_spearman(x, y)
+    rho, p, null = exact_spearman(x, y)
     assert rho == pytest.approx(sps.spearmanr(x, y).statistic)
     obs, p_hand = _enumerated_p(x, lambda v: sps.spearmanr(v, y).statistic)
     assert p == pytest.approx(p_hand)
@@ -319,15 +328,15 @@ def test_exact_spearman_against_hand_enumeration():
 
 def test_critical_rho_matches_published_table():
     # Two-sided critical values of Spearman's rho for n = 8 (Zar 1972): 0.738 at 0.05.
-    _, _, null = ind.exact_spearman(np.arange(8.0), np.arange(8.0))
-    assert ind.critical_rho(null, 0.05) == pytest.approx(0.738, abs=0.002)
-    assert ind.critical_rho(null, 0.01) == pytest.approx(0.881, abs=0.002)
+    _, _, null = exact_spearman(np.arange(8.0), np.arange(8.0))
+    assert critical_rho(null, 0.05) == pytest.approx(0.738, abs=0.002)
+    assert critical_rho(null, 0.01) == pytest.approx(0.881, abs=0.002)
 
 
 def test_exact_kruskal_against_scipy_and_enumeration():
     values = np.array([1.2, 3.4, 0.5, 2.2, 5.1, 4.4, 0.9])
     labels = ["a", "a", "b", "b", "b", "c", "d"]  # groups of one are allowed
-    h, p = ind.exact_kruskal(values, labels)
+    h, p = exact_kruskal(values, labels)
     groups = [values[np.array(labels) == g] for g in "abcd"]
     assert h == pytest.approx(sps.kruskal(*groups).statistic)
 
@@ -409,7 +418,7 @@ def test_attenuation_hand_worked():
             "value": [0.3, 0.4, 0.3, 0.4],
         }
     )
-    factor = ind.attenuation(sim.CATALOGUE, truth)
+    factor = attenuation(sim.CATALOGUE, truth)
     assert factor["PRE01"] == pytest.approx(1 / np.sqrt(1 + 0.346 * 0.25))
     assert factor["HOS01"] == 1.0
 
@@ -446,10 +455,10 @@ def test_classification_recovery_outcomes():
             "value": [-0.04, -0.04, 0.0, 0.03, 0, 0, 0, 0],
         }
     )
-    out = ind.classification_recovery(summary, truth)
+    out = classification_recovery(summary, truth)
     assert list(out["truth_class"]) == ["better", "better", "not different", "worse"]
     assert list(out["outcome"]) == ["detected", "missed", "false positive", "detected"]
-    counts = ind.recovery_summary(out).iloc[0]
+    counts = recovery_summary(out).iloc[0]
     assert (counts["detected"], counts["missed"], counts["false positive"]) == (2, 1, 1)
 
 

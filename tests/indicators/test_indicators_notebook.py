@@ -23,8 +23,10 @@ from analysis.core import catalogue
 from analysis.core.datasets import sha256_file, write_csv
 from analysis.core.provenance import excerpt_found, passage
 from analysis.indicators import figures as figs
-from analysis.indicators import methods as ind
 from analysis.indicators import statements
+from analysis.indicators.results import OUTPUT_TABLES, output_tables, run_analysis
+from analysis.indicators.selection import prepare, select
+from analysis.indicators.truth import EMPTY_COLUMNS
 from analysis.paths import repo_root, sources_dir
 
 NOTEBOOK = "notebooks/quality_indicators.ipynb"
@@ -44,9 +46,9 @@ def entry():
 @pytest.fixture(scope="module")
 def results():
     p = sim.simulate(seed=3, n_practices=400, practice_sd=0.1)
-    selection = ind.select(p["observations"], p["catalogue"], p["organisations"])
-    data = ind.prepare(p["observations"], p["membership"], p["catalogue"], selection)
-    res = ind.run_analysis(data, p["catalogue"], p["organisations"], selection, truth=p["truth"])
+    selection = select(p["observations"], p["catalogue"], p["organisations"])
+    data = prepare(p["observations"], p["membership"], p["catalogue"], selection)
+    res = run_analysis(data, p["catalogue"], p["organisations"], selection, truth=p["truth"])
     return p, data, res
 
 
@@ -91,7 +93,7 @@ def test_figure_cells_have_tier_captions_and_declared_outputs(nb, entry):
 
 
 def test_declared_tables_are_the_written_tables(entry):
-    written = {f"tables/{n}.csv" for n in ind.OUTPUT_TABLES}
+    written = {f"tables/{n}.csv" for n in OUTPUT_TABLES}
     written |= {"tables/published_statements.csv", "tables/reproduction.csv"}
     assert {o for o in entry.outputs if o.startswith("tables/")} == written
     for path in entry.inputs:
@@ -113,11 +115,9 @@ def test_citations_exist_in_bibliography(nb):
 
 def test_output_tables_are_labelled_and_deterministic(results, tmp_path):
     p, data, res = results
-    again = ind.run_analysis(
-        data, p["catalogue"], p["organisations"], res.selection, truth=p["truth"]
-    )
-    first, second = ind.output_tables(res, "synthetic"), ind.output_tables(again, "synthetic")
-    assert list(first) == list(ind.OUTPUT_TABLES)
+    again = run_analysis(data, p["catalogue"], p["organisations"], res.selection, truth=p["truth"])
+    first, second = output_tables(res, "synthetic"), output_tables(again, "synthetic")
+    assert list(first) == list(OUTPUT_TABLES)
     for name in first:
         assert list(first[name].columns)[0] == "data_tier"
         assert (first[name]["data_tier"] == "synthetic").all()
@@ -128,13 +128,13 @@ def test_output_tables_are_labelled_and_deterministic(results, tmp_path):
 
 def test_output_tables_without_truth_are_empty_but_present(results):
     p, data, res = results
-    plain = ind.run_analysis(data, p["catalogue"], p["organisations"], res.selection)
-    tables = ind.output_tables(plain, "user")
+    plain = run_analysis(data, p["catalogue"], p["organisations"], res.selection)
+    tables = output_tables(plain, "user")
     assert tables["truth_vs_estimate"].empty
-    for name, columns in ind.EMPTY_COLUMNS.items():
+    for name, columns in EMPTY_COLUMNS.items():
         assert list(tables[name].columns) == ["data_tier", *columns]
-    full = ind.output_tables(res, "synthetic")
-    for name, columns in ind.EMPTY_COLUMNS.items():
+    full = output_tables(res, "synthetic")
+    for name, columns in EMPTY_COLUMNS.items():
         assert list(full[name].columns) == ["data_tier", *columns], name
     assert (tables["level"]["data_tier"] == "user").all()
 

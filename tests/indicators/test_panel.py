@@ -13,7 +13,7 @@ import statsmodels.api as sm
 from analysis.core import catalogue as data_catalogue
 from analysis.core.datasets import DataError, sha256_file
 from analysis.core.provenance import excerpt_found, passage
-from analysis.indicators import panel
+from analysis.indicators import contract, panel, synthetic
 from analysis.paths import sources_dir
 
 SOURCE = "002_d1de2aebef7660af.txt"
@@ -106,7 +106,7 @@ def test_catalogued_indicator_files_match_hash_rows_and_schema():
         assert sha256_file(ds.file) == ds.sha256, ds.path
         assert _data_rows(ds.file) == ds.rows, ds.path
         if ds.tier == "synthetic":
-            assert ds.generator["seed"] == panel.DEFAULT_SEED
+            assert ds.generator["seed"] == synthetic.DEFAULT_SEED
             assert "SYNTHETIC" in ds.title
         if ds.path.endswith(".gz"):
             frame = panel.read_observations(ds.file, panel.read_catalogue())
@@ -123,7 +123,7 @@ def test_stored_panel_shape_and_realism(stored):
     assert obs["indicator_id"].nunique() == 15
     assert len(obs) == 7000 * 6 * 15 - 7000  # organisational QOF ends in 2013
     assert obs[["practice_code", "year", "indicator_id"]].equals(
-        obs[["practice_code", "year", "indicator_id"]].sort_values(panel.KEY, ignore_index=True)
+        obs[["practice_code", "year", "indicator_id"]].sort_values(contract.KEY, ignore_index=True)
     )
     lists = obs.loc[obs["indicator_id"] == "HOS01", "denominator"]
     assert 6000 < lists.median() < 8000 and lists.min() >= 900
@@ -132,7 +132,7 @@ def test_stored_panel_shape_and_realism(stored):
 
 
 def test_organisations_have_10_to_100_members_every_year_and_changing_membership(stored):
-    for year in panel.YEARS:
+    for year in contract.YEARS:
         sizes = panel.members_in_year(stored.membership, year).groupby("organisation_id").size()
         assert len(sizes) == 8 and sizes.between(10, 100).all(), year
     spells = stored.membership
@@ -157,8 +157,8 @@ def test_loading_the_stored_panel_takes_under_a_second():
 
 
 def test_regeneration_is_byte_identical(tmp_path):
-    generated, truth = panel.generate_panel()
-    panel.write_panel(generated, tmp_path, truth)
+    generated, truth = synthetic.generate_panel()
+    synthetic.write_panel(generated, tmp_path, truth)
     for file_name in panel.SYNTHETIC_FILES.values():
         assert sha256_file(tmp_path / file_name) == sha256_file(
             panel.synthetic_dir() / file_name
@@ -167,7 +167,7 @@ def test_regeneration_is_byte_identical(tmp_path):
 
 def test_generator_refuses_too_few_practices():
     with pytest.raises(ValueError, match="n_practices=300"):
-        panel.generate_panel(n_practices=300)
+        synthetic.generate_panel(n_practices=300)
 
 
 # --------------------------------------------------------------------------- truth recovered
@@ -285,4 +285,4 @@ def test_practice_in_two_organisations_at_once_names_both_lines():
         [("A", "ORG01", 2008, 2012), ("B", "ORG01", 2009, None), ("A", "ORG02", 2011, None)]
     )
     with pytest.raises(DataError, match=r"'A' is in ORG01 \(line 2\) and ORG02 \(line 4\)"):
-        panel.validate_membership(spells)
+        contract.validate_membership(spells)

@@ -1,0 +1,191 @@
+"""Analysis 5: organisation performance against organisation characteristics (issue 4).
+
+:func:`performance_scores` gives each organisation's mean direction-signed z-score;
+:func:`association_tests` sets it against characteristics with n = 8: Spearman correlation
+(:func:`exact_spearman`) or Kruskal-Wallis (:func:`exact_kruskal`), each with an exact
+permutation p-value, and the power caveat written into the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from analysis.core import stats
+
+NUMERIC_CHARACTERISTICS = ("n_practices", "list_size", "ccgs_spanned")
+CATEGORICAL_CHARACTERISTICS = ("form", "rurality", "case_study")
+EXACT_MAX_N = 9  # 9! = 362,880 orderings; beyond this a seeded Monte Carlo sample is used
+MONTE_CARLO_RESAMPLES = 99_999
+MONTE_CARLO_SEED = 20160701
+
+
+def performance_scores(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each organisation's mean direction-signed z-score per comparison (positive = better).
+
+    Returns ``organisation_id``, ``comparison``, ``score``, ``n_indicators``.
+    """
+    frame = summary.dropna(subset=["z"]).copy()
+    frame["signed_z"] = np.where(frame["higher_is_better"], frame["z"], -frame["z"])
+    return frame.groupby(["organisation_id", "comparison"], as_index=False).agg(
+        score=("signed_z", "mean"), n_indicators=("signed_z", "size")
+    )
+
+
+def _permutation(values: np.ndarray, statistic, alternative: str):
+    n = len(values)
+    exact = n <= EXACT_MAX_N
+    return sps.permutation_test(
+        (np.asarray(values, dtype=float),),
+        statistic,
+        permutation_type="pairings",
+        n_resamples=np.inf if exact else MONTE_CARLO_RESAMPLES,
+        vectorized=True,
+        alternative=alternative,
+        rng=None if exact else np.random.default_rng(MONTE_CARLO_SEED),
+    )
+
+
+def exact_spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Spearman's rho with an exact two-sided permutation p-value.
+
+    All ``n!`` orderings of ``x`` against ``y`` are enumerated (for ``n`` above
+    ``EXACT_MAX_N`` a seeded Monte Carlo sample is used instead).
+
+    Returns
+    -------
+    rho, p, null_distribution
+    """
+    ry = sps.rankdata(y)
+    cy = ry - ry.mean()
+
+    def statistic(values, axis=-1):
+        rx = sps.rankdata(values, axis=axis)
+        rx = rx - rx.mean(axis=axis, keepdims=True)
+        num = (rx * cy).sum(axis=axis)
+        return num / np.sqrt((rx**2).sum(axis=axis) * (cy**2).sum())
+
+    res = _permutation(np.asarray(x, dtype=float), statistic, "two-sided")
+    return float(res.statistic), float(res.pvalue), res.null_distribution
+
+
+def exact_kruskal(values: np.ndarray, labels: Sequence) -> tuple[float, float]:
+    """Kruskal-Wallis H (tie-corrected, as :func:`scipy.stats.kruskal`) with an exact p-value.
+
+    The p-value is the share of all ``n!`` reassignments of ``values`` to the fixed group
+    ``labels`` with an H at least as large (groups of one are allowed).
+    """
+    values = np.asarray(values, dtype=float)
+    codes, _ = pd.factorize(pd.Series(list(labels)), sort=True)
+    indicator = np.eye(codes.max() + 1)[codes]
+    sizes = indicator.sum(axis=0)
+    n = len(values)
+    ties = np.unique(values, return_counts=True)[1]
+    correction = 1 - (ties**3 - ties).sum() / (n**3 - n)
+
+    def statistic(sample, axis=-1):
+        ranks = sps.rankdata(sample, axis=axis)
+        sums = ranks @ indicator
+        h = 12 / (n * (n + 1)) * (sums**2 / sizes).sum(axis=-1) - 3 * (n + 1)
+        return h / correction
+
+    res = _permutation(values, statistic, "greater")
+    return float(res.statistic), float(res.pvalue)
+
+
+def critical_rho(null: np.ndarray, alpha: float) -> float:
+    """Smallest ``|rho|`` whose exact two-sided p-value ``P(|R| >= |rho|)`` is below ``alpha``.
+
+    NaN when no value can reach ``alpha`` (very small ``n``).
+    """
+    magnitudes = np.abs(np.round(np.asarray(null, dtype=float), 12))
+    values = np.unique(magnitudes)
+    p = 1 - np.searchsorted(np.sort(magnitudes), values, side="left") / magnitudes.size
+    ok = values[p < alpha]
+    return float(ok.min()) if ok.size else np.nan
+
+
+def association_tests(
+    scores: pd.DataFrame, organisations_table: pd.DataFrame, *, alpha: float = 0.05
+) -> pd.DataFrame:
+    """Analysis 5: performance scores against organisation characteristics, exact tests.
+
+    Numeric characteristics (``n_practices``, ``list_size``, ``ccgs_spanned``): Spearman's
+    rho, exact two-sided p over all orderings. Categorical ones (``form``, ``rurality``,
+    ``case_study``): Kruskal-Wallis H, exact p over all regroupings. With about eight
+    organisations these tests have little power; the ``caveat`` column says how large an
+    association must be to reach ``alpha``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``comparison``, ``characteristic``, ``test``, ``n``, ``statistic``, ``p_exact``,
+        ``caveat``, ``p_bh`` (Benjamini-Hochberg across all tests in the table),
+        ``significant`` and ``significant_bh`` (``p < alpha``).
+    """
+    rows = []
+    chars = organisations_table.set_index("organisation_id")
+    for comparison, group in scores.groupby("comparison", sort=True):
+        group = group.set_index("organisation_id").join(chars, how="inner").sort_index()
+        n = len(group)
+        for name in NUMERIC_CHARACTERISTICS:
+            rows.append(_numeric_association(comparison, name, group, n, alpha))
+        for name in CATEGORICAL_CHARACTERISTICS:
+            rows.append(_categorical_association(comparison, name, group, n, alpha))
+    out = pd.DataFrame(rows)
+    out["p_bh"] = stats.benjamini_hochberg(out["p_exact"])
+    out["significant"] = out["p_exact"] < alpha
+    out["significant_bh"] = out["p_bh"] < alpha
+    return out
+
+
+def _numeric_association(comparison, name, group, n, alpha) -> dict:
+    row = {
+        "comparison": comparison,
+        "characteristic": name,
+        "test": "Spearman rho (exact)",
+        "n": n,
+        "statistic": np.nan,
+        "p_exact": np.nan,
+    }
+    x = group[name].astype(float).to_numpy()
+    if n < 3 or np.unique(x).size < 2 or group["score"].nunique() < 2:
+        return {**row, "caveat": f"n={n}: too few organisations or no variation; not tested"}
+    rho, p, null = exact_spearman(x, group["score"].to_numpy())
+    crit = critical_rho(null, alpha)
+    reach = (
+        f"only |rho| >= {crit:.2f} can reach p < {alpha:g}"
+        if np.isfinite(crit)
+        else f"no value of rho can reach p < {alpha:g}"
+    )
+    caveat = (
+        f"n={n} organisations: exact test over all {null.size} orderings; {reach}, so "
+        "moderate associations go undetected (no significant result is not evidence of "
+        "no association)"
+    )
+    return {**row, "statistic": rho, "p_exact": p, "caveat": caveat}
+
+
+def _categorical_association(comparison, name, group, n, alpha) -> dict:
+    row = {
+        "comparison": comparison,
+        "characteristic": name,
+        "test": "Kruskal-Wallis H (exact)",
+        "n": n,
+        "statistic": np.nan,
+        "p_exact": np.nan,
+    }
+    labels = group[name].astype(str).to_numpy()
+    samples = [group.loc[labels == level, "score"].to_numpy() for level in sorted(set(labels))]
+    if len(samples) < 2 or group["score"].nunique() < 2:
+        return {**row, "caveat": f"n={n}: only one {name} category or no variation; not tested"}
+    h, p = exact_kruskal(group["score"].to_numpy(), labels)
+    sizes = "/".join(str(len(s)) for s in samples)
+    caveat = (
+        f"n={n} organisations in groups of {sizes}: exact permutation test with very low "
+        f"power at alpha {alpha:g} (no significant result is not evidence of no association)"
+    )
+    return {**row, "statistic": h, "p_exact": p, "caveat": caveat}

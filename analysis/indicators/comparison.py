@@ -1,0 +1,300 @@
+"""Analysis 1 (and 3): each organisation against England (issue 4).
+
+1. :func:`compare_to_national`: each organisation's pooled rate per indicator and year with
+   a Wilson (binomial) or exact Garwood (Poisson) interval, its z-score against the national
+   (England, all practices) rate and funnel limits at 95% and 99.8%, optionally widened for
+   overdispersion (Spiegelhalter 2005). Overdispersion is estimated from all practices in
+   England for that indicator and year (thousands of units, so the estimate is stable) and
+   carried to the organisation's pooled rate: multiplicative ``phi`` scales the variance of
+   any pooled rate by ``phi``; an additive between-practice variance ``tau2`` adds
+   ``tau2 * sum (n_j/N)^2`` to the pooled rate of practices with denominators ``n_j``
+   summing to ``N``. As published, ``phi`` is the mean of z-scores Winsorised at 10% with no
+   rescaling, which for normally distributed z-scores is about two thirds of their variance;
+   the convention is kept so results are comparable with published funnel plots.
+3. :func:`qof_single_points`: QOF indicators at their single published year
+   (:func:`reference_years`: the year each indicator is judged at).
+
+:func:`classify` (better / not different / worse against a comparator) and
+:func:`two_sided_p` serve every analysis. Each function takes the output of
+:func:`analysis.indicators.selection.prepare` (or of another analysis) and returns a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from analysis.core import stats
+from analysis.indicators.selection import KEY, OVERDISPERSION, unknown_value
+
+CLASSES = ("better", "not different", "worse")
+FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
+WINSOR_FRACTION = 0.1
+
+
+def _null_se(target: pd.Series, n: pd.Series, distribution: pd.Series) -> np.ndarray:
+    se = np.empty(len(target))
+    for dist in stats.DISTRIBUTIONS:
+        mask = (distribution == dist).to_numpy()
+        if mask.any():
+            se[mask] = stats.null_standard_error(target.to_numpy()[mask], n.to_numpy()[mask], dist)
+    return se
+
+
+def _interval(
+    numerator: pd.Series, denominator: pd.Series, distribution: pd.Series, confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    lower = np.full(len(numerator), np.nan)
+    upper = np.full(len(numerator), np.nan)
+    for dist, method in (("binomial", stats.wilson_interval), ("poisson", stats.garwood_interval)):
+        mask = (distribution == dist).to_numpy()
+        if mask.any():
+            lower[mask], upper[mask] = method(
+                numerator.to_numpy()[mask], denominator.to_numpy()[mask], confidence
+            )
+    return lower, upper
+
+
+def two_sided_p(z: np.ndarray | pd.Series) -> np.ndarray:
+    """Two-sided p-value of a standard normal ``z``."""
+    return 2 * sps.norm.sf(np.abs(np.asarray(z, dtype=float)))
+
+
+def classify(
+    estimate: np.ndarray | pd.Series,
+    p: np.ndarray | pd.Series,
+    higher_is_better: np.ndarray | pd.Series,
+    alpha: float,
+) -> np.ndarray:
+    """``better`` / ``worse`` when ``p < alpha`` in the favourable / unfavourable direction.
+
+    ``estimate`` is a signed difference from the comparator (rate difference, log ratio);
+    missing ``p`` gives a missing class.
+    """
+    estimate = np.asarray(estimate, dtype=float)
+    p = np.asarray(p, dtype=float)
+    favourable = np.where(np.asarray(higher_is_better, dtype=bool), estimate > 0, estimate < 0)
+    out = np.where(p < alpha, np.where(favourable, "better", "worse"), "not different")
+    return np.where(np.isnan(p) | np.isnan(estimate), None, out).astype(object)
+
+
+def national_rates(data: pd.DataFrame) -> pd.DataFrame:
+    """England's pooled rate per indicator and year, from every practice.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator_id``, ``year``, ``n_practices``, ``numerator``, ``denominator``,
+        ``national_rate``.
+    """
+    out = data.groupby(["indicator_id", "year"], as_index=False).agg(
+        n_practices=("practice_code", "size"),
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+    )
+    out["national_rate"] = out["numerator"] / out["denominator"]
+    return out
+
+
+def practice_z_scores(data: pd.DataFrame) -> pd.DataFrame:
+    """Each practice's rate against the national rate: ``national_rate``, ``se``, ``z``.
+
+    ``se`` is the standard error under the national rate (binomial or Poisson), and
+    ``z = (rate - national_rate) / se`` (Spiegelhalter 2005).
+    """
+    national = national_rates(data)[["indicator_id", "year", "national_rate"]]
+    frame = data.merge(national, on=["indicator_id", "year"], how="left", validate="m:1")
+    frame["se"] = _null_se(frame["national_rate"], frame["denominator"], frame["distribution"])
+    frame["z"] = (frame["rate"] - frame["national_rate"]) / frame["se"]
+    return frame
+
+
+def overdispersion_table(data: pd.DataFrame) -> pd.DataFrame:
+    """Between-practice overdispersion per indicator and year (Spiegelhalter 2005).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator_id``, ``year``, ``n_units`` (practices), ``phi`` (mean of squared z-scores
+        Winsorised at 10%) and ``tau2`` (additive variance on the rate scale, truncated at 0).
+    """
+    scored = practice_z_scores(data)
+    rows = []
+    for (indicator, year), group in scored.groupby(["indicator_id", "year"], sort=True):
+        enough = len(group) >= 2
+        rows.append(
+            {
+                "indicator_id": indicator,
+                "year": int(year),
+                "n_units": len(group),
+                "phi": stats.winsorised_phi(group["z"], WINSOR_FRACTION) if enough else np.nan,
+                "tau2": stats.additive_tau2(group["z"], group["se"], WINSOR_FRACTION)
+                if enough
+                else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def organisation_totals(data: pd.DataFrame, organisations: Sequence[str]) -> pd.DataFrame:
+    """Pooled counts of each organisation's member practices per indicator and year.
+
+    ``herfindahl`` is ``sum (n_j / N)^2`` over member practices, used by the additive
+    overdispersion adjustment.
+    """
+    members = data[data["organisation_id"].isin(organisations)].copy()
+    members["n_sq"] = members["denominator"] ** 2
+    out = members.groupby(["organisation_id", "indicator_id", "year"], as_index=False).agg(
+        n_practices=("practice_code", "size"),
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+        n_sq=("n_sq", "sum"),
+    )
+    out["herfindahl"] = out["n_sq"] / out["denominator"] ** 2
+    return out.drop(columns="n_sq")
+
+
+def compare_to_national(
+    data: pd.DataFrame,
+    organisations: Sequence[str],
+    *,
+    alpha: float = 0.05,
+    overdispersion: str = "additive",
+    dispersion: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Analysis 1: each organisation's pooled rate against England per indicator and year.
+
+    Parameters
+    ----------
+    data
+        Output of :func:`analysis.indicators.selection.prepare`.
+    organisations
+        Organisations to compare.
+    alpha
+        Intervals are ``1 - alpha``; ``classification`` uses ``p_adjusted < alpha``.
+    overdispersion
+        ``none``, ``multiplicative`` (variance x ``max(phi, 1)``) or ``additive``
+        (variance + ``tau2 * herfindahl``).
+    dispersion
+        :func:`overdispersion_table` (computed when not given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per organisation, indicator and year: counts, ``rate`` with ``ci_lower`` and
+        ``ci_upper``, ``national_rate``, ``z`` and ``p`` (plain binomial/Poisson),
+        ``phi``, ``tau2``, ``se_adjusted``, ``z_adjusted``, ``p_adjusted``, funnel limits
+        ``lower95``, ``upper95``, ``lower998``, ``upper998`` (adjusted) and
+        ``classification``.
+    """
+    if overdispersion not in OVERDISPERSION:
+        raise unknown_value("overdispersion", [overdispersion], OVERDISPERSION)
+    dispersion = overdispersion_table(data) if dispersion is None else dispersion
+    facts = data.drop_duplicates("indicator_id")[
+        ["indicator_id", "domain", "distribution", "higher_is_better"]
+    ]
+    out = (
+        organisation_totals(data, organisations)
+        .merge(facts, on="indicator_id", how="left", validate="m:1")
+        .merge(
+            national_rates(data)[["indicator_id", "year", "national_rate"]],
+            on=["indicator_id", "year"],
+            how="left",
+            validate="m:1",
+        )
+        .merge(dispersion, on=["indicator_id", "year"], how="left", validate="m:1")
+    )
+    out["rate"] = out["numerator"] / out["denominator"]
+    out["ci_lower"], out["ci_upper"] = _interval(
+        out["numerator"], out["denominator"], out["distribution"], 1 - alpha
+    )
+    se = _null_se(out["national_rate"], out["denominator"], out["distribution"])
+    out["z"] = (out["rate"] - out["national_rate"]) / se
+    out["p"] = two_sided_p(out["z"])
+    out["overdispersion"] = overdispersion
+    if overdispersion == "multiplicative":
+        variance = np.maximum(out["phi"].to_numpy(), 1.0) * se**2
+    elif overdispersion == "additive":
+        variance = se**2 + out["tau2"].to_numpy() * out["herfindahl"].to_numpy()
+    else:
+        variance = se**2
+    out["se_adjusted"] = np.sqrt(variance)
+    out["z_adjusted"] = (out["rate"] - out["national_rate"]) / out["se_adjusted"]
+    out["p_adjusted"] = two_sided_p(out["z_adjusted"])
+    upper_cap = np.where(out["distribution"] == "binomial", 1.0, np.inf)
+    for label, confidence in FUNNEL_LEVELS.items():
+        half = stats.z_value(confidence) * out["se_adjusted"]
+        out[f"lower{label}"] = np.clip(out["national_rate"] - half, 0.0, None)
+        out[f"upper{label}"] = np.minimum(out["national_rate"] + half, upper_cap)
+    out["classification"] = classify(
+        out["rate"] - out["national_rate"], out["p_adjusted"], out["higher_is_better"], alpha
+    )
+    return out.sort_values(["organisation_id", "indicator_id", "year"], ignore_index=True)
+
+
+def funnel_points(data: pd.DataFrame, indicator: str, year: int) -> pd.DataFrame:
+    """Practice rates for one indicator and year with denominators, for a funnel plot."""
+    frame = data[(data["indicator_id"] == indicator) & (data["year"] == year)]
+    if frame.empty:
+        raise ValueError(f"no observations for indicator {indicator!r} in year {year}")
+    return frame[["practice_code", "organisation_id", "denominator", "rate"]].reset_index(drop=True)
+
+
+def funnel_curves(
+    national_rate: float,
+    distribution: str,
+    n_min: float,
+    n_max: float,
+    *,
+    phi: float = 1.0,
+    tau2: float = 0.0,
+    points: int = 200,
+) -> pd.DataFrame:
+    """Funnel limits for single units (practices) over a log-spaced grid of denominators.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``denominator``, ``level`` (``95%``/``99.8%``), ``lower``, ``upper``.
+    """
+    grid = np.geomspace(n_min, n_max, points)
+    frames = []
+    for label, confidence in (("95%", 0.95), ("99.8%", 0.998)):
+        lower, upper = stats.funnel_limits(
+            national_rate, grid, distribution, confidence, phi=phi, tau2=tau2
+        )
+        frames.append(
+            pd.DataFrame({"denominator": grid, "level": label, "lower": lower, "upper": upper})
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def reference_years(catalogue: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
+    """The year each indicator is judged at: its ``single_year`` (QOF), else the last year.
+
+    Returns ``indicator_id``, ``reference_year``, ``single_point`` (bool).
+    """
+    single = catalogue["single_year"]
+    return pd.DataFrame(
+        {
+            "indicator_id": catalogue["indicator_id"].to_numpy(),
+            "reference_year": np.where(single.isna(), max(years), single.fillna(0)).astype(int),
+            "single_point": single.notna().to_numpy(),
+        }
+    )
+
+
+def qof_single_points(level: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
+    """Analysis 3: the :func:`compare_to_national` rows of each QOF indicator at its single year.
+
+    Indicators whose single year is not among the analysed years are absent.
+    """
+    single = catalogue.loc[catalogue["single_year"].notna(), ["indicator_id", "single_year"]]
+    single = single.astype({"single_year": int})
+    out = level.merge(
+        single, left_on=["indicator_id", "year"], right_on=["indicator_id", "single_year"]
+    )
+    return out.drop(columns="single_year").sort_values(KEY, ignore_index=True)

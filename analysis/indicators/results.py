@@ -1,0 +1,154 @@
+"""Every quality-indicator analysis for one selection, and the tables a run writes (issue 4).
+
+:func:`run_analysis` runs analyses 1-6 (:mod:`~analysis.indicators.comparison`,
+:mod:`~analysis.indicators.trends`, :mod:`~analysis.indicators.variation`,
+:mod:`~analysis.indicators.associations`, :mod:`~analysis.indicators.summary`) and, given
+the synthetic truth, :mod:`~analysis.indicators.truth`; it returns an
+:class:`IndicatorResults`. :func:`output_tables` names the tables a run writes
+(:data:`OUTPUT_TABLES`), each labelled with its data tier (:func:`label_tier`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.indicators.associations import association_tests, performance_scores
+from analysis.indicators.comparison import (
+    compare_to_national,
+    overdispersion_table,
+    qof_single_points,
+)
+from analysis.indicators.selection import Selection
+from analysis.indicators.summary import summary_counts, summary_table
+from analysis.indicators.trends import trend_models
+from analysis.indicators.truth import (
+    EMPTY_COLUMNS,
+    classification_recovery,
+    recovery_summary,
+    truth_summary,
+    truth_vs_estimate,
+)
+from analysis.indicators.variation import practice_variation, variation_trend
+
+
+@dataclass
+class IndicatorResults:
+    """Every table of one run."""
+
+    selection: Selection
+    dispersion: pd.DataFrame
+    level: pd.DataFrame
+    trend: pd.DataFrame
+    qof: pd.DataFrame
+    variation: pd.DataFrame
+    variation_trend: pd.DataFrame
+    summary: pd.DataFrame
+    counts: pd.DataFrame
+    scores: pd.DataFrame
+    associations: pd.DataFrame
+    truth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    truth_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    recovery: pd.DataFrame = field(default_factory=pd.DataFrame)
+    recovery_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def run_analysis(
+    data: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    organisations_table: pd.DataFrame,
+    selection: Selection,
+    *,
+    truth: pd.DataFrame | None = None,
+    trend_method: str = "separate",
+) -> IndicatorResults:
+    """Analyses 1-6 (and truth against estimate when ``truth`` is given) for a selection.
+
+    ``data`` is the output of :func:`analysis.indicators.selection.prepare` for ``selection``.
+    """
+    orgs, alpha = selection.organisations, selection.alpha
+    dispersion = overdispersion_table(data)
+    level = compare_to_national(
+        data, orgs, alpha=alpha, overdispersion=selection.overdispersion, dispersion=dispersion
+    )
+    trend = trend_models(
+        data,
+        catalogue,
+        orgs,
+        baseline_year=selection.baseline_year,
+        alpha=alpha,
+        method=trend_method,
+    )
+    variation = practice_variation(data, orgs)
+    summary = summary_table(level, trend, catalogue, selection.years, alpha=alpha)
+    scores = performance_scores(summary)
+    results = IndicatorResults(
+        selection=selection,
+        dispersion=dispersion,
+        level=level,
+        trend=trend,
+        qof=qof_single_points(level, catalogue),
+        variation=variation,
+        variation_trend=variation_trend(variation, alpha=alpha),
+        summary=summary,
+        counts=summary_counts(summary),
+        scores=scores,
+        associations=association_tests(scores, organisations_table, alpha=alpha),
+    )
+    if truth is not None:
+        results.truth = truth_vs_estimate(trend, truth, catalogue, alpha=alpha)
+        results.truth_summary = truth_summary(results.truth)
+        results.recovery = classification_recovery(summary, truth)
+        results.recovery_summary = recovery_summary(results.recovery)
+    return results
+
+
+OUTPUT_TABLES = (
+    "level",
+    "overdispersion",
+    "trend",
+    "qof",
+    "variation",
+    "variation_trend",
+    "associations",
+    "summary",
+    "summary_counts",
+    "truth_vs_estimate",
+    "truth_summary",
+    "classification_recovery",
+)
+"""Tables a run writes (``tables/<name>.csv``), besides the statements and reproduction."""
+
+
+def output_tables(results: IndicatorResults, tier: str) -> dict[str, pd.DataFrame]:
+    """Every result table keyed by its output name, each with ``data_tier`` as first column.
+
+    ``truth_*`` and ``classification_recovery`` are empty (header only) without a truth
+    table, so a run on user data writes the same files.
+    """
+    tables = {
+        "level": results.level,
+        "overdispersion": results.dispersion,
+        "trend": results.trend,
+        "qof": results.qof,
+        "variation": results.variation,
+        "variation_trend": results.variation_trend,
+        "associations": results.associations,
+        "summary": results.summary,
+        "summary_counts": results.counts,
+        "truth_vs_estimate": results.truth,
+        "truth_summary": results.truth_summary,
+        "classification_recovery": results.recovery_summary,
+    }
+    for name, columns in EMPTY_COLUMNS.items():
+        if tables[name].empty and not len(tables[name].columns):
+            tables[name] = pd.DataFrame(columns=columns)
+    return {name: label_tier(frame, tier) for name, frame in tables.items()}
+
+
+def label_tier(frame: pd.DataFrame, tier: str) -> pd.DataFrame:
+    """``frame`` with a first column ``data_tier`` (``synthetic`` / ``user``)."""
+    out = frame.copy()
+    out.insert(0, "data_tier", tier)
+    return out

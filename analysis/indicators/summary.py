@@ -1,0 +1,111 @@
+"""Analysis 6: better / not different / worse per organisation and indicator (issue 4).
+
+:func:`summary_table` and :func:`summary_counts`: the level and trend classes (respecting
+``higher_is_better``), unadjusted and Benjamini-Hochberg adjusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.core import stats
+from analysis.indicators.comparison import CLASSES, classify, reference_years
+from analysis.indicators.selection import KEY
+
+
+def summary_table(
+    level: pd.DataFrame,
+    trend: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    years: Sequence[int],
+    *,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Analysis 6: better / not different / worse per organisation, indicator and comparison.
+
+    ``level``: the organisation against England at the indicator's reference year
+    (:func:`~analysis.indicators.comparison.reference_years`: QOF at its single year, other
+    indicators at the last year), overdispersion-adjusted z. ``trend``: the organisation's
+    annual ratio against the rest of England. Benjamini-Hochberg adjustment is across all
+    organisation x indicator tests of one comparison.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``organisation_id``, ``indicator_id``, ``domain``, ``higher_is_better``,
+        ``comparison``, ``year``, ``estimate`` (rate difference or log ratio of ratios),
+        ``z``, ``p``, ``p_bh``, ``class_unadjusted``, ``class_bh``.
+    """
+    ref = reference_years(catalogue, years)
+    lev = level.merge(
+        ref, left_on=["indicator_id", "year"], right_on=["indicator_id", "reference_year"]
+    )
+    lev = pd.DataFrame(
+        {
+            "organisation_id": lev["organisation_id"],
+            "indicator_id": lev["indicator_id"],
+            "domain": lev["domain"],
+            "higher_is_better": lev["higher_is_better"],
+            "comparison": "level",
+            "year": lev["year"],
+            "estimate": lev["rate"] - lev["national_rate"],
+            "z": lev["z_adjusted"],
+            "p": lev["p_adjusted"],
+        }
+    )
+    frames = [lev]
+    if not trend.empty:
+        frames.append(
+            pd.DataFrame(
+                {
+                    "organisation_id": trend["organisation_id"],
+                    "indicator_id": trend["indicator_id"],
+                    "domain": trend["domain"],
+                    "higher_is_better": trend["higher_is_better"],
+                    "comparison": "trend",
+                    "year": pd.NA,
+                    "estimate": trend["slope_difference"],
+                    "z": trend["z"],
+                    "p": trend["p"],
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["year"] = out["year"].astype("Int64")
+    out["p_bh"] = np.nan
+    for comparison in out["comparison"].unique():
+        mask = out["comparison"] == comparison
+        out.loc[mask, "p_bh"] = stats.benjamini_hochberg(out.loc[mask, "p"])
+    higher = out["higher_is_better"].astype(bool)
+    out["class_unadjusted"] = classify(out["estimate"], out["p"], higher, alpha)
+    out["class_bh"] = classify(out["estimate"], out["p_bh"], higher, alpha)
+    return out.sort_values(["comparison", *KEY], ignore_index=True)
+
+
+def summary_counts(summary: pd.DataFrame) -> pd.DataFrame:
+    """Counts of better / not different / worse per organisation, domain and comparison.
+
+    Returns one row per ``organisation_id``, ``domain`` (plus ``all``), ``comparison`` and
+    ``adjustment`` (``unadjusted`` / ``BH``) with columns ``better``, ``not different``,
+    ``worse``, ``n``.
+    """
+    frames = []
+    for adjustment, column in (("unadjusted", "class_unadjusted"), ("BH", "class_bh")):
+        for domain_level in (True, False):
+            frame = summary.assign(domain=summary["domain"] if domain_level else "all")
+            counts = pd.crosstab(
+                [frame["organisation_id"], frame["domain"], frame["comparison"]],
+                pd.Categorical(frame[column], categories=CLASSES),
+                dropna=False,
+            )
+            counts = counts.reset_index().rename_axis(columns=None)
+            counts["adjustment"] = adjustment
+            frames.append(counts)
+    out = pd.concat(frames, ignore_index=True)
+    out = out[out[list(CLASSES)].sum(axis=1) > 0].copy()
+    out["n"] = out[list(CLASSES)].sum(axis=1)
+    cols = ["organisation_id", "domain", "comparison", "adjustment", *CLASSES, "n"]
+    return out[cols].sort_values(cols[:4], ignore_index=True)
