@@ -11,9 +11,8 @@
 3. the same notebooks run the ways users would otherwise: a plain sequential papermill
    loop, ``jupyter nbconvert --execute`` and ``jupyter-book build`` with execution on (cache
    and force modes);
-4. the indicator analysis (:mod:`analysis.indicators.panel`,
-   :mod:`analysis.indicators.methods`) on synthetic national panels of growing size: time and
-   peak memory, each size in a fresh process.
+4. the indicator analysis (:mod:`analysis.indicators.scaling`, run as a command) on synthetic
+   national panels of growing size: time and peak memory, each size in a fresh process.
 
 The machine is shared and noisy, so every timing is the median of ``--repeat`` runs and the
 results are read as ratios. Everything runs in a private copy of the repository (with its own

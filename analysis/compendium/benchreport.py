@@ -511,7 +511,7 @@ NOTES = {
     ),
     "Analysis on growing synthetic national panels": (
         "The quality-indicator analysis with default parameters on SYNTHETIC panels made "
-        "by `analysis.indicators.panel.generate_panel`, each size in fresh processes; memory "
+        "by `analysis.indicators.synthetic.generate_panel`, each size in fresh processes; memory "
         "is the peak resident memory above the process's level before the step."
     ),
     "Growth with panel size": (

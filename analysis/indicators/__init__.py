@@ -5,6 +5,7 @@ Panel: ``contract`` (schemas and checks), ``panel`` (loading, membership by year
 Analyses: ``selection``, ``comparison`` (1, 3), ``trends`` (2), ``variation`` (4),
 ``associations`` (5), ``summary`` (6), ``truth`` (truth against estimate), ``results`` (a run
 and its tables). Chapter: ``statements`` (published findings judged), ``figures``.
+Benchmark: ``scaling`` (the analysis on growing synthetic panels, run as a command).
 
 Submodules are imported on demand, never here. Uses ``analysis.core``; never another strand
 or the engine.
@@ -18,6 +19,7 @@ __all__ = [
     "figures",
     "panel",
     "results",
+    "scaling",
     "selection",
     "statements",
     "summary",

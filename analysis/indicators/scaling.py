@@ -1,0 +1,130 @@
+"""The indicator analysis on synthetic national panels of growing size (``make bench``).
+
+Run by the benchmark as a command, one fresh process per step, so each measurement starts
+cold: ``python -m analysis.indicators.scaling generate N PICKLE`` generates a SYNTHETIC panel
+of N practices and pickles it; ``python -m analysis.indicators.scaling analyse PICKLE`` runs
+the default analysis on it. Each prints one JSON object: seconds, peak memory and, for the
+analysis, the seconds of each step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+SCALING_STEPS = (
+    "overdispersion_table",
+    "compare_to_national",
+    "trend_models",
+    "practice_variation",
+    "variation_trend",
+    "qof_single_points",
+    "summary_table",
+    "summary_counts",
+    "performance_scores",
+    "association_tests",
+    "truth_vs_estimate",
+    "truth_summary",
+)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scaling_generate(n_practices: int, pickle_path: Path) -> dict[str, Any]:
+    """Worker: generate a panel, pickle it; time and peak memory of the generation."""
+    import pickle
+
+    from analysis.indicators.synthetic import generate_panel
+
+    base = peak_rss_mb()
+    started = time.perf_counter()
+    generated, truth = generate_panel(n_practices=n_practices)
+    seconds = time.perf_counter() - started
+    peak = peak_rss_mb()
+    with open(pickle_path, "wb") as handle:
+        pickle.dump((generated, truth), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return {
+        "seconds": seconds,
+        "peak_mb": peak,
+        "extra_mb": peak - base,
+        "observations": len(generated.observations),
+    }
+
+
+@contextlib.contextmanager
+def step_timers(module: Any, names: tuple[str, ...], into: dict[str, float]) -> Iterator[None]:
+    """Time calls of ``module.<name>`` made through the module (as ``run_analysis`` does)."""
+    originals = {n: getattr(module, n) for n in names if hasattr(module, n)}
+
+    def wrap(name: str, function: Callable) -> Callable:
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                into[name] = into.get(name, 0.0) + time.perf_counter() - started
+
+        return timed_call
+
+    for name, function in originals.items():
+        setattr(module, name, wrap(name, function))
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(module, name, function)
+
+
+def scaling_analyse(pickle_path: Path) -> dict[str, Any]:
+    """Worker: load a pickled panel; time and peak memory of the default indicator analysis."""
+    import pickle
+
+    from analysis.indicators import results, selection
+
+    with open(pickle_path, "rb") as handle:
+        generated, truth = pickle.load(handle)
+    base = peak_rss_mb()
+    steps: dict[str, float] = {}
+    started = time.perf_counter()
+    chosen = selection.select(generated.observations, generated.catalogue, generated.organisations)
+    data = selection.prepare(
+        generated.observations, generated.membership, generated.catalogue, chosen
+    )
+    steps["select_and_prepare"] = time.perf_counter() - started
+    # run_analysis calls each step through the results module's own names
+    with step_timers(results, SCALING_STEPS, steps):
+        results.run_analysis(
+            data, generated.catalogue, generated.organisations, chosen, truth=truth
+        )
+    seconds = time.perf_counter() - started
+    peak = peak_rss_mb()
+    return {"seconds": seconds, "peak_mb": peak, "extra_mb": peak - base, "steps": steps}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``generate N PICKLE`` or ``analyse PICKLE``: print the measurement as JSON."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) == 3 and args[0] == "generate":
+        print(json.dumps(scaling_generate(int(args[1]), Path(args[2]))))
+    elif len(args) == 2 and args[0] == "analyse":
+        print(json.dumps(scaling_analyse(Path(args[1]))))
+    else:
+        print(
+            "usage: python -m analysis.indicators.scaling generate N PICKLE | analyse PICKLE",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
