@@ -8,7 +8,11 @@ import re
 import nbformat
 import pytest
 
-from analysis.casestudy import coding as cs
+from analysis.casestudy.conditions import OUTCOMES, QCA_CONDITIONS, check_qca_parameters
+from analysis.casestudy.evidence import load, read_themes
+from analysis.casestudy.framework import NAMED_MAPS, parse_scoring_map
+from analysis.casestudy.parameters import check_choices
+from analysis.casestudy.sources import SITES
 from analysis.compendium import pipeline as pl
 from analysis.core.catalogue import load as load_catalogue
 from analysis.paths import repo_root
@@ -20,22 +24,22 @@ CODE = "\n".join(c.source for c in NB.cells if c.cell_type == "code")
 
 def test_parameter_choices_match_the_package_and_the_themes_file():
     params = ENTRY.parameters
-    assert params["sites"].choices == cs.SITES
-    assert list(params["themes"].choices) == list(cs.read_themes()["theme"])
+    assert params["sites"].choices == SITES
+    assert list(params["themes"].choices) == list(read_themes()["theme"])
     assert params["themes"].default == list(params["themes"].choices)
-    assert params["qca_outcome"].choices == cs.OUTCOMES
-    assert params["qca_conditions"].choices == cs.QCA_CONDITIONS
-    assert params["scoring_map"].default in cs.NAMED_MAPS
+    assert params["qca_outcome"].choices == OUTCOMES
+    assert params["qca_conditions"].choices == QCA_CONDITIONS
+    assert params["scoring_map"].default in NAMED_MAPS
     for name in ("control_threshold", "proactivity_threshold", "qca_threshold"):
         assert (params[name].min, params[name].max) == (0.0, 1.0)
 
 
 def test_parameter_defaults_are_valid_for_the_package():
-    data = cs.load()
+    data = load()
     defaults = ENTRY.defaults
-    cs.parse_scoring_map(defaults["scoring_map"], data.codebook)
-    cs.check_qca_parameters(defaults["qca_outcome"], defaults["qca_conditions"])
-    cs.check_choices("sites", defaults["sites"], cs.SITES)
+    parse_scoring_map(defaults["scoring_map"], data.codebook)
+    check_qca_parameters(defaults["qca_outcome"], defaults["qca_conditions"])
+    check_choices("sites", defaults["sites"], SITES)
 
 
 def test_inputs_are_exactly_the_catalogued_case_study_files():

@@ -11,8 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.casestudy import coding as cs
 from analysis.casestudy import qca
+from analysis.casestudy.conditions import crisp_sets
+from analysis.casestudy.evidence import load
+from analysis.casestudy.framework import parse_scoring_map, score
+from analysis.casestudy.sources import SITES
 
 # Six cases, conditions A and B, outcome Y. Worked by hand:
 #   A B | cases      | Y=1 | consistency | coverage (sum Y = 3)
@@ -134,13 +137,13 @@ def test_values_other_than_zero_or_one_name_case_and_column():
 
 
 def test_case_study_truth_table_describes_the_four_federations():
-    data = cs.load()
-    scored = cs.score(data.evidence, cs.parse_scoring_map("linear", data.codebook))
+    data = load()
+    scored = score(data.evidence, parse_scoring_map("linear", data.codebook))
     conditions = ["ccg_relationship", "competition_for_members", "leadership_management"]
-    crisp = cs.crisp_sets(scored, [*conditions, "iagp_outcome"], 0.5)
+    crisp = crisp_sets(scored, [*conditions, "iagp_outcome"], 0.5)
     table = qca.truth_table(crisp, "iagp_outcome", conditions)
     observed = table[table["n"] > 0].set_index("cases")
-    assert set(observed.index) == set(cs.SITES)
+    assert set(observed.index) == set(SITES)
     assert observed.loc["Expanding", "consistency"] == observed.loc["Embedded", "consistency"] == 1
     assert observed.loc["Expanding", "coverage"] == 0.5
     assert observed.loc["Struggling", "consistency"] == observed.loc["Small", "consistency"] == 0

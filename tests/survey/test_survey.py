@@ -19,7 +19,22 @@ from analysis.core.provenance import excerpt_found
 from analysis.core.reproduction import to_frame
 from analysis.core.stats import round_half_up, rounding_interval, wilson_interval
 from analysis.paths import sources_dir
-from analysis.survey import published as survey
+from analysis.survey.over_time import collaboration_over_time
+from analysis.survey.published import (
+    published_path,
+    read_key_figures,
+    read_ordinal,
+    read_staff,
+    read_table1,
+)
+from analysis.survey.published_checks import published_checks
+from analysis.survey.quarter_rule import largest_unshown, quarter_rule, table1_check
+from analysis.survey.rounding import (
+    denominator_interval,
+    implied_denominators,
+    point_count,
+    proportions,
+)
 
 
 def printed(k: int, n: int, decimals: int = 0) -> Decimal:
@@ -30,12 +45,12 @@ def printed(k: int, n: int, decimals: int = 0) -> Decimal:
 
 @pytest.fixture(scope="module")
 def key():
-    return survey.read_key_figures()
+    return read_key_figures()
 
 
 @pytest.fixture(scope="module")
 def table1():
-    return survey.read_table1()
+    return read_table1()
 
 
 # --- rounding intervals ---------------------------------------------------------------------
@@ -62,7 +77,7 @@ def test_rounding_interval_is_exactly_the_counts_that_print_as_the_percentage(n,
     assert all(printed(j, n, decimals) == p for j in (k_min, k_max))
     assert k_min == 0 or printed(k_min - 1, n, decimals) != p
     assert k_max == n or printed(k_max + 1, n, decimals) != p
-    point = survey.point_count(float(p), n, decimals)
+    point = point_count(float(p), n, decimals)
     assert k_min <= point <= k_max
 
 
@@ -81,20 +96,20 @@ def test_rounding_interval_rejects_bad_input(percent, n, message):
 
 
 def test_denominator_interval_brute_force():
-    assert survey.denominator_interval(94, 45) == (207, 211)
-    assert survey.denominator_interval(184, 87) == (211, 212)
+    assert denominator_interval(94, 45) == (207, 211)
+    assert denominator_interval(184, 87) == (211, 212)
     for count, percent, decimals in ((94, 45, 0), (184, 87, 0), (5299, 79.6, 1), (7, 2, 0)):
-        lo, hi = survey.denominator_interval(count, percent, decimals)
+        lo, hi = denominator_interval(count, percent, decimals)
         top = math.ceil(100 * count / (percent - 1)) + 2  # beyond it count / n is under p - 1
         want = Decimal(str(percent))
         fits = [n for n in range(count, top) if printed(count, n, decimals) == want]
         assert (lo, hi) == (min(fits), max(fits))
     with pytest.raises(ValueError):
-        survey.denominator_interval(0, 45)
+        denominator_interval(0, 45)
 
 
 def test_implied_number_of_ccgs_is_211(key):
-    implied = survey.implied_denominators(key)
+    implied = implied_denominators(key)
     both = implied[implied["figure_id"].eq("all")].iloc[0]
     assert (both["n_min"], both["n_max"]) == (211, 211)
     nhse = implied.set_index("figure_id").loc["nhse2018_group_pct"]
@@ -106,7 +121,7 @@ def test_implied_number_of_ccgs_is_211(key):
 
 @pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
 def test_proportions_wilson_matches_statsmodels(key, confidence):
-    props = survey.proportions(key, confidence)
+    props = proportions(key, confidence)
     lo, hi = proportion_confint(props["k_point"], props["n"], alpha=1 - confidence, method="wilson")
     np.testing.assert_allclose(props["ci_lower"], 100 * lo, rtol=1e-10)
     np.testing.assert_allclose(props["ci_upper"], 100 * hi, rtol=1e-10)
@@ -117,7 +132,7 @@ def test_proportions_wilson_matches_statsmodels(key, confidence):
 
 
 def test_proportions_counts_and_denominators(key):
-    props = survey.proportions(key).set_index("figure_id")
+    props = proportions(key).set_index("figure_id")
     expected = {
         "collaborating_pct": (982, "stated", 717),
         "formed_2014_15_pct": (717, "assumed", 315),
@@ -164,21 +179,21 @@ def test_wilson_interval_agrees_with_statsmodels_on_the_published_counts():
     ],
 )
 def test_quarter_rule_edge_cases(count, n, exact, rounded):
-    assert bool(survey.quarter_rule(count, n, "exact")[0]) is exact
-    assert bool(survey.quarter_rule(count, n, "rounded_percent")[0]) is rounded
+    assert bool(quarter_rule(count, n, "exact")[0]) is exact
+    assert bool(quarter_rule(count, n, "rounded_percent")[0]) is rounded
 
 
 def test_quarter_rule_bounds_and_errors():
-    assert survey.largest_unshown(151, "exact") == 37
-    assert survey.largest_unshown(151, "rounded_percent") == 36
-    assert survey.largest_unshown(97, "exact") == 24
-    assert survey.largest_unshown(97, "rounded_percent") == 23
+    assert largest_unshown(151, "exact") == 37
+    assert largest_unshown(151, "rounded_percent") == 36
+    assert largest_unshown(97, "exact") == 24
+    assert largest_unshown(97, "rounded_percent") == 23
     with pytest.raises(ValueError, match="count <= n"):
-        survey.quarter_rule(5, 4)
+        quarter_rule(5, 4)
     with pytest.raises(ValueError, match="n >= 1"):
-        survey.quarter_rule(0, 0)
+        quarter_rule(0, 0)
     with pytest.raises(ValueError, match="rule must be"):
-        survey.quarter_rule(1, 4, "half")
+        quarter_rule(1, 4, "half")
 
 
 def test_table1_transcription(table1):
@@ -194,9 +209,9 @@ def test_table1_transcription(table1):
 
 
 def test_table1_rule_reproduces_the_published_table_only_in_the_rounded_reading(table1):
-    rounded = survey.table1_check(table1, "rounded_percent")
+    rounded = table1_check(table1, "rounded_percent")
     assert rounded["status"].value_counts().to_dict() == {"not checkable": 21, "match": 15}
-    exact = survey.table1_check(table1, "exact")
+    exact = table1_check(table1, "exact")
     wrong = exact[exact["status"].eq("mismatch")]
     assert list(zip(wrong["group_id"], wrong["activity_id"], strict=True)) == [
         ("m25_plus", "peer_review")
@@ -206,7 +221,7 @@ def test_table1_rule_reproduces_the_published_table_only_in_the_rounded_reading(
 
 
 def test_published_checks(key, table1):
-    checks = to_frame(survey.published_checks(key, table1)).set_index("check_id")
+    checks = to_frame(published_checks(key, table1)).set_index("check_id")
     assert checks.loc["survey-table1-total", "status"] == "match"
     must = checks[checks["must_match"]]
     assert (must["status"] == "match").all()
@@ -217,8 +232,8 @@ def test_published_checks(key, table1):
 
 
 def test_collaboration_over_time(key):
-    props = survey.proportions(key)
-    frame = survey.collaboration_over_time(key, props)
+    props = proportions(key)
+    frame = collaboration_over_time(key, props)
     assert len(frame) == 6 and frame["measure"].nunique() == 3
     row = frame.set_index("figure_id").loc["nhse2018_group_pct"]
     assert row["percent"] == 79.6 and pd.isna(row["ci_lower"])
@@ -238,7 +253,7 @@ def _edit(src: Path, dst: Path, old: str, new: str) -> Path:
 
 def test_percent_over_100_is_named(tmp_path):
     bad = _edit(
-        survey.published_path("key_figures.csv"),
+        published_path("key_figures.csv"),
         tmp_path / "key.csv",
         "practice-based respondents,2015,73%",
         "practice-based respondents,2015,173%",
@@ -247,12 +262,12 @@ def test_percent_over_100_is_named(tmp_path):
     with pytest.raises(
         DataError, match=r"key\.csv.*\n.*line 8, column 'value': 173 is a percentage over 100"
     ):
-        survey.read_key_figures(bad)
+        read_key_figures(bad)
 
 
 def test_dangling_denominator_is_named(tmp_path):
     bad = _edit(
-        survey.published_path("key_figures.csv"),
+        published_path("key_figures.csv"),
         tmp_path / "key.csv",
         ",collaborating_pct,assumed,",
         ",collaborating_pc,assumed,",
@@ -260,50 +275,50 @@ def test_dangling_denominator_is_named(tmp_path):
     with pytest.raises(
         DataError, match="line 9, column 'denominator_id': 'collaborating_pc' is not"
     ):
-        survey.read_key_figures(bad)
+        read_key_figures(bad)
 
 
 def test_table1_count_over_n_is_named(tmp_path):
     bad = _edit(
-        survey.published_path("table1_achievements.csv"),
+        published_path("table1_achievements.csv"),
         tmp_path / "cells.csv",
         "plan,38,1,1,",
         "plan,380,1,1,",
     )
     with pytest.raises(DataError, match=r"cells\.csv.*\n.*line \d+, column 'count': 380 exceeds"):
-        survey.read_table1(bad)
+        read_table1(bad)
 
 
 def test_table1_missing_group_is_named(tmp_path):
     groups = _edit(
-        survey.published_path("table1_groups.csv"),
+        published_path("table1_groups.csv"),
         tmp_path / "groups.csv",
         "m13_24,13-24 months",
         "m13_25,13-24 months",
     )
     with pytest.raises(DataError, match="column 'group_id': 'm13_24' is not a group"):
-        survey.read_table1(groups_path=groups)
+        read_table1(groups_path=groups)
 
 
 def test_missing_count_for_a_shown_cell_is_named(tmp_path):
     bad = _edit(
-        survey.published_path("table1_achievements.csv"),
+        published_path("table1_achievements.csv"),
         tmp_path / "cells.csv",
         "plan,38,1,1,",
         "plan,,1,1,",
     )
     with pytest.raises(DataError, match="column 'count': <missing> is missing for a shown cell"):
-        survey.read_table1(bad)
+        read_table1(bad)
 
 
 # --- provenance and catalogue ---------------------------------------------------------------
 
 TRANSCRIPTIONS = [
-    ("key_figures.csv", survey.read_key_figures),
-    ("ordinal_findings.csv", survey.read_ordinal),
-    ("table1_achievements.csv", lambda p: survey.read_table1(p)),
-    ("table1_groups.csv", lambda p: survey.read_table1(groups_path=p)),
-    ("staff_satisfaction.csv", survey.read_staff),
+    ("key_figures.csv", read_key_figures),
+    ("ordinal_findings.csv", read_ordinal),
+    ("table1_achievements.csv", lambda p: read_table1(p)),
+    ("table1_groups.csv", lambda p: read_table1(groups_path=p)),
+    ("staff_satisfaction.csv", read_staff),
 ]
 
 
@@ -311,8 +326,8 @@ TRANSCRIPTIONS = [
 def test_every_excerpt_is_in_its_cited_lines(name, reader):
     if not sources_dir().exists():
         pytest.skip(f"source documents not found at {sources_dir()}")
-    frame = pd.read_csv(survey.published_path(name), dtype=str, keep_default_na=False)
-    reader(survey.published_path(name))
+    frame = pd.read_csv(published_path(name), dtype=str, keep_default_na=False)
+    reader(published_path(name))
     rows = frame[frame["excerpt"].ne("")]
     assert len(rows) > 0
     missing = [

@@ -14,8 +14,23 @@ from analysis.core.catalogue import load
 from analysis.core.datasets import DataError, sha256_file
 from analysis.core.reproduction import to_frame
 from analysis.core.suppression import TOTAL
-from analysis.survey import microdata as sm
-from analysis.survey import published as survey
+from analysis.survey.microdata import (
+    MOTIVES,
+    SUPPORT,
+    microdata_tier,
+    read_microdata,
+    resolve_microdata,
+    synthetic_path,
+)
+from analysis.survey.microdata_checks import marginal_checks, practice_checks
+from analysis.survey.published import read_key_figures, read_ordinal, read_staff, read_table1
+from analysis.survey.reconstruction import (
+    STAFF_ROLE_SIZES,
+    STAFF_SEED,
+    generate_staff,
+    write_synthetic,
+)
+from analysis.survey.tabulation import coverage, tabulate
 
 
 def printed(k: int, n: int) -> int:
@@ -27,28 +42,28 @@ def printed(k: int, n: int) -> int:
 @pytest.fixture(scope="module")
 def published():
     return {
-        "key": survey.read_key_figures(),
-        "table1": survey.read_table1(),
-        "ordinal": survey.read_ordinal(),
-        "staff": survey.read_staff(),
+        "key": read_key_figures(),
+        "table1": read_table1(),
+        "ordinal": read_ordinal(),
+        "staff": read_staff(),
     }
 
 
 @pytest.fixture(scope="module")
 def practice():
-    return sm.read_microdata(sm.synthetic_path("practice"), "practice")
+    return read_microdata(synthetic_path("practice"), "practice")
 
 
 @pytest.fixture(scope="module")
 def staff():
-    return sm.read_microdata(sm.synthetic_path("staff"), "staff")
+    return read_microdata(synthetic_path("staff"), "staff")
 
 
 # --- the reconstruction ---------------------------------------------------------------------
 
 
 def test_stored_synthetic_files_are_what_the_seeded_generator_writes(tmp_path):
-    written = sm.write_synthetic(tmp_path)
+    written = write_synthetic(tmp_path)
     catalogue = {
         d.path: d for d in load() if d.tier == "synthetic" and d.path.startswith("survey/")
     }
@@ -57,8 +72,8 @@ def test_stored_synthetic_files_are_what_the_seeded_generator_writes(tmp_path):
         assert sha256_file(path) == entry.sha256, (
             f"{path.name}: regenerate and update the catalogue"
         )
-    other = sm.generate_staff(seed=sm.STAFF_SEED + 1)
-    assert not other["role"].equals(sm.generate_staff()["role"])
+    other = generate_staff(seed=STAFF_SEED + 1)
+    assert not other["role"].equals(generate_staff()["role"])
 
 
 def test_reconstruction_gives_back_the_published_marginals(practice, published):
@@ -84,18 +99,18 @@ def test_reconstruction_gives_back_the_published_marginals(practice, published):
             assert count == row.count, (row.maturity_group, row.activity_id)
         else:  # not shown: under a quarter in both readings of the rule
             assert 4 * count < row.n and printed(count, row.n) < 25
-    motives = {m: int(collab[f"motive_{m}"].sum()) for m in sm.MOTIVES}
+    motives = {m: int(collab[f"motive_{m}"].sum()) for m in MOTIVES}
     top_two = sorted(motives, key=motives.get, reverse=True)[:2]
     assert set(top_two) == {"efficiencies", "extended_services"}
     assert motives["ccg_encouraged"] > motives["tendering"]
     assert min(motives["efficiencies"], motives["extended_services"]) > motives["ccg_encouraged"]
-    support = {s: int(practice[f"support_{s}"].sum()) for s in sm.SUPPORT}
+    support = {s: int(practice[f"support_{s}"].sum()) for s in SUPPORT}
     assert max(support, key=support.get) == "demand"
 
 
 def test_marginal_checks_all_match_for_the_reconstruction(practice, staff, published):
     for frame, name, expected in ((practice, "practice", 68), (staff, "staff", 3)):
-        checks = to_frame(sm.marginal_checks(frame, name, **published))
+        checks = to_frame(marginal_checks(frame, name, **published))
         assert len(checks) == expected and checks["check_id"].is_unique
         assert checks["must_match"].all()
         assert (checks["status"] == "match").all(), checks[checks["status"] != "match"]
@@ -106,22 +121,18 @@ def test_staff_order_follows_the_text(staff):
     assert means.index[0] == "salaried GPs"
     assert set(means.index[-2:]) == {"administrators", "receptionists"}
     assert "GP partners" in set(means.index[-3:])
-    assert staff["role"].value_counts().to_dict() == sm.STAFF_ROLE_SIZES
+    assert staff["role"].value_counts().to_dict() == STAFF_ROLE_SIZES
 
 
 def test_a_broken_marginal_is_caught(practice, published):
     frame = practice.copy()
     frame.loc[frame["collaborates"].eq(0).idxmax(), "collaborates"] = 1
     frame["tier"] = "user"
-    checks = to_frame(sm.practice_checks(frame, **_pub(published), must=False)).set_index(
-        "check_id"
-    )
+    checks = to_frame(practice_checks(frame, **_pub(published), must=False)).set_index("check_id")
     # 718 / 982 = 73.1% still prints 73, but the respondent now lacks routed answers:
     assert checks.loc["survey-micro-collaborating_pct", "status"] == "match"
     frame.loc[frame["collaborates"].eq(0), "collaborates"] = 1
-    checks = to_frame(sm.practice_checks(frame, **_pub(published), must=False)).set_index(
-        "check_id"
-    )
+    checks = to_frame(practice_checks(frame, **_pub(published), must=False)).set_index("check_id")
     assert checks.loc["survey-micro-collaborating_pct", "reproduced"] == "100.0"
     assert checks.loc["survey-micro-collaborating_pct", "status"] == "mismatch"
     assert not checks["must_match"].any()
@@ -138,26 +149,26 @@ def test_a_user_file_in_the_same_schema_goes_through_the_same_code(tmp_path, pra
     user = practice.drop(columns="tier").iloc[:400]
     path = tmp_path / "real.csv"
     user.to_csv(path, index=False)
-    frame = sm.read_microdata(path, "practice")
-    assert sm.microdata_tier(frame) == "user"
-    checks = to_frame(sm.marginal_checks(frame, "practice", **published))
+    frame = read_microdata(path, "practice")
+    assert microdata_tier(frame) == "user"
+    checks = to_frame(marginal_checks(frame, "practice", **published))
     assert not checks["must_match"].any()
     assert (checks["status"] == "mismatch").any()  # 400 respondents are not 982
-    table = sm.tabulate(frame, "practice", "org_form")
+    table = tabulate(frame, "practice", "org_form")
     assert set(table["grouping"]) == {"org_form"}
 
 
 def test_resolve_microdata(tmp_path):
-    assert sm.resolve_microdata("", "staff") == sm.synthetic_path("staff")
-    assert sm.resolve_microdata(str(tmp_path / "x.csv"), "staff") == tmp_path / "x.csv"
-    relative = sm.resolve_microdata("data/x.csv", "practice")
+    assert resolve_microdata("", "staff") == synthetic_path("staff")
+    assert resolve_microdata(str(tmp_path / "x.csv"), "staff") == tmp_path / "x.csv"
+    relative = resolve_microdata("data/x.csv", "practice")
     assert relative.is_absolute() and relative.parts[-2:] == ("data", "x.csv")
     with pytest.raises(ValueError, match="parameter survey='ccg'"):
-        sm.resolve_microdata("", "ccg")
+        resolve_microdata("", "ccg")
 
 
 def _write_edited(tmp_path, survey_name, edit):
-    text = sm.synthetic_path(survey_name).read_text(encoding="utf-8").splitlines()
+    text = synthetic_path(survey_name).read_text(encoding="utf-8").splitlines()
     text = edit(text)
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
@@ -177,7 +188,7 @@ def test_routing_errors_name_line_and_column(tmp_path, practice):
     with pytest.raises(
         DataError, match=rf"line {line}, column 'same_ccg': 1 is given but collaborates"
     ):
-        sm.read_microdata(path, "practice")
+        read_microdata(path, "practice")
 
 
 def test_schema_errors_name_line_and_column(tmp_path):
@@ -187,7 +198,7 @@ def test_schema_errors_name_line_and_column(tmp_path):
 
     path = _write_edited(tmp_path, "staff", bad_score)
     with pytest.raises(DataError, match="line 4, column 'overall_satisfaction': 9"):
-        sm.read_microdata(path, "staff")
+        read_microdata(path, "staff")
 
     def bad_tier(lines):
         lines[2] = lines[2].replace(",synthetic", ",made-up")
@@ -195,7 +206,7 @@ def test_schema_errors_name_line_and_column(tmp_path):
 
     path = _write_edited(tmp_path, "staff", bad_tier)
     with pytest.raises(DataError, match="line 3, column 'tier': 'made-up'"):
-        sm.read_microdata(path, "staff")
+        read_microdata(path, "staff")
 
 
 # --- tabulation -----------------------------------------------------------------------------
@@ -203,20 +214,20 @@ def test_schema_errors_name_line_and_column(tmp_path):
 
 def test_bad_parameters_are_named(practice, staff):
     with pytest.raises(ValueError, match="parameter grouping='role' is not a grouping variable"):
-        sm.tabulate(practice, "practice", "role")
+        tabulate(practice, "practice", "role")
     with pytest.raises(ValueError, match="parameter survey='ccg'"):
-        sm.tabulate(practice, "ccg", "role")
+        tabulate(practice, "ccg", "role")
     with pytest.raises(ValueError, match="confidence"):
-        sm.tabulate(staff, "staff", "role", confidence=1.5)
+        tabulate(staff, "staff", "role", confidence=1.5)
     with pytest.raises(ValueError, match="threshold"):
-        sm.tabulate(staff, "staff", "role", threshold=0)
+        tabulate(staff, "staff", "role", threshold=0)
     empty = practice.assign(org_form=pd.NA)
     with pytest.raises(ValueError, match="grouping='org_form': the microdata has no values"):
-        sm.tabulate(empty, "practice", "org_form")
+        tabulate(empty, "practice", "org_form")
 
 
 def test_unweighted_tabulation_matches_statsmodels(practice):
-    table = sm.tabulate(practice, "practice", "maturity_group", confidence=0.9, threshold=5)
+    table = tabulate(practice, "practice", "maturity_group", confidence=0.9, threshold=5)
     shown = table[table["percent"].notna()]
     totals = table[table["category"].eq(TOTAL)].set_index(["outcome", "group"])["count"]
     n = totals.reindex(pd.MultiIndex.from_frame(shown[["outcome", "group"]])).to_numpy(dtype=float)
@@ -242,7 +253,7 @@ def test_weighted_percentages_use_kish_effective_n():
             "weight": [1.0, 3.0, 2.0, 2.0, 1.0, 1.0],
         }
     )
-    table = sm.tabulate(frame, "staff", "role", confidence=0.95, threshold=1)
+    table = tabulate(frame, "staff", "role", confidence=0.95, threshold=1)
     row = table[(table.outcome == "satisfied") & (table.group == "receptionists")]
     yes = row.set_index("category").loc["yes"]
     # Weighted share 4/8; Kish n_eff = 8^2 / (1 + 9 + 4 + 4) = 64/18.
@@ -259,7 +270,7 @@ def test_weighted_percentages_use_kish_effective_n():
 )
 def test_tabulations_never_publish_a_small_cell(practice, staff, name, grouping, threshold):
     frame = practice if name == "practice" else staff
-    table = sm.tabulate(frame, name, grouping, threshold=threshold)
+    table = tabulate(frame, name, grouping, threshold=threshold)
     counts = table["count"].dropna()
     assert not ((counts > 0) & (counts < threshold)).any()
     hidden = table[table["count"].isna()]
@@ -275,7 +286,7 @@ def test_tabulations_never_publish_a_small_cell(practice, staff, name, grouping,
 
 
 def test_coverage_counts_missing_groups(practice):
-    cover = sm.coverage(practice, "practice", "maturity_group").set_index("outcome")
+    cover = coverage(practice, "practice", "maturity_group").set_index("outcome")
     assert cover.loc["act_strategy", "tabulated"] == 348
     assert cover.loc["act_strategy", "missing_group"] == 7
     assert "formal" not in cover.index and "collaborates" not in cover.index
