@@ -32,8 +32,17 @@ COLUMNS = [
     "tolerance",
     "must_match",
     "status",
+    "kind",
 ]
 STATUSES = ("match", "mismatch")
+#: What kind of evidence a check is (defined on the methods page). Never summed together.
+KINDS = (
+    "recomputed",  # a published figure computed from data independent of the figure
+    "consistency",  # published figures checked against each other or a stated rule
+    "method_recovery",  # a published statement evaluated on synthetic data with planted truth
+    "round_trip",  # a synthetic reconstruction matched to the totals it was built from
+    "transcribed",  # recorded with provenance; no independent check possible
+)
 
 #: The source documents (``../shared/sources``) by file name: short citation and BibTeX key.
 SOURCE_DOCUMENTS = {
@@ -57,6 +66,7 @@ CHECKS_SCHEMA = pa.DataFrameSchema(
         "tolerance": pa.Column(float, pa.Check.ge(0), coerce=True),
         "must_match": pa.Column(str, pa.Check.isin(["True", "False"])),
         "status": pa.Column(str, pa.Check.isin(STATUSES)),
+        "kind": pa.Column(str, pa.Check.isin(("", *KINDS)), nullable=True),
     },
     strict=True,
 )
@@ -81,6 +91,7 @@ class Check:
     tolerance: float
     must_match: bool
     status: str
+    kind: str = ""
 
 
 def status_of(published: float | str, reproduced: float | str, tolerance: float = 0.0) -> str:
@@ -125,8 +136,11 @@ def check(
     reproduced: float | str,
     tolerance: float = 0.0,
     must_match: bool = True,
+    kind: str = "",
 ) -> Check:
-    """Compare one published figure with the reproduced one."""
+    """Compare one published figure with the reproduced one; ``kind`` is one of :data:`KINDS`."""
+    if kind and kind not in KINDS:
+        raise ValueError(f"check {check_id!r}: kind {kind!r} is not one of {KINDS}")
     return Check(
         check_id=check_id,
         strand=strand,
@@ -139,6 +153,7 @@ def check(
         tolerance=float(tolerance),
         must_match=bool(must_match),
         status=status_of(published, reproduced, tolerance),
+        kind=kind,
     )
 
 
@@ -172,7 +187,7 @@ def read_checks(path: str | os.PathLike) -> pd.DataFrame:
     from analysis.core.datasets import read_table
 
     frame = read_table(path, CHECKS_SCHEMA, unique=["check_id"])
-    for column in ("quantity", "source_file", "source_location", "published", "reproduced"):
+    for column in ("quantity", "source_file", "source_location", "published", "reproduced", "kind"):
         frame[column] = frame[column].fillna("").astype(str)
     frame["must_match"] = frame["must_match"] == "True"
     return frame

@@ -91,7 +91,7 @@ def test_read_checks_round_trip(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda t: t.replace(",match\n", ",matched\n", 1), "line 2, column 'status'"),
+        (lambda t: t.replace(",match,", ",matched,", 1), "line 2, column 'status'"),
         (lambda t: t.replace(",139-164,", ",lines 139,", 1), "line 2, column 'source_lines'"),
         (lambda t: t.replace(",True,", ",yes,", 1), "line 2, column 'must_match'"),
         (lambda t: t.replace("check_id,", "id,", 1), "line 1: missing column(s) ['check_id']"),
