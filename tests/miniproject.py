@@ -29,7 +29,7 @@ frame.to_csv(out / "tables" / "out.csv", index=False)
     "beta": (
         'output_dir = ""',
         """\
-from analysis.compendium.pipeline import run_dir
+from analysis.paths import run_dir
 upstream = pd.read_csv(run_dir("alpha") / "tables" / "out.csv")
 pd.DataFrame({"total": [upstream["value"].sum()]}).to_csv(out / "tables" / "sum.csv", index=False)
 """,

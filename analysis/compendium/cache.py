@@ -125,25 +125,42 @@ def module_closure(modules: set[str]) -> list[Path]:
     return sorted(seen)
 
 
-def package_digest(source: Path) -> str:
-    """Digest of the package code the notebook at ``source`` imports, directly or not."""
+def package_digest(source: Path) -> dict[str, str]:
+    """SHA-256 of each package file the notebook at ``source`` imports, directly or not,
+    keyed by its path inside the package (so a stale run can name the module that changed)."""
     modules = set().union(*(imported_modules(code) for code in _code_cells(source)))
     stamp = tuple(
         (str(p), p.stat().st_size, p.stat().st_mtime_ns)
         for p in sorted(package_folder().rglob("*.py"))
     )
-    return _closure_digest(frozenset(modules), stamp)
+    return dict(_closure_digests(frozenset(modules), stamp))
 
 
 @cache
-def _closure_digest(modules: frozenset[str], stamp: tuple) -> str:
+def _closure_digests(modules: frozenset[str], stamp: tuple) -> tuple[tuple[str, str], ...]:
     """Memoised on the modules and the package files' (size, mtime): one parse per process."""
-    digest = hashlib.sha256()
     root = package_folder()
-    for file in module_closure(set(modules)):
-        digest.update(str(file.relative_to(root)).encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
+    return tuple(
+        (str(file.relative_to(root)), hashlib.sha256(file.read_bytes()).hexdigest())
+        for file in module_closure(set(modules))
+    )
+
+
+def _package_reason(recorded: Any, current: dict[str, str], source_changed: bool) -> str | None:
+    """Why the imported package code differs, naming the modules; None when it does not.
+
+    A module that enters or leaves the import closure because the notebook's own imports
+    changed is the source change already reported, not a package change.
+    """
+    if recorded == current:
+        return None
+    if not isinstance(recorded, dict):
+        return "package code changed"
+    edited = [f for f in current if f in recorded and recorded[f] != current[f]]
+    moved = sorted(set(current) ^ set(recorded))
+    if edited or (moved and not source_changed):
+        return "package code changed: " + ", ".join(sorted(edited) or moved)
+    return None
 
 
 def cache_components(notebook: Notebook, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -181,8 +198,11 @@ def stale_reasons(
     changed += [ref for ref in old_inputs if ref not in components["inputs"]]
     if changed:
         reasons.append("input file changed: " + ", ".join(sorted(changed)))
-    if recorded.get("package") != components["package"]:
-        reasons.append("package code changed")
+    package = _package_reason(
+        recorded.get("package"), components["package"], "source changed" in reasons
+    )
+    if package:
+        reasons.append(package)
     folder = manifest.get("_folder")
     missing = [out for out in notebook.outputs if folder and not (Path(folder) / out).exists()]
     if missing:

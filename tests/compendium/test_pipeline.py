@@ -190,8 +190,14 @@ def test_cache_key_changes_exactly_when_it_should(mini, alpha):
 
 def test_package_change_is_a_reason(alpha):
     components = cache.cache_components(alpha, alpha.defaults)
-    recorded = dict(components, package="0" * 64)
+    recorded = dict(components, package="0" * 64)  # a manifest from before per-module digests
     assert cache.stale_reasons(alpha, components, {"cache": recorded}) == ["package code changed"]
+    assert set(components["package"]) == {"__init__.py", "paths.py"}  # alpha imports paths
+    module = "paths.py"
+    edited = dict(components, package=dict(components["package"], **{module: "0" * 64}))
+    assert cache.stale_reasons(alpha, components, {"cache": edited}) == [
+        f"package code changed: {module}"
+    ]
     assert cache.stale_reasons(alpha, components, None) == ["never run"]
 
 
