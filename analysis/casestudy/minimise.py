@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sympy import And, Not, Or, Symbol
+from sympy import And, Not, Or, Symbol, false, true
 from sympy.logic.boolalg import POSform, SOPform
 
 from analysis.casestudy.qca import consistency, coverage
@@ -114,6 +114,10 @@ def solution_expression(model: Sequence[Term], conditions: Sequence[str]) -> str
 
 def _sympy_terms(expr, conditions: Sequence[str]) -> frozenset[Term]:
     index = {c: i for i, c in enumerate(conditions)}
+    if expr is true:
+        return frozenset({(None,) * len(conditions)})
+    if expr is false:
+        return frozenset()
     terms = set()
     for product in Or.make_args(expr):
         term: list[int | None] = [None] * len(conditions)
