@@ -126,8 +126,14 @@ def plot_typology(typology: pd.DataFrame, control_threshold: float, p_threshold:
         right = x > 0.7
         for k, (_, row) in enumerate(group.iterrows()):
             ax.scatter(x, y, s=90, color=STYLE_COLOURS[row["style"]], edgecolor="black", zorder=3)
+            published = row.get("published", row["style"])
+            label = (
+                row["style"]
+                if published == row["style"]
+                else f"{row['style']}; report: {published}"
+            )
             ax.annotate(
-                f"{row['site']} ({row['style']})",
+                f"{row['site']} ({label})",
                 (x, y),
                 xytext=(-8 if right else 8, (-16 if y > 0.9 else 6) - 12 * k),
                 textcoords="offset points",
