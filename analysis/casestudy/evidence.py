@@ -21,6 +21,7 @@ import pandas as pd
 from pandera.pandas import Check as PaCheck
 from pandera.pandas import Column, DataFrameSchema
 
+from analysis.casestudy.central_authority import read_box1, read_table5, read_table6
 from analysis.casestudy.nuffield import read_forms, read_nuffield
 from analysis.casestudy.published import (
     read_published_typology,
@@ -30,6 +31,7 @@ from analysis.casestudy.published import (
     read_table7,
 )
 from analysis.casestudy.sources import (
+    EVIDENCE_KINDS,
     MAX_EXCERPT,
     SITES,
     at_cell,
@@ -70,10 +72,39 @@ EVIDENCE_SCHEMA = DataFrameSchema(
         "code": Column(str, PaCheck.str_matches(_NAME)),
         "summary": Column(str),
         "excerpt": Column(str, PaCheck.str_length(min_value=3, max_value=MAX_EXCERPT)),
+        "evidence_kind": Column(str, PaCheck.isin(EVIDENCE_KINDS)),
+        "attribution": Column(str, nullable=True),
+        "disconfirming": Column(str, nullable=True),
         **provenance_columns(),
     },
     strict=True,
 )
+STANCES = ("supports", "disconfirms")
+EXCERPTS_SCHEMA = DataFrameSchema(
+    {
+        "site": Column(str, PaCheck.isin(SITES)),
+        "theme": Column(str, PaCheck.str_matches(_NAME)),
+        "stance": Column(str, PaCheck.isin(STANCES)),
+        "evidence_kind": Column(str, PaCheck.isin(EVIDENCE_KINDS)),
+        "attribution": Column(str, nullable=True),
+        "excerpt": Column(str, PaCheck.str_length(min_value=1, max_value=MAX_EXCERPT)),
+        **provenance_columns(),
+    },
+    strict=True,
+)
+
+
+def attribution_problems(frame: pd.DataFrame) -> list[str]:
+    """An interview quote needs the report's attribution; other kinds must not carry one."""
+    quote = frame["evidence_kind"] == "interview_quote"
+    has = frame["attribution"].notna()
+    return [
+        at_cell(i, "attribution", "an interview_quote needs the report's attribution")
+        for i in frame.index[quote & ~has]
+    ] + [
+        at_cell(i, "attribution", f"only an interview_quote has an attribution, not {k!r}")
+        for i, k in frame.loc[~quote & has, "evidence_kind"].items()
+    ]
 
 
 def check_codebook(codebook: pd.DataFrame, themes: pd.DataFrame, path: Path) -> None:
@@ -118,7 +149,8 @@ def check_evidence(
         its scale, line breaks in a cell) or the missing (site, theme) pairs.
     """
     scales = codebook.groupby("theme")["code"].apply(list).to_dict()
-    problems = line_breaks(evidence, ["summary", "excerpt", "note"])
+    problems = line_breaks(evidence, ["summary", "excerpt", "disconfirming", "note"])
+    problems += attribution_problems(evidence)
     for i, row in evidence.iterrows():
         if row["theme"] not in scales:
             problems.append(at_cell(i, "theme", f"unknown theme {row['theme']!r}"))
@@ -166,6 +198,47 @@ def read_evidence(
     return evidence
 
 
+def read_excerpts(path: Path | None = None, evidence: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Further excerpts for a (site, theme) judgement, each supporting or disconfirming it.
+
+    Raises
+    ------
+    DataError
+        Naming file, line and column for a (site, theme) with no judgement in the evidence,
+        or an attribution that does not fit the kind of evidence.
+    """
+    path = path or data_path("excerpts")
+    excerpts = read_table(path, EXCERPTS_SCHEMA, unique=["site", "theme", "excerpt"])
+    evidence = read_evidence() if evidence is None else evidence
+    judged = set(zip(evidence["site"], evidence["theme"], strict=True))
+    problems = line_breaks(excerpts, ["excerpt", "note"]) + attribution_problems(excerpts)
+    problems += [
+        at_cell(i, "theme", f"no judgement for ({row.site!r}, {row.theme!r}) in evidence.csv")
+        for i, row in excerpts.iterrows()
+        if (row.site, row.theme) not in judged
+    ]
+    if problems:
+        raise file_problems(path, problems)
+    return excerpts
+
+
+def cell_excerpts(evidence: pd.DataFrame, excerpts: pd.DataFrame) -> pd.DataFrame:
+    """Every excerpt of every judgement: the coded one first, then the further ones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site, theme, code, stance, evidence_kind, attribution, excerpt, source_lines``;
+        the coded excerpt has stance ``supports``.
+    """
+    main = evidence.assign(stance="supports")
+    more = excerpts.merge(evidence[["site", "theme", "code"]], on=["site", "theme"])
+    columns = ["site", "theme", "code", "stance", "evidence_kind", "attribution", "excerpt"]
+    return pd.concat(
+        [main[[*columns, "source_lines"]], more[[*columns, "source_lines"]]], ignore_index=True
+    )
+
+
 @dataclass(frozen=True)
 class CaseStudyData:
     """Every input of the strand, read and checked."""
@@ -180,16 +253,21 @@ class CaseStudyData:
     typology: pd.DataFrame
     nuffield: pd.DataFrame
     forms: pd.DataFrame
+    box1: pd.DataFrame
+    table5: pd.DataFrame
+    table6: pd.DataFrame
+    excerpts: pd.DataFrame
 
 
 def load() -> CaseStudyData:
     """Read and check every case-study data file."""
     themes = read_themes()
     codebook = read_codebook(themes=themes)
+    evidence = read_evidence(codebook=codebook, themes=themes)
     return CaseStudyData(
         themes=themes,
         codebook=codebook,
-        evidence=read_evidence(codebook=codebook, themes=themes),
+        evidence=evidence,
         table1=read_table1(),
         table2=read_table2(),
         table3=read_table3(),
@@ -197,4 +275,8 @@ def load() -> CaseStudyData:
         typology=read_published_typology(),
         nuffield=read_nuffield(),
         forms=read_forms(),
+        box1=read_box1(),
+        table5=read_table5(),
+        table6=read_table6(),
+        excerpts=read_excerpts(evidence=evidence),
     )

@@ -90,6 +90,13 @@ def parse_scoring_map(spec: str, codebook: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def set_membership(value: float, threshold: float) -> str:
+    """``in`` above the threshold, ``out`` below, ``crossover`` exactly at it (Ragin's 0.5)."""
+    if value == threshold:
+        return "crossover"
+    return "in" if value > threshold else "out"
+
+
 def score(evidence: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     """The evidence with each code's ``rank`` and ``score`` added."""
     return evidence.merge(scores, on=["theme", "code"], how="left", validate="many_to_one")

@@ -18,6 +18,7 @@ import pandas as pd
 from pandera.pandas import Check as PaCheck
 from pandera.pandas import Column, DataFrameSchema
 
+from analysis.casestudy.framework import set_membership
 from analysis.casestudy.sources import (
     MAX_EXCERPT,
     SITES,
@@ -161,6 +162,7 @@ def _check_against(check_id: str, quantity: str, row: pd.Series, reproduced) -> 
         quantity=quantity,
         published=int(row["n"]),
         reproduced=int(reproduced),
+        kind="consistency",
     )
 
 
@@ -276,7 +278,9 @@ def table3_matrix(table3: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def cross_check(check_id, quantity, row: pd.Series, published: str, reproduced: str) -> Check:
+def cross_check(
+    check_id, quantity, row: pd.Series, published: str, reproduced: str, *, kind: str
+) -> Check:
     """A check (id ``cs_<check_id>``) of a published value against one derived from the codes."""
     return check_from(
         f"cs_{check_id}",
@@ -285,6 +289,7 @@ def cross_check(check_id, quantity, row: pd.Series, published: str, reproduced: 
         quantity=quantity,
         published=published,
         reproduced=reproduced,
+        kind=kind,
     )
 
 
@@ -301,25 +306,56 @@ def table3_checks(table3: pd.DataFrame, scored: pd.DataFrame) -> list[Check]:
                 row,
                 row["value"],
                 "Yes" if code == "yes" else "No",
+                kind="consistency",
             )
         )
     return checks
 
 
-def table7_checks(table7: pd.DataFrame, scored: pd.DataFrame) -> list[Check]:
-    """Whether Table 7 lists IAGP for a site, against the IAGP outcome coded from the prose."""
+IAGP_VIA_PARTNER = "contract held by another"
+
+
+def table7_iagp_code(table7: pd.DataFrame, site: str) -> str:
+    """The IAGP outcome code Table 7 gives a site.
+
+    ``won_and_delivered`` when Table 7 lists IAGP, ``partner_bid_only`` when it lists IAGP
+    with the contract held by another federation, ``no_bid`` when it does not list IAGP.
+    """
+    services = table7.loc[table7["site"] == site, "service"].dropna()
+    iagp = [s for s in services if s.startswith("IAGP")]
+    if not iagp:
+        return "no_bid"
+    return "partner_bid_only" if all(IAGP_VIA_PARTNER in s for s in iagp) else "won_and_delivered"
+
+
+def table7_checks(
+    table7: pd.DataFrame, scored: pd.DataFrame, scores: pd.DataFrame, threshold: float
+) -> list[Check]:
+    """Table 7's IAGP entry of each site against the IAGP outcome coded from the prose.
+
+    Both are put through the same scoring (``scores``, from the scoring map) and the same
+    crisp-set rule as the QCA (:func:`analysis.casestudy.framework.set_membership`): the
+    check compares code, score and set membership, so the QCA cannot count a site as
+    showing the outcome that this check counts otherwise.
+    """
+    iagp = scores[scores["theme"] == "iagp_outcome"].set_index("code")["score"]
+
+    def label(code: str) -> str:
+        value = float(iagp[code])
+        return f"{code} (score {value:.2f}, {set_membership(value, threshold)})"
+
     checks = []
     for site in sorted(set(scored["site"]), key=SITES.index):
         rows = table7[table7["site"] == site]
-        listed = rows["service"].fillna("").str.startswith("IAGP").any()
-        code_rank = one_row(scored, site=site, theme="iagp_outcome")["rank"]
+        coded = one_row(scored, site=site, theme="iagp_outcome")["code"]
         checks.append(
             cross_check(
                 f"t7_iagp_{site.lower()}",
-                f"IAGP involvement, {site}: Table 7 against coded Chapter 4 prose",
+                f"IAGP outcome, {site}: Table 7 against coded Chapter 4 prose",
                 rows.iloc[0],
-                "Yes" if listed else "No",
-                "Yes" if code_rank > 0 else "No",
+                label(table7_iagp_code(table7, site)),
+                label(coded),
+                kind="consistency",
             )
         )
     return checks

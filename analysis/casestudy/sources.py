@@ -36,7 +36,17 @@ FILES = {
     "typology": "casestudy/published/mcdonald_typology.csv",
     "nuffield": "casestudy/published/nuffield_table2_organisations.csv",
     "forms": "casestudy/published/nuffield_forms_spectrum.csv",
+    "box1": "casestudy/published/mcdonald_box1_sites.csv",
+    "table5": "casestudy/published/mcdonald_table5_leadership.csv",
+    "table6": "casestudy/published/mcdonald_table6_interdependence.csv",
+    "excerpts": "casestudy/coded/excerpts.csv",
+    "charts": "casestudy/coded/charts.csv",
+    "alternatives": "casestudy/coded/alternatives.csv",
+    "completeness": "casestudy/coded/completeness.csv",
 }
+EVIDENCE_KINDS = ("authors_interpretation", "table_cell", "interview_quote")
+"""What an excerpt is: the authors' own account or reading, a published table cell, or an
+interview quotation (with the report's attribution, such as ``GP, Expanding, 22``)."""
 
 _LINES = r"^\d+(-\d+)?$"
 

@@ -4,8 +4,9 @@ Each site is placed on two coded dimensions, control over members and system
 proactivity (:data:`DIMENSIONS`); a score strictly above a threshold is ``high``, and the
 pair of levels names the style (:data:`analysis.casestudy.published.STYLES`). The
 thresholds are parameters: :func:`threshold_ranges` gives the ones that reproduce the
-published levels, and :func:`typology_checks` compares the derived styles with the
-published classification.
+published levels. The coded dimensions were read by someone who knew the published answer,
+so this classification is not a check; :mod:`analysis.casestudy.definitions` derives the
+styles from the report's tables and definitions and compares those with the report.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.casestudy.parameters import check_threshold
-from analysis.casestudy.published import STYLES, cross_check, one_row
-from analysis.casestudy.sources import SITES, STRAND
-from analysis.core.reproduction import Check, check
+from analysis.casestudy.published import STYLES
+from analysis.casestudy.sources import SITES
 
 DIMENSIONS = ("control_over_members", "system_proactivity")
 STYLE_COLOURS = {
@@ -106,36 +106,6 @@ def threshold_ranges(dims: pd.DataFrame, published: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def typology_checks(typology: pd.DataFrame, published: pd.DataFrame) -> list[Check]:
-    """The derived style of each site against the published one, and no authoritarian site."""
-    checks = []
-    for _, row in typology.iterrows():
-        pub = one_row(published, site=row["site"])
-        checks.append(
-            cross_check(
-                f"typology_{row['site'].lower()}",
-                f"Central-authority style, {row['site']}",
-                pub,
-                pub["style"],
-                row["style"],
-            )
-        )
-    anchor = published.iloc[0]
-    checks.append(
-        check(
-            "cs_typology_authoritarian_count",
-            strand=STRAND,
-            quantity="Sites classified authoritarian",
-            source_file=anchor["source_file"],
-            source_location="Chapter 4, Central authority leadership and management",
-            source_lines="657",
-            published=0,
-            reproduced=int((typology["style"] == "authoritarian").sum()),
-        )
-    )
-    return checks
-
-
 def _quadrant_labels(ax: plt.Axes, c: float) -> None:
     spots = {
         "authoritative": ((c + 1.05) / 2, 1.02),
@@ -156,8 +126,14 @@ def plot_typology(typology: pd.DataFrame, control_threshold: float, p_threshold:
         right = x > 0.7
         for k, (_, row) in enumerate(group.iterrows()):
             ax.scatter(x, y, s=90, color=STYLE_COLOURS[row["style"]], edgecolor="black", zorder=3)
+            published = row.get("published", row["style"])
+            label = (
+                row["style"]
+                if published == row["style"]
+                else f"{row['style']}; report: {published}"
+            )
             ax.annotate(
-                f"{row['site']} ({row['style']})",
+                f"{row['site']} ({label})",
                 (x, y),
                 xytext=(-8 if right else 8, (-16 if y > 0.9 else 6) - 12 * k),
                 textcoords="offset points",

@@ -26,20 +26,30 @@ def execute(tmp_path, **parameters):
     return out
 
 
-def test_default_run_writes_every_output_and_reproduces_every_check(tmp_path):
+def test_default_run_writes_every_output_and_reports_the_typology_finding(tmp_path):
     out = execute(tmp_path)
     for output in ENTRY.outputs:
         assert (out / output).stat().st_size > 0, output
     reproduction = pd.read_csv(out / "tables" / "reproduction.csv")
-    assert len(reproduction) == 33
-    assert (reproduction["status"] == "match").all()
-    typology = pd.read_csv(out / "tables" / "typology.csv").set_index("site")["style"]
-    assert typology.to_dict() == {
+    assert len(reproduction) == 68
+    assert set(reproduction["kind"]) == {"consistency", "transcribed"}
+    must = reproduction[reproduction["must_match"]]
+    assert (must["status"] == "match").all()
+    failed = reproduction.loc[reproduction["status"] == "mismatch", "check_id"].tolist()
+    assert failed == ["cs_typology_embedded"]
+    typology = pd.read_csv(out / "tables" / "typology.csv").set_index("site")
+    assert typology["style"].to_dict() == {
         "Expanding": "authoritative",
-        "Embedded": "indulgent",
+        "Embedded": "neglectful",
         "Struggling": "neglectful",
         "Small": "neglectful",
     }
+    assert typology.loc["Embedded", "published"] == "indulgent"
+    solutions = pd.read_csv(out / "tables" / "qca_solutions.csv")
+    parsimonious = solutions[solutions["solution"] == "parsimonious"]
+    assert set(parsimonious["expression"]) == {"ccg_relationship", "leadership_management"}
+    excluded = pd.read_csv(out / "tables" / "qca_excluded.csv")
+    assert set(excluded["case"]) == {"Expanding", "Small"}
 
 
 def test_parameters_change_the_result_and_a_mismatch_is_reported(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.casestudy.conditions import crisp_sets
 from analysis.casestudy.evidence import load
 from analysis.casestudy.framework import parse_scoring_map, score
 from analysis.casestudy.published import (
@@ -13,6 +14,7 @@ from analysis.casestudy.published import (
     table3_checks,
     table3_matrix,
     table7_checks,
+    table7_iagp_code,
 )
 from analysis.casestudy.sources import SITES
 
@@ -72,8 +74,34 @@ def test_a_transcription_error_shows_up_as_a_mismatch():
 
 
 def test_table3_and_table7_agree_with_the_codes_read_from_the_prose():
-    checks = table3_checks(DATA.table3, scored()) + table7_checks(DATA.table7, scored())
+    scores = parse_scoring_map("linear", DATA.codebook)
+    checks = table3_checks(DATA.table3, scored()) + table7_checks(
+        DATA.table7, scored(), scores, 0.5
+    )
     assert len(checks) == 8 and all(c.status == "match" for c in checks)
+    assert {c.kind for c in checks} == {"consistency"}
+    small = {c.check_id: c for c in checks}["cs_t7_iagp_small"]
+    assert small.published == small.reproduced == "partner_bid_only (score 0.50, crossover)"
     wide = table3_matrix(DATA.table3).set_index("characteristic")
     assert wide.loc["Size (n patients)", "Struggling"] == "500,000"
     assert wide.loc["Size (n organisations)", "Small"] == "< 10"
+
+
+def test_table7_reading_of_iagp_and_a_changed_cell_is_a_mismatch():
+    assert table7_iagp_code(DATA.table7, "Expanding") == "won_and_delivered"
+    assert table7_iagp_code(DATA.table7, "Small") == "partner_bid_only"
+    assert table7_iagp_code(DATA.table7, "Struggling") == "no_bid"
+    table7 = DATA.table7.copy()
+    table7.loc[(table7["site"] == "Small") & (table7["item"] == 1), "service"] = "IAGP"
+    scores = parse_scoring_map("linear", DATA.codebook)
+    status = {c.check_id: c.status for c in table7_checks(table7, scored(), scores, 0.5)}
+    assert status["cs_t7_iagp_small"] == "mismatch" and status["cs_t7_iagp_expanding"] == "match"
+
+
+def test_the_table7_check_and_the_qca_share_one_scoring_of_the_outcome():
+    """Under a convex map Small's partner bid scores 0.25: out for both, never in for one."""
+    scores = parse_scoring_map("convex", DATA.codebook)
+    check = {c.check_id: c for c in table7_checks(DATA.table7, scored("convex"), scores, 0.5)}
+    assert check["cs_t7_iagp_small"].reproduced == "partner_bid_only (score 0.25, out)"
+    crisp = crisp_sets(scored("convex"), ["iagp_outcome"], 0.5)
+    assert crisp.loc["Small", "iagp_outcome"] == 0

@@ -1,4 +1,5 @@
-"""The typology of central-authority styles derived from the codes, against the published one."""
+"""The typology placed on the coded dimensions (read knowing the published answer, so not a
+check; the check from the report's tables is tests/casestudy/test_casestudy_definitions.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from analysis.casestudy.typology import (
     classify,
     dimension_scores,
     threshold_ranges,
-    typology_checks,
 )
 
 DATA = load()
@@ -31,7 +31,7 @@ def typology(spec="linear", control=0.5, proactivity=0.5, evidence=None) -> dict
 # --------------------------------------------------------------------------- typology
 
 
-def test_published_typology_comes_out_of_the_coded_data():
+def test_coded_dimensions_place_the_sites_as_published():
     published = dict(zip(DATA.typology["site"], DATA.typology["style"], strict=True))
     assert published == {
         "Expanding": "authoritative",
@@ -40,9 +40,6 @@ def test_published_typology_comes_out_of_the_coded_data():
         "Small": "neglectful",
     }
     assert typology() == published
-    result = classify(dimension_scores(scored()))
-    checks = typology_checks(result, DATA.typology)
-    assert len(checks) == 5 and all(c.status == "match" for c in checks)
 
 
 def test_changing_one_code_changes_the_classification():

@@ -12,10 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.casestudy import qca
-from analysis.casestudy.conditions import crisp_sets
+from analysis.casestudy.conditions import crisp_sets, split_ambiguous
 from analysis.casestudy.evidence import load
 from analysis.casestudy.framework import parse_scoring_map, score
-from analysis.casestudy.sources import SITES
 
 # Six cases, conditions A and B, outcome Y. Worked by hand:
 #   A B | cases      | Y=1 | consistency | coverage (sum Y = 3)
@@ -136,18 +135,20 @@ def test_values_other_than_zero_or_one_name_case_and_column():
         qca.truth_table(HAND, "Y", ["A"], cutoff=1.2)
 
 
-def test_case_study_truth_table_describes_the_four_federations():
+def test_case_study_truth_table_describes_the_complete_cases():
     data = load()
     scored = score(data.evidence, parse_scoring_map("linear", data.codebook))
     conditions = ["ccg_relationship", "competition_for_members", "leadership_management"]
     crisp = crisp_sets(scored, [*conditions, "iagp_outcome"], 0.5)
-    table = qca.truth_table(crisp, "iagp_outcome", conditions)
+    kept, excluded = split_ambiguous(crisp, crisp.astype(float))
+    # Expanding's and Small's distant CCG relationships and Small's partner bid score 0.5
+    assert set(excluded["case"]) == {"Expanding", "Small"}
+    table = qca.truth_table(kept, "iagp_outcome", conditions)
     observed = table[table["n"] > 0].set_index("cases")
-    assert set(observed.index) == set(SITES)
-    assert observed.loc["Expanding", "consistency"] == observed.loc["Embedded", "consistency"] == 1
-    assert observed.loc["Expanding", "coverage"] == 0.5
-    assert observed.loc["Struggling", "consistency"] == observed.loc["Small", "consistency"] == 0
-    singles = qca.condition_table(crisp, "iagp_outcome", conditions).set_index("condition")
-    # a close CCG relationship went with IAGP delivery at both sites that delivered it
+    assert set(observed.index) == {"Embedded", "Struggling"}
+    assert observed.loc["Embedded", "consistency"] == 1
+    assert observed.loc["Struggling", "consistency"] == 0
+    singles = qca.condition_table(kept, "iagp_outcome", conditions).set_index("condition")
+    # of the two complete cases, only Embedded has a close CCG relationship, and it delivered
     assert singles.loc["ccg_relationship", ["consistency", "coverage"]].tolist() == [1.0, 1.0]
-    assert singles.loc["competition_for_members", "consistency"] == 0.5
+    assert np.isnan(singles.loc["competition_for_members", "consistency"])
