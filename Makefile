@@ -19,7 +19,7 @@ LOCK_PLATFORM := x86_64-manylinux_2_28
 UV_VERSION    := 0.13.9
 LOCK_TOOL     := build/.lock-tool
 
-.PHONY: all install lock run book test lint lab bench strip status clean
+.PHONY: all install lock hooks run book test lint lab bench strip status clean
 
 all: run book
 
@@ -68,6 +68,10 @@ test: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# The pre-commit hooks (.pre-commit-config.yaml), check only, on every file.
+hooks: install
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pre-commit run --all-files
 
 lab: install
 	$(BIN)/jupyter lab notebooks/
