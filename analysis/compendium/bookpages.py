@@ -228,12 +228,14 @@ def lock_line(lock: Path | None = None) -> str:
     if not lock.is_file():
         return (
             f"- Environment lock: none for Python {version[0]}.{version[1:]} "
-            f"(`{lock.name}` is missing): versions came from `pyproject.toml`'s ranges"
+            f"(no `{lock.name}`), so nothing pins this environment beyond `pyproject.toml`'s "
+            "ranges; the versions used are listed below"
         )
     pins = lock_pins(lock.read_text(encoding="utf-8"))
     installed = {
         re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower(): dist.version
         for dist in metadata.distributions()
+        if dist.metadata["Name"]
     }
     differ = lock_differences(pins, installed)
     digest = hashlib.sha256(lock.read_bytes()).hexdigest()
