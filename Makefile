@@ -2,23 +2,57 @@
 #   make all    install, execute every notebook (papermill), build the book
 #   make test   install, run the whole test suite
 # The notebooks, their parameters and the book's contents are declared once, in pipeline.yml.
+# Both install the exact, hash-checked versions of the lock file (LOCK); `make lock` refreshes it
+# from pyproject.toml. `make all LOCK=` installs pyproject.toml's ranges instead (newest versions).
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 JOBS   ?=
+LOCK_FILE     := requirements/lock-py311.txt
+LOCK          ?= $(LOCK_FILE)
+PIP           := $(BIN)/python -m pip --disable-pip-version-check
+# The lock is resolved for the CPython and platform that CI and the project's machines run.
+LOCK_PYTHON   := 3.11
+LOCK_PLATFORM := x86_64-manylinux_2_28
+UV_VERSION    := 0.13.9
+LOCK_TOOL     := build/.lock-tool
 
-.PHONY: all install run book test lint lab bench strip status clean
+.PHONY: all install lock hooks run book test lint lab bench strip status clean
 
 all: run book
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The stamp keeps a no-op `make all` fast: it reinstalls only when pyproject.toml or the lock
+# changed. `pip check` fails when pyproject.toml asks for a package that the lock lacks.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+ifeq ($(strip $(LOCK)),)
+	$(PIP) install --quiet -e ".[test]"
+else
+	$(PIP) install --quiet --require-hashes -r $(LOCK)
+	$(PIP) install --quiet --no-deps -e .
+	$(PIP) check
+endif
 	touch $(STAMP)
+
+$(LOCK_FILE):
+	@echo "$@ is missing: run 'make lock' to make it from pyproject.toml" >&2; exit 1
+
+# Refresh the lock after editing the dependencies in pyproject.toml, then commit both files.
+# Versions already in the lock are kept where they still fit (UPGRADE=1 takes the newest);
+# after a merge conflict in the lock, take either side and run `make lock` again.
+lock:
+	$(LOCK_TOOL)/bin/uv --version 2>/dev/null | grep -q "^uv $(UV_VERSION) " || { \
+	    $(PYTHON) -m venv $(LOCK_TOOL) && \
+	    $(LOCK_TOOL)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"; }
+	mkdir -p $(dir $(LOCK_FILE))
+	if grep -q '^<<<<<<<' $(LOCK_FILE) 2>/dev/null; then rm $(LOCK_FILE); fi
+	$(LOCK_TOOL)/bin/uv pip compile pyproject.toml --extra test --generate-hashes \
+	    --python-version $(LOCK_PYTHON) --python-platform $(LOCK_PLATFORM) \
+	    --custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK_FILE)
 
 run: install
 	$(BIN)/compendium run $(if $(JOBS),--jobs $(JOBS))
@@ -34,6 +68,10 @@ test: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# The pre-commit hooks (.pre-commit-config.yaml), check only, on every file.
+hooks: install
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pre-commit run --all-files
 
 lab: install
 	$(BIN)/jupyter lab notebooks/

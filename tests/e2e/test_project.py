@@ -15,7 +15,8 @@ ROOT = repo_root()
 
 
 def _normalise(requirement: str) -> tuple[str, str]:
-    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", requirement)
+    # pip extras (dask[distributed]) have no conda spelling: conda-forge's dask includes them
+    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*)$", requirement)
     name, spec = match.group(1).lower().replace("_", "-"), match.group(2).replace(" ", "")
     return name, ",".join(sorted(spec.split(","))) if spec else ""
 
