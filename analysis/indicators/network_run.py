@@ -156,6 +156,9 @@ def run_networks(
     sizes = networks.size_associations(data, first_year, last_year)
     timings["analysis"] = time.perf_counter() - mark
     mark = time.perf_counter()
+    check = networks.mixedlm_check(data, last_year)
+    timings["MixedLM cross-check"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     sensitivity = networks.membership_sensitivity(
         qof.practices[qof.practices["year"].between(first_year, last_year)],
         group=grouping,
@@ -175,6 +178,7 @@ def run_networks(
         "membership": counts.assign(rule=membership.rule),
         "england": national,
         "variance_partition": partition,
+        "mixedlm_check": check,
         "pcn_funnel": funnel,
         "funnel_summary": summary,
         "size_associations": sizes,
@@ -186,6 +190,7 @@ def run_networks(
     headline = {
         "organisations": int(funnel["organisation_id"].nunique()),
         "practices_last_year": int(last["n_practices"]),
+        "practices_in_file_last_year": int(national.set_index("year").at[last_year, "n_practices"]),
         "icc_last_year": float(last["icc"]),
         "between_sd_last_year": float(last["between_sd"]),
         "within_sd_last_year": float(last["within_sd"]),
