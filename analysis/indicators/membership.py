@@ -28,7 +28,7 @@ MEMBERSHIP_FILE_SCHEMA = pa.DataFrameSchema(
         "practice_code": pa.Column(str, pa.Check.str_length(1, 20)),
         "organisation_id": pa.Column(str, pa.Check.str_length(1, 40)),
     },
-    strict=True,
+    strict=False,  # an optional ``year`` column is checked by read_membership_file
 )
 """A user's membership file: one organisation per practice (and per year, if ``year`` given)."""
 
