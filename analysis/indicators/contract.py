@@ -262,6 +262,8 @@ def validate_observations(
 
 def _duplicated_key(frame: pd.DataFrame) -> pd.Series:
     """``frame.duplicated(KEY, keep=False)`` on one integer key (fast on long columns)."""
+    if frame.empty:
+        return pd.Series(False, index=frame.index)
     practice = pd.factorize(frame["practice_code"])[0].astype(np.int64)
     indicator = pd.factorize(frame["indicator_id"])[0].astype(np.int64)
     year, years = pd.factorize(frame["year"])
