@@ -71,9 +71,12 @@ def test_smoking_export_mixes_area_types_and_appends_rows_without_ids():
     assert years == {2022: 6378, 2023: 6267}
     others = sum(r[col["Area Type"]] not in ("GPs", "England") for r in body)
     assert sum(extract.set_aside.values()) == len(body) - len(practices) - 10
-    assert extract.set_aside["other area type"] + extract.set_aside["category breakdown"] + (
-        extract.set_aside["other sex or age than selected"]
-    ) == others + 81  # England rows of categories and ages not selected
+    assert (
+        extract.set_aside["other area type"]
+        + extract.set_aside["category breakdown"]
+        + (extract.set_aside["other sex or age than selected"])
+        == others + 81
+    )  # England rows of categories and ages not selected
     assert extract.england["year"].tolist() == list(range(2013, 2023))
 
 
