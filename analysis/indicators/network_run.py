@@ -202,3 +202,43 @@ def run_networks(
         else float("nan"),
     }
     return NetworkRun({k: label_real(v) for k, v in tables.items()}, headline, timings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m analysis.indicators.network_run``: time loading the REAL files and the
+    chapter's compute (the figures ``make bench`` would report; never asserted in tests)."""
+    import argparse
+
+    from analysis.indicators import fingertips
+    from analysis.indicators.panel import indicators_dir
+    from analysis.indicators.qof import stored_files
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    real = indicators_dir() / "real"
+    mapping = fingertips.read_mapping(
+        indicators_dir() / "mappings" / "fingertips_qof_prevalence.yml"
+    )
+    catalogue = fingertips.read_catalogue()
+    for _ in range(args.repeats):
+        mark = time.perf_counter()
+        read_qof_years(stored_files())
+        qof_seconds = time.perf_counter() - mark
+        for export in sorted((real / "fingertips").glob("*.csv.gz")):
+            fingertips.read_fingertips(export, mapping, catalogue)
+        load_seconds = time.perf_counter() - mark
+        mark = time.perf_counter()
+        run = run_networks(real / "qof")
+        compute = time.perf_counter() - mark
+        print(
+            f"load: 4 QOF years {qof_seconds:.2f} s, + 2 Fingertips exports {load_seconds:.2f} s; "
+            f"chapter compute {compute:.2f} s ("
+            + ", ".join(f"{k} {v:.2f}" for k, v in run.timings.items())
+            + ")"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
