@@ -77,6 +77,9 @@ class Panel:
         Indicator catalogue; ``higher_is_better`` as bool.
     tier
         ``"synthetic"`` for the stored synthetic panel, ``"user"`` for user data.
+    national
+        Published England rows (``england.csv`` beside the observations, as the Fingertips
+        converter writes it), or ``None``: the comparator is then the sum of practices.
     """
 
     observations: pd.DataFrame
@@ -84,6 +87,7 @@ class Panel:
     organisations: pd.DataFrame
     catalogue: pd.DataFrame
     tier: str
+    national: pd.DataFrame | None = None
 
 
 def validate_panel(panel: Panel) -> Panel:
@@ -245,7 +249,15 @@ def load_panel(source: str | os.PathLike | None = None) -> Panel:
         membership, organisations, practices, name=str(folder / "membership.csv"), years=years
     )
     tier = "synthetic" if folder == stored else "user"
-    return Panel(observations, membership, organisations, catalogue, tier)
+    england = folder / "england.csv"
+    national = pd.read_csv(england) if england.exists() else None
+    if national is not None and not {"indicator_id", "year", "numerator", "denominator"} <= set(
+        national.columns
+    ):
+        raise DataError(
+            f"{england}: line 1: expected columns indicator_id, year, numerator, denominator"
+        )
+    return Panel(observations, membership, organisations, catalogue, tier, national)
 
 
 def members_in_year(membership: pd.DataFrame, year: int) -> pd.DataFrame:

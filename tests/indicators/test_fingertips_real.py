@@ -149,3 +149,45 @@ def test_command_line_reports_a_bad_export_in_one_line(tmp_path, capsys):
     assert err.startswith("error: ") and "bad.csv" in err and "line(s) 4" in err
     assert "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_published_england_row_is_the_default_comparator(tmp_path):
+    """Converted export + membership: England is the file's row, not the sum of 14 practices."""
+    from analysis.indicators import panel as pn
+    from analysis.indicators.comparison import compare_to_national
+    from analysis.indicators.selection import prepare, select
+
+    rows = _rows(REAL / "dementia_qof_prev.csv.gz")
+    rows = [r for r in rows if r[11] in ("Time period", "2013/14", "2014/15")]
+    export = _write(tmp_path / "export.csv", rows)
+    mapping = fingertips.read_mapping(MAPPING)
+    mapping["indicators"] = {"247": {"indicator_id": "QOF01"}}  # into the study's catalogue
+    extract = fingertips.read_fingertips(export, mapping)
+    out = tmp_path / "panel"
+    from analysis.core.datasets import write_csv
+    from analysis.indicators.panel import write_observations
+
+    write_observations(extract.observations, out / "observations.csv")
+    write_csv(extract.england, out / "england.csv")
+    codes = sorted(extract.observations["practice_code"].unique())
+    (out / "membership.csv").write_text(
+        "practice_code,organisation_id,joined,left\n"
+        + "".join(f"{c},PCN_A,2013,\n" for c in codes[:5])
+    )
+    loaded = pn.load_panel(out)
+    assert loaded.organisations["organisation_id"].tolist() == ["PCN_A"]  # no characteristics
+    selection = select(
+        loaded.observations, loaded.catalogue, loaded.organisations, indicators=["QOF01"]
+    )
+    data = prepare(loaded.observations, loaded.membership, loaded.catalogue, selection)
+    level = compare_to_national(data, ["PCN_A"], national=loaded.national).set_index("year")
+    published = extract.england.set_index("year")
+    expected = published["numerator"] / published["denominator"]
+    assert level.loc[2013, "national_rate"] == pytest.approx(expected[2013], rel=1e-12)
+    assert set(level["comparator"]) == {"published England value"}
+    assert (level["comparator_practices"] == 14).all()
+    with pytest.warns(UserWarning, match="sum of fewer than 30 practices"):
+        plain = compare_to_national(data, ["PCN_A"]).set_index("year")
+    pooled = data.groupby("year")["numerator"].sum() / data.groupby("year")["denominator"].sum()
+    assert plain.loc[2014, "national_rate"] == pytest.approx(pooled[2014], rel=1e-12)
+    assert set(plain["comparator"]) == {"sum of practices"}
