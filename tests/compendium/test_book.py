@@ -224,9 +224,9 @@ def test_figure_problems():
     problems = book.figure_problems(nb, "x")
     assert problems == [
         "notebook 'x', cell 3: figure caption 'A line, no tier' does not start with a data tier "
-        "['published', 'synthetic', 'user'] (metadata mystnb.figure.caption)",
+        "['published', 'synthetic', 'user', 'real'] (metadata mystnb.figure.caption)",
         "notebook 'x', cell 4: figure caption '' does not start with a data tier "
-        "['published', 'synthetic', 'user'] (metadata mystnb.figure.caption)",
+        "['published', 'synthetic', 'user', 'real'] (metadata mystnb.figure.caption)",
         "notebook 'x', cell 4: figure has no name (metadata mystnb.figure.name)",
         "notebook 'x', cell 5: figure has no name (metadata mystnb.figure.name)",
         "notebook 'x', cell 5: displays 2 images; a figure cell shows one",
