@@ -159,7 +159,7 @@ ORGANISATION_SCHEMA = pa.DataFrameSchema(
 
 TRUTH_SCHEMA = pa.DataFrameSchema(
     {
-        "organisation_id": pa.Column(str, pa.Check.str_matches(rf"^(ORG\d{{2}}|{NATIONAL})$")),
+        "organisation_id": pa.Column(str, pa.Check.str_matches(_ANY_ID)),
         "indicator_id": pa.Column(str, pa.Check.str_matches(_ID)),
         "parameter": pa.Column(str, pa.Check.isin(TRUTH_PARAMETERS)),
         "value": pa.Column("float64", coerce=True),

@@ -9,14 +9,18 @@
           + e[p, t, i]                                # practice-year noise, SD practice_year_sd
           + level_log_ratio[o, i] + trend_log_ratio[o, i] * (t - 2009)   # if p in o in year t
 
-* List sizes are lognormal (median about 6,800 patients, clipped to 1,000-40,000) and grow
-  about 1% a year; rate indicators count events among registered patients
+* List sizes in 2013 are drawn from the REAL 2013 distribution of practice list sizes
+  (HSCIC; two-sample KS distance about 0.02; :func:`calibrated_list_sizes`) and grow about
+  1% a year (``list_sizes="lognormal"`` gives the earlier lognormal, median 6,800); rate
+  indicators count events among registered patients
   (numerator ~ Poisson(list size x rate)).
 * Broad-spectrum antibiotic items are binomial out of the practice's antibacterial items;
   emergency readmissions are binomial out of discharges (Poisson, about 10% of the list);
   QOF points are binomial out of illustrative points available (1,000 total, 650 clinical,
   170 organisational: not the real QOF maxima); GP patient survey items are binomial out of
   the respondents to each item (about 118 respondents per practice, 100-115 per item).
+* Forty small networks ``NET01``-``NET40`` of 2 to 10 practices (like primary care
+  networks), members throughout, with no effect on any indicator (``small_networks``).
 * Eight organisations of 12 to 100 practices; founding members joined 2004-2009, about a
   fifth of the final members joined during 2010-2014, about 6% left, and two practices
   moved from one organisation to another. ORG01-ORG03 are flagged as case-study sites.
@@ -75,6 +79,7 @@ from analysis.indicators.panel import (
 )
 
 DEFAULT_SEED = 20160701
+MIN_LIST = 500
 
 # indicator -> national level at 2009 (link scale), national trend per year, between-practice SD,
 # practice-year SD and what the denominator counts. Levels are illustrative round numbers.
@@ -222,10 +227,16 @@ def _draw_small_networks(
 
 def calibrated_list_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` list sizes drawn from the REAL 2013 distribution (inverse of its ECDF, linear
-    between observed sizes), so a synthetic panel has England's spread of practice sizes."""
+    between observed sizes), so a synthetic panel has England's spread of practice sizes.
+
+    The 0.7% of codes with fewer than :data:`MIN_LIST` registered patients are left out: with
+    so few patients the rarer events of the rate indicators are often zero, which has no log
+    rate, and the synthetic practices are meant to be general practices with a full list.
+    """
     from analysis.indicators.listsizes import read_list_sizes
 
-    real = np.sort(read_list_sizes()["list_size"].to_numpy(dtype=float))
+    real = read_list_sizes()["list_size"].to_numpy(dtype=float)
+    real = np.sort(real[real >= MIN_LIST])
     return np.quantile(real, rng.uniform(size=n))
 
 
@@ -248,8 +259,11 @@ def _draw_counts(
     responses = rng.binomial(320, 0.37, (n_p, n_t))
     ids = sorted(catalogue["indicator_id"])
     dist = dict(zip(catalogue["indicator_id"], catalogue["distribution"], strict=True))
+    # rows in the order of the member matrix's organisation index (pivot would sort them)
+    order = list(dict.fromkeys(effects["organisation_id"]))
     level = effects.pivot(index="organisation_id", columns="indicator_id", values="level")
     trend = effects.pivot(index="organisation_id", columns="indicator_id", values="trend")
+    level, trend = level.reindex(order), trend.reindex(order)
     years = np.arange(n_t)[None, :]
     num = np.zeros((n_p, n_t, len(ids)))
     den = np.zeros((n_p, n_t, len(ids)))
@@ -309,8 +323,8 @@ def generate_panel(
     n_practices: int = 7000,
     catalogue: pd.DataFrame | None = None,
     *,
-    list_sizes: str = "lognormal",
-    small_networks: int = 0,
+    list_sizes: str = "real2013",
+    small_networks: int = 40,
 ) -> tuple[Panel, pd.DataFrame]:
     """Draw the SYNTHETIC national panel and the truth that generated it.
 

@@ -229,7 +229,9 @@ def test_stored_panel_matches_its_catalogue_rows():
     rows = {d.path: d.rows for d in catalogue.load()}
     assert len(stored.observations) == rows["indicators/synthetic/observations.csv.gz"]
     assert stored.tier == "synthetic"
-    assert set(stored.organisations["organisation_id"]) == {f"ORG0{i}" for i in range(1, 9)}
+    ids = set(stored.organisations["organisation_id"])
+    assert {i for i in ids if i.startswith("ORG")} == {f"ORG0{i}" for i in range(1, 9)}
+    assert len({i for i in ids if i.startswith("NET")}) == 40
 
 
 # --------------------------------------------------------------------------- end to end
