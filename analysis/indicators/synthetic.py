@@ -210,6 +210,11 @@ def _draw_small_networks(
     """``count`` small networks of 2 to 10 practices, like PCNs, members from 2009 on."""
     free = np.setdiff1d(np.arange(n_practices), spells["practice"].to_numpy())
     sizes = rng.integers(2, 11, size=count)
+    if sizes.sum() > len(free):
+        raise ValueError(
+            f"n_practices={n_practices} is too small for {count} small networks "
+            f"({int(sizes.sum())} practices) beside the large organisations"
+        )
     chosen = rng.choice(free, size=int(sizes.sum()), replace=False)
     ids = [f"NET{k + 1:02d}" for k in range(count)]
     frame = pd.DataFrame(
