@@ -19,7 +19,7 @@ import yaml
 from analysis.core.datasets import DataError, read_table, sha256_file
 from analysis.paths import data_dir
 
-TIERS = ("published", "synthetic", "user")
+TIERS = ("published", "synthetic", "user", "real")
 REQUIRED = ("path", "title", "tier", "source", "licence", "schema", "sha256", "rows")
 
 
@@ -38,6 +38,12 @@ class Dataset:
     unique: tuple[str, ...] = ()
     generator: dict[str, Any] = field(default_factory=dict)
     catalogue: str = ""
+    # real public data only: who published it, which release, where it is re-hosted and the
+    # SHA-256 of the published bytes (``sha256`` is that of the stored, compressed file)
+    publisher: str = ""
+    release: str = ""
+    rehosted: str = ""
+    published_sha256: str = ""
 
     @property
     def file(self) -> Path:

@@ -221,9 +221,23 @@ def read_table(
     return frame
 
 
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike, *, float_digits: int = 6) -> Path:
-    """Write a table deterministically (fixed float format, ``\\n`` line ends), atomically."""
+def _round_trip(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def write_csv(
+    frame: pd.DataFrame, path: str | os.PathLike, *, float_digits: int | None = None
+) -> Path:
+    """Write a table deterministically (``\\n`` line ends), atomically.
+
+    Floats are written at full precision (the shortest text that reads back to the same
+    double; whole numbers without ``.0``), so an independent recomputation can be compared
+    to 1e-9; ``float_digits`` rounds to that many significant digits instead.
+    """
     path = Path(path)
+    float_format = _round_trip if float_digits is None else f"%.{float_digits}g"
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n", float_format=f"%.{float_digits}g")
+        frame.to_csv(tmp, index=False, lineterminator="\n", float_format=float_format)
     return path

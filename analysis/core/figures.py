@@ -22,6 +22,7 @@ TIERS = {
     "published": "Data: published figures (transcribed)",
     "synthetic": "Data: SYNTHETIC (illustrative, not study findings)",
     "user": "Data: user-supplied",
+    "real": "Data: REAL public data (OGL v3; see caption for publisher)",
 }
 
 plt.rcParams.update({"svg.hashsalt": "compendium", "figure.dpi": 100, "savefig.dpi": 110})

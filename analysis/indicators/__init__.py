@@ -2,6 +2,10 @@
 
 Panel: ``contract`` (schemas and checks), ``panel`` (loading, membership by year),
 ``synthetic`` (the seeded synthetic panel with planted truth), ``fingertips`` (OHID exports).
+Real data (issue 13): ``qof`` (NHS Digital QOF practice summaries by layout mapping),
+``membership`` (organisations from a parent-code column such as the PCN), ``listsizes`` (the
+2013 list sizes), ``mixed`` (random-intercept REML), ``networks`` (PCNs against England),
+``network_run`` and ``network_figures`` (the REAL primary-care-network chapter).
 Analyses: ``selection``, ``comparison`` (1, 3), ``trends`` (2), ``variation`` (4),
 ``associations`` (5), ``summary`` (6), ``truth`` (truth against estimate), ``results`` (a run
 and its tables). Chapter: ``statements`` (published findings judged), ``figures``.
@@ -17,7 +21,14 @@ __all__ = [
     "contract",
     "fingertips",
     "figures",
+    "listsizes",
+    "membership",
+    "mixed",
+    "network_figures",
+    "network_run",
+    "networks",
     "panel",
+    "qof",
     "results",
     "scaling",
     "selection",

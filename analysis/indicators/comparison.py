@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -81,14 +82,33 @@ def classify(
     return np.where(np.isnan(p) | np.isnan(estimate), None, out).astype(object)
 
 
-def national_rates(data: pd.DataFrame) -> pd.DataFrame:
-    """England's pooled rate per indicator and year, from every practice.
+SMALL_COMPARATOR = 30
+"""A comparator computed from fewer practices than this gets a warning."""
+
+
+def national_rates(data: pd.DataFrame, published: pd.DataFrame | None = None) -> pd.DataFrame:
+    """England's rate per indicator and year: the published value where given, else the
+    pooled rate of every practice in the data.
+
+    Parameters
+    ----------
+    data
+        Output of :func:`analysis.indicators.selection.prepare`.
+    published
+        Optional published England rows (``indicator_id``, ``year``, ``numerator``,
+        ``denominator``), e.g. a Fingertips export's own England row.
 
     Returns
     -------
     pandas.DataFrame
-        ``indicator_id``, ``year``, ``n_practices``, ``numerator``, ``denominator``,
-        ``national_rate``.
+        ``indicator_id``, ``year``, ``n_practices`` (practices in the data), ``numerator``,
+        ``denominator``, ``national_rate`` and ``comparator`` (``published England value``
+        or ``sum of practices``).
+
+    Warns
+    -----
+    UserWarning
+        When a comparator computed from the practices covers fewer than 30 of them.
     """
     out = data.groupby(["indicator_id", "year"], as_index=False).agg(
         n_practices=("practice_code", "size"),
@@ -96,6 +116,24 @@ def national_rates(data: pd.DataFrame) -> pd.DataFrame:
         denominator=("denominator", "sum"),
     )
     out["national_rate"] = out["numerator"] / out["denominator"]
+    out["comparator"] = "sum of practices"
+    if published is not None and len(published):
+        rates = published.assign(_rate=published["numerator"] / published["denominator"])
+        rates = rates[["indicator_id", "year", "_rate"]].dropna()
+        out = out.merge(rates, on=["indicator_id", "year"], how="left", validate="1:1")
+        found = out["_rate"].notna()
+        out.loc[found, "national_rate"] = out.loc[found, "_rate"]
+        out.loc[found, "comparator"] = "published England value"
+        out = out.drop(columns="_rate")
+    small = (out["comparator"] == "sum of practices") & (out["n_practices"] < SMALL_COMPARATOR)
+    if small.any():
+        warnings.warn(
+            f"England is the sum of fewer than {SMALL_COMPARATOR} practices for "
+            f"{int(small.sum())} indicator-year(s) (e.g. {out.loc[small, 'indicator_id'].iloc[0]} "
+            f"{out.loc[small, 'year'].iloc[0]}: {out.loc[small, 'n_practices'].iloc[0]} practices)",
+            UserWarning,
+            stacklevel=2,
+        )
     return out
 
 
@@ -164,6 +202,7 @@ def compare_to_national(
     alpha: float = 0.05,
     overdispersion: str = "additive",
     dispersion: pd.DataFrame | None = None,
+    national: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Analysis 1: each organisation's pooled rate against England per indicator and year.
 
@@ -180,6 +219,9 @@ def compare_to_national(
         (variance + ``tau2 * herfindahl``).
     dispersion
         :func:`overdispersion_table` (computed when not given).
+    national
+        Published England rows for :func:`national_rates` (default: the sum of practices);
+        ``comparator`` and ``comparator_practices`` say which was used.
 
     Returns
     -------
@@ -200,7 +242,9 @@ def compare_to_national(
         organisation_totals(data, organisations)
         .merge(facts, on="indicator_id", how="left", validate="m:1")
         .merge(
-            national_rates(data)[["indicator_id", "year", "national_rate"]],
+            national_rates(data, national)[
+                ["indicator_id", "year", "national_rate", "comparator", "n_practices"]
+            ].rename(columns={"n_practices": "comparator_practices"}),
             on=["indicator_id", "year"],
             how="left",
             validate="m:1",

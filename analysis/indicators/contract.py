@@ -5,16 +5,20 @@ A panel is four tables, each validated on reading (errors name file, line and co
 ``observations``
     The tidy contract: one row per ``practice_code``, ``year``, ``indicator_id`` with a
     ``numerator`` (>= 0) and a ``denominator`` (> 0). ``year`` is the start of the financial
-    year (2009 means 2009/10), 2009 to 2014. For binomial indicators the numerator may not
-    exceed the denominator; the indicator must be in the catalogue and the year within the
-    indicator's ``years_available``.
+    year (2009 means 2009/10); which years are allowed comes from the catalogue's
+    ``years_available`` (2009 to 2014 for the study's indicators), not from this schema.
+    For binomial indicators the numerator may not exceed the denominator; the indicator
+    must be in the catalogue.
 ``membership``
-    ``practice_code``, ``organisation_id``, ``joined``, ``left``: the practice is a member in
-    financial years ``joined <= year < left`` (``left`` empty: still a member at the end).
-    A practice in two organisations in overlapping years is an error.
+    ``practice_code``, ``organisation_id`` (any code: ``ORG01``, a PCN's ``U12345``...),
+    ``joined``, ``left``: the practice is a member in financial years
+    ``joined <= year < left`` (``left`` empty: still a member at the end; at most one year
+    after the data's last year). A practice in two organisations in overlapping years is an
+    error. Any number of organisations.
 ``organisations``
-    One row per large-scale organisation (ORG01..ORG08): label, form, number of practices,
-    list size, CCGs spanned, rurality and whether it was a case-study site.
+    One row per organisation: label, form, number of practices, list size, CCGs spanned,
+    rurality and whether it was a case-study site. The file is optional: without it the
+    organisations are those of the membership file, with no characteristics.
 ``catalogue``
     ``data/indicators/published/indicator_catalogue.csv``: the 15 indicators (see
     :data:`INDICATOR_SCHEMA`), with ``definition_source`` ``published`` where the research
@@ -26,6 +30,8 @@ The synthetic panel's truth table has :data:`TRUTH_SCHEMA`. Reading and loading 
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -66,6 +72,8 @@ def _boolean_text() -> pa.Check:
 
 _ID = r"^[A-Z]{3}\d{2}$"
 _CODE = r"^[A-Za-z0-9]{1,20}$"
+_ANY_ID = r"^[A-Za-z0-9_.\-]{1,40}$"
+MIN_YEAR, MAX_YEAR = 1900, 2100
 
 
 def _matches(pattern: str) -> pa.Check:
@@ -92,7 +100,7 @@ INDICATOR_SCHEMA = pa.DataFrameSchema(
         "data_source": pa.Column(str),
         "years_available": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{4}$")),
         "single_year": pa.Column(
-            "Int64", pa.Check.in_range(FIRST_YEAR, LAST_YEAR), nullable=True, coerce=True
+            "Int64", pa.Check.in_range(MIN_YEAR, MAX_YEAR), nullable=True, coerce=True
         ),
         "definition_source": pa.Column(str, pa.Check.isin(["published", "assumed"])),
         "definition_note": pa.Column(str),
@@ -109,8 +117,8 @@ INDICATOR_SCHEMA = pa.DataFrameSchema(
 PANEL_SCHEMA = pa.DataFrameSchema(
     {
         "practice_code": pa.Column(str, _matches(_CODE)),
-        "year": pa.Column("int64", pa.Check.in_range(FIRST_YEAR, LAST_YEAR), coerce=True),
-        "indicator_id": pa.Column(str, _matches(_ID)),
+        "year": pa.Column("int64", pa.Check.in_range(MIN_YEAR, MAX_YEAR), coerce=True),
+        "indicator_id": pa.Column(str, _matches(_ANY_ID)),
         "numerator": pa.Column("float64", pa.Check.ge(0), coerce=True),
         "denominator": pa.Column("float64", pa.Check.gt(0), coerce=True),
     },
@@ -122,10 +130,10 @@ PANEL_SCHEMA = pa.DataFrameSchema(
 MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
     {
         "practice_code": pa.Column(str, pa.Check.str_length(1, 20)),
-        "organisation_id": pa.Column(str, pa.Check.str_matches(r"^ORG\d{2}$")),
-        "joined": pa.Column("Int64", pa.Check.in_range(1990, LAST_YEAR), coerce=True),
+        "organisation_id": pa.Column(str, pa.Check.str_matches(_ANY_ID)),
+        "joined": pa.Column("Int64", pa.Check.in_range(MIN_YEAR, MAX_YEAR), coerce=True),
         "left": pa.Column(
-            "Int64", pa.Check.in_range(FIRST_YEAR + 1, LAST_YEAR + 1), nullable=True, coerce=True
+            "Int64", pa.Check.in_range(MIN_YEAR, MAX_YEAR), nullable=True, coerce=True
         ),
     },
     strict=True,
@@ -135,7 +143,7 @@ MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
 
 ORGANISATION_SCHEMA = pa.DataFrameSchema(
     {
-        "organisation_id": pa.Column(str, pa.Check.str_matches(r"^ORG\d{2}$"), unique=True),
+        "organisation_id": pa.Column(str, pa.Check.str_matches(_ANY_ID), unique=True),
         "label": pa.Column(str),
         "form": pa.Column(str, pa.Check.isin(FORMS)),
         "n_practices": pa.Column("Int64", pa.Check.ge(1), coerce=True),
@@ -151,7 +159,7 @@ ORGANISATION_SCHEMA = pa.DataFrameSchema(
 
 TRUTH_SCHEMA = pa.DataFrameSchema(
     {
-        "organisation_id": pa.Column(str, pa.Check.str_matches(rf"^(ORG\d{{2}}|{NATIONAL})$")),
+        "organisation_id": pa.Column(str, pa.Check.str_matches(_ANY_ID)),
         "indicator_id": pa.Column(str, pa.Check.str_matches(_ID)),
         "parameter": pa.Column(str, pa.Check.isin(TRUTH_PARAMETERS)),
         "value": pa.Column("float64", coerce=True),
@@ -237,7 +245,7 @@ def validate_observations(
     binomial = catalogue.loc[catalogue["distribution"] == "binomial", "indicator_id"]
     checks = {
         f"unknown indicator id(s) {unknown} (not in the catalogue)": ~known,
-        "year outside the indicator's years_available": (
+        "column 'year': outside the indicator's years_available": (
             known & ((frame["year"] < first) | (frame["year"] > last))
         ),
         "numerator greater than denominator (binomial indicator)": (
@@ -254,10 +262,12 @@ def validate_observations(
 
 def _duplicated_key(frame: pd.DataFrame) -> pd.Series:
     """``frame.duplicated(KEY, keep=False)`` on one integer key (fast on long columns)."""
+    if frame.empty:
+        return pd.Series(False, index=frame.index)
     practice = pd.factorize(frame["practice_code"])[0].astype(np.int64)
     indicator = pd.factorize(frame["indicator_id"])[0].astype(np.int64)
-    year = frame["year"].to_numpy(dtype=np.int64) - FIRST_YEAR
-    key = (practice * (indicator.max() + 1) + indicator) * (LAST_YEAR - FIRST_YEAR + 1) + year
+    year, years = pd.factorize(frame["year"])
+    key = (practice * (indicator.max() + 1) + indicator) * len(years) + year.astype(np.int64)
     return pd.Series(key, index=frame.index).duplicated(keep=False)
 
 
@@ -279,6 +289,7 @@ def validate_membership(
     organisations: pd.DataFrame | None = None,
     practices: pd.Series | None = None,
     name: str = "membership",
+    years: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Check membership spells: ordered years, no overlaps, known organisations and practices.
 
@@ -292,21 +303,30 @@ def validate_membership(
         If given, every member practice must have observations.
     name
         File name used in messages.
+    years
+        If given, the data's years: ``left`` may be at most a year after the last.
 
     Raises
     ------
     DataError
-        Naming the lines of a spell that ends before it starts, of a practice in two
+        Naming the lines of a spell that ends before it starts or too late, of a practice in two
         organisations (or twice in one) in overlapping years, of an unknown organisation
         or of a practice without observations.
     """
     problems = []
+    if years is not None and len(years):
+        late = membership["left"].notna() & (membership["left"] > int(max(years)) + 1)
+        for index in membership.index[late.to_numpy(dtype=bool)][:MAX_REPORTED]:
+            problems.append(
+                f"line {file_line(index)}, column 'left': {membership.at[index, 'left']} is "
+                f"more than a year after the data's last year {int(max(years))}"
+            )
     bad_order = membership["left"].notna() & (membership["left"] <= membership["joined"])
     if bad_order.any():
         problems.append(f"'left' not after 'joined' on {describe_lines(membership, bad_order)}")
     spells = membership.assign(
         _line=membership.index.map(file_line),
-        _end=membership["left"].fillna(LAST_YEAR + 100),
+        _end=membership["left"].fillna(MAX_YEAR + 1),
     ).sort_values(["practice_code", "joined", "_line"])
     same = spells["practice_code"].eq(spells["practice_code"].shift())
     overlap = same & (spells["joined"] < spells["_end"].shift())

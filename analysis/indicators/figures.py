@@ -30,6 +30,7 @@ TIER_TITLES = {
     "synthetic": "SYNTHETIC data",
     "user": "user-supplied data",
     "published": "published data",
+    "real": "REAL public data",
 }
 DOMAIN_ORDER = ("prescribing", "hospital_use", "qof", "patient_satisfaction")
 CLASS_COLOURS = {"worse": "#c0392b", "not different": "#d9d9d9", "better": "#1a9850"}

@@ -1,17 +1,23 @@
 """Adapter: Fingertips (National General Practice Profiles) long CSV exports to the tidy panel.
 
 A Fingertips export has one row per indicator, area, sex, age, category and time period,
-with the columns in :data:`FINGERTIPS_COLUMNS` plus one parent comparison column whose name
-depends on the parent area type (``Compared to CCGs value or percentiles``, ...) and, in
-some exports, ``Time period range``. Practice rows have ``Area Type`` ``GPs``; the England
-row is the national comparator.
+with the columns in :data:`FINGERTIPS_COLUMNS` plus one parent comparison column after
+``Compared to England value or percentiles`` whose title varies between exports
+(``Compared to CCGs value or percentiles``, ``Compared to percentiles``, ``Column not
+used``...; any title is taken there) and, in some exports, ``Time period range``. Practice
+rows have ``Area Type`` ``GPs`` (``GP`` in some exports; both by default); the file's own
+England row is kept as the published national value.
 
 The column-mapping file (``data/indicators/mappings/fingertips.yml``) says which column
 holds each tidy field, which area types are practices and England, how a time period
 becomes a financial year and which Fingertips indicator ids are which catalogue indicators.
-Rows of indicators not in the mapping, of other area types (CCG, region) and with a
-category breakdown are set aside; every other row must meet the tidy contract
-(:mod:`analysis.indicators.contract`), and an error names the export's lines.
+Rows of indicators not in the mapping (named), of other area types (CCG, region), of other
+sexes or ages than ``select`` asks (Persons by default; a blank Sex or Age, as in some
+practice rows, counts as the selected one) and with a category breakdown are set aside and
+counted; every other row must meet the tidy contract (:mod:`analysis.indicators.contract`),
+and an error names the export's lines. A score indicator published without counts is
+refused with a message saying so, unless the mapping says ``missing_counts: value`` (the
+``Value`` column analysed as a continuous measure, in :attr:`Extract.values`) or ``drop``.
 
 Use ``python -m analysis.indicators.fingertips EXPORT.csv --out FOLDER`` to write
 ``FOLDER/observations.csv`` (and ``england.csv``); add ``membership.csv`` and
@@ -22,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +89,7 @@ NUMERIC = {
     "Count",
     "Denominator",
 }
-REQUIRED = {"Indicator ID", "Area Code", "Area Type", "Time period"}
+REQUIRED = {"Area Code", "Area Type", "Time period"}
 MAPPING_KEYS = {
     "source",
     "columns",
@@ -91,7 +99,10 @@ MAPPING_KEYS = {
     "keep_empty",
     "missing_counts",
     "indicators",
+    "select",
 }
+COUNT_POLICIES = ("error", "drop", "value")
+INDICATOR_KEYS = {"indicator_id", "name", "distribution", "domain", "higher_is_better"}
 ROLES = ("indicator", "area_code", "area_type", "period", "numerator", "denominator")
 
 
@@ -113,16 +124,38 @@ class Extract:
         ``value`` (the published value, in Fingertips' units).
     set_aside
         Rows not used, counted by reason.
+    values
+        With ``missing_counts: value``: ``practice_code``, ``year``, ``indicator_id``,
+        ``value`` of practice rows without counts (a continuous measure, not a proportion).
+    unmapped
+        Indicator ids in the export that the mapping does not name.
     """
 
     observations: pd.DataFrame
     england: pd.DataFrame
     set_aside: dict[str, int]
+    values: pd.DataFrame | None = None
+    unmapped: tuple[str, ...] = ()
+
+
+def parent_columns(header: list[str]) -> list[str]:
+    """The parent comparison column(s): whatever follows the England comparison column
+    (its title varies: ``Compared to percentiles``, ``Column not used``...) and any titled
+    ``Compared to <parent> value or percentiles``."""
+    england = "Compared to England value or percentiles"
+    parents = [c for c in header if PARENT_COLUMN.match(c)]
+    if england in header:
+        position = header.index(england) + 1
+        after = header[position] if position < len(header) else ""
+        known = set(FINGERTIPS_COLUMNS) | set(OPTIONAL_COLUMNS)
+        if after and after not in known and after not in parents:
+            parents.insert(0, after)
+    return parents
 
 
 def export_schema(header: list[str]) -> pa.DataFrameSchema:
-    """Schema of an export with this header (the parent comparison column found by name)."""
-    parents = [c for c in header if PARENT_COLUMN.match(c)]
+    """Schema of an export with this header (the parent comparison column found by place)."""
+    parents = parent_columns(header)
     if len(parents) > 1:
         raise DataError(f"line 1: more than one parent comparison column {parents}")
     columns = {}
@@ -130,6 +163,25 @@ def export_schema(header: list[str]) -> pa.DataFrameSchema:
         kind = "float64" if name in NUMERIC else str
         columns[name] = pa.Column(kind, nullable=name not in REQUIRED, coerce=name in NUMERIC)
     return pa.DataFrameSchema(columns)
+
+
+EXPORT_SCHEMA = export_schema([])
+"""The fixed columns of every export (the parent comparison column varies; see above)."""
+
+
+def _indicators(doc: dict, path: Path) -> dict[str, dict]:
+    """``{fingertips id: {indicator_id, ...}}``: a catalogue id, or a declared indicator."""
+    out = {}
+    for key, value in doc.items():
+        entry = {"indicator_id": value} if isinstance(value, str) else dict(value or {})
+        unknown = sorted(set(entry) - INDICATOR_KEYS)
+        if unknown or "indicator_id" not in entry:
+            raise DataError(
+                f"{path}: indicators: {key}: expected a catalogue indicator_id or a mapping "
+                f"with keys {sorted(INDICATOR_KEYS)} (indicator_id required); got {value!r}"
+            )
+        out[str(key)] = {k: (str(v) if k != "higher_is_better" else v) for k, v in entry.items()}
+    return out
 
 
 def read_mapping(path: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -151,17 +203,25 @@ def read_mapping(path: str | os.PathLike | None = None) -> dict[str, Any]:
             f"{path}: 'indicators' is empty; map each Fingertips Indicator ID to a catalogue "
             "indicator_id (e.g. '12345: SAT01')"
         )
+    area = doc.get("practice_area_type", ["GPs", "GP"])
+    select = doc.get("select", {"Sex": ["Persons"]})
+    if not isinstance(select, dict):
+        raise DataError(f"{path}: 'select' must map export columns to lists of values")
     mapping = {
         "columns": columns,
-        "practice_area_type": doc.get("practice_area_type", "GPs"),
+        "practice_area_type": [area] if isinstance(area, str) else list(area),
         "national_area_type": doc.get("national_area_type", "England"),
         "period_pattern": doc.get("period_pattern", r"^(?P<year>\d{4})(?:/\d{2})?$"),
         "keep_empty": list(doc.get("keep_empty", ["Category Type"])),
         "missing_counts": doc.get("missing_counts", "error"),
-        "indicators": {str(k): str(v) for k, v in doc["indicators"].items()},
+        "indicators": _indicators(doc["indicators"], path),
+        "select": {
+            str(k): [str(v) for v in (vs if isinstance(vs, list) else [vs])]
+            for k, vs in select.items()
+        },
     }
-    if mapping["missing_counts"] not in ("error", "drop"):
-        raise DataError(f"{path}: missing_counts must be 'error' or 'drop'")
+    if mapping["missing_counts"] not in COUNT_POLICIES:
+        raise DataError(f"{path}: missing_counts must be one of {list(COUNT_POLICIES)}")
     if "year" not in re.compile(mapping["period_pattern"]).groupindex:
         raise DataError(f"{path}: period_pattern needs a named group (?P<year>...)")
     return mapping
@@ -171,7 +231,8 @@ def read_export(path: str | os.PathLike) -> pd.DataFrame:
     """Read a Fingertips long CSV export, validated (errors name file, line and column)."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             header = next(csv.reader(handle), [])
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"{path}: cannot be read as a UTF-8 CSV ({err})") from None
@@ -197,12 +258,58 @@ def _missing_counts(rows: pd.DataFrame, mapping: dict, name: str) -> pd.Series:
     cols = mapping["columns"]
     missing = rows[cols["numerator"]].isna() | rows[cols["denominator"]].isna()
     if missing.any() and mapping["missing_counts"] == "error":
+        ids = sorted(rows.loc[missing, cols["indicator"]].astype(str).unique())
         raise DataError(
             f"{name}: missing counts ({cols['numerator']!r} or {cols['denominator']!r}) on "
-            f"{describe_lines(rows, missing)}; Fingertips suppresses small counts: remove "
-            "these rows or set 'missing_counts: drop' in the mapping"
+            f"{describe_lines(rows, missing)} (indicator(s) {ids}); a score indicator "
+            "published without counts cannot be analysed as a proportion: set "
+            "'missing_counts: value' in the mapping to analyse 'Value' as a continuous "
+            "measure, or 'missing_counts: drop' to leave these rows out (Fingertips also "
+            "suppresses small counts)"
         )
     return missing
+
+
+def indicator_catalogue(mapping: dict[str, Any], catalogue: pd.DataFrame) -> pd.DataFrame:
+    """The catalogue plus indicators the mapping declares itself (any years, no direction)."""
+    declared = [e for e in mapping["indicators"].values() if len(e) > 1]
+    if not declared:
+        return catalogue
+    extra = pd.DataFrame(
+        {
+            "indicator_id": [e["indicator_id"] for e in declared],
+            "name": [e.get("name", e["indicator_id"]) for e in declared],
+            "domain": [e.get("domain", "declared") for e in declared],
+            "distribution": [e.get("distribution", "binomial") for e in declared],
+            "higher_is_better": [e.get("higher_is_better") for e in declared],
+            "years_available": "1900-2100",
+        }
+    )
+    clash = sorted(set(extra["indicator_id"]) & set(catalogue["indicator_id"]))
+    if clash:
+        raise DataError(f"mapping declares indicator id(s) {clash} already in the catalogue")
+    return pd.concat([catalogue, extra], ignore_index=True)
+
+
+def _indicator_ids(export: pd.DataFrame, mapping: dict[str, Any]) -> pd.Series:
+    """Indicator ids as text; a blank id (as in rows some exports append) is taken from a
+    declared indicator whose ``name`` equals the row's ``Indicator Name``."""
+    raw = export[mapping["columns"]["indicator"]]
+    ids = raw.astype("string").str.replace(r"\.0$", "", regex=True)
+    names = {e["name"]: k for k, e in mapping["indicators"].items() if "name" in e}
+    if names and "Indicator Name" in export.columns:
+        ids = ids.fillna(export["Indicator Name"].map(names).astype("string"))
+    return ids.fillna("").astype(str)
+
+
+def _selected(export: pd.DataFrame, select: dict[str, list[str]], name: str) -> pd.Series:
+    keep = pd.Series(True, index=export.index)
+    for column, values in select.items():
+        if column not in export.columns:
+            raise DataError(f"{name}: line 1: 'select' names column {column!r}, not in the export")
+        cell = export[column].fillna("")
+        keep &= cell.isin(values) | cell.eq("")
+    return keep
 
 
 def to_tidy(
@@ -217,40 +324,69 @@ def to_tidy(
     mapping
         From :func:`read_mapping`.
     catalogue
-        The indicator catalogue; mapped indicator ids must be in it.
+        The indicator catalogue; mapped indicator ids must be in it (or declared in the
+        mapping, see :func:`indicator_catalogue`).
     name
         File name for messages.
 
     Raises
     ------
     DataError
-        Mapped ids not in the catalogue; unparsable periods, missing, negative or
-        inconsistent counts, duplicates and years outside the data, naming the lines.
+        Mapped ids not in the catalogue; no practice rows after filtering (naming the area
+        types and ids found); unparsable periods, missing, negative or inconsistent counts,
+        duplicates and years outside the data, naming the lines.
     """
     cols = mapping["columns"]
-    unknown = sorted(set(mapping["indicators"].values()) - set(catalogue["indicator_id"]))
+    catalogue = indicator_catalogue(mapping, catalogue)
+    targets = {k: e["indicator_id"] for k, e in mapping["indicators"].items()}
+    unknown = sorted(set(targets.values()) - set(catalogue["indicator_id"]))
     if unknown:
         raise DataError(f"{name}: mapping names indicator id(s) {unknown} not in the catalogue")
-    ids = export[cols["indicator"]].astype(str)
-    mapped = ids.isin(list(mapping["indicators"]))
+    ids = _indicator_ids(export, mapping)
+    mapped = ids.isin(list(targets))
+    unmapped = tuple(sorted(ids[~mapped].unique()))
     breakdown = export[mapping["keep_empty"]].notna().any(axis=1)
+    chosen = _selected(export, mapping["select"], name)
     area = export[cols["area_type"]]
-    practice = mapped & ~breakdown & area.eq(mapping["practice_area_type"])
-    national = mapped & ~breakdown & area.eq(mapping["national_area_type"])
+    is_practice = area.isin(mapping["practice_area_type"])
+    is_national = area.eq(mapping["national_area_type"])
+    usable = mapped & ~breakdown & chosen
+    practice, national = usable & is_practice, usable & is_national
     set_aside = {
         "indicator not in mapping": int((~mapped).sum()),
         "category breakdown": int((mapped & breakdown).sum()),
-        "other area type": int((mapped & ~breakdown & ~practice & ~national).sum()),
+        "other sex or age than selected": int((mapped & ~breakdown & ~chosen).sum()),
+        "other area type": int((usable & ~is_practice & ~is_national).sum()),
     }
+    if not practice.any():
+        raise DataError(
+            f"{name}: no practice rows after filtering (Area Type in "
+            f"{mapping['practice_area_type']}, indicator ids {sorted(targets)}, "
+            f"select {mapping['select']}); the export has area types "
+            f"{sorted(area.dropna().unique())[:12]} and indicator ids {sorted(ids.unique())[:12]}"
+        )
     rows = export[practice]
     missing = _missing_counts(rows, mapping, name)
-    set_aside["missing counts (dropped)"] = int(missing.sum())
+    kept = mapping["missing_counts"] == "value"
+    set_aside[f"missing counts ({'kept as values' if kept else 'dropped'})"] = int(missing.sum())
+    values = None
+    if mapping["missing_counts"] == "value":
+        scored = rows[missing]
+        values = pd.DataFrame(
+            {
+                "practice_code": scored[cols["area_code"]],
+                "year": _years(scored[cols["period"]], mapping["period_pattern"], name),
+                "indicator_id": ids[scored.index].map(targets),
+                "value": scored["Value"],
+            },
+            index=scored.index,
+        )
     rows = rows[~missing]
     tidy = pd.DataFrame(
         {
             "practice_code": rows[cols["area_code"]],
             "year": _years(rows[cols["period"]], mapping["period_pattern"], name),
-            "indicator_id": ids[rows.index].map(mapping["indicators"]),
+            "indicator_id": ids[rows.index].map(targets),
             "numerator": rows[cols["numerator"]],
             "denominator": rows[cols["denominator"]],
         },
@@ -264,21 +400,33 @@ def to_tidy(
             f"{err}\n  (tidy fields from export columns: {fields}, year from "
             f"{cols['period']!r}, practice_code from {cols['area_code']!r})"
         ) from None
-    return Extract(tidy, _england(export[national], mapping, name), set_aside)
+    england = _england(export[national], targets, mapping, name)
+    return Extract(tidy, england, set_aside, values, unmapped)
 
 
-def _england(rows: pd.DataFrame, mapping: dict, name: str) -> pd.DataFrame:
+def _england(rows: pd.DataFrame, targets: dict, mapping: dict, name: str) -> pd.DataFrame:
+    """The export's own England rows (the published national value), one per indicator-year.
+
+    Exports repeat the England row (once with a blank parent, once under England); identical
+    repeats are kept once, differing ones are an error.
+    """
     cols = mapping["columns"]
     out = pd.DataFrame(
         {
             "year": _years(rows[cols["period"]], mapping["period_pattern"], name),
-            "indicator_id": rows[cols["indicator"]].astype(str).map(mapping["indicators"]),
+            "indicator_id": _indicator_ids(rows, mapping).map(targets),
             "numerator": rows[cols["numerator"]],
             "denominator": rows[cols["denominator"]],
             "value": rows["Value"],
         },
         index=rows.index,
-    )
+    ).drop_duplicates()
+    clash = out.duplicated(["indicator_id", "year"], keep=False)
+    if clash.any():
+        raise DataError(
+            f"{name}: England rows disagree for the same indicator and year on "
+            f"{describe_lines(out, clash)}"
+        )
     return out.sort_values(["indicator_id", "year"], ignore_index=True)
 
 
@@ -299,12 +447,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mapping", type=Path, default=None)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    extract = read_fingertips(args.export, args.mapping)
+    try:
+        extract = read_fingertips(args.export, args.mapping)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     ordered = extract.observations.sort_values(["practice_code", "year", "indicator_id"])
     print(f"wrote {write_observations(ordered, args.out / 'observations.csv')}")
     print(f"wrote {write_csv(extract.england, args.out / 'england.csv')}")
     for reason, count in extract.set_aside.items():
         print(f"set aside: {count} row(s), {reason}")
+    if extract.unmapped:
+        print(f"indicator ids not in the mapping: {list(extract.unmapped)}")
     return 0
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 from analysis.core.datasets import DataError, atomic_path, read_table
 from analysis.indicators.contract import (
     INDICATOR_SCHEMA,
-    LAST_YEAR,
+    MAX_YEAR,
     MEMBERSHIP_SCHEMA,
     OBSERVATION_COLUMNS,
     OBSERVATION_DTYPES,
@@ -77,6 +77,9 @@ class Panel:
         Indicator catalogue; ``higher_is_better`` as bool.
     tier
         ``"synthetic"`` for the stored synthetic panel, ``"user"`` for user data.
+    national
+        Published England rows (``england.csv`` beside the observations, as the Fingertips
+        converter writes it), or ``None``: the comparator is then the sum of practices.
     """
 
     observations: pd.DataFrame
@@ -84,6 +87,7 @@ class Panel:
     organisations: pd.DataFrame
     catalogue: pd.DataFrame
     tier: str
+    national: pd.DataFrame | None = None
 
 
 def validate_panel(panel: Panel) -> Panel:
@@ -117,6 +121,21 @@ def read_organisations(path: str | os.PathLike) -> pd.DataFrame:
     """Read an organisations file; ``case_study`` becomes bool."""
     frame = read_table(path, ORGANISATION_SCHEMA)
     return frame.assign(case_study=_to_bool(frame["case_study"]))
+
+
+def organisations_from_membership(membership: pd.DataFrame) -> pd.DataFrame:
+    """The organisations of a membership table, with no characteristics (all missing).
+
+    Used when a panel folder has no ``organisations.csv``: characteristics are optional,
+    and analyses that need them (associations) have nothing to test.
+    """
+    ids = sorted(membership["organisation_id"].unique())
+    frame = pd.DataFrame({"organisation_id": ids, "label": ids})
+    for column in ORGANISATION_SCHEMA.columns:
+        if column not in frame:
+            frame[column] = pd.NA
+    frame["case_study"] = False
+    return frame[list(ORGANISATION_SCHEMA.columns)]
 
 
 def read_truth(path: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -192,8 +211,9 @@ def load_panel(source: str | os.PathLike | None = None) -> Panel:
     ----------
     source
         ``None`` or ``""``: the stored synthetic panel (tier ``synthetic``). A folder:
-        the same layout (``observations.csv[.gz]``, ``membership.csv``,
-        ``organisations.csv`` and optionally its own ``indicator_catalogue.csv``). A tidy
+        the same layout (``observations.csv[.gz]``, ``membership.csv``, optionally
+        ``organisations.csv`` (without it, the membership's organisations with no
+        characteristics) and optionally its own ``indicator_catalogue.csv``). A tidy
         observations CSV: ``membership.csv`` and ``organisations.csv`` are read from the
         same folder. Anything but the stored synthetic folder is tier ``user``.
 
@@ -216,12 +236,28 @@ def load_panel(source: str | os.PathLike | None = None) -> Panel:
     own_catalogue = folder / "indicator_catalogue.csv"
     catalogue = read_catalogue(own_catalogue if own_catalogue.exists() else None)
     observations = read_observations(obs_path, catalogue)
-    organisations = read_organisations(folder / "organisations.csv")
     membership = read_table(folder / "membership.csv", MEMBERSHIP_SCHEMA)
+    organisations_file = folder / "organisations.csv"
+    organisations = (
+        read_organisations(organisations_file)
+        if organisations_file.exists()
+        else organisations_from_membership(membership)
+    )
     practices = pd.Series(observations["practice_code"].unique())
-    validate_membership(membership, organisations, practices, name=str(folder / "membership.csv"))
+    years = sorted(int(y) for y in observations["year"].unique())
+    validate_membership(
+        membership, organisations, practices, name=str(folder / "membership.csv"), years=years
+    )
     tier = "synthetic" if folder == stored else "user"
-    return Panel(observations, membership, organisations, catalogue, tier)
+    england = folder / "england.csv"
+    national = pd.read_csv(england) if england.exists() else None
+    if national is not None and not {"indicator_id", "year", "numerator", "denominator"} <= set(
+        national.columns
+    ):
+        raise DataError(
+            f"{england}: line 1: expected columns indicator_id, year, numerator, denominator"
+        )
+    return Panel(observations, membership, organisations, catalogue, tier, national)
 
 
 def members_in_year(membership: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -232,7 +268,7 @@ def members_in_year(membership: pd.DataFrame, year: int) -> pd.DataFrame:
     pandas.DataFrame
         ``practice_code``, ``organisation_id``, sorted, one row per member practice.
     """
-    left = membership["left"].fillna(LAST_YEAR + 100)
+    left = membership["left"].fillna(MAX_YEAR + 1)
     mask = (membership["joined"] <= year) & (left > year)
     out = membership.loc[mask.to_numpy(dtype=bool), ["practice_code", "organisation_id"]]
     return out.sort_values(["organisation_id", "practice_code"]).reset_index(drop=True)

@@ -62,15 +62,22 @@ def run_analysis(
     *,
     truth: pd.DataFrame | None = None,
     trend_method: str = "separate",
+    national: pd.DataFrame | None = None,
 ) -> IndicatorResults:
     """Analyses 1-6 (and truth against estimate when ``truth`` is given) for a selection.
 
-    ``data`` is the output of :func:`analysis.indicators.selection.prepare` for ``selection``.
+    ``data`` is the output of :func:`analysis.indicators.selection.prepare` for ``selection``;
+    ``national`` optional published England rows (the default comparator where given).
     """
     orgs, alpha = selection.organisations, selection.alpha
     dispersion = overdispersion_table(data)
     level = compare_to_national(
-        data, orgs, alpha=alpha, overdispersion=selection.overdispersion, dispersion=dispersion
+        data,
+        orgs,
+        alpha=alpha,
+        overdispersion=selection.overdispersion,
+        dispersion=dispersion,
+        national=national,
     )
     trend = trend_models(
         data,

@@ -327,14 +327,45 @@ def statements_table() -> pd.DataFrame:
     )
 
 
+NEEDS = {
+    "QI-S1": ("trend", "org_change"),
+    "QI-S2": ("qof", "classification"),
+    "QI-S3": ("trend", "national_change"),
+    "QI-S4": ("summary", "class_unadjusted"),
+    "QI-S7": ("summary", "class_unadjusted"),
+    "QI-S8": ("trend", "classification"),
+    "QI-S9": ("trend", "org_change"),
+    "QI-S10": ("trend", "org_change"),
+}
+"""The result column each statement's rule reads (checked for being all missing)."""
+
+
+def _not_computable(statement: Statement, results: IndicatorResults) -> tuple[str, str] | None:
+    """``not evaluated`` with the reason when every value the rule needs is missing."""
+    if statement.statement_id not in NEEDS:
+        return None
+    table_name, column = NEEDS[statement.statement_id]
+    table = getattr(results, table_name)
+    if table.empty or column not in table or table[column].notna().any():
+        return None
+    return NOT_EVALUATED, (
+        f"every {column!r} in the {table_name} table of this run is missing (its models "
+        "could not be estimated), so the statement's statistic cannot be computed"
+    )
+
+
 def evaluate_statements(results: IndicatorResults, organisations: pd.DataFrame) -> pd.DataFrame:
     """Judge every statement on a run: ``this_run`` (what was found) and ``verdict``.
 
     Rules use the unadjusted classes (as the published analysis appears to); the
-    Benjamini-Hochberg classes are in the summary table beside them.
+    Benjamini-Hochberg classes are in the summary table beside them. A statement whose
+    statistic cannot be computed (every value it needs is missing) is ``not evaluated``,
+    with the reason.
     """
     table = statements_table()
-    verdicts = [s.evaluate(results, organisations) for s in STATEMENTS]
+    verdicts = [
+        _not_computable(s, results) or s.evaluate(results, organisations) for s in STATEMENTS
+    ]
     table["this_run"] = [finding for _, finding in verdicts]
     table["verdict"] = [verdict for verdict, _ in verdicts]
     return table

@@ -9,14 +9,18 @@
           + e[p, t, i]                                # practice-year noise, SD practice_year_sd
           + level_log_ratio[o, i] + trend_log_ratio[o, i] * (t - 2009)   # if p in o in year t
 
-* List sizes are lognormal (median about 6,800 patients, clipped to 1,000-40,000) and grow
-  about 1% a year; rate indicators count events among registered patients
+* List sizes in 2013 are drawn from the REAL 2013 distribution of practice list sizes
+  (HSCIC; two-sample KS distance about 0.02; :func:`calibrated_list_sizes`) and grow about
+  1% a year (``list_sizes="lognormal"`` gives the earlier lognormal, median 6,800); rate
+  indicators count events among registered patients
   (numerator ~ Poisson(list size x rate)).
 * Broad-spectrum antibiotic items are binomial out of the practice's antibacterial items;
   emergency readmissions are binomial out of discharges (Poisson, about 10% of the list);
   QOF points are binomial out of illustrative points available (1,000 total, 650 clinical,
   170 organisational: not the real QOF maxima); GP patient survey items are binomial out of
   the respondents to each item (about 118 respondents per practice, 100-115 per item).
+* Forty small networks ``NET01``-``NET40`` of 2 to 10 practices (like primary care
+  networks), members throughout, with no effect on any indicator (``small_networks``).
 * Eight organisations of 12 to 100 practices; founding members joined 2004-2009, about a
   fifth of the final members joined during 2010-2014, about 6% left, and two practices
   moved from one organisation to another. ORG01-ORG03 are flagged as case-study sites.
@@ -75,6 +79,7 @@ from analysis.indicators.panel import (
 )
 
 DEFAULT_SEED = 20160701
+MIN_LIST = 500
 
 # indicator -> national level at 2009 (link scale), national trend per year, between-practice SD,
 # practice-year SD and what the denominator counts. Levels are illustrative round numbers.
@@ -111,10 +116,16 @@ _CASE_STUDIES = ("ORG01", "ORG02", "ORG03")
 _PRESCRIBING = ("PRE01", "PRE02", "PRE03", "PRE04")
 
 
-def _organisation_effects() -> pd.DataFrame:
-    """True organisation effects (link scale) encoding the published findings."""
+def _organisation_effects(organisations: dict | None = None) -> pd.DataFrame:
+    """True organisation effects (link scale) encoding the published findings.
+
+    Organisations beyond the study's eight (small networks) have no effect on anything.
+    """
     rows = []
-    for org in _ORGANISATIONS:
+    for org in organisations or _ORGANISATIONS:
+        if org not in _ORGANISATIONS:
+            rows += [(org, ind, 0.0, 0.0) for ind in _DGP]
+            continue
         for ind in _DGP:
             level, trend = 0.0, 0.0
             if ind in _PRESCRIBING:
@@ -193,19 +204,71 @@ def _denominators(
     return np.maximum(rng.binomial(responses, float(value)), 1)
 
 
+def _draw_small_networks(
+    rng: np.random.Generator, spells: pd.DataFrame, n_practices: int, count: int
+) -> tuple[pd.DataFrame, dict]:
+    """``count`` small networks of 2 to 10 practices, like PCNs, members from 2009 on."""
+    free = np.setdiff1d(np.arange(n_practices), spells["practice"].to_numpy())
+    sizes = rng.integers(2, 11, size=count)
+    if sizes.sum() > len(free):
+        raise ValueError(
+            f"n_practices={n_practices} is too small for {count} small networks "
+            f"({int(sizes.sum())} practices) beside the large organisations"
+        )
+    chosen = rng.choice(free, size=int(sizes.sum()), replace=False)
+    ids = [f"NET{k + 1:02d}" for k in range(count)]
+    frame = pd.DataFrame(
+        {
+            "practice": chosen,
+            "organisation_id": np.repeat(ids, sizes),
+            "joined": pd.array(np.full(len(chosen), FIRST_YEAR), dtype="Int64"),
+            "left": pd.array([pd.NA] * len(chosen), dtype="Int64"),
+        }
+    )
+    specs = {o: (f"Synthetic small network {o}", "network", int(n), 1, "mixed", False)
+             for o, n in zip(ids, sizes, strict=True)}  # fmt: skip
+    return pd.concat([spells, frame], ignore_index=True), specs
+
+
+def calibrated_list_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` list sizes drawn from the REAL 2013 distribution (inverse of its ECDF, linear
+    between observed sizes), so a synthetic panel has England's spread of practice sizes.
+
+    The 0.7% of codes with fewer than :data:`MIN_LIST` registered patients are left out: with
+    so few patients the rarer events of the rate indicators are often zero, which has no log
+    rate, and the synthetic practices are meant to be general practices with a full list.
+    """
+    from analysis.indicators.listsizes import read_list_sizes
+
+    real = read_list_sizes()["list_size"].to_numpy(dtype=float)
+    real = np.sort(real[real >= MIN_LIST])
+    return np.quantile(real, rng.uniform(size=n))
+
+
 def _draw_counts(
-    rng: np.random.Generator, catalogue: pd.DataFrame, member: np.ndarray, effects: pd.DataFrame
+    rng: np.random.Generator,
+    catalogue: pd.DataFrame,
+    member: np.ndarray,
+    effects: pd.DataFrame,
+    list_sizes: str = "lognormal",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Numerators, denominators (practices x years x indicators) and practice effects u."""
     n_p, n_t = member.shape
-    base = np.clip(np.exp(rng.normal(np.log(6800), 0.55, n_p)), 1000, 40000)
+    if list_sizes == "real2013":
+        # calibrated at 2013, so 2009 lists are the 2013 ones less four years' growth
+        base = np.maximum(calibrated_list_sizes(rng, n_p) / np.exp(0.01 * (2013 - FIRST_YEAR)), 1)
+    else:
+        base = np.clip(np.exp(rng.normal(np.log(6800), 0.55, n_p)), 1000, 40000)
     growth = 0.01 * np.arange(n_t) + rng.normal(0, 0.02, (n_p, n_t))
     lists = np.round(base[:, None] * np.exp(growth)).astype(np.int64)
     responses = rng.binomial(320, 0.37, (n_p, n_t))
     ids = sorted(catalogue["indicator_id"])
     dist = dict(zip(catalogue["indicator_id"], catalogue["distribution"], strict=True))
+    # rows in the order of the member matrix's organisation index (pivot would sort them)
+    order = list(dict.fromkeys(effects["organisation_id"]))
     level = effects.pivot(index="organisation_id", columns="indicator_id", values="level")
     trend = effects.pivot(index="organisation_id", columns="indicator_id", values="trend")
+    level, trend = level.reindex(order), trend.reindex(order)
     years = np.arange(n_t)[None, :]
     num = np.zeros((n_p, n_t, len(ids)))
     den = np.zeros((n_p, n_t, len(ids)))
@@ -247,10 +310,12 @@ def _truth_table(effects: pd.DataFrame, membership: pd.DataFrame, u: np.ndarray,
     return truth.sort_values(["organisation_id", "indicator_id", "parameter"], ignore_index=True)
 
 
-def _organisation_table(membership: pd.DataFrame, lists: np.ndarray) -> pd.DataFrame:
+def _organisation_table(
+    membership: pd.DataFrame, lists: np.ndarray, organisations: dict | None = None
+) -> pd.DataFrame:
     final = membership[(membership["joined"] <= LAST_YEAR) & membership["left"].isna()]
     rows = []
-    for org, (label, form, _, ccgs, rurality, case) in _ORGANISATIONS.items():
+    for org, (label, form, _, ccgs, rurality, case) in (organisations or _ORGANISATIONS).items():
         practices = final.loc[final["organisation_id"] == org, "practice"].to_numpy()
         total = int(lists[practices, -1].sum())
         rows.append((org, label, form, len(practices), total, ccgs, rurality, case))
@@ -259,7 +324,12 @@ def _organisation_table(membership: pd.DataFrame, lists: np.ndarray) -> pd.DataF
 
 
 def generate_panel(
-    seed: int = DEFAULT_SEED, n_practices: int = 7000, catalogue: pd.DataFrame | None = None
+    seed: int = DEFAULT_SEED,
+    n_practices: int = 7000,
+    catalogue: pd.DataFrame | None = None,
+    *,
+    list_sizes: str = "real2013",
+    small_networks: int = 40,
 ) -> tuple[Panel, pd.DataFrame]:
     """Draw the SYNTHETIC national panel and the truth that generated it.
 
@@ -272,6 +342,14 @@ def generate_panel(
     catalogue
         Indicator catalogue; default the stored one. Rows outside an indicator's
         ``years_available`` are not generated.
+    list_sizes
+        ``lognormal`` (the stored panel: median 6,800, clipped to 1,000-40,000; two-sample
+        KS distance about 0.13 from the REAL 2013 list sizes) or ``real2013`` (drawn from the
+        REAL 2013 distribution, :func:`calibrated_list_sizes`; KS distance of the 2013 list
+        sizes about 0.02).
+    small_networks
+        Extra organisations ``NET01``... of 2 to 10 practices each (like primary care
+        networks) with no effect on any indicator, drawn after everything else.
 
     Returns
     -------
@@ -285,11 +363,19 @@ def generate_panel(
     if missing:
         raise ValueError(f"catalogue indicators {missing} have no synthetic model")
     rng = np.random.default_rng(seed)
-    orgs = list(_ORGANISATIONS)
+    if list_sizes not in ("lognormal", "real2013"):
+        raise ValueError(f"list_sizes={list_sizes!r}; expected 'lognormal' or 'real2013'")
+    specs = dict(_ORGANISATIONS)
     spells = _draw_membership(rng, n_practices)
-    effects = _organisation_effects()
+    if small_networks:
+        spells, small = _draw_small_networks(
+            np.random.default_rng([seed, 1]), spells, n_practices, small_networks
+        )
+        specs |= small
+    orgs = list(specs)
+    effects = _organisation_effects(specs)
     member = _member_matrix(spells, n_practices, orgs)
-    num, den, u, lists = _draw_counts(rng, catalogue, member, effects)
+    num, den, u, lists = _draw_counts(rng, catalogue, member, effects, list_sizes)
     codes = np.array([f"S{i + 1:05d}" for i in range(n_practices)], dtype=object)
     ids = np.array(sorted(catalogue["indicator_id"]), dtype=object)
     n_t, n_i = len(YEARS), len(ids)
@@ -309,7 +395,7 @@ def generate_panel(
     membership = membership[list(MEMBERSHIP_SCHEMA.columns)].sort_values(
         ["practice_code", "joined"], ignore_index=True
     )
-    organisations = _organisation_table(spells, lists)
+    organisations = _organisation_table(spells, lists, specs)
     truth = _truth_table(effects, spells, u, list(ids))
     return Panel(observations, membership, organisations, catalogue, "synthetic"), truth
 

@@ -224,9 +224,9 @@ def test_figure_problems():
     problems = book.figure_problems(nb, "x")
     assert problems == [
         "notebook 'x', cell 3: figure caption 'A line, no tier' does not start with a data tier "
-        "['published', 'synthetic', 'user'] (metadata mystnb.figure.caption)",
+        "['published', 'synthetic', 'user', 'real'] (metadata mystnb.figure.caption)",
         "notebook 'x', cell 4: figure caption '' does not start with a data tier "
-        "['published', 'synthetic', 'user'] (metadata mystnb.figure.caption)",
+        "['published', 'synthetic', 'user', 'real'] (metadata mystnb.figure.caption)",
         "notebook 'x', cell 4: figure has no name (metadata mystnb.figure.name)",
         "notebook 'x', cell 5: figure has no name (metadata mystnb.figure.name)",
         "notebook 'x', cell 5: displays 2 images; a figure cell shows one",
@@ -328,7 +328,7 @@ def test_status_summary_counts_from_the_runs(mini):
     assert "**Published figures checked:** 5 in 2 chapter(s); **4 match**" in summary
     assert "**Must-match figures:** 4; **4 reproduced**, 0 failed" in summary
     assert "**Informational checks that do not match:** 1" in summary
-    assert "**Figures in this book:** 2 (1 published, 1 synthetic, 0 user)" in summary
+    assert "**Figures in this book:** 2 (1 published, 1 synthetic, 0 user, 0 real)" in summary
     assert "**Data files:** none catalogued" in summary
     assert "| {doc}`/chapters/alpha` | 2 | 1 | 1 | 0 |" in summary
     assert "| {doc}`/chapters/beta` | 3 | 3 | 3 | 0 |" in summary

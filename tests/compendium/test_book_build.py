@@ -212,7 +212,7 @@ def test_landing_page_status_and_report(built):
     text = re.sub(r"<[^>]+>", "", intro)
     assert "Published figures checked: 1 in 1 chapter(s); 1 match" in text
     assert "Must-match figures: 1; 1 reproduced, 0 failed" in text
-    assert "Figures in this book: 2 (1 published, 1 synthetic, 0 user)" in text
+    assert "Figures in this book: 2 (1 published, 1 synthetic, 0 user, 0 real)" in text
     # The book was built while the chapter's source was broken: the page says so.
     assert "stale runs shown (rerun make all): chapter (source changed)" in text
     report = re.sub(r"<[^>]+>", "", html(root, "chapters/reproduction.html"))

@@ -66,7 +66,11 @@ def test_write_csv_is_deterministic_and_atomic(tmp_path):
 
     frame = pd.DataFrame({"a": [1 / 3, 2.0], "b": ["x", "y"]})
     path = write_csv(frame, tmp_path / "t.csv")
-    assert path.read_text() == "a,b\n0.333333,x\n2,y\n"
+    assert path.read_text() == "a,b\n0.3333333333333333,x\n2,y\n"
+    assert pd.read_csv(path)["a"].tolist() == [1 / 3, 2.0]  # round-trips exactly
+    rounded = write_csv(frame, tmp_path / "r.csv", float_digits=6)
+    assert rounded.read_text() == "a,b\n0.333333,x\n2,y\n"
+    rounded.unlink()
     digest = sha256_file(path)
 
     class Failing(pd.DataFrame):

@@ -85,6 +85,7 @@ def test_fixture_becomes_the_tidy_contract_with_england_as_comparator():
     assert extract.set_aside == {
         "indicator not in mapping": 2,
         "category breakdown": 1,
+        "other sex or age than selected": 0,
         "other area type": 4,  # the CCG rows
         "missing counts (dropped)": 0,
     }

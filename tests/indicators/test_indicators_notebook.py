@@ -196,6 +196,18 @@ def test_statement_rules_fail_when_the_finding_is_contradicted(results):
     assert verdict.loc["QI-S6", "verdict"] == "does not hold"
 
 
+def test_statements_are_not_evaluated_when_every_statistic_is_missing(results):
+    p, _, res = results
+    missing = res.trend.assign(org_change=None, classification=None, national_change=None)
+    broken = dataclasses.replace(res, trend=missing)
+    verdict = statements.evaluate_statements(broken, p["organisations"]).set_index("statement_id")
+    for statement_id in ("QI-S1", "QI-S3", "QI-S8", "QI-S9", "QI-S10"):
+        assert verdict.loc[statement_id, "verdict"] == "not evaluated", statement_id
+        assert "cannot be computed" in verdict.loc[statement_id, "this_run"]
+    intact = statements.evaluate_statements(res, p["organisations"]).set_index("statement_id")
+    assert intact.loc["QI-S1", "verdict"] in ("holds", "does not hold")
+
+
 # --------------------------------------------------------------------------- data
 
 
@@ -217,7 +229,9 @@ def test_stored_panel_matches_its_catalogue_rows():
     rows = {d.path: d.rows for d in catalogue.load()}
     assert len(stored.observations) == rows["indicators/synthetic/observations.csv.gz"]
     assert stored.tier == "synthetic"
-    assert set(stored.organisations["organisation_id"]) == {f"ORG0{i}" for i in range(1, 9)}
+    ids = set(stored.organisations["organisation_id"])
+    assert {i for i in ids if i.startswith("ORG")} == {f"ORG0{i}" for i in range(1, 9)}
+    assert len({i for i in ids if i.startswith("NET")}) == 40
 
 
 # --------------------------------------------------------------------------- end to end

@@ -1,0 +1,354 @@
+"""Loader: NHS Digital QOF practice achievement summaries, any year, by column mapping.
+
+Each published layout of the practice achievement summary has one small mapping file,
+``data/indicators/mappings/qof_*.yml``, saying which column holds each field (practice code,
+list size, points achieved, points available), which columns are parent codes (PCN, CCG, ...),
+the year's maximum points, the cells published as not available (``":"``) and how the
+financial year is read from the file name. :func:`read_qof` finds the mapping whose columns
+are all in the file's header (or takes the one given) and returns one row per practice.
+
+A new year's file with a new layout is taken by copying the nearest mapping file, changing
+the column titles and ``max_points``: no code changes. A file that matches no mapping is
+refused with the columns found and, for each mapping tried, the columns it missed.
+
+Points are not counts of independent events, so nothing here treats them as binomial:
+the analysis (:mod:`analysis.indicators.networks`) takes each practice's percentage of its
+available points as a continuous outcome.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+from analysis.core.datasets import MAX_REPORTED, DataError
+from analysis.indicators.panel import indicators_dir
+
+FIELDS = ("practice_code", "practice_name", "list_size", "points_achieved", "points_available")
+NUMERIC_FIELDS = ("list_size", "points_achieved", "points_available")
+MAPPING_KEYS = {"layout", "max_points", "missing", "year", "year_from_filename", "columns"}
+MAPPING_KEYS |= {"groups", "practice_code_pattern"}
+PRACTICE_CODE = r"^[A-Z][0-9A-Z]\d{4}$"
+
+QOF_SCHEMA = pa.DataFrameSchema(
+    {
+        "practice_code": pa.Column(str, pa.Check.str_matches(PRACTICE_CODE)),
+        "year": pa.Column("int64", pa.Check.in_range(1990, 2100)),
+        "list_size": pa.Column("float64", pa.Check.ge(0)),
+        "points_achieved": pa.Column("float64", pa.Check.ge(0), nullable=True),
+        "points_available": pa.Column("float64", pa.Check.ge(0), nullable=True),
+        "max_points": pa.Column("float64", pa.Check.gt(0)),
+    }
+)
+"""What :func:`read_qof` returns for every published layout (plus the layout's group columns)."""
+
+
+def mappings_dir() -> Path:
+    """Where the QOF layout mappings live: ``data/indicators/mappings``."""
+    return indicators_dir() / "mappings"
+
+
+def mapping_files(folder: str | os.PathLike | None = None) -> list[Path]:
+    """Every ``qof_*.yml`` mapping, sorted by name."""
+    return sorted(Path(folder or mappings_dir()).glob("qof_*.yml"))
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One QOF layout: which column holds each field."""
+
+    path: Path
+    layout: str
+    max_points: float
+    columns: dict[str, str]
+    groups: dict[str, str] = field(default_factory=dict)
+    missing: tuple[str, ...] = (":",)
+    year: int | None = None
+    year_from_filename: str = r"(?P<year>\d{4})-\d{2}"
+    practice_code_pattern: str = PRACTICE_CODE
+
+    def needed(self) -> list[str]:
+        """Every column the layout names."""
+        return [*self.columns.values(), *self.groups.values()]
+
+
+def read_mapping(path: str | os.PathLike) -> Mapping:
+    """Read and check one mapping file; errors name the file and the key."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise DataError(f"{path}: cannot read the mapping ({err})") from None
+    if not isinstance(doc, dict):
+        raise DataError(f"{path}: expected a YAML mapping of keys {sorted(MAPPING_KEYS)}")
+    unknown = sorted(set(doc) - MAPPING_KEYS)
+    missing = sorted({"layout", "max_points", "columns"} - set(doc))
+    if unknown or missing:
+        raise DataError(f"{path}: unknown key(s) {unknown}, missing key(s) {missing}")
+    columns = doc["columns"] or {}
+    if sorted(columns) != sorted(FIELDS):
+        raise DataError(f"{path}: 'columns' must map exactly {list(FIELDS)}; got {sorted(columns)}")
+    if not isinstance(doc["max_points"], int | float) or doc["max_points"] <= 0:
+        raise DataError(f"{path}: 'max_points' must be a positive number")
+    pattern = doc.get("year_from_filename", r"(?P<year>\d{4})-\d{2}")
+    if "year" not in re.compile(pattern).groupindex:
+        raise DataError(f"{path}: year_from_filename needs a named group (?P<year>...)")
+    return Mapping(
+        path=path,
+        layout=str(doc["layout"]),
+        max_points=float(doc["max_points"]),
+        columns={str(k): str(v) for k, v in columns.items()},
+        groups={str(k): str(v) for k, v in (doc.get("groups") or {}).items()},
+        missing=tuple(str(m) for m in doc.get("missing", [":"])),
+        year=None if doc.get("year") is None else int(doc["year"]),
+        year_from_filename=pattern,
+        practice_code_pattern=str(doc.get("practice_code_pattern", PRACTICE_CODE)),
+    )
+
+
+def read_header(path: str | os.PathLike) -> list[str]:
+    """The header of a CSV or gzip-compressed CSV (a UTF-8 BOM is dropped)."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader(handle), [])
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError, EOFError) as err:
+        raise DataError(f"{path}: cannot be read as a UTF-8 CSV ({err})") from None
+
+
+def choose_mapping(path: str | os.PathLike, mappings: Sequence[Mapping] | None = None) -> Mapping:
+    """The one mapping whose columns are all in the file's header.
+
+    Raises
+    ------
+    DataError
+        No mapping matches (listing the columns found and, per mapping, what it missed), or
+        more than one does.
+    """
+    header = read_header(path)
+    mappings = [read_mapping(p) for p in mapping_files()] if mappings is None else mappings
+    fits = [m for m in mappings if all(c in header for c in m.needed())]
+    if len(fits) == 1:
+        return fits[0]
+    if len(fits) > 1:
+        names = [m.path.name for m in fits]
+        raise DataError(f"{path}: line 1: the header matches several mappings {names}; pass one")
+    tried = "\n  ".join(
+        f"{m.path.name}: missing {[c for c in m.needed() if c not in header]}" for m in mappings
+    )
+    raise DataError(
+        f"{path}: line 1: layout matches no QOF mapping; columns found {header}\n"
+        f"  mappings tried:\n  {tried}\n  add a mapping file qof_<year>.yml to "
+        f"{mappings_dir()} naming this file's columns"
+    )
+
+
+def file_year(path: str | os.PathLike, mapping: Mapping) -> int:
+    """The financial year (its first calendar year) of a file, from the mapping or its name."""
+    if mapping.year is not None:
+        return mapping.year
+    found = re.search(mapping.year_from_filename, Path(path).name)
+    if not found:
+        raise DataError(
+            f"{path}: the file name does not give a year: expected a match of "
+            f"{mapping.year_from_filename!r} (e.g. 'QOF 2019-20.csv'), or set 'year:' in "
+            f"{mapping.path}"
+        )
+    return int(found["year"])
+
+
+def _lines(index: pd.Index) -> str:
+    shown = ", ".join(str(int(i) + 2) for i in index[:MAX_REPORTED])
+    more = f" and {len(index) - MAX_REPORTED} more" if len(index) > MAX_REPORTED else ""
+    return f"line(s) {shown}{more}"
+
+
+def _read_text(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    try:
+        raw = gzip.decompress(raw) if path.suffix == ".gz" else raw
+        text = raw.decode("utf-8-sig")
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot be read as a UTF-8 CSV ({err})") from None
+    try:
+        return pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, on_bad_lines="error"
+        )
+    except pd.errors.ParserError as err:
+        raise DataError(f"{path}: malformed CSV ({err})") from None
+
+
+def _numbers(frame: pd.DataFrame, mapping: Mapping, name: str) -> tuple[dict, list[str]]:
+    problems, out = [], {}
+    for key in NUMERIC_FIELDS:
+        column = mapping.columns[key]
+        text = frame[column].str.strip()
+        blank = text.isin(mapping.missing) if key != "list_size" else pd.Series(False, frame.index)
+        values = pd.to_numeric(text.where(~blank), errors="coerce")
+        bad = values.isna() & ~blank
+        if bad.any():
+            shown = frame.loc[bad, column].head(3).tolist()
+            problems.append(
+                f"column {column!r}: not a number on {_lines(frame.index[bad])} (values {shown})"
+            )
+        negative = values < 0
+        if negative.any():
+            problems.append(f"column {column!r}: negative on {_lines(frame.index[negative])}")
+        if key != "list_size":
+            above = values > mapping.max_points
+            if above.any():
+                problems.append(
+                    f"column {column!r}: above the year's maximum {mapping.max_points:g} points "
+                    f"on {_lines(frame.index[above])}"
+                )
+        out[key] = values
+    return out, problems
+
+
+def read_qof(
+    path: str | os.PathLike, mapping: str | os.PathLike | Mapping | None = None
+) -> pd.DataFrame:
+    """Read one QOF practice achievement summary into one row per practice.
+
+    Parameters
+    ----------
+    path
+        The published CSV (or ``.csv.gz``).
+    mapping
+        A mapping file or :class:`Mapping`; default the one stored mapping whose columns are
+        all in the header.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``practice_code``, ``practice_name``, ``year``, ``list_size``, ``points_achieved``,
+        ``points_available`` (NaN where published as not available), ``max_points``, one
+        column per group of the layout (``pcn``, ``ccg``, ...), ``layout`` and ``line`` (the
+        line of the file).
+
+    Raises
+    ------
+    DataError
+        Naming file, line and column: a layout that matches no mapping, a mapping naming a
+        column the file lacks, a malformed or duplicated practice code, points that are not
+        numbers, negative or above the year's maximum, or a year the file name does not give.
+    """
+    path = Path(path)
+    if mapping is None:
+        mapping = choose_mapping(path)
+    elif not isinstance(mapping, Mapping):
+        mapping = read_mapping(mapping)
+    header = read_header(path)
+    absent = [c for c in mapping.needed() if c not in header]
+    if absent:
+        raise DataError(
+            f"{mapping.path}: names column(s) {absent} that {path} does not have; "
+            f"columns found {header}"
+        )
+    year = file_year(path, mapping)
+    frame = _read_text(path)
+    name = str(path)
+    codes = frame[mapping.columns["practice_code"]].str.strip()
+    problems = []
+    malformed = ~codes.str.fullmatch(mapping.practice_code_pattern)
+    if malformed.any():
+        problems.append(
+            f"column {mapping.columns['practice_code']!r}: malformed practice code on "
+            f"{_lines(frame.index[malformed])} (values {codes[malformed].head(3).tolist()}; "
+            f"expected {mapping.practice_code_pattern!r})"
+        )
+    duplicated = codes.duplicated(keep=False) & ~malformed
+    if duplicated.any():
+        problems.append(
+            f"column {mapping.columns['practice_code']!r}: duplicated practice rows on "
+            f"{_lines(frame.index[duplicated])}"
+        )
+    values, numeric_problems = _numbers(frame, mapping, name)
+    problems += numeric_problems
+    if problems:
+        raise DataError(f"{name}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    out = pd.DataFrame(
+        {
+            "practice_code": codes,
+            "practice_name": frame[mapping.columns["practice_name"]],
+            "year": np.int64(year),
+            **values,
+            "max_points": mapping.max_points,
+        }
+    )
+    for group, column in mapping.groups.items():
+        out[group] = frame[column].str.strip()
+    out["layout"] = mapping.path.name
+    out["line"] = frame.index.to_numpy() + 2
+    return out
+
+
+@dataclass(frozen=True)
+class QofYears:
+    """Several years of QOF practice summaries, stacked.
+
+    Attributes
+    ----------
+    practices
+        :func:`read_qof` rows of every file (group columns a file lacks are empty).
+    files
+        One row per file: ``file``, ``year``, ``layout``, ``rows``, ``not_available``
+        (practices whose points are published as not available), ``achieved_above_available``.
+    """
+
+    practices: pd.DataFrame
+    files: pd.DataFrame
+
+
+def read_qof_years(
+    paths: Sequence[str | os.PathLike], mappings: Sequence[Mapping] | None = None
+) -> QofYears:
+    """Read several QOF files (one per year); each is matched to its layout's mapping.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_qof`; also two files of the same year.
+    """
+    mappings = [read_mapping(p) for p in mapping_files()] if mappings is None else mappings
+    frames, files = [], []
+    for path in paths:
+        frame = read_qof(path, choose_mapping(path, mappings))
+        frames.append(frame)
+        files.append(
+            {
+                "file": Path(path).name,
+                "year": int(frame["year"].iloc[0]),
+                "layout": frame["layout"].iloc[0],
+                "rows": len(frame),
+                "not_available": int(frame["points_available"].isna().sum()),
+                "achieved_above_available": int(
+                    (frame["points_achieved"] > frame["points_available"]).sum()
+                ),
+            }
+        )
+    table = pd.DataFrame(files)
+    twice = table["year"].duplicated(keep=False)
+    if twice.any():
+        raise DataError(f"two files for the same year: {table.loc[twice, 'file'].tolist()}")
+    practices = pd.concat(frames, ignore_index=True)
+    return QofYears(practices.sort_values(["year", "practice_code"], ignore_index=True), table)
+
+
+def stored_files() -> list[Path]:
+    """The shipped REAL QOF summaries, ``data/indicators/real/qof/*.csv.gz``, by year."""
+    return sorted((indicators_dir() / "real" / "qof").glob("qof_*.csv.gz"))
