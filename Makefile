@@ -36,7 +36,7 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 lab: install
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: install
 	$(BIN)/python -m analysis.compendium.bench
