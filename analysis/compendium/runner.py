@@ -278,7 +278,7 @@ def execute_notebook(
         os.rename(tmp, failed)
         if isinstance(err, RunError | pl.PipelineError):
             message = str(err)
-        elif isinstance(err, OSError):
+        elif isinstance(err, OSError) and not isinstance(err, TimeoutError):
             message = f"notebook {notebook.name!r}: {describe_os_error(err)}"
         else:
             message = _describe_failure(notebook.name, err)
