@@ -82,7 +82,12 @@ def swap_folder(new: Path, final: Path) -> None:
     with uninterruptible():
         if final.exists():
             os.rename(final, old)
-        os.rename(new, final)
+        try:
+            os.rename(new, final)
+        except OSError:
+            if old.exists():
+                os.rename(old, final)
+            raise
     shutil.rmtree(old, ignore_errors=True)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from analysis import safeyaml
 from analysis.errors import CompendiumError
 from analysis.parameters import (  # noqa: F401 - the engine's parameter API, re-exported
     LIST_TYPES,
@@ -250,26 +251,6 @@ def _check_references(pipeline: Pipeline, raw: dict) -> None:
                 )
 
 
-def _check_shape(path: Path, text: str) -> None:
-    """Refuse aliases and deep nesting from the event stream (no recursion, no expansion)."""
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            line = event.start_mark.line + 1
-            if isinstance(event, yaml.AliasEvent):
-                raise _fail(path, line, "YAML aliases (*name) are not allowed in the pipeline")
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise _fail(path, line, f"nested deeper than {MAX_DEPTH} levels")
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err)
-        raise _fail(path, mark.line + 1 if mark else 0, f"malformed YAML: {problem}") from None
-
-
 def _check_book(path: Path, book: Any, line: int) -> dict:
     if not isinstance(book, dict):
         raise _fail(path, line, f"book must be a mapping, got {book!r}")
@@ -293,19 +274,10 @@ def load(path: str | Path | None = None) -> Pipeline:
     """Read and check the pipeline file; errors name the file and line."""
     path = Path(path) if path else repo_root() / PIPELINE_FILE
     try:
-        if path.stat().st_size > MAX_PIPELINE_BYTES:
-            raise _fail(path, 0, f"larger than {MAX_PIPELINE_BYTES} bytes; expected a short file")
-        raw_bytes = path.read_bytes()
-    except OSError as err:
-        raise PipelineError(f"{path}: cannot be read ({err.strerror})") from None
-    try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw_bytes[: err.start].count(b"\n") + 1
-        raise _fail(
-            path, line, f"byte {raw_bytes[err.start]:#04x} is not valid UTF-8; save it as UTF-8"
-        ) from None
-    _check_shape(path, text)
+        text = safeyaml.read_text(path, MAX_PIPELINE_BYTES)
+        safeyaml.check_shape(path, text, MAX_DEPTH)
+    except safeyaml.YamlError as err:
+        raise PipelineError(str(err)) from None
     try:
         raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
