@@ -267,6 +267,26 @@ def cache_components(notebook: Notebook, parameters: dict[str, Any]) -> dict[str
     }
 
 
+def input_stamps(notebook: Notebook, parameters: dict[str, Any]) -> dict[str, Any]:
+    """(size, mtime, ctime, inode) of every input file: a write leaves a mark even when the
+    content is put back, which a digest alone would not see."""
+    paths = {ref: input_path(ref) for ref in notebook.inputs}
+    for name, param in notebook.parameters.items():
+        if param.type == "path" and parameters.get(name):
+            paths[f"parameter:{name}"] = resolve_path(parameters[name])
+    stamps: dict[str, Any] = {}
+    for ref, path in paths.items():
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            try:
+                st = file.stat()
+            except OSError:
+                stamps[f"{ref}:{file}"] = "missing"
+                continue
+            stamps[f"{ref}:{file}"] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return stamps
+
+
 def cache_key(components: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(components).encode()).hexdigest()
 

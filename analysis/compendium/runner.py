@@ -180,15 +180,32 @@ def _check_inputs(notebook: pl.Notebook, produced: set[str] = frozenset()) -> No
             raise RunError(f"notebook {notebook.name!r}: input {ref} not found at {path}{hint}")
         if path.is_file() and not os.access(path, os.R_OK):
             raise RunError(f"notebook {notebook.name!r}: input {ref} at {path} is not readable")
+        if ":" in ref:
+            manifest = read_manifest(pl.run_dir(ref.split(":", 1)[0]))
+            damaged = cache.integrity_problems(manifest) if manifest else []
+            if damaged:
+                raise RunError(
+                    f"notebook {notebook.name!r}: input {ref} no longer matches the sha256 in "
+                    f"its run.json ({'; '.join(damaged[:3])}); run "
+                    f"`compendium run {ref.split(':')[0]} --force` first"
+                )
 
 
-def _check_after(notebook: pl.Notebook, parameters: dict[str, Any], before: dict[str, Any]) -> None:
-    """Refuse a run whose inputs changed while it ran, or that wrote into other runs."""
+def _check_after(
+    notebook: pl.Notebook, parameters: dict[str, Any], before: dict[str, Any], stamps: dict
+) -> None:
+    """Refuse a run whose inputs changed while it ran (even if put back), or that wrote
+    into other runs."""
     after = cache.cache_components(notebook, parameters)
     changed = sorted(
         ref for ref in {*before["inputs"], *after["inputs"]}
         if before["inputs"].get(ref) != after["inputs"].get(ref)
     )  # fmt: skip
+    now = cache.input_stamps(notebook, parameters)
+    changed += sorted(
+        {key.split(":/", 1)[0] for key in {*stamps, *now} if stamps.get(key) != now.get(key)}
+        - set(changed)
+    )
     if changed or after["source"] != before["source"]:
         what = ", ".join(changed) or str(notebook.source)
         raise RunError(
@@ -250,6 +267,7 @@ def execute_notebook(
     output_nb = tmp / f"{notebook.name}.ipynb"
     started = time.perf_counter()
     try:
+        stamps = cache.input_stamps(notebook, parameters)
         papermill.execute_notebook(
             str(repo_root() / notebook.source),
             str(output_nb),
@@ -269,7 +287,7 @@ def execute_notebook(
         missing = [out for out in notebook.outputs if not (tmp / out).is_file()]
         if missing:
             raise RunError(f"notebook {notebook.name!r} did not write declared output(s) {missing}")
-        _check_after(notebook, parameters, components)
+        _check_after(notebook, parameters, components, stamps)
         seconds = time.perf_counter() - started
         _write_manifest(tmp, notebook, parameters, paramset, components, seconds)
     except BaseException as err:
