@@ -346,7 +346,7 @@ def _act(case: dict, env: dict[str, str], cwd: Path) -> tuple[int, str]:
         result = subprocess.run(
             [*CLI, *case["args"]], env=env, capture_output=True, text=True, timeout=300, cwd=cwd
         )
-        return result.returncode, result.stderr
+        return result.returncode, result.stderr + result.stdout  # `status` reports on stdout
     if action == "edit-during":
         # The case's run reads an input; it is edited and put back while the kernel runs.
         proc = _start_holder(env, cwd, case["args"])
