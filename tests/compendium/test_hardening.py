@@ -302,3 +302,71 @@ def test_integrity_names_each_modified_or_missing_file(tmp_path):
         f"{tmp_path / 'b.png'} is missing",
         f"{tmp_path / 'tables' / 'a.csv'} was modified",
     ]
+
+
+# --------------------------------------------------------------------------- full disk, read-only
+
+
+@pytest.fixture
+def mini(tmp_path, monkeypatch):
+    import miniproject
+
+    root = miniproject.create(tmp_path / "project")
+    monkeypatch.setenv("COMPENDIUM_ROOT", str(root))
+    monkeypatch.setenv("COMPENDIUM_BUILD", str(root / "build"))
+    return root
+
+
+def test_read_only_checkout_says_to_build_elsewhere(mini, monkeypatch, capsys):
+    from analysis.compendium import cli
+
+    def refuse(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert f"{mini / 'build'}: cannot write or read here (Read-only file system)" in err
+    assert "set COMPENDIUM_BUILD to a writable folder" in err
+
+
+@pytest.mark.e2e
+def test_full_disk_prints_the_notebooks_errors_then_what_to_do(mini, monkeypatch, capsys):
+    from analysis.compendium import cli, runner
+
+    def full(pipeline):
+        raise OSError(errno.ENOSPC, "No space left on device", str(mini / "build/manifest.json"))
+
+    monkeypatch.setattr(runner, "write_pipeline_manifest", full)
+    assert cli.main(["run", "gamma", "-p", "fail=true"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "error: notebook 'gamma' failed in cell" in err
+    assert "gamma was asked to fail" in err
+    assert (
+        "manifest.json: no space left on the device; free some space or set COMPENDIUM_BUILD" in err
+    )
+    assert err.index("gamma was asked to fail") < err.index("no space left")
+    assert not list((mini / "build").rglob(".tmp-*"))
+
+
+@pytest.mark.e2e
+def test_plain_papermill_with_a_wrong_type_fails_in_the_first_code_cell(tmp_path):
+    """A hand run (plain papermill, as JupyterLab would) stops in the check, not deep inside."""
+    import papermill
+
+    source = pl.repo_root() / "notebooks" / "reproduction.ipynb"
+    with pytest.raises(papermill.PapermillExecutionError) as info:
+        papermill.execute_notebook(
+            str(source), str(tmp_path / "out.ipynb"), parameters={"strands": "surveys"},
+            kernel_name="python3", progress_bar=False,
+        )  # fmt: skip
+    assert info.value.ename == "ParameterError"
+    assert info.value.evalue == (
+        "notebook 'reproduction', parameter 'strands' (list[str]): "
+        "expected a list (list[str]), got 'surveys'"
+    )
+    # the first code cell after the parameters (and papermill's injected ones)
+    assert info.value.exec_count == 3
+    assert info.value.source.startswith("from analysis.parameters import check_parameters")
