@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import CompendiumError
-from analysis.paths import DEFAULT_PARAMSET, build_dir, repo_root
+from analysis.paths import DEFAULT_PARAMSET, manual_output_dir, repo_root
 
 SCALAR_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "path": str}
 LIST_TYPES = {f"list[{name}]": name for name in ("str", "int", "float")}
@@ -190,7 +190,7 @@ def hand_run_dir(notebook: str, paramset: str) -> Path:
     Apart from the pipeline's ``runs/``, and one folder per parameter set, so a hand run
     never overwrites the pipeline's results or another set's.
     """
-    return build_dir() / "manual" / notebook / paramset
+    return manual_output_dir(notebook, paramset)
 
 
 def declared_parameters(notebook: str, pipeline: str | os.PathLike | None = None) -> dict:

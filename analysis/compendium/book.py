@@ -290,6 +290,8 @@ def assemble(pipeline: pl.Pipeline, target: Path | None = None) -> Path:
     """Write the book's sources into ``target`` (default ``build/book-src``, replaced)."""
     from analysis.compendium import bookpages
 
+    for name in pipeline.order():
+        verify_run(name)  # before anything reads a run's tables (the report gate included)
     _check_reproduction(pipeline)
     target = target or book_source_dir()
     shutil.rmtree(target, ignore_errors=True)

@@ -332,6 +332,12 @@ def plan_notebook(notebook: pl.Notebook, overrides: dict[str, Any] | None = None
     folder = pl.run_dir(notebook.name, paramset)
     components = cache.cache_components(notebook, parameters)
     reasons = cache.stale_reasons(notebook, components, read_manifest(folder))
+    aside = [] if folder.exists() else list(folder.parent.glob(f".old-[0-9]*-{paramset}"))
+    if aside:
+        reasons.append(
+            f"an interrupted update left it in {aside[0].name}; "
+            "the next `compendium run` restores it"
+        )
     return Plan(notebook, parameters, paramset, components, reasons)
 
 

@@ -370,3 +370,29 @@ def test_plain_papermill_with_a_wrong_type_fails_in_the_first_code_cell(tmp_path
     # the first code cell after the parameters (and papermill's injected ones)
     assert info.value.exec_count == 3
     assert info.value.source.startswith("from analysis.parameters import check_parameters")
+
+
+def test_status_names_a_run_set_aside_by_an_interrupted_update(mini):
+    from analysis.compendium import runner
+
+    aside = mini / "build" / "runs" / "gamma" / ".old-4242-default"
+    aside.mkdir(parents=True)
+    plan = {p.notebook.name: p for p in runner.status(pl.load())}["gamma"]
+    assert plan.reasons == [
+        "never run",
+        "an interrupted update left it in .old-4242-default; the next `compendium run` restores it",
+    ]
+    assert aside.is_dir()  # status changes nothing; recovery waits for the lock
+
+
+def test_the_report_names_what_to_run_after_hand_runs_only(tmp_path, monkeypatch):
+    from analysis.core import reproduction as rp
+
+    monkeypatch.setenv("COMPENDIUM_BUILD", str(tmp_path))
+    hand = tmp_path / "manual" / "surveys" / "default" / "tables"
+    hand.mkdir(parents=True)
+    (hand / "reproduction.csv").write_text("x\n")
+    with pytest.raises(FileNotFoundError) as info:
+        rp.load_checks({"surveys": "surveys:tables/reproduction.csv"})
+    assert "run `compendium run surveys` first" in str(info.value)
+    assert f"(hand runs in {tmp_path / 'manual' / 'surveys'} are not used)" in str(info.value)
