@@ -33,9 +33,24 @@ def escape_markdown(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped).replace("\n", " ")
 
 
-def neutralise_markdown(markdown: str) -> str:
-    """Markdown with every raw HTML tag turned into text (``<`` becomes ``&lt;``)."""
-    return _TAG_START.sub("&lt;", markdown)
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+_RAW_FENCE = re.compile(r"^```\s*\{(raw|eval-rst)\}", re.I)
+
+
+def neutralise_markdown(markdown: str, keep_code: bool = False) -> str:
+    """Markdown with every raw HTML tag turned into text (``<`` becomes ``&lt;``).
+
+    With ``keep_code``, code spans and fenced blocks are left alone (a MyST role such as
+    ``{ref}`text <label>``` holds a ``<`` that is not HTML), except a ``{raw}`` or
+    ``{eval-rst}`` fence, which would pass its content through as markup.
+    """
+    if not keep_code:
+        return _TAG_START.sub("&lt;", markdown)
+    parts = _CODE.split(markdown)
+    return "".join(
+        part if i % 2 and not _RAW_FENCE.match(part) else _TAG_START.sub("&lt;", part)
+        for i, part in enumerate(parts)
+    )
 
 
 class _Sanitiser(HTMLParser):

@@ -307,14 +307,16 @@ def assemble(pipeline: pl.Pipeline, target: Path | None = None) -> Path:
     for page in pages:
         path = target / f"{page}.md"
         if page in GENERATED_PAGES:
-            path.write_text(generated_page(page, pipeline), encoding="utf-8")
+            # Generated pages quote data (catalogue titles, sources): no raw HTML gets through.
+            page_text = neutralise_markdown(generated_page(page, pipeline), keep_code=True)
+            path.write_text(page_text, encoding="utf-8")
         elif not path.exists():
             raise BookError(
                 f"{pipeline.path}: book page {page!r} is neither in book/ nor generated"
             )
         text = path.read_text(encoding="utf-8")
         if STATUS_MARKER in text:
-            summary = bookpages.status_summary(pipeline)
+            summary = neutralise_markdown(bookpages.status_summary(pipeline), keep_code=True)
             path.write_text(text.replace(STATUS_MARKER, summary), encoding="utf-8")
     (target / "_toc.yml").write_text(yaml.safe_dump(toc(pipeline), sort_keys=False))
     (target / "_config.yml").write_text(yaml.safe_dump(config(pipeline), sort_keys=False))

@@ -396,3 +396,13 @@ def test_the_report_names_what_to_run_after_hand_runs_only(tmp_path, monkeypatch
         rp.load_checks({"surveys": "surveys:tables/reproduction.csv"})
     assert "run `compendium run surveys` first" in str(info.value)
     assert f"(hand runs in {tmp_path / 'manual' / 'surveys'} are not used)" in str(info.value)
+
+
+def test_generated_pages_keep_roles_and_code_but_lose_raw_html():
+    page = (
+        "See {ref}`the data <data-x>` and `a<b>`.\n\n- **Title:** Evil <script>alert(1)</script>"
+        "\n\n```yaml\nx: <kept>\n```\n\n```{raw} html\n<script>alert(2)</script>\n```\n"
+    )
+    out = markup.neutralise_markdown(page, keep_code=True)
+    assert "{ref}`the data <data-x>`" in out and "`a<b>`" in out and "x: <kept>" in out
+    assert "<script" not in out and out.count("&lt;script>") == 2
