@@ -10,6 +10,7 @@ neither recurses nor expands aliases.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,10 @@ def read_text(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> str:
     """The file's text: at most ``max_bytes``, valid UTF-8, without NUL."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise YamlError(f"{path}: not a regular file (a folder, device or pipe)")
+        size = st.st_size
         if size > max_bytes:
             raise _fail(path, 0, f"{size} bytes, above the {max_bytes} expected of this file")
         raw = path.read_bytes()

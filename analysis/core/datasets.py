@@ -42,6 +42,8 @@ def file_line(index: int) -> int:
 def _check_text(path: Path, expected: Sequence[str]) -> str:
     if not path.exists():
         raise DataError(f"{path}: file not found; expected a CSV with columns {list(expected)}")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file (a folder, device or pipe); expected a CSV")
     try:
         raw = path.read_bytes()
         raw = gzip.decompress(raw) if path.suffix == ".gz" else raw

@@ -121,3 +121,9 @@ def test_index_is_the_physical_line_minus_two(tmp_path):
     plain = tmp_path / "plain.csv"
     plain.write_text("code,year,value\nA,2010,1\nB,2011,2\n")
     assert read_table(plain, SCHEMA).index.tolist() == [0, 1]
+
+
+def test_a_device_or_folder_is_refused_without_reading_it(tmp_path):
+    for path in ("/dev/zero", tmp_path):
+        with pytest.raises(DataError, match="not a regular file"):
+            read_table(path, SCHEMA)
