@@ -27,6 +27,8 @@ LIST_TYPES = {f"list[{name}]": name for name in ("str", "int", "float")}
 PARAMETER_KEYS = {"type", "default", "help", "choices", "min", "max"}
 RESERVED_PARAMETERS = ("output_dir",)
 MANIFEST = "run.json"
+# Set by `compendium --pipeline FILE` so the notebooks it runs check against that file.
+PIPELINE_ENV = "COMPENDIUM_PIPELINE"
 
 
 class ParameterError(CompendiumError, ValueError):
@@ -197,7 +199,7 @@ def declared_parameters(notebook: str, pipeline: str | os.PathLike | None = None
     """The parameters ``pipeline.yml`` declares for ``notebook``, parsed and checked."""
     import yaml
 
-    path = Path(pipeline) if pipeline else repo_root() / "pipeline.yml"
+    path = Path(pipeline or os.environ.get(PIPELINE_ENV) or repo_root() / "pipeline.yml")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         declared = raw["notebooks"][notebook].get("parameters") or {}

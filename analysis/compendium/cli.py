@@ -191,7 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(argv: list[str]) -> int:
+    from analysis.parameters import PIPELINE_ENV
+
     args = build_parser().parse_args(argv)
+    if args.pipeline:
+        os.environ[PIPELINE_ENV] = str(os.path.abspath(args.pipeline))  # kernels inherit it
     return args.func(args)
 
 

@@ -406,3 +406,14 @@ def test_generated_pages_keep_roles_and_code_but_lose_raw_html():
     out = markup.neutralise_markdown(page, keep_code=True)
     assert "{ref}`the data <data-x>`" in out and "`a<b>`" in out and "x: <kept>" in out
     assert "<script" not in out and out.count("&lt;script>") == 2
+
+
+def test_notebooks_check_against_the_pipeline_file_the_command_was_given(tmp_path, monkeypatch):
+    _project(tmp_path, monkeypatch)
+    other = tmp_path / "other.yml"
+    other.write_text(
+        "notebooks:\n  nb:\n    title: N\n    source: notebooks/nb.ipynb\n    outputs: [t.csv]\n"
+        "    parameters:\n      alpha: {type: int, default: 1}\n"
+    )
+    monkeypatch.setenv(parameters.PIPELINE_ENV, str(other))
+    assert parameters.check_parameters("nb", {"alpha": 2, "output_dir": "."}) == {"alpha": 2}
