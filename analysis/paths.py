@@ -48,12 +48,15 @@ def sources_dir() -> Path:
     return repo_root().parent / "shared" / "sources"
 
 
-def manual_output_dir(notebook: str) -> Path:
+def manual_output_dir(notebook: str, paramset: str | None = None) -> Path:
     """Output folder for a notebook run by hand (JupyterLab or plain papermill).
 
-    Kept apart from the pipeline's run folders so a hand run never overwrites them.
+    Kept apart from the pipeline's run folders so a hand run never overwrites them; with
+    ``paramset`` (as :func:`analysis.parameters.check_parameters` gives it), one folder per
+    parameter set, so one hand run never overwrites another set's results either.
     """
-    return build_dir() / "manual" / notebook
+    folder = build_dir() / "manual" / notebook
+    return folder / paramset if paramset else folder
 
 
 def resolve_output_dir(output_dir: str | os.PathLike | None, notebook: str) -> Path:

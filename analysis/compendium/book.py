@@ -30,6 +30,7 @@ import yaml
 
 from analysis.compendium import pipeline as pl
 from analysis.errors import CompendiumError
+from analysis.markup import neutralise_markdown, sanitise_html
 from analysis.paths import build_dir, repo_root
 
 GENERATED_PAGES = ("reproducibility", "data", "performance")
@@ -215,14 +216,47 @@ def annotate_parameters(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def _copy_chapter(name: str, target: Path) -> None:
+ESCAPES = (("text/markdown", neutralise_markdown), ("text/html", sanitise_html))
+
+
+def escape_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Every output is data-derived: raw HTML in Markdown outputs becomes text, and HTML
+    outputs lose scripts, frames and event handlers (:mod:`analysis.markup`)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for mime, clean in ESCAPES:
+                if mime in data:
+                    value = data[mime]
+                    data[mime] = clean("".join(value) if isinstance(value, list) else value)
+    return nb
+
+
+def verify_run(name: str) -> Path:
+    """The default run of ``name``, refused unless every file matches its ``run.json``."""
+    from analysis.compendium import cache
+
     folder = pl.run_dir(name)
     executed = folder / f"{name}.ipynb"
-    if not executed.is_file():
+    manifest = read_json(folder / "run.json")
+    if manifest is None or not executed.is_file():
         raise BookError(
             f"notebook {name!r} has no executed run at {executed}; run `compendium run` first"
         )
-    nb = nbformat.read(executed, as_version=4)
+    problems = cache.integrity_problems({**manifest, "_folder": str(folder)})
+    if problems:
+        raise BookError(
+            f"notebook {name!r}: its run no longer matches the sha256 in {folder / 'run.json'}: "
+            + "; ".join(problems[:5])
+            + f"; run `compendium run {name} --force` to redo it"
+        )
+    return executed
+
+
+def _copy_chapter(name: str, target: Path) -> None:
+    folder = pl.run_dir(name)
+    executed = verify_run(name)
+    nb = escape_outputs(nbformat.read(executed, as_version=4))
     problems = figure_problems(nb, name)
     if problems:
         raise BookError(f"{executed}: figures without a proper caption:\n" + "\n".join(problems))
@@ -252,12 +286,14 @@ def _check_reproduction(pipeline: pl.Pipeline) -> None:
         raise BookError(f"the book is not built: {err}") from None
 
 
-def assemble(pipeline: pl.Pipeline) -> Path:
-    """Write the book's sources into ``build/book-src`` (replacing any previous copy)."""
+def assemble(pipeline: pl.Pipeline, target: Path | None = None) -> Path:
+    """Write the book's sources into ``target`` (default ``build/book-src``, replaced)."""
     from analysis.compendium import bookpages
 
+    for name in pipeline.order():
+        verify_run(name)  # before anything reads a run's tables (the report gate included)
     _check_reproduction(pipeline)
-    target = book_source_dir()
+    target = target or book_source_dir()
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     for file in (repo_root() / "book").iterdir():
@@ -271,14 +307,16 @@ def assemble(pipeline: pl.Pipeline) -> Path:
     for page in pages:
         path = target / f"{page}.md"
         if page in GENERATED_PAGES:
-            path.write_text(generated_page(page, pipeline), encoding="utf-8")
+            # Generated pages quote data (catalogue titles, sources): no raw HTML gets through.
+            page_text = neutralise_markdown(generated_page(page, pipeline), keep_code=True)
+            path.write_text(page_text, encoding="utf-8")
         elif not path.exists():
             raise BookError(
                 f"{pipeline.path}: book page {page!r} is neither in book/ nor generated"
             )
         text = path.read_text(encoding="utf-8")
         if STATUS_MARKER in text:
-            summary = bookpages.status_summary(pipeline)
+            summary = neutralise_markdown(bookpages.status_summary(pipeline), keep_code=True)
             path.write_text(text.replace(STATUS_MARKER, summary), encoding="utf-8")
     (target / "_toc.yml").write_text(yaml.safe_dump(toc(pipeline), sort_keys=False))
     (target / "_config.yml").write_text(yaml.safe_dump(config(pipeline), sort_keys=False))
@@ -290,27 +328,45 @@ def _warnings(log: str) -> list[str]:
 
 
 def build_book(pipeline: pl.Pipeline) -> Path:
-    """Assemble and build the HTML book; returns the path of its index page."""
-    source = assemble(pipeline)
+    """Assemble and build the HTML book; returns the path of its index page.
+
+    Holds the build folder's lock (as ``compendium run`` does). Sources and HTML are made
+    in a private temporary folder and swapped in only when the build succeeded, so an
+    error or an interruption at any moment leaves the previous book whole.
+    """
+    from analysis.compendium import atomic
+
+    with atomic.build_lock("compendium book"):
+        scratch = atomic.private_folder(build_dir(), "book")
+        try:
+            return _build_in(pipeline, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _build_in(pipeline: pl.Pipeline, scratch: Path) -> Path:
+    from analysis.compendium import atomic
+    from analysis.files import atomic_path
+
+    source = assemble(pipeline, scratch / "src")
     if not (source / "references.bib").exists():
         raise BookError(f"{repo_root() / 'book'}: references.bib is missing")
-    scratch = build_dir() / ".book-tmp"
-    shutil.rmtree(scratch, ignore_errors=True)
     command = [
         str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
-        "--path-output", str(scratch), "--warningiserror", "--keep-going", "--quiet",
+        "--path-output", str(scratch / "out"), "--warningiserror", "--keep-going", "--quiet",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     log = build_dir() / "book-build.log"
-    log.write_text(result.stdout + result.stderr, encoding="utf-8")
+    with atomic_path(log) as tmp:
+        tmp.write_text(result.stdout + result.stderr, encoding="utf-8")
     if result.returncode != 0:
         shown = "\n".join(_warnings(result.stdout + result.stderr)[:20]) or result.stderr[-2000:]
         raise BookError(f"jupyter-book build failed (full log: {log}):\n{shown}")
     html = book_html_dir()
-    shutil.rmtree(html, ignore_errors=True)
     html.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(scratch / "_build" / "html", html)
-    shutil.rmtree(scratch, ignore_errors=True)
+    with atomic.uninterruptible():
+        atomic.swap_folder(scratch / "out" / "_build" / "html", html)
+        atomic.swap_folder(source, book_source_dir())
     return html / "index.html"
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
+import stat
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,29 +31,129 @@ from analysis.paths import repo_root
 PACKAGE = "analysis"
 
 
+# A ``path`` parameter names data to hash into the cache key; beyond these bounds the
+# hashing would take minutes, so the run refuses with a message instead.
+MAX_FOLDER_FILES = 20_000
+MAX_HASHED_BYTES = 8 << 30
+PSEUDO_FILESYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
 @cache
 def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
     return sha256_file(path)
 
 
+def _readable_kind(path: Path, st: os.stat_result) -> None:
+    resolved = path.resolve()
+    if any(resolved == p or p in resolved.parents for p in PSEUDO_FILESYSTEMS):
+        raise PipelineError(f"{path}: a system file, not data; expected a regular file or folder")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise PipelineError(
+            f"{path}: not a regular file or folder (a device, pipe or socket); "
+            "expected a data file or a folder of data files"
+        )
+
+
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file, or ``missing``; memoised on (path, size, mtime) within a process."""
+    """SHA-256 of a file or folder, or ``missing``; memoised on (path, size, mtime).
+
+    Only regular files and folders are hashed; anything else (a device, a pipe, a file
+    under /proc) raises :class:`PipelineError` naming it, as does an unreadable file.
+    """
     try:
-        stat = path.stat()
-    except OSError:
+        st = path.stat()
+    except FileNotFoundError:
         return "missing"
-    if path.is_dir():
+    except OSError as err:
+        raise PipelineError(f"{path}: cannot be read ({err.strerror})") from None
+    _readable_kind(path, st)
+    if stat.S_ISDIR(st.st_mode):
         return directory_digest(path)
-    return _file_digest(path, stat.st_size, stat.st_mtime_ns)
+    if st.st_size > MAX_HASHED_BYTES:
+        raise PipelineError(f"{path}: {st.st_size} bytes, above the {MAX_HASHED_BYTES} hashed")
+    try:
+        return _file_digest(path, st.st_size, st.st_mtime_ns)
+    except OSError as err:
+        raise PipelineError(f"{path}: cannot be read ({err.strerror})") from None
+
+
+def _walk_error(err: OSError) -> None:
+    raise PipelineError(f"{err.filename}: cannot be read ({err.strerror})")
 
 
 def directory_digest(folder: Path) -> str:
-    """One digest over every file in a folder (names and contents)."""
+    """One digest over every file in a folder (names and contents), within the bounds."""
+    files: list[Path] = []
+    total = 0
+    for base, dirs, names in os.walk(folder, onerror=_walk_error):
+        dirs.sort()
+        for name in names:
+            file = Path(base) / name
+            try:
+                st = file.stat()
+            except OSError as err:
+                raise PipelineError(f"{file}: cannot be read ({err.strerror})") from None
+            _readable_kind(file, st)
+            files.append(file)
+            total += st.st_size
+            if len(files) > MAX_FOLDER_FILES or total > MAX_HASHED_BYTES:
+                raise PipelineError(
+                    f"{folder}: more than {MAX_FOLDER_FILES} files or {MAX_HASHED_BYTES} bytes; "
+                    "a path parameter names one data file or a folder of data files"
+                )
     digest = hashlib.sha256()
-    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for file in sorted(files):
         digest.update(str(file.relative_to(folder)).encode())
         digest.update(file_digest(file).encode())
     return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- integrity
+
+MANIFEST = "run.json"
+
+
+def folder_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file in a run folder (but its ``run.json``), by relative path."""
+    return {
+        str(p.relative_to(folder)): _file_digest(p, p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
+    }
+
+
+def integrity_problems(manifest: dict[str, Any]) -> list[str]:
+    """Files of a run that differ from the sha256 its ``run.json`` recorded (empty: intact)."""
+    folder = Path(manifest["_folder"])
+    recorded = manifest.get("files") or manifest.get("outputs") or {}
+    problems = []
+    for rel, digest in sorted(recorded.items()):
+        path = folder / rel
+        try:
+            actual = _file_digest(path, path.stat().st_size, path.stat().st_mtime_ns)
+        except OSError:
+            actual = "missing"
+        if actual != digest:
+            problems.append(f"{path} {'is missing' if actual == 'missing' else 'was modified'}")
+    return problems
+
+
+def tampered_runs(root: Path | None = None) -> list[str]:
+    """Every file of any recorded run that no longer matches its ``run.json``."""
+    from analysis.paths import build_dir
+
+    problems = []
+    for path in sorted((root or build_dir()).glob("runs/*/*/" + MANIFEST)):
+        if path.parent.name.startswith((".", "failed-")):
+            continue
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            problems.append(f"{path} is unreadable")
+            continue
+        manifest["_folder"] = str(path.parent)
+        problems += integrity_problems(manifest)
+    return problems
 
 
 def _code_cells(source: Path) -> list[str]:
@@ -168,13 +270,38 @@ def cache_components(notebook: Notebook, parameters: dict[str, Any]) -> dict[str
     inputs = {ref: file_digest(input_path(ref)) for ref in notebook.inputs}
     for name, param in notebook.parameters.items():
         if param.type == "path" and parameters.get(name):
-            inputs[f"parameter:{name}"] = file_digest(resolve_path(parameters[name]))
+            try:
+                inputs[f"parameter:{name}"] = file_digest(resolve_path(parameters[name]))
+            except PipelineError as err:
+                raise PipelineError(
+                    f"notebook {notebook.name!r}, parameter {name!r} (path): {err}"
+                ) from None
     return {
         "source": source_digest(notebook.source),
         "parameters": canonical_json(parameters),
         "inputs": inputs,
         "package": package_digest(notebook.source),
     }
+
+
+def input_stamps(notebook: Notebook, parameters: dict[str, Any]) -> dict[str, Any]:
+    """(size, mtime, ctime, inode) of every input file: a write leaves a mark even when the
+    content is put back, which a digest alone would not see."""
+    paths = {ref: input_path(ref) for ref in notebook.inputs}
+    for name, param in notebook.parameters.items():
+        if param.type == "path" and parameters.get(name):
+            paths[f"parameter:{name}"] = resolve_path(parameters[name])
+    stamps: dict[str, Any] = {}
+    for ref, path in paths.items():
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            try:
+                st = file.stat()
+            except OSError:
+                stamps[f"{ref}:{file}"] = "missing"
+                continue
+            stamps[f"{ref}:{file}"] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return stamps
 
 
 def cache_key(components: dict[str, Any]) -> str:
@@ -207,4 +334,8 @@ def stale_reasons(
     missing = [out for out in notebook.outputs if folder and not (Path(folder) / out).exists()]
     if missing:
         reasons.append("output missing: " + ", ".join(missing))
+    elif folder:
+        damaged = integrity_problems(manifest)
+        if damaged:
+            reasons.append("output differs from its run.json sha256: " + "; ".join(damaged[:3]))
     return reasons

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 from typing import Any
@@ -20,10 +19,12 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from analysis.compendium import pipeline as pl
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Nothing printed is read as rich markup: a value holding "[/]" is shown as it is.
+console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 STYLE = {"executed": "green", "cached": "cyan", "failed": "bold red", "skipped": "yellow"}
 
 
@@ -43,7 +44,8 @@ class ProgressBoard:
             self.state[event.name] = (event.status, event.seconds, event.message)
             if not console.is_terminal:
                 seconds = f" {event.seconds:.1f} s" if event.status == "executed" else ""
-                console.print(f"[{STYLE[event.status]}]{event.status:9}[/] {event.name}{seconds}")
+                status = (f"{event.status:9}", STYLE[event.status])
+                console.print(Text.assemble(status, f" {event.name}{seconds}"))
         else:
             _, name = event
             self.started[name] = time.perf_counter()
@@ -61,7 +63,7 @@ class ProgressBoard:
             if status == "running":
                 seconds = time.perf_counter() - self.started[name]
             shown = f"{seconds:.1f} s" if status in ("running", "executed", "failed") else ""
-            table.add_row(name, f"[{STYLE.get(status, 'white')}]{status}[/]", shown)
+            table.add_row(Text(name), Text(status, style=STYLE.get(status, "white")), shown)
         return table
 
 
@@ -113,17 +115,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             outcomes = run(
                 pipeline, names, overrides, force=args.force, jobs=args.jobs, report=board
             )
+        elapsed = time.perf_counter() - started
+        counts = {s: sum(o.status == s for o in outcomes) for s in STYLE}
+        summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        console.print(f"{summary} in {elapsed:.1f} s")
+        # The notebooks' own errors first: a failure to write the manifest must not hide them.
+        for outcome in outcomes:
+            if outcome.status == "executed" and overrides:
+                console.print(f"results for this parameter set: {outcome.folder}")
+            if outcome.status == "failed":
+                _error(outcome.message)
         write_pipeline_manifest(pipeline)
-    elapsed = time.perf_counter() - started
-    counts = {s: sum(o.status == s for o in outcomes) for s in STYLE}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    console.print(f"{summary} in {elapsed:.1f} s")
-    for outcome in outcomes:
-        if outcome.status == "executed" and overrides:
-            console.print(f"results for this parameter set: {outcome.folder}")
-        if outcome.status == "failed":
-            console.print(f"[bold red]error:[/] {outcome.message}")
     return 1 if counts["failed"] or counts["skipped"] else 0
+
+
+def _error(message: str) -> None:
+    console.print(Text.assemble(("error:", "bold red"), " ", message))
 
 
 class _null:
@@ -183,23 +190,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _main(argv: list[str]) -> int:
+    from analysis.parameters import PIPELINE_ENV
+
+    args = build_parser().parse_args(argv)
+    if args.pipeline:
+        os.environ[PIPELINE_ENV] = str(os.path.abspath(args.pipeline))  # kernels inherit it
+    return args.func(args)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis.errors import CompendiumError
+    """The ``compendium`` command; ``--debug`` shows the traceback of an error."""
+    from analysis.compendium.atomic import install_interrupt_handlers
+    from analysis.errors import run_main
 
-    signal.signal(signal.SIGTERM, _interrupt)
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except CompendiumError as err:
-        console.print(f"[bold red]error:[/] {err}")
-        return 2
-    except KeyboardInterrupt:
-        console.print("[bold red]interrupted:[/] previous outputs are kept unchanged")
-        return 130
+    install_interrupt_handlers()
+    return run_main(_main, argv, write=lambda text: console.print(Text(text)))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 
+from analysis.errors import CompendiumError
 from analysis.paths import repo_root
 
 KEPT_METADATA = ("kernelspec", "language_info")
@@ -34,7 +35,10 @@ def is_stripped(path: str | Path) -> bool:
 def strip_notebook(path: str | Path) -> bool:
     """Strip a notebook in place; returns True if it changed."""
     path = repo_root() / path
-    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError, KeyError, AttributeError) as err:
+        raise CompendiumError(f"{path}: not a readable notebook ({err})") from None
     clean = stripped(nb)
     if clean == nb:
         return False

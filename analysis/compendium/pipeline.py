@@ -8,9 +8,7 @@ cache keys; :mod:`analysis.compendium.runner` executes.
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
-import math
+import re
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -18,15 +16,29 @@ from typing import Any
 
 import yaml
 
+from analysis import safeyaml
 from analysis.errors import CompendiumError
-from analysis.paths import DEFAULT_PARAMSET, repo_root, run_dir
+from analysis.parameters import (  # noqa: F401 - the engine's parameter API, re-exported
+    LIST_TYPES,
+    PARAMETER_KEYS,
+    RESERVED_PARAMETERS,
+    SCALAR_TYPES,
+    Parameter,
+    canonical_json,
+    coerce_value,
+    parse_parameter,
+    resolve_path,
+)
+from analysis.parameters import paramset_name as _paramset_name
+from analysis.paths import repo_root, run_dir
 
 PIPELINE_FILE = "pipeline.yml"
-RESERVED_PARAMETERS = ("output_dir",)
-SCALAR_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "path": str}
-LIST_TYPES = {f"list[{name}]": name for name in ("str", "int", "float")}
-PARAMETER_KEYS = {"type", "default", "help", "choices", "min", "max"}
 NOTEBOOK_KEYS = {"title", "source", "timeout", "parameters", "inputs", "outputs"}
+NOTEBOOK_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# A pipeline file is a page of YAML; these bounds stop a hostile one (an alias bomb, deep
+# nesting, a huge file) before PyYAML spends memory or recursion on it.
+MAX_PIPELINE_BYTES = 1 << 20
+MAX_DEPTH = 12
 
 
 class PipelineError(CompendiumError, ValueError):
@@ -72,19 +84,6 @@ def _line(mapping: Any, key: str | None = None) -> int:
     if key is not None and isinstance(mapping, _LineDict) and key in mapping.lines:
         return mapping.lines[key]
     return getattr(mapping, "line", 0)
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One declared notebook parameter."""
-
-    name: str
-    type: str
-    default: Any
-    help: str = ""
-    choices: tuple | None = None
-    min: float | None = None
-    max: float | None = None
 
 
 @dataclass(frozen=True)
@@ -139,39 +138,40 @@ def _fail(path: Path, line: int, message: str) -> PipelineError:
 
 
 def _parse_parameter(path: Path, nb: str, name: str, raw: Any, line: int) -> Parameter:
-    where = f"notebook {nb!r}, parameter {name!r}"
-    if name in RESERVED_PARAMETERS:
-        raise _fail(path, line, f"{where}: {name!r} is reserved (the runner injects it)")
-    if not isinstance(raw, dict) or "type" not in raw or "default" not in raw:
-        raise _fail(path, line, f"{where}: expected a mapping with at least 'type' and 'default'")
-    unknown = [key for key in raw if key not in PARAMETER_KEYS]
-    if unknown:
-        raise _fail(
-            path, line, f"{where}: unknown key(s) {unknown}; expected {sorted(PARAMETER_KEYS)}"
-        )
-    if raw["type"] not in SCALAR_TYPES and raw["type"] not in LIST_TYPES:
-        expected = sorted([*SCALAR_TYPES, *LIST_TYPES])
-        raise _fail(
-            path, line, f"{where}: unknown type {raw['type']!r}; expected one of {expected}"
-        )
-    choices = raw.get("choices")
-    param = Parameter(
-        name=name,
-        type=raw["type"],
-        default=raw["default"],
-        help=str(raw.get("help", "")),
-        choices=tuple(choices) if choices is not None else None,
-        min=raw.get("min"),
-        max=raw.get("max"),
-    )
     try:
-        coerced = coerce_value(param, raw["default"], check_path=False)
+        return parse_parameter(name, raw)
     except ValueError as err:
-        raise _fail(path, line, f"{where}: default {raw['default']!r} is invalid: {err}") from None
-    return Parameter(**{**param.__dict__, "default": coerced})
+        raise _fail(path, line, f"notebook {nb!r}, parameter {name!r}: {err}") from None
+
+
+def _relative_file(value: Any, what: str) -> str:
+    """A path inside the project: relative, without ``..``; else a ValueError saying so."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a relative path, got {value!r}")
+    parts = Path(value).parts
+    if Path(value).is_absolute() or ".." in parts or "\x00" in value:
+        raise ValueError(f"{what} {value!r} must be a relative path inside the project, no '..'")
+    return value
+
+
+def _check_reference(ref: str, what: str) -> None:
+    if ":" in ref:
+        upstream, output = ref.split(":", 1)
+        if not NOTEBOOK_NAME.fullmatch(upstream):
+            raise ValueError(f"{what} {ref!r}: {upstream!r} is not a notebook name")
+        _relative_file(output, what)
+    else:
+        _relative_file(ref, what)
 
 
 def _parse_notebook(path: Path, name: str, raw: Any, line: int) -> Notebook:
+    if not isinstance(name, str) or not NOTEBOOK_NAME.fullmatch(name):
+        raise _fail(
+            path,
+            line,
+            f"notebook name {name!r}: expected lower-case letters, digits and _"
+            " starting with a letter ([a-z][a-z0-9_]*)",
+        )
     if not isinstance(raw, dict):
         raise _fail(path, line, f"notebook {name!r}: expected a mapping")
     unknown = [key for key in raw if key not in NOTEBOOK_KEYS]
@@ -196,9 +196,28 @@ def _parse_notebook(path: Path, name: str, raw: Any, line: int) -> Notebook:
         value = raw.get(key) or []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise _fail(path, _line(raw, key), f"notebook {name!r}: {key} must be a list of paths")
+        try:
+            for item in value:
+                if key == "inputs":
+                    _check_reference(item, "input")
+                else:
+                    _relative_file(item, "output")
+        except ValueError as err:
+            raise _fail(path, _line(raw, key), f"notebook {name!r}: {err}") from None
+    for key in ("title", "source"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise _fail(path, _line(raw, key), f"notebook {name!r}: {key} must be text")
+    try:
+        _relative_file(raw["source"], "source")
+    except ValueError as err:
+        raise _fail(path, _line(raw, "source"), f"notebook {name!r}: {err}") from None
     timeout = raw.get("timeout", 600)
-    if not isinstance(timeout, int) or timeout <= 0:
-        raise _fail(path, _line(raw, "timeout"), f"notebook {name!r}: timeout must be seconds > 0")
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+        raise _fail(
+            path,
+            _line(raw, "timeout"),
+            f"notebook {name!r}: timeout must be whole seconds > 0, got {timeout!r}",
+        )
     return Notebook(
         name=name,
         title=str(raw["title"]),
@@ -232,13 +251,33 @@ def _check_references(pipeline: Pipeline, raw: dict) -> None:
                 )
 
 
+def _check_book(path: Path, book: Any, line: int) -> dict:
+    if not isinstance(book, dict):
+        raise _fail(path, line, f"book must be a mapping, got {book!r}")
+    for key in ("title", "author", "copyright"):
+        if key in book and not isinstance(book[key], str | int):
+            raise _fail(path, _line(book, key), f"book {key} must be text, got {book[key]!r}")
+    for key in ("front", "back"):
+        pages = book.get(key, [])
+        if not isinstance(pages, list) or not all(
+            isinstance(p, str) and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]*", p) for p in pages
+        ):
+            raise _fail(
+                path, _line(book, key), f"book {key} must be a list of page names, got {pages!r}"
+            )
+    if "front" in book and not book["front"]:
+        raise _fail(path, _line(book, "front"), "book front must name at least the root page")
+    return dict(book)
+
+
 def load(path: str | Path | None = None) -> Pipeline:
     """Read and check the pipeline file; errors name the file and line."""
     path = Path(path) if path else repo_root() / PIPELINE_FILE
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise PipelineError(f"{path}: cannot be read ({err.strerror})") from None
+        text = safeyaml.read_text(path, MAX_PIPELINE_BYTES)
+        safeyaml.check_shape(path, text, MAX_DEPTH)
+    except safeyaml.YamlError as err:
+        raise PipelineError(str(err)) from None
     try:
         raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
@@ -246,77 +285,26 @@ def load(path: str | Path | None = None) -> Pipeline:
         line = mark.line + 1 if mark else 0
         problem = getattr(err, "problem", None) or str(err)
         raise _fail(path, line, f"malformed YAML: {problem}") from None
+    except (TypeError, RecursionError) as err:
+        raise _fail(path, 0, f"unsupported YAML structure ({err})") from None
     if (
         not isinstance(raw, dict)
         or not isinstance(raw.get("notebooks"), dict)
         or not raw["notebooks"]
     ):
         raise _fail(path, 1, "expected a mapping with a non-empty 'notebooks' mapping")
-    book = raw.get("book") or {}
+    book = _check_book(path, raw.get("book") or {}, _line(raw, "book"))
     notebooks = {
         name: _parse_notebook(path, name, nb_raw, _line(raw["notebooks"], name))
         for name, nb_raw in raw["notebooks"].items()
     }
-    pipeline = Pipeline(path=path, book=dict(book), notebooks=notebooks)
+    pipeline = Pipeline(path=path, book=book, notebooks=notebooks)
     _check_references(pipeline, raw)
     pipeline.order()
     return pipeline
 
 
 # --------------------------------------------------------------------------- parameters
-
-
-def _coerce_scalar(kind: str, value: Any) -> Any:
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        raise ValueError(f"expected true or false, got {value!r}")
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected an integer, got {value!r}")
-        return value
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"expected a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"expected a finite number, got {value!r}")
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {value!r}")
-    return value
-
-
-def _check_bounds(param: Parameter, value: Any) -> None:
-    if param.choices is not None and value not in param.choices:
-        raise ValueError(f"{value!r} is not one of {list(param.choices)}")
-    if param.min is not None and value < param.min:
-        raise ValueError(f"{value!r} is below the minimum {param.min}")
-    if param.max is not None and value > param.max:
-        raise ValueError(f"{value!r} is above the maximum {param.max}")
-
-
-def coerce_value(param: Parameter, value: Any, check_path: bool = True) -> Any:
-    """Check ``value`` against the parameter's type, choices and bounds; return it typed."""
-    if param.type in LIST_TYPES:
-        if not isinstance(value, list):
-            raise ValueError(f"expected a list ({param.type}), got {value!r}")
-        items = [_coerce_scalar(LIST_TYPES[param.type], item) for item in value]
-        for item in items:
-            _check_bounds(param, item)
-        return items
-    typed = _coerce_scalar(param.type, value)
-    _check_bounds(param, typed)
-    if param.type == "path" and check_path and typed:
-        resolved = resolve_path(typed)
-        if not resolved.exists():
-            raise ValueError(f"path {typed!r} does not exist (looked for {resolved})")
-    return typed
-
-
-def resolve_path(value: str) -> Path:
-    """A ``path`` parameter: absolute, or relative to the repository root."""
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else repo_root() / path
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -356,13 +344,7 @@ def resolve_parameters(notebook: Notebook, overrides: dict[str, Any]) -> dict[st
 
 def paramset_name(notebook: Notebook, parameters: dict[str, Any]) -> str:
     """``default`` for the declared defaults, else ``p-<hash>`` of the resolved parameters."""
-    if parameters == notebook.defaults:
-        return DEFAULT_PARAMSET
-    return "p-" + hashlib.sha256(canonical_json(parameters).encode()).hexdigest()[:10]
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return _paramset_name(notebook.defaults, parameters)
 
 
 # --------------------------------------------------------------------------- cache keys

@@ -9,32 +9,30 @@ and never touches the previous good run.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import shutil
 import signal
-import socket
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.compendium import cache
+from analysis.compendium import atomic, cache
 from analysis.compendium import pipeline as pl
-from analysis.errors import CompendiumError
+from analysis.compendium.atomic import InterruptedRun, LockError  # noqa: F401 - re-exported
+from analysis.errors import CompendiumError, describe_os_error
 from analysis.files import atomic_path
 from analysis.paths import build_dir, repo_root
 
 MANIFEST = "run.json"
-LOCK_FILE = ".compendium.lock"
+LOCK_FILE = atomic.LOCK_FILE
 ENVIRONMENT_PACKAGES = (
     "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "pandera",
     "papermill", "nbclient", "ipykernel", "jupyter-book", "sphinx", "myst-nb",
@@ -60,32 +58,9 @@ class Outcome:
 # --------------------------------------------------------------------------- lock
 
 
-@contextlib.contextmanager
-def run_lock(command: str) -> Iterator[None]:
-    """Hold the build folder's lock; a second run refuses, naming the first."""
-    folder = build_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK_FILE
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown process"
-        handle.close()
-        raise RunError(f"another run holds {path}: {holder}; wait for it to finish") from None
-    handle.seek(0)
-    handle.truncate()
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    handle.write(f"pid {os.getpid()} on {socket.gethostname()}, started {started}: {command}")
-    handle.flush()
-    try:
-        yield
-    finally:
-        handle.seek(0)
-        handle.truncate()
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+def run_lock(command: str) -> contextlib.AbstractContextManager[None]:
+    """Hold the build folder's lock (shared with ``compendium book``); see :mod:`.atomic`."""
+    return atomic.build_lock(command)
 
 
 # --------------------------------------------------------------------------- manifest
@@ -205,27 +180,73 @@ def _check_inputs(notebook: pl.Notebook, produced: set[str] = frozenset()) -> No
             raise RunError(f"notebook {notebook.name!r}: input {ref} not found at {path}{hint}")
         if path.is_file() and not os.access(path, os.R_OK):
             raise RunError(f"notebook {notebook.name!r}: input {ref} at {path} is not readable")
+        if ":" in ref:
+            manifest = read_manifest(pl.run_dir(ref.split(":", 1)[0]))
+            damaged = cache.integrity_problems(manifest) if manifest else []
+            if damaged:
+                raise RunError(
+                    f"notebook {notebook.name!r}: input {ref} no longer matches the sha256 in "
+                    f"its run.json ({'; '.join(damaged[:3])}); run "
+                    f"`compendium run {ref.split(':')[0]} --force` first"
+                )
 
 
-def _replace_folder(tmp: Path, final: Path) -> None:
-    """Move ``tmp`` onto ``final``; the old run is removed only after the new one is in place."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".old-{final.name}-{os.getpid()}")
-        os.rename(final, old)
-    os.rename(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _check_after(
+    notebook: pl.Notebook, parameters: dict[str, Any], before: dict[str, Any], stamps: dict
+) -> None:
+    """Refuse a run whose inputs changed while it ran (even if put back), or that wrote
+    into other runs."""
+    after = cache.cache_components(notebook, parameters)
+    changed = sorted(
+        ref for ref in {*before["inputs"], *after["inputs"]}
+        if before["inputs"].get(ref) != after["inputs"].get(ref)
+    )  # fmt: skip
+    now = cache.input_stamps(notebook, parameters)
+    changed += sorted(
+        {key.split(":/", 1)[0] for key in {*stamps, *now} if stamps.get(key) != now.get(key)}
+        - set(changed)
+    )
+    if changed or after["source"] != before["source"]:
+        what = ", ".join(changed) or str(notebook.source)
+        raise RunError(
+            f"notebook {notebook.name!r}: {what} changed while it ran; the run is not recorded "
+            "(run it again once the files are settled)"
+        )
+    tampered = cache.tampered_runs()
+    if tampered:
+        raise RunError(
+            f"notebook {notebook.name!r} wrote outside its own run folder: "
+            + "; ".join(tampered[:5])
+            + " (a notebook writes only under its output_dir)"
+        )
 
 
-def recover_interrupted(parent: Path) -> None:
-    """Restore a run folder if a previous process stopped between the two renames."""
-    for old in parent.glob(".old-*"):
-        final = parent / old.name.split("-")[1]
-        if not final.exists():
-            os.rename(old, final)
-        else:
-            shutil.rmtree(old, ignore_errors=True)
+def _write_manifest(
+    tmp: Path,
+    notebook: pl.Notebook,
+    parameters: dict[str, Any],
+    paramset: str,
+    components: dict[str, Any],
+    seconds: float,
+) -> None:
+    files = cache.folder_hashes(tmp)
+    manifest = {
+        "notebook": notebook.name,
+        "title": notebook.title,
+        "source": str(notebook.source),
+        "paramset": paramset,
+        "parameters": parameters,
+        "cache": components,
+        "cache_key": cache.cache_key(components),
+        "outputs": {out: files[out] for out in notebook.outputs},
+        "files": files,
+        "executed_notebook": f"{notebook.name}.ipynb",
+        "seconds": round(seconds, 3),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+    }
+    with atomic_path(tmp / MANIFEST) as path:
+        path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def execute_notebook(
@@ -242,10 +263,11 @@ def execute_notebook(
 
     final = pl.run_dir(notebook.name, paramset)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{paramset}-", dir=final.parent))
+    tmp = atomic.private_folder(final.parent, paramset)
     output_nb = tmp / f"{notebook.name}.ipynb"
     started = time.perf_counter()
     try:
+        stamps = cache.input_stamps(notebook, parameters)
         papermill.execute_notebook(
             str(repo_root() / notebook.source),
             str(output_nb),
@@ -265,32 +287,22 @@ def execute_notebook(
         missing = [out for out in notebook.outputs if not (tmp / out).is_file()]
         if missing:
             raise RunError(f"notebook {notebook.name!r} did not write declared output(s) {missing}")
+        _check_after(notebook, parameters, components, stamps)
+        seconds = time.perf_counter() - started
+        _write_manifest(tmp, notebook, parameters, paramset, components, seconds)
     except BaseException as err:
         failed = final.parent / f"failed-{paramset}"
         shutil.rmtree(failed, ignore_errors=True)
         os.rename(tmp, failed)
-        message = str(err) if isinstance(err, RunError) else _describe_failure(notebook.name, err)
+        if isinstance(err, RunError | pl.PipelineError):
+            message = str(err)
+        elif isinstance(err, OSError) and not isinstance(err, TimeoutError):
+            message = f"notebook {notebook.name!r}: {describe_os_error(err)}"
+        else:
+            message = _describe_failure(notebook.name, err)
         message += f"; partly executed notebook kept in {failed / output_nb.name}"
         return Outcome(notebook.name, "failed", failed, time.perf_counter() - started, message)
-    seconds = time.perf_counter() - started
-    from analysis.files import sha256_file
-
-    manifest = {
-        "notebook": notebook.name,
-        "title": notebook.title,
-        "source": str(notebook.source),
-        "paramset": paramset,
-        "parameters": parameters,
-        "cache": components,
-        "cache_key": cache.cache_key(components),
-        "outputs": {out: sha256_file(tmp / out) for out in notebook.outputs},
-        "executed_notebook": output_nb.name,
-        "seconds": round(seconds, 3),
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-    }
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    _replace_folder(tmp, final)
+    atomic.swap_folder(tmp, final)
     shutil.rmtree(final.parent / f"failed-{paramset}", ignore_errors=True)
     return Outcome(notebook.name, "executed", final, seconds)
 
@@ -318,10 +330,14 @@ def plan_notebook(notebook: pl.Notebook, overrides: dict[str, Any] | None = None
     parameters = pl.resolve_parameters(notebook, overrides or {})
     paramset = pl.paramset_name(notebook, parameters)
     folder = pl.run_dir(notebook.name, paramset)
-    if folder.parent.exists():
-        recover_interrupted(folder.parent)
     components = cache.cache_components(notebook, parameters)
     reasons = cache.stale_reasons(notebook, components, read_manifest(folder))
+    aside = [] if folder.exists() else list(folder.parent.glob(f".old-[0-9]*-{paramset}"))
+    if aside:
+        reasons.append(
+            f"an interrupted update left it in {aside[0].name}; "
+            "the next `compendium run` restores it"
+        )
     return Plan(notebook, parameters, paramset, components, reasons)
 
 

@@ -18,6 +18,7 @@ import yaml
 
 from analysis.core.datasets import DataError, read_table, sha256_file
 from analysis.paths import data_dir
+from analysis.safeyaml import load_yaml
 
 TIERS = ("published", "synthetic", "user", "real")
 REQUIRED = ("path", "title", "tier", "source", "licence", "schema", "sha256", "rows")
@@ -67,7 +68,7 @@ def load(root: Path | None = None) -> list[Dataset]:
     """All catalogued datasets; a malformed entry is an error naming its catalogue file."""
     datasets = []
     for cat in catalogue_files(root):
-        entries = (yaml.safe_load(cat.read_text(encoding="utf-8")) or {}).get("datasets", [])
+        entries = (load_yaml(cat) or {}).get("datasets", [])
         for i, entry in enumerate(entries, start=1):
             missing = [k for k in REQUIRED if k not in entry]
             if missing:
@@ -92,7 +93,7 @@ def update_hashes(root: Path | None = None) -> int:
     """
     changed = 0
     for cat in catalogue_files(root):
-        doc = yaml.safe_load(cat.read_text(encoding="utf-8")) or {}
+        doc = load_yaml(cat) or {}
         before = changed
         for entry in doc.get("datasets", []):
             path = (root or data_dir()) / entry["path"]
@@ -118,4 +119,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from analysis.errors import run_main
+
+    raise SystemExit(run_main(main))

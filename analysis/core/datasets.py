@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -40,6 +42,8 @@ def file_line(index: int) -> int:
 def _check_text(path: Path, expected: Sequence[str]) -> str:
     if not path.exists():
         raise DataError(f"{path}: file not found; expected a CSV with columns {list(expected)}")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file (a folder, device or pipe); expected a CSV")
     try:
         raw = path.read_bytes()
         raw = gzip.decompress(raw) if path.suffix == ".gz" else raw
@@ -57,7 +61,28 @@ def _check_text(path: Path, expected: Sequence[str]) -> str:
             f"{path}: line {line}: byte {raw[err.start]:#04x} is not valid UTF-8; "
             "expected a UTF-8 encoded CSV (re-save it as UTF-8)"
         ) from err
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise DataError(f"{path}: line {line}: contains a NUL byte; expected plain UTF-8 text")
     return text
+
+
+def record_lines(text: str) -> list[int]:
+    """The physical line on which each CSV record starts (header first).
+
+    Blank lines are skipped (as pandas does) and a quoted cell may span lines, so the
+    n-th record is not always on line n + 1.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    starts, previous = [], 0
+    try:
+        for row in reader:
+            start, previous = previous + 1, reader.line_num
+            if row:
+                starts.append(start)
+    except csv.Error:
+        return []
+    return starts
 
 
 def _check_header(path: Path, header: list[str], expected: Sequence[str], optional: Sequence[str]):
@@ -96,8 +121,21 @@ def _parse_numbers(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> list[str]
                 f"  line {file_line(index)}, column {name!r}: {frame.at[index, name]!r} "
                 f"is not a number (expected {kind})"
             )
-        integer = "int" in kind.lower() and not bad.any()
-        frame[name] = values.astype("Int64") if integer else values
+        wanted_int = "int" in kind.lower()
+        for index, value in values[values.notna()].items():
+            if not math.isfinite(value):
+                why = "is not a finite number"
+            elif wanted_int and (value != int(value) or abs(value) > 2**63 - 1):
+                why = "is not a whole number in range"
+            else:
+                continue
+            bad[index] = True
+            problems.append(
+                f"  line {file_line(index)}, column {name!r}: {frame.at[index, name]!r} "
+                f"{why} (expected {kind})"
+            )
+        integer = wanted_int and not bad.any()
+        frame[name] = values.astype("Int64") if integer else values.where(~bad)
     return problems
 
 
@@ -134,9 +172,15 @@ def _describe_failures(
 
 
 def _first_ragged_line(text: str, width: int) -> str:
-    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
-        if row and len(row) != width:
-            return f"line {number}: {len(row)} fields, expected {width} (as in the header)"
+    reader = csv.reader(io.StringIO(text, newline=""))
+    previous = 0
+    try:
+        for row in reader:
+            start, previous = previous + 1, reader.line_num
+            if row and len(row) != width:
+                return f"line {start}: {len(row)} fields, expected {width} (as in the header)"
+    except csv.Error as err:
+        return f"line {reader.line_num}: {err}"
     return ""
 
 
@@ -189,11 +233,10 @@ def read_table(
             # pandas only warns (and drops data) when a line has more fields than the header.
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(
-                path,
+                io.StringIO(text),
                 dtype=str,
                 keep_default_na=False,
                 na_values=[""],
-                encoding="utf-8-sig",
                 on_bad_lines="error",
                 index_col=False,
             )
@@ -201,6 +244,11 @@ def read_table(
         raise DataError(f"{path}: {_first_ragged_line(text, len(header)) or err}") from None
     if frame.empty:
         raise DataError(f"{path}: header only, no data rows")
+    starts = record_lines(text)
+    if len(starts) == len(frame) + 1:
+        # The index is the file line minus 2, so file_line(index) is the physical line
+        # even after blank lines or a quoted cell spanning lines (unchanged otherwise).
+        frame.index = pd.Index([start - 2 for start in starts[1:]])
     type_problems = _parse_numbers(frame, schema)
     try:
         frame = schema.validate(frame, lazy=True)

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from analysis.parameters import hand_run_dir
 from analysis.paths import run_dir
 
 COLUMNS = [
@@ -417,8 +418,12 @@ def load_checks(refs: Mapping[str, str]) -> dict[str, pd.DataFrame]:
         upstream, output = ref.split(":", 1)
         path = run_dir(upstream) / output
         if not path.is_file():
+            # Hand runs (build/manual/...) are not read: they are not checked against run.json.
+            hand = sorted(hand_run_dir(upstream, "*").parent.glob(f"*/{output}"))
+            seen = f" (hand runs in {hand[0].parent.parent.parent} are not used)" if hand else ""
             raise FileNotFoundError(
-                f"{path}: {strand!r} has no reproduction table; run `compendium run {strand}` first"
+                f"{path}: {strand!r} has no reproduction table; run `compendium run {strand}` "
+                f"first{seen}"
             )
         tables[strand] = read_checks(path)
     return tables

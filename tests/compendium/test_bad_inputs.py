@@ -170,9 +170,17 @@ def outputs(build: Path) -> dict[str, str]:
     return found
 
 
-def assert_nothing_lost(before: dict[str, str], after: dict[str, str]) -> None:
-    """Every previous output is still there, byte-identical; a failure only adds failed-*."""
-    changed = sorted(k for k in before if after.get(k) != before[k])
+def assert_nothing_lost(
+    before: dict[str, str], after: dict[str, str], changes: list[str] = ()
+) -> None:
+    """Every previous output is still there, byte-identical; a failure only adds failed-*.
+
+    ``changes`` (regular expressions) name files the case itself damages on purpose (a
+    notebook writing into another's run): the engine cannot prevent that, only detect it.
+    """
+    changed = sorted(
+        k for k in before if after.get(k) != before[k] and not any(re.search(c, k) for c in changes)
+    )
     assert not changed, f"previous outputs changed or removed: {changed[:10]}"
     added = sorted(set(after) - set(before))
     allowed = re.compile(r"^runs/[^/]+/failed-[^/]+/|^\.compendium\.lock$")
@@ -311,9 +319,9 @@ def _kernels(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _start_holder(env: dict[str, str], cwd: Path) -> subprocess.Popen:
+def _start_holder(env: dict[str, str], cwd: Path, args: list[str] = HOLDER) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [*CLI, *HOLDER], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True, cwd=cwd,
     )  # fmt: skip
     deadline = time.time() + 90
@@ -338,7 +346,21 @@ def _act(case: dict, env: dict[str, str], cwd: Path) -> tuple[int, str]:
         result = subprocess.run(
             [*CLI, *case["args"]], env=env, capture_output=True, text=True, timeout=300, cwd=cwd
         )
-        return result.returncode, result.stderr
+        return result.returncode, result.stderr + result.stdout  # `status` reports on stdout
+    if action == "edit-during":
+        # The case's run reads an input; it is edited and put back while the kernel runs.
+        proc = _start_holder(env, cwd, case["args"])
+        try:
+            target = Path(env["COMPENDIUM_ROOT"]) / case["during"]
+            original = target.read_bytes()
+            target.write_bytes(original + b"999\n")
+            time.sleep(0.5)
+            target.write_bytes(original)
+            _, stderr = proc.communicate(timeout=90)
+            return proc.returncode, stderr
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
     proc = _start_holder(env, cwd)
     try:
         if action == "concurrent":
@@ -386,7 +408,7 @@ def check_outcome(case: dict, outcome: Outcome) -> None:
             f"{case['id']}: exit {outcome.returncode}, expected {expected}\n{outcome.stderr}"
         )
     assert_message(case, outcome.stderr)
-    assert_nothing_lost(outcome.before, outcome.after)
+    assert_nothing_lost(outcome.before, outcome.after, case.get("changes", []))
     assert outcome.guard_log == "", f"network use during the run:\n{outcome.guard_log}"
 
 

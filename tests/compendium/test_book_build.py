@@ -214,7 +214,8 @@ def test_landing_page_status_and_report(built):
     assert "Must-match figures: 1; 1 reproduced, 0 failed" in text
     assert "Figures in this book: 2 (1 published, 1 synthetic, 0 user, 0 real)" in text
     # The book was built while the chapter's source was broken: the page says so.
-    assert "stale runs shown (rerun make all): chapter (source changed)" in text
+    # (The broken source imports nothing, so its package code differs too.)
+    assert "stale runs shown (rerun make all): chapter (source changed" in text
     report = re.sub(r"<[^>]+>", "", html(root, "chapters/reproduction.html"))
     assert "mini-total" in report and "McDonald et al. (2020), Table 1, lines 139" in report
     assert "1 must-match figures reproduced" in report
@@ -272,5 +273,112 @@ def test_figure_without_tier_caption_fails_before_sphinx(built, tmp_path, monkey
     nb = nbformat.read(executed, as_version=4)
     nb.cells[5].metadata["mystnb"]["figure"]["caption"] = "Meetings by site"
     nbformat.write(nb, executed)
+    rerecord(executed.parent)  # as if the run itself had written this caption
     with pytest.raises(book.BookError, match=r"cell 6: figure caption 'Meetings by site'"):
         book.assemble(pl.load())
+
+
+# --------------------------------------------------------------------------- issue 16
+
+
+def rerecord(folder: Path) -> None:
+    """Record a run folder's current files in its run.json (a run that made them so)."""
+    import json
+
+    from analysis.compendium import cache
+
+    manifest = json.loads((folder / "run.json").read_text())
+    manifest["files"] = cache.folder_hashes(folder)
+    (folder / "run.json").write_text(json.dumps(manifest))
+
+
+def _book_snapshot(root: Path) -> dict[str, str]:
+    html = root / "build" / "book" / "html"
+    return {str(p.relative_to(html)): sha256_file(p) for p in html.rglob("*") if p.is_file()}
+
+
+def _copy(built, tmp_path, monkeypatch) -> Path:
+    root, _ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, symlinks=True)
+    use(monkeypatch, copy)
+    return copy
+
+
+@pytest.mark.parametrize("moment", ["sphinx-running", "html-written"])
+def test_sigterm_at_any_moment_keeps_the_previous_book_whole(built, tmp_path, monkeypatch, moment):
+    """SIGTERM while Sphinx runs, or just after it wrote the HTML: the old book stays whole
+    (or, if the swap had begun, the new one is whole), and the message says which."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    copy = _copy(built, tmp_path, monkeypatch)
+    before = _book_snapshot(copy)
+    assert len(before) > 20
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.compendium.cli", "book"],
+        env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    marker = "out" if moment == "sphinx-running" else "out/_build/html/index.html"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if list((copy / "build").glob(f".tmp-*-book-*/{marker}")):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, f"the build ended before the moment {moment}"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    after = _book_snapshot(copy)
+    if "previous outputs are kept unchanged" in stderr:
+        assert after == before
+    else:
+        assert "completed first; outputs are whole" in stderr, stderr
+        assert set(after) >= {"index.html", "intro.html"} and len(after) >= len(before) - 5
+    assert not [p for p in (copy / "build").rglob("*") if p.name.startswith((".tmp-", ".old-"))]
+
+
+def test_a_tampered_run_is_not_published(built, tmp_path, monkeypatch):
+    copy = _copy(built, tmp_path, monkeypatch)
+    before = _book_snapshot(copy)
+    (copy / "build/runs/chapter/default/tables/values.csv").write_text("site,meetings\nA,1\n")
+    with pytest.raises(book.BookError) as err:
+        book.build_book(pl.load())
+    assert "notebook 'chapter': its run no longer matches the sha256" in str(err.value)
+    assert "tables/values.csv was modified" in str(err.value)
+    assert _book_snapshot(copy) == before
+    assert "output differs from its run.json sha256" in "; ".join(
+        runner.status(pl.load())[0].reasons
+    )
+
+
+def test_data_derived_markup_reaches_the_book_as_text(built, tmp_path, monkeypatch):
+    """A run whose notebook displayed data text holding HTML and script (as Markdown, and as
+    HTML): the chapter page shows the text and runs nothing."""
+    copy = _copy(built, tmp_path, monkeypatch)
+    folder = copy / "build/runs/chapter/default"
+    executed = folder / "chapter.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    evil = "Site <script>alert('md')</script> <img src=x onerror=alert(2)>"
+    nb.cells[3].outputs += [
+        nbformat.v4.new_output("display_data", data={"text/markdown": f"**MD {evil}**"}),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/html": f"<p onclick='alert(3)'>HTML {evil}</p><script>alert(4)</script>"},
+        ),
+    ]
+    nbformat.write(nb, executed)
+    rerecord(folder)
+    book.build_book(pl.load())
+    page = html(copy, "chapters/chapter.html")
+    outputs = "".join(re.findall(r'<div class="output[^"]*">(.*?)</div>', page, re.S))
+    assert "HTML Site" in outputs and "<script" not in outputs
+    start = page.index("MD Site")
+    markdown = page[start : page.index("</strong>", start)]
+    assert "&lt;script" in markdown and "<script" not in markdown and "<img" not in markdown
+    assert not re.search(r"<[a-z]+[^<>]*\bon(error|click)\s*=", outputs)
+    assert "alert(3)" not in page and "alert(4)" not in page

@@ -82,3 +82,52 @@ def test_write_csv_is_deterministic_and_atomic(tmp_path):
         write_csv(Failing({"a": [1]}), path)  # a failure mid-write leaves the old file
     assert sha256_file(path) == digest
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+# --------------------------------------------------------------------------- issue 16
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # physical lines: a blank line and a quoted newline shift the records
+        (b"code,year,value\n\nA,2010,1\nB,2020,2\n", r"line 4, column 'year': 2020 fails"),
+        (b'code,year,value\n"A\nA",2010,1\nB,2020,2\n', r"line 4, column 'year': 2020 fails"),
+        (b"code,year,value\nA,2010,1\n\n\nA,2010,2\n", r"duplicated key .* on lines \[2, 5\]"),
+        (b'code,year,value\n"A\nA",2010,1\nB,2011,1,9\n', r"line 4: 4 fields, expected 3"),
+        # text: valid UTF-8 with the line, no NUL
+        (b"code,year,value\nA,2010,1\nB,2011,1\n\xff,2012,1\n", r"line 4: byte 0xff is not"),
+        (b"code,year,value\nA,2010,1\nB\x00,2011,1\n", r"line 3: contains a NUL byte"),
+        # numbers: finite, and whole where the column is an integer
+        (b"code,year,value\nA,2010,inf\n", r"line 2, column 'value': 'inf' is not a finite"),
+        (b"code,year,value\nA,2010,-Infinity\n", r"'-Infinity' is not a finite number"),
+        (b"code,year,value\nA,2010.5,1\n", r"line 2, column 'year': '2010.5' is not a whole"),
+        (b"code,year,value\nA,1e30,1\n", r"line 2, column 'year': '1e30' is not a whole"),
+    ],
+)
+def test_bad_values_name_the_physical_line(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as info:
+        read_table(path, SCHEMA, unique=["code", "year"])
+    assert str(path) in str(info.value)
+    assert "Traceback" not in str(info.value)
+
+
+def test_index_is_the_physical_line_minus_two(tmp_path):
+    from analysis.core.datasets import file_line
+
+    path = tmp_path / "gaps.csv"
+    path.write_bytes(b'code,year,value\n\n"A\nA",2010,1\n\nB,2011,2\nC,2012,3\n')
+    frame = read_table(path, SCHEMA)
+    # records start on lines 3, 6 and 7 of the file (counted by hand)
+    assert [file_line(i) for i in frame.index] == [3, 6, 7]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("code,year,value\nA,2010,1\nB,2011,2\n")
+    assert read_table(plain, SCHEMA).index.tolist() == [0, 1]
+
+
+def test_a_device_or_folder_is_refused_without_reading_it(tmp_path):
+    for path in ("/dev/zero", tmp_path):
+        with pytest.raises(DataError, match="not a regular file"):
+            read_table(path, SCHEMA)

@@ -82,7 +82,8 @@ def test_plain_papermill_from_elsewhere_gives_the_pipeline_results(real_build, t
         text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    manual = real_build / "manual" / name
+    manual = real_build / "manual" / name / "default"  # the hand run's own parameter set
+    assert json.loads((manual / "run.json").read_text())["runner"].startswith("hand")
     pipeline_run = real_build / "runs" / name / "default"
     tables = [out for out in notebook.outputs if out.endswith(".csv")]
     assert tables
