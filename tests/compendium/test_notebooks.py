@@ -45,3 +45,12 @@ def test_strip_removes_outputs(mini):
     assert strip_notebook("notebooks/alpha.ipynb") is True
     assert is_stripped("notebooks/alpha.ipynb")
     assert strip_notebook("notebooks/alpha.ipynb") is False
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda nb: nb.name)
+def test_notebook_checks_its_own_parameters_first(notebook):
+    """A hand run (JupyterLab, plain papermill) with a wrongly typed value stops at once."""
+    nb = nbformat.read(repo_root() / notebook.source, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    assert f'check_parameters("{notebook.name}", globals())' in code[1].source
