@@ -161,6 +161,7 @@ def _check_against(check_id: str, quantity: str, row: pd.Series, reproduced) -> 
         quantity=quantity,
         published=int(row["n"]),
         reproduced=int(reproduced),
+        kind="consistency",
     )
 
 
@@ -285,6 +286,7 @@ def cross_check(check_id, quantity, row: pd.Series, published: str, reproduced: 
         quantity=quantity,
         published=published,
         reproduced=reproduced,
+        kind="consistency",
     )
 
 

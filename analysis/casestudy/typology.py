@@ -131,6 +131,7 @@ def typology_checks(typology: pd.DataFrame, published: pd.DataFrame) -> list[Che
             source_lines="657",
             published=0,
             reproduced=int((typology["style"] == "authoritarian").sum()),
+            kind="consistency",
         )
     )
     return checks

@@ -19,7 +19,9 @@ import yaml
 from analysis.core.datasets import DataError, read_table, sha256_file
 from analysis.paths import data_dir
 
-TIERS = ("published", "synthetic", "user")
+#: ``compiled``: assembled by the compendium from published names, with some definitions
+#: assumed where the sources give none (each row says which).
+TIERS = ("published", "compiled", "synthetic", "user")
 REQUIRED = ("path", "title", "tier", "source", "licence", "schema", "sha256", "rows")
 
 
