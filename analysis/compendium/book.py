@@ -78,6 +78,7 @@ def config(pipeline: pl.Pipeline) -> dict[str, Any]:
         "execute": {"execute_notebooks": "off"},
         "bibtex_bibfiles": ["references.bib"],
         "html": {
+            "favicon": "_static/favicon.png",
             "use_download_button": False,
             "use_repository_button": False,
             "home_page_in_navbar": True,
@@ -86,6 +87,8 @@ def config(pipeline: pl.Pipeline) -> dict[str, Any]:
         "sphinx": {
             # MathJax from a local copy (PyPI sphinx-mathjax-offline), never from a CDN.
             "extra_extensions": ["sphinx-mathjax-offline"],
+            # book/_ext/quiet_console.py: no JavaScript console errors on any page.
+            "local_extensions": {"quiet_console": "_ext"},
             "config": {
                 "nb_execution_mode": "off",
                 "numfig": True,
