@@ -149,39 +149,47 @@ def _freshness(pipeline: pl.Pipeline) -> str:
     return "**stale runs shown** (rerun `make all`): " + ", ".join(stale)
 
 
-def _kinds_table(kinds: pd.DataFrame) -> str:
-    overall = kinds[kinds["source_document"] == "all publications"].set_index("kind")
-    rows = []
-    for kind, label in KIND_NAMES.items():
-        row = overall.loc[kind] if kind in overall.index else None
-        counts = [int(row[c]) if row is not None else 0 for c in ("checks", "agree", "disagree")]
-        if kind == "transcribed":
-            counts[1:] = ["–", "–"]
-        rows.append([f"**{label}**", *counts])
-    frame = pd.DataFrame(rows, columns=["kind of evidence", "rows", "agree", "disagree"])
-    return markdown_table(frame)
+def _cell(row: pd.Series | None, kind: str) -> str:
+    if row is None:
+        return "0"
+    checks, agree, disagree = (int(row[c]) for c in ("checks", "agree", "disagree"))
+    if kind == "transcribed":
+        return str(checks)
+    if kind == "consistency":
+        return f"{agree} agree, **{disagree} disagree**" if disagree else f"{agree} agree"
+    verb = "hold" if kind == "method_recovery" else "agree"
+    return f"{agree} of {checks} {verb}"
 
 
-def _per_publication(kinds: pd.DataFrame, verdicts: pd.DataFrame) -> str:
-    per = kinds[kinds["source_document"] != "all publications"]
-    whole = verdicts[verdicts["item"] == "whole publication"].set_index("publication")
-    rows = []
-    for publication, part in per.groupby("source_document", sort=True):
-        by_kind = part.set_index("kind")
-        cells = []
-        for kind in KIND_NAMES:
-            if kind not in by_kind.index:
-                cells.append("–")
-            elif kind == "transcribed":
-                cells.append(str(int(by_kind.loc[kind, "checks"])))
-            else:
-                r = by_kind.loc[kind]
-                cells.append(f"{int(r['agree'])} of {int(r['checks'])}")
-        verdict = whole.loc[publication, "verdict"] if publication in whole.index else "–"
-        rows.append([publication, *cells, verdict])
-    columns = ["publication", "recomputed", "consistency (agree)", "method recovery (holds)",
-               "round-trip (agree)", "transcribed", "verdict"]  # fmt: skip
-    return markdown_table(pd.DataFrame(rows, columns=columns))
+def status_table(kinds: pd.DataFrame, verdicts: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per kind of evidence, one column per publication and one over all of them,
+    and a last row with each publication's verdict.
+
+    Never a total across kinds; ``kinds`` and ``verdicts`` are the report's
+    ``kind_counts.csv`` and ``verdicts.csv``.
+    """
+    whole = {}
+    if verdicts is not None and len(verdicts):
+        rows = verdicts[verdicts["item"] == "whole publication"]
+        whole = dict(zip(rows["publication"], rows["verdict"], strict=True))
+    publications = sorted(set(kinds["source_document"]) - {"all publications"})
+    columns = {}
+    for publication in [*publications, "all publications"]:
+        part = kinds[kinds["source_document"] == publication].set_index("kind")
+        cells = [_cell(part.loc[k] if k in part.index else None, k) for k in KIND_NAMES]
+        columns[publication] = [*cells, f"*{whole.get(publication, '–')}*"]
+    table = pd.DataFrame(columns)
+    table.insert(0, "kind of evidence", [*STATUS_ROWS, "**verdict**"])
+    return table
+
+
+STATUS_ROWS = [
+    "**recomputed** from independent data",
+    "**consistency** of published figures",
+    "**method recovery** on synthetic data",
+    "**round-trip** of a synthetic reconstruction (not evidence)",
+    "**transcribed only**",
+]
 
 
 def _findings_list(findings: pd.DataFrame) -> list[str]:
@@ -217,11 +225,11 @@ def status_summary(pipeline: pl.Pipeline) -> str:
         findings = tables.get("findings", pd.DataFrame())
         summary = tables.get("summary", pd.DataFrame())
         lines += [
-            "What each published figure checked is evidence of, counted by kind (defined in "
-            "{doc}`/methods`; kinds are never added together), from the reproduction "
-            f"report's tables{link}.",
+            "Published figures checked, by publication and by what kind of evidence each "
+            "check is (defined in {doc}`/methods`; kinds are never added together), from the "
+            f"reproduction report's tables{link}:",
             "",
-            _kinds_table(kinds),
+            markdown_table(status_table(kinds, tables.get("verdicts"))),
         ]
         if recomputed == 0:
             lines.append(
@@ -242,9 +250,7 @@ def status_summary(pipeline: pl.Pipeline) -> str:
                 f"- **Must-match rows:** {int(total['must_match'])}, "
                 f"{int(total['must_match_failed'])} failed (a failure stops the build)."
             )
-        lines += ["", "### By publication", ""]
-        if "verdicts" in tables:
-            lines.append(_per_publication(kinds, tables["verdicts"]))
+        lines.append("")
         if len(findings):
             lines += ["### Findings about the sources", "", *_findings_list(findings), ""]
     lines += [

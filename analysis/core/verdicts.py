@@ -30,7 +30,8 @@ def item_of(location: str) -> str:
     """The table or section a source location belongs to.
 
     The first table, figure, appendix or chapter named (``"Chapter 2, Table 1"`` and
-    ``"Table 1, note"`` give ``Table 1``); other locations give their first segment (``"Key points > Rate of formation"`` gives ``Key points``).
+    ``"Table 1, note"`` give ``Table 1``); other locations give their first segment
+    (``"Key points > Rate of formation"`` gives ``Key points``).
     """
     for pattern in _ITEMS:
         match = pattern.search(str(location))
