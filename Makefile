@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 JOBS   ?=
 
-.PHONY: all install run book test lint lab bench strip status clean
+.PHONY: all install run book pdf test lint lab bench strip status clean
 
 all: run book
 
@@ -25,6 +25,20 @@ run: install
 
 book: install
 	$(BIN)/compendium book
+
+# The book as one PDF: a single-page HTML build of the same sources, printed by Debian's
+# Chromium (apt-get install chromium); print styles in book/_static/compendium.css keep
+# every table whole. Written to build/book/book.pdf.
+CHROMIUM ?= chromium
+PDF_TMP := build/.pdf-tmp
+pdf: book
+	rm -rf $(PDF_TMP)
+	$(BIN)/jupyter-book build build/book-src --builder singlehtml --path-output $(PDF_TMP) --quiet
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --no-pdf-header-footer --virtual-time-budget=30000 \
+		--print-to-pdf=build/book/book.pdf $(PDF_TMP)/_build/singlehtml/index.html
+	rm -rf $(PDF_TMP)
+	@echo "PDF written: build/book/book.pdf"
 
 status: install
 	$(BIN)/compendium status

@@ -170,8 +170,17 @@ def publication_table(
 
 
 def table_html(styler: Styler) -> str:
-    """The table's HTML inside a container that scrolls sideways on its own when needed."""
-    return f'<div class="pub-table-scroll" tabindex="0">{styler.to_html()}</div>'
+    """The caption as a paragraph, then the table in a container that scrolls sideways on its
+    own when needed (the caption stays readable however wide the table is)."""
+    caption = styler.caption or ""
+    styler.caption = None
+    table = styler.to_html()
+    styler.caption = caption or None
+    return (
+        f'<p class="pub-table-caption">{caption}</p>'
+        f'<div class="pub-table-scroll" tabindex="0" role="region" aria-label="{caption[:80]}">'
+        f"{table}</div>"
+    )
 
 
 class Tables:
