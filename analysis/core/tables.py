@@ -106,6 +106,7 @@ def publication_table(
     missing_meaning: str = MISSING_MEANING,
     max_rows: int | None = None,
     full_csv: str | None = None,
+    wide: bool = False,
 ) -> Styler:
     """A ``Styler`` of ``frame`` laid out as a numbered, captioned publication table.
 
@@ -129,6 +130,9 @@ def publication_table(
         names ``full_csv``.
     full_csv
         The CSV holding the whole table (a file of the chapter's run).
+    wide
+        Lay the table out wider than the text column on purpose (class
+        ``pub-table-wide``): long text columns wrap, and it scrolls in its own box.
     """
     total = len(frame)
     shown = frame.reset_index(drop=True)
@@ -161,7 +165,7 @@ def publication_table(
         .hide(axis="index")
         .relabel_index([html.escape(names[c]) for c in shown.columns], axis="columns")
         .set_caption(html.escape(" ".join(notes)))
-        .set_table_attributes('class="pub-table"')
+        .set_table_attributes(f'class="pub-table{" pub-table-wide" if wide else ""}"')
     )
     numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])]
     if numeric:
