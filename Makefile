@@ -28,16 +28,15 @@ book: install
 
 # The book as one PDF: a single-page HTML build of the same sources, printed by Debian's
 # Chromium (apt-get install chromium); print styles in book/_static/compendium.css keep
-# every table whole. Written to build/book/book.pdf.
+# every table whole. Written to build/book/book.pdf (the printed page: build/book/print/).
 CHROMIUM ?= chromium
-PDF_TMP := build/.pdf-tmp
+PRINT := build/book/print
 pdf: book
-	rm -rf $(PDF_TMP)
-	$(BIN)/jupyter-book build build/book-src --builder singlehtml --path-output $(PDF_TMP) --quiet
+	rm -rf $(PRINT)
+	$(BIN)/jupyter-book build build/book-src --builder singlehtml --path-output $(PRINT) --quiet
 	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking \
 		--disable-component-update --no-pdf-header-footer --virtual-time-budget=30000 \
-		--print-to-pdf=build/book/book.pdf $(PDF_TMP)/_build/singlehtml/index.html
-	rm -rf $(PDF_TMP)
+		--print-to-pdf=build/book/book.pdf $(PRINT)/_build/singlehtml/index.html
 	@echo "PDF written: build/book/book.pdf"
 
 status: install

@@ -375,3 +375,42 @@ def test_case_study_tables_have_no_index_column_or_nan(book_build):
     page = "chapters/case_studies.html"
     text = (book_build / "book" / "html" / page).read_text(encoding="utf-8")
     assert not _table_problems(page, text)
+
+
+PRINT_CLIPPED_JS = """
+const out = [];
+const width = document.documentElement.clientWidth;
+for (const table of document.querySelectorAll("table")) {
+  const r = table.getBoundingClientRect();
+  let clipped = r.right > width + 1;
+  for (let e = table.parentElement; e && !clipped; e = e.parentElement) {
+    const s = getComputedStyle(e).overflowX;
+    clipped = s !== "visible" && e.scrollWidth > e.clientWidth + 1;
+  }
+  if (clipped) out.push((table.querySelector("th") || {}).textContent || table.className);
+}
+return [document.querySelectorAll("table").length, out];
+"""
+
+
+def test_printed_book_clips_no_table(book_build, browser, tmp_path):
+    """What `make pdf` prints: the single-page HTML build in print media at A4 width."""
+    import base64
+    import subprocess
+    import sys
+
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book), "build", str(book_build / "book-src"), "--builder",
+               "singlehtml", "--path-output", str(tmp_path), "--quiet"]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    page = tmp_path / "_build" / "singlehtml" / "index.html"
+    browser.set_window_size(794, 1123)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        open_page(browser, page.as_uri())
+        tables, clipped = browser.execute_script(PRINT_CLIPPED_JS)
+        assert tables > 20 and not clipped, clipped
+        pdf = base64.b64decode(browser.print_page())
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) > 50
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
