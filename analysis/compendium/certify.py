@@ -96,7 +96,13 @@ def manifest(pipeline: pl.Pipeline) -> list[dict[str, str]]:
 
 
 def _paper() -> dict[str, Any]:
-    citation = yaml.safe_load((repo_root() / "CITATION.cff").read_text(encoding="utf-8"))
+    path = repo_root() / "CITATION.cff"
+    try:
+        citation = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise CertifyError(f"{path}: cannot read the citation ({err})") from None
+    if not isinstance(citation, dict) or not citation.get("title") or not citation.get("authors"):
+        raise CertifyError(f"{path}: needs 'title' and 'authors'")
     reproduced = [
         f"{ref['authors'][0]['family-names']} et al. ({ref['year']}) {ref['title']}"
         for ref in citation.get("references", [])
