@@ -29,14 +29,15 @@ def readable(name: str) -> str:
     short = {"ci": "CI", "cv": "CV", "sd": "SD", "iqr": "IQR", "id": "ID", "qof": "QOF"}
     words = [short.get(w.lower(), w) for w in words]
     text = " ".join(words)
-    return text[:1].upper() + text[1:] if text and text[0].islower() and len(words) > 1 else text
+    return text[:1].upper() + text[1:]
 
 
-def number_format(values: pd.Series) -> Callable[[object], str]:
+def number_format(values: pd.Series, *, grouping: bool = True) -> Callable[[object], str]:
     """A formatter with sensible decimals for a numeric column.
 
-    Whole numbers print without decimals and with thousands separators; other numbers get
-    three decimals below 1, two below 100 and one above (by the column's largest value).
+    Whole numbers print without decimals and with thousands separators (unless
+    ``grouping`` is False, as for years); other numbers get three decimals below 1, two
+    below 100 and one above (by the column's largest value).
     """
     finite = pd.to_numeric(values, errors="coerce").astype(float)
     finite = finite[np.isfinite(finite)]
@@ -51,7 +52,9 @@ def number_format(values: pd.Series) -> Callable[[object], str]:
             number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return str(value)
-        return MISSING if math.isnan(number) else f"{number:,.{decimals}f}"
+        if math.isnan(number):
+            return MISSING
+        return f"{number:,.{decimals}f}" if grouping else f"{number:.{decimals}f}"
 
     return fmt
 
@@ -145,7 +148,9 @@ def publication_table(
         elif pd.api.types.is_bool_dtype(shown[column]):
             formatters[column] = _text
         elif pd.api.types.is_numeric_dtype(shown[column]):
-            formatters[column] = number_format(shown[column])
+            formatters[column] = number_format(
+                shown[column], grouping="year" not in str(column).lower()
+            )
         else:
             formatters[column] = _text
     notes = [f"Table {label}. {caption.rstrip('.')}."]

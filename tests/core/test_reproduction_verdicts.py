@@ -192,6 +192,8 @@ def test_with_interval_and_number_format():
     assert tb.number_format(pd.Series([1.0, 2.0]))(1234.0) == "1,234"
     assert tb.number_format(pd.Series([12.345, 50.0]))(12.345) == "12.35"
     assert tb.number_format(pd.Series([250.5]))(250.55) == "250.6"
+    assert tb.number_format(pd.Series([2014]), grouping=False)(2014) == "2014"
+    assert tb.readable("rule") == "Rule" and tb.readable("ci_lower") == "CI lower"
 
 
 def test_tables_number_in_order():

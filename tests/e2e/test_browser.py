@@ -48,7 +48,7 @@ FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run",
 )  # fmt: skip
-SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 SKIP_DIRS = ("_static", "_sources", "_downloads", "_images")
 
 IMAGES_JS = """
