@@ -185,6 +185,7 @@ def test_statements_evaluate_and_become_reproduction_rows(results):
     notes = {r.check_id: r.reason for r in rows}
     assert "src-qi-case-sites-over-half" in notes["QI-S9"]  # why it is expected to fail
     assert "tolerance of one organisation" in notes["QI-S2"]
+    assert {r.check_id: r.tolerance for r in rows}["QI-S2"] == 1.0
     user = statements.reproduction_checks(evaluated, "user")
     assert {r.kind for r in user} == {"recomputed"}
     panel = statements.panel_checks(p["organisations"], "synthetic")
