@@ -152,7 +152,7 @@ KIND_COLOURS = {
     "consistency": "#1565c0",
     "method_recovery": "#6a1b9a",
     "round_trip": "#9e9e9e",
-    "transcribed": "#d7ccc8",
+    "transcribed": "#6d4c41",
 }
 
 
@@ -160,15 +160,17 @@ def kind_figure(counts: pd.DataFrame):
     """One panel per kind: rows per publication that agree, disagree or are not checked.
 
     ``counts`` is :func:`kind_counts` output; the ``all publications`` rows are left out.
-    Kinds share no axis, so the figure cannot be read as one total.
+    Every kind has its panel, an empty one saying *none*; kinds share no axis, so the
+    figure cannot be read as one total.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     per = counts[counts["source_document"] != "all publications"]
-    kinds = [k for k in KINDS if k in set(per["kind"])] or list(KINDS[:1])
+    kinds = list(KINDS)
     publications = sorted(set(per["source_document"]))
     fig, axes = plt.subplots(
-        len(kinds), 1, figsize=(7.5, 1.1 + 0.45 * len(publications) * len(kinds)), squeeze=False
+        len(kinds), 1, figsize=(7.5, 1.1 + 0.42 * len(publications) * len(kinds)), squeeze=False
     )
     colours = {"agree": "#2e7d32", "disagree": "#b00020", "not checked": "#bdbdbd"}
     for ax, kind in zip(axes[:, 0], kinds, strict=True):
@@ -178,7 +180,13 @@ def kind_figure(counts: pd.DataFrame):
         for outcome in OUTCOMES:
             ax.barh(part.index, part[outcome], left=left, color=colours[outcome], label=outcome)
             left = left + part[outcome]
-        ax.set_title(KIND_LABELS[kind], loc="left", fontsize=10, color=KIND_COLOURS[kind])
+        total = int(part["checks"].sum())
+        title = f"{KIND_LABELS[kind]}: {total} rows" if total else f"{KIND_LABELS[kind]}: none"
+        ax.set_title(title, loc="left", fontsize=10, color=KIND_COLOURS[kind])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if not total:
+            ax.set_xlim(0, 1)
+            ax.set_xticks([])
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=9)
         ax.invert_yaxis()
