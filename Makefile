@@ -19,7 +19,7 @@ LOCK_PLATFORM := x86_64-manylinux_2_28
 UV_VERSION    := 0.13.9
 LOCK_TOOL     := build/.lock-tool
 
-.PHONY: all install lock hooks run book test lint lab bench strip status clean
+.PHONY: all install lock hooks run book pdf test lint lab bench strip status clean
 
 all: run book
 
@@ -59,6 +59,19 @@ run: install
 
 book: install
 	$(BIN)/compendium book
+
+# The book as one PDF: a single-page HTML build of the same sources, printed by Debian's
+# Chromium (apt-get install chromium); print styles in book/_static/compendium.css keep
+# every table whole. Written to build/book/book.pdf (the printed page: build/book/print/).
+CHROMIUM ?= chromium
+PRINT := build/book/print
+pdf: book
+	rm -rf $(PRINT)
+	$(BIN)/jupyter-book build build/book-src --builder singlehtml --path-output $(PRINT) --quiet
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --no-pdf-header-footer --virtual-time-budget=30000 \
+		--print-to-pdf=build/book/book.pdf $(PRINT)/_build/singlehtml/index.html
+	@echo "PDF written: build/book/book.pdf"
 
 status: install
 	$(BIN)/compendium status

@@ -8,9 +8,9 @@ written from ``pipeline.yml``. The HTML is built into a temporary folder and mov
 to ``build/book/html`` only when the build succeeds with no warnings.
 
 The build refuses (:class:`BookError`) when a notebook has no executed run, when a
-figure has no caption naming its data tier, when a must-match published figure is
-not reproduced, and when Sphinx warns (a broken cross-reference, an unknown
-citation, a missing image file).
+figure has no caption naming its data tier, when the reproduction report's last run
+failed (a must-match figure not reproduced) or is stale, and when Sphinx warns (a
+broken cross-reference, an unknown citation, a missing image file).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from analysis.errors import CompendiumError
 from analysis.markup import neutralise_markdown, sanitise_html
 from analysis.paths import build_dir, repo_root
 
-GENERATED_PAGES = ("reproducibility", "data", "performance")
+GENERATED_PAGES = ("reproducibility", "data", "performance", "certificate")
 STATUS_MARKER = "<!-- compendium:status -->"
 FIGURE_TIERS = ("published", "synthetic", "user", "real")
 DOWNLOAD_SUFFIXES = {"tables": (".csv",), "figures": (".png", ".svg")}
@@ -79,12 +79,17 @@ def config(pipeline: pl.Pipeline) -> dict[str, Any]:
         "execute": {"execute_notebooks": "off"},
         "bibtex_bibfiles": ["references.bib"],
         "html": {
+            "favicon": "_static/favicon.png",
             "use_download_button": False,
             "use_repository_button": False,
             "home_page_in_navbar": True,
         },
         "launch_buttons": {"notebook_interface": "classic", "thebe": False},
         "sphinx": {
+            # MathJax from a local copy (PyPI sphinx-mathjax-offline), never from a CDN.
+            "extra_extensions": ["sphinx-mathjax-offline"],
+            # book/_ext/quiet_console.py: no JavaScript console errors on any page.
+            "local_extensions": {"quiet_console": "_ext"},
             "config": {
                 "nb_execution_mode": "off",
                 "numfig": True,
@@ -93,7 +98,7 @@ def config(pipeline: pl.Pipeline) -> dict[str, Any]:
                 "html_show_sourcelink": False,
                 "html_last_updated_fmt": "",
                 "suppress_warnings": ["mystnb.unknown_mime_type"],
-            }
+            },
         },
     }
 
@@ -198,21 +203,16 @@ def add_downloads(nb: nbformat.NotebookNode, name: str, folder: Path) -> nbforma
     return nb
 
 
-INJECTED_NOTE = (
-    "*The values this chapter was run with, injected by the pipeline (papermill's "
-    "`injected-parameters` cell; `output_dir` is the run folder). The cell above holds the "
-    "defaults declared in `pipeline.yml`.*"
-)
+def hide_plumbing(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Remove papermill's injected-parameters cell (the run folder and the values) from the page.
 
-
-def annotate_parameters(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Put a short note before papermill's injected-parameters cell saying what it is."""
-    cells = []
+    The chapter keeps its ``parameters`` cell, which holds the defaults of ``pipeline.yml``
+    (a test keeps them equal); the values each run used are on the reproducibility page.
+    """
     for cell in nb.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cells.append(nbformat.v4.new_markdown_cell(INJECTED_NOTE))
-        cells.append(cell)
-    nb.cells = cells
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
     return nb
 
 
@@ -265,25 +265,70 @@ def _copy_chapter(name: str, target: Path) -> None:
     for sub in DOWNLOAD_SUFFIXES:
         if (folder / sub).is_dir():
             shutil.copytree(folder / sub, downloads / sub)
-    chapter = annotate_parameters(add_downloads(nb, name, downloads))
+    chapter = hide_plumbing(add_downloads(nb, name, downloads))
     nbformat.write(chapter, chapters / f"{name}.ipynb")
 
 
 def generated_page(page: str, pipeline: pl.Pipeline) -> str:
     """Markdown of a page generated at build time."""
-    from analysis.compendium import bookpages
+    from analysis.compendium import bookpages, certify
 
-    return getattr(bookpages, f"{page}_page")(pipeline)
+    module = certify if page == "certificate" else bookpages
+    return getattr(module, f"{page}_page")(pipeline)
 
 
-def _check_reproduction(pipeline: pl.Pipeline) -> None:
-    from analysis.compendium import bookpages
-    from analysis.core.reproduction import ReproductionError, assert_reproduced
-
+def _failure_message(executed: Path) -> str:
+    """The error a failed run's partly executed notebook ends with."""
     try:
-        assert_reproduced(bookpages.reproduction_checks(pipeline))
-    except ReproductionError as err:
-        raise BookError(f"the book is not built: {err}") from None
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"see {executed}"
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return f"{output.get('ename')}: {output.get('evalue')}"
+    return f"see {executed}"
+
+
+def check_report_run(pipeline: pl.Pipeline) -> None:
+    """Refuse to build unless the reproduction report's last run succeeded and is fresh.
+
+    The report's notebook asserts its must-match rows itself; the engine only checks that
+    its last run did not fail (no ``failed-default`` folder) and that the reproduction
+    tables it gathered are the chapters' current ones (the input digests its run recorded
+    equal the files now), so the book never shows checks the report did not judge.
+    """
+    from analysis.compendium import bookpages
+    from analysis.compendium.cache import file_digest
+    from analysis.compendium.runner import MANIFEST
+
+    name = bookpages.report_notebook(pipeline)
+    if name is None:
+        return
+    folder = pl.run_dir(name)
+    failed = folder.parent / f"failed-{folder.name}"
+    if failed.is_dir():
+        why = _failure_message(failed / f"{name}.ipynb")
+        raise BookError(f"the book is not built: the {name!r} run failed: {why}")
+    run = read_json(folder / MANIFEST)
+    if run is None:
+        raise BookError(
+            f"the book is not built: {name!r} has no successful run at {folder}; "
+            "run `compendium run` first"
+        )
+    changed = []
+    for ref, digest in run.get("cache", {}).get("inputs", {}).items():
+        if ":" not in ref:
+            continue
+        upstream, output = ref.split(":", 1)
+        path = pl.run_dir(upstream) / output
+        if not path.is_file() or file_digest(path) != digest:
+            changed.append(ref)
+    if changed:
+        raise BookError(
+            f"the book is not built: the {name!r} run is stale: {', '.join(changed)} changed "
+            f"since it ran; run `compendium run {name}`"
+        )
 
 
 def assemble(pipeline: pl.Pipeline, target: Path | None = None) -> Path:
@@ -292,7 +337,7 @@ def assemble(pipeline: pl.Pipeline, target: Path | None = None) -> Path:
 
     for name in pipeline.order():
         verify_run(name)  # before anything reads a run's tables (the report gate included)
-    _check_reproduction(pipeline)
+    check_report_run(pipeline)
     target = target or book_source_dir()
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)

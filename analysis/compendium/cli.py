@@ -6,6 +6,7 @@ compendium status
 compendium run                       # every notebook that is stale, in parallel
 compendium run quality_indicators -p alpha=0.01 -p organisations='["ORG01","ORG02"]'
 compendium book
+compendium certify                   # build/codecheck.yml for a codechecker to sign
 """
 
 from __future__ import annotations
@@ -149,6 +150,14 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_certify(args: argparse.Namespace) -> int:
+    from analysis.compendium.certify import write_codecheck
+
+    path = write_codecheck(pl.load(args.pipeline))
+    console.print(f"CODECHECK configuration written (unsigned): {path}")
+    return 0
+
+
 def cmd_strip(args: argparse.Namespace) -> int:
     from analysis.compendium.notebooks import strip_notebook
 
@@ -187,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.set_defaults(func=cmd_run)
     sub.add_parser("book", help="build the Jupyter Book").set_defaults(func=cmd_book)
     sub.add_parser("strip", help="remove outputs from notebooks").set_defaults(func=cmd_strip)
+    sub.add_parser(
+        "certify", help="write build/codecheck.yml (CODECHECK configuration, unsigned)"
+    ).set_defaults(func=cmd_certify)
     return parser
 
 

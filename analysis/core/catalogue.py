@@ -20,7 +20,9 @@ from analysis.core.datasets import DataError, read_table, sha256_file
 from analysis.paths import data_dir
 from analysis.safeyaml import load_yaml
 
-TIERS = ("published", "synthetic", "user", "real")
+#: ``compiled``: assembled by the compendium from published names, with some definitions
+#: assumed where the sources give none (each row says which); ``real``: real public data.
+TIERS = ("published", "compiled", "real", "synthetic", "user")
 REQUIRED = ("path", "title", "tier", "source", "licence", "schema", "sha256", "rows")
 
 

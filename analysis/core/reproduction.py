@@ -1,9 +1,11 @@
 """Published against reproduced: one row per checked figure.
 
-Each strand's notebook writes ``tables/reproduction.csv`` with :func:`check` rows;
-the reproduction report gathers them all (:func:`read_checks`, :func:`combine`),
-summarises them (:func:`summary`) and fails the run, and the book, when a
-must-match figure does not match (:func:`assert_reproduced`).
+Each strand's notebook writes ``tables/reproduction.csv`` with :func:`check` rows, each
+saying what kind of evidence it is (:data:`KINDS`); the reproduction report gathers them
+all (:func:`read_checks`, :func:`combine`), summarises them (:func:`summary`;
+per kind and publication in :mod:`analysis.core.verdicts`) and fails its run when a
+must-match figure does not match (:func:`assert_reproduced`). The book reads the report's
+tables; it does not import this module.
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ COLUMNS = [
     "must_match",
     "status",
     "kind",
+    "reason",
+    "compared_with",
 ]
-STATUSES = ("match", "mismatch")
+#: ``not checked``: a transcribed-only row, which nothing can be compared with.
+STATUSES = ("match", "mismatch", "not checked")
 #: What kind of evidence a check is (defined on the methods page). Never summed together.
 KINDS = (
     "recomputed",  # a published figure computed from data independent of the figure
@@ -44,11 +49,19 @@ KINDS = (
     "round_trip",  # a synthetic reconstruction matched to the totals it was built from
     "transcribed",  # recorded with provenance; no independent check possible
 )
+#: How each kind is named to a reader (the methods page defines them).
+KIND_LABELS = {
+    "recomputed": "recomputed",
+    "consistency": "consistency",
+    "method_recovery": "method recovery",
+    "round_trip": "round-trip",
+    "transcribed": "transcribed only",
+}
 
 #: The source documents (``../shared/sources``) by file name: short citation and BibTeX key.
 SOURCE_DOCUMENTS = {
     "000_088f6aeed890f33a.txt": ("McDonald et al. (2020)", "mcdonald2020federations"),
-    "001_3504c6f1a282cc28.txt": ("Pulse event report (2018)", "pulse2018quest"),
+    "001_3504c6f1a282cc28.txt": ("News report of a 2018 event (2018)", "pulse2018quest"),
     "002_d1de2aebef7660af.txt": ("Rosen et al. (2016)", "rosen2016bigger"),
     "003_c91f18b13c7b7ec0.txt": ("GP Federations in 2024 (2024)", "federations2024"),
     "004_3f9faef3e6505f2e.txt": ("Independent GP organisations (2024)", "collective2024"),
@@ -67,7 +80,9 @@ CHECKS_SCHEMA = pa.DataFrameSchema(
         "tolerance": pa.Column(float, pa.Check.ge(0), coerce=True),
         "must_match": pa.Column(str, pa.Check.isin(["True", "False"])),
         "status": pa.Column(str, pa.Check.isin(STATUSES)),
-        "kind": pa.Column(str, pa.Check.isin(("", *KINDS)), nullable=True),
+        "kind": pa.Column(str, pa.Check.isin(KINDS)),
+        "reason": pa.Column(str, nullable=True),
+        "compared_with": pa.Column(str, nullable=True),
     },
     strict=True,
 )
@@ -79,7 +94,12 @@ class ReproductionError(AssertionError):
 
 @dataclass(frozen=True)
 class Check:
-    """One published figure compared with its reproduction."""
+    """One published figure compared with its reproduction, and what kind of evidence that is.
+
+    ``reason`` says why a row is informational, transcribed only or judged as it is;
+    ``compared_with`` names the other passage (location and lines) a ``consistency``
+    check sets the figure against, when that is not the figure's own table.
+    """
 
     check_id: str
     strand: str
@@ -92,7 +112,9 @@ class Check:
     tolerance: float
     must_match: bool
     status: str
-    kind: str = ""
+    kind: str
+    reason: str = ""
+    compared_with: str = ""
 
 
 def status_of(published: float | str, reproduced: float | str, tolerance: float = 0.0) -> str:
@@ -137,11 +159,36 @@ def check(
     reproduced: float | str,
     tolerance: float = 0.0,
     must_match: bool = True,
-    kind: str = "",
+    kind: str,
+    reason: str = "",
+    compared_with: str = "",
 ) -> Check:
-    """Compare one published figure with the reproduced one; ``kind`` is one of :data:`KINDS`."""
-    if kind and kind not in KINDS:
+    """Compare one published figure with the reproduced one.
+
+    Parameters
+    ----------
+    kind
+        What kind of evidence the row is, one of :data:`KINDS` (required). A
+        ``transcribed`` row has nothing to compare with: its status is ``not checked``,
+        ``reproduced`` is empty and it cannot be must-match.
+    reason
+        Why the row is informational, transcribed only, or judged the way it is.
+    compared_with
+        For a ``consistency`` check between passages: the other passage's location.
+
+    Raises
+    ------
+    ValueError
+        Naming the check when ``kind`` is not one of :data:`KINDS`, or a transcribed
+        row is must-match or gives no reason.
+    """
+    if kind not in KINDS:
         raise ValueError(f"check {check_id!r}: kind {kind!r} is not one of {KINDS}")
+    if kind == "transcribed" and (must_match or not reason):
+        raise ValueError(
+            f"check {check_id!r}: a transcribed row is never must-match and must give a reason"
+        )
+    status = "not checked" if kind == "transcribed" else status_of(published, reproduced, tolerance)
     return Check(
         check_id=check_id,
         strand=strand,
@@ -153,8 +200,10 @@ def check(
         reproduced=str(reproduced),
         tolerance=float(tolerance),
         must_match=bool(must_match),
-        status=status_of(published, reproduced, tolerance),
+        status=status,
         kind=kind,
+        reason=reason,
+        compared_with=compared_with,
     )
 
 
@@ -188,7 +237,8 @@ def read_checks(path: str | os.PathLike) -> pd.DataFrame:
     from analysis.core.datasets import read_table
 
     frame = read_table(path, CHECKS_SCHEMA, unique=["check_id"])
-    for column in ("quantity", "source_file", "source_location", "published", "reproduced", "kind"):
+    text = ("quantity", "source_file", "source_location", "published", "reproduced")
+    for column in (*text, "reason", "compared_with"):
         frame[column] = frame[column].fillna("").astype(str)
     frame["must_match"] = frame["must_match"] == "True"
     return frame
@@ -261,15 +311,18 @@ def combine(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Counts per notebook (in the order of ``frame``) and in total.
 
-    Columns: ``checks``, ``match``, ``mismatch``, ``must_match`` and ``must_match_failed``.
+    Columns: ``checks``, ``match``, ``mismatch``, ``not_checked`` (transcribed only),
+    ``must_match`` and ``must_match_failed``. These count rows of every kind together;
+    what the rows are evidence of is counted by kind in :mod:`analysis.core.verdicts`.
     """
-    mismatch = frame["status"] != "match"
+    mismatch = frame["status"] == "mismatch"
     flags = pd.DataFrame(
         {
             "notebook": frame["notebook"],
             "checks": 1,
-            "match": (~mismatch).astype(int),
+            "match": (frame["status"] == "match").astype(int),
             "mismatch": mismatch.astype(int),
+            "not_checked": (frame["status"] == "not checked").astype(int),
             "must_match": frame["must_match"].astype(bool).astype(int),
             "must_match_failed": (mismatch & frame["must_match"].astype(bool)).astype(int),
         }
@@ -283,7 +336,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 def must_match_failures(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows that must match and do not."""
-    return frame[frame["must_match"].astype(bool) & (frame["status"] != "match")]
+    return frame[frame["must_match"].astype(bool) & (frame["status"] == "mismatch")]
 
 
 def assert_reproduced(frame: pd.DataFrame) -> None:
@@ -308,70 +361,6 @@ def assert_reproduced(frame: pd.DataFrame) -> None:
         raise ReproductionError(
             f"{len(problems)} published figure(s) not reproduced:\n" + "\n".join(problems)
         )
-
-
-def display_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The combined table as shown to a reader: one ``source`` column, short headers.
-
-    ``source`` joins the document's short citation, the location in it and the
-    1-based line numbers of the plain-text copy (``McDonald et al. (2020), Table 1,
-    lines 139-164``).
-    """
-    source = [
-        ", ".join(part for part in (doc, loc, f"lines {lines}" if lines else "") if part)
-        for doc, loc, lines in zip(
-            frame["source_document"], frame["source_location"], frame["source_lines"], strict=True
-        )
-    ]
-    return pd.DataFrame(
-        {
-            "check": frame["check_id"],
-            "chapter": frame["notebook"],
-            "quantity": frame["quantity"],
-            "source": source,
-            "published": frame["published"],
-            "reproduced": frame["reproduced"],
-            "tolerance": frame["tolerance"].map(lambda t: f"{t:g}"),
-            "must match": frame["must_match"].map({True: "yes", False: "no"}),
-            "status": frame["status"],
-        }
-    )
-
-
-def report_html(shown: pd.DataFrame) -> str:
-    """:func:`display_table` output as an escaped HTML table for the book, without the index.
-
-    The table has the classes ``dataframe reproduction-table`` (styled by the book's
-    CSS: top-aligned, left-aligned cells) and ``MISMATCH`` is written in capitals so a
-    failed check stands out without colour.
-    """
-    shown = shown.assign(status=shown["status"].replace({"mismatch": "MISMATCH"}))
-    return shown.to_html(index=False, classes="reproduction-table", escape=True, border=0)
-
-
-def status_figure(counts: pd.DataFrame):
-    """Horizontal stacked bars per notebook: matches, informational and must-match mismatches.
-
-    ``counts`` is :func:`summary` output; the ``total`` row is left out.
-    """
-    import matplotlib.pyplot as plt
-
-    per = counts[counts["notebook"] != "total"].iloc[::-1]
-    parts = {
-        "match": (per["match"], "#2e7d32"),
-        "mismatch (informational)": (per["mismatch"] - per["must_match_failed"], "#f9a825"),
-        "mismatch (must match)": (per["must_match_failed"], "#b00020"),
-    }
-    fig, ax = plt.subplots(figsize=(7, 0.6 * len(per) + 1.6))
-    left = pd.Series(0, index=per.index)
-    for label, (values, colour) in parts.items():
-        ax.barh(per["notebook"], values, left=left, color=colour, label=label)
-        left = left + values
-    ax.set_xlabel("published figures checked")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
 
 
 # --------------------------------------------------------------------------- notebook edges

@@ -93,7 +93,9 @@ def plot_collaboration_over_time(frame: pd.DataFrame) -> plt.Figure:
         part = frame[frame["measure"].eq(measure)]
         for row in part.itertuples(index=False):
             marker, colour = style[row.study]
-            ax.plot(row.year, row.percent, marker, color=colour, ms=7)
+            # Hollow: reported in 2018 but undated, possibly restating the 2015 survey.
+            face = "none" if row.study == "pcc_2018" else colour
+            ax.plot(row.year, row.percent, marker, color=colour, mfc=face, ms=7)
             if pd.notna(row.ci_lower):
                 ax.vlines(row.year, row.ci_lower, row.ci_upper, color=colour)
             ax.annotate(
@@ -110,13 +112,16 @@ def plot_collaboration_over_time(frame: pd.DataFrame) -> plt.Figure:
         ax.grid(axis="y", color="#eeeeee")
     np.atleast_1d(axes)[0].set_ylabel("percent")
     np.atleast_1d(axes)[0].set_ylim(0, 100)
-    handles = [plt.Line2D([], [], marker=m, color=c, ls="") for m, c in style.values()]
+    handles = [
+        plt.Line2D([], [], marker=m, color=c, ls="", mfc="none" if k == "pcc_2018" else c)
+        for k, (m, c) in style.items()
+    ]
     fig.legend(
         handles,
         [
             "2015 survey respondents (Wilson CI; n partly assumed)",
             "NHS England, March 2018 (practices)",
-            "Event report, Dec 2018 (source not given)",
+            "Reported Dec 2018: source and data year not given (may restate 2015)",
         ],
         loc="lower center",
         bbox_to_anchor=(0.5, 0.05),

@@ -237,15 +237,16 @@ def check_table1(cells: pd.DataFrame, groups: pd.DataFrame, path: str | os.PathL
 def read_table1(
     cells_path: str | os.PathLike | None = None, groups_path: str | os.PathLike | None = None
 ) -> pd.DataFrame:
-    """Table 1 as one row per activity and maturity group, with the group's label and ``n``."""
+    """Table 1 as one row per activity and maturity group, with the group's label and ``n``
+    (and ``group_source_lines``, the line of the header that prints ``n``)."""
     cells_path = Path(cells_path or published_path("table1_achievements.csv"))
     groups_path = Path(groups_path or published_path("table1_groups.csv"))
     groups = read_table(groups_path, TABLE1_GROUPS_SCHEMA, unique=["group_id"])
     cells = read_table(cells_path, TABLE1_CELLS_SCHEMA, unique=["activity_id", "group_id"])
     check_table1(cells, groups, cells_path)
     merged = cells.merge(
-        groups[["group_id", "maturity_group", "n", "position"]].rename(
-            columns={"position": "group_position"}
+        groups[["group_id", "maturity_group", "n", "position", "source_lines"]].rename(
+            columns={"position": "group_position", "source_lines": "group_source_lines"}
         ),
         on="group_id",
         how="left",

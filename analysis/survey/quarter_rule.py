@@ -74,8 +74,9 @@ def table1_check(table1: pd.DataFrame, rule: str = "exact") -> pd.DataFrame:
 def describe_rule_mismatches(rule_table: pd.DataFrame) -> str:
     """Markdown bullets for published cells a reading of the quarter rule would not report."""
     wrong = rule_table[rule_table["status"].eq("mismatch")]
+    names = {"exact": "the rule as stated", "rounded_percent": "the rounded reading"}
     lines = [
-        f"- {r.rule.replace('_', ' ')} reading: **{r.activity}** ({r.maturity_group}) is shown "
+        f"- {names.get(r.rule, r.rule)}: **{r.activity}** ({r.maturity_group}) is shown "
         f"with {r.count} of {r.n} = {r.percent:.1f}%, which this reading would not report."
         for r in wrong.itertuples(index=False)
     ]

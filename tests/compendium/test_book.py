@@ -17,7 +17,7 @@ from analysis.compendium import book, bookpages
 from analysis.compendium import pipeline as pl
 from analysis.core import catalogue
 from analysis.core import reproduction as rp
-from analysis.core.datasets import DataError, write_csv
+from analysis.core.datasets import write_csv
 from analysis.paths import repo_root
 
 BOOK = repo_root() / "book"
@@ -25,6 +25,7 @@ BOOK = repo_root() / "book"
 
 def _check(check_id: str, published, reproduced, tolerance=0.0, must_match=True, **kw):
     fields = dict(
+        kind="consistency",
         strand="s",
         quantity=f"quantity {check_id}",
         source_file="000_088f6aeed890f33a.txt",
@@ -40,134 +41,6 @@ def _check(check_id: str, published, reproduced, tolerance=0.0, must_match=True,
         must_match=must_match,
         **fields,
     )
-
-
-# --------------------------------------------------------------------------- reproduction
-
-
-@pytest.mark.parametrize(
-    ("published", "expected"),
-    [("85", 0.5), ("12.3", 0.05), ("0.125", 0.0005), ("139", 0.5), ("-4.20", 0.005), (7, 0.5)],
-)
-def test_rounding_tolerance_is_half_the_last_printed_digit(published, expected):
-    assert rp.rounding_tolerance(published) == pytest.approx(expected, rel=1e-12)
-
-
-@pytest.mark.parametrize("bad", ["almost half", "", "nan", "inf"])
-def test_rounding_tolerance_rejects_non_numbers(bad):
-    with pytest.raises(ValueError, match="not a"):
-        rp.rounding_tolerance(bad)
-
-
-def test_status_respects_tolerance_both_ways():
-    # 84.5 and 85.5 both round (half up / half even aside) to a printed 85: inside tolerance.
-    assert _check("a", 85, 84.5, rp.rounding_tolerance("85")).status == "match"
-    assert _check("b", 85, 85.5, rp.rounding_tolerance("85")).status == "match"
-    assert _check("c", 85, 85.51, rp.rounding_tolerance("85")).status == "mismatch"
-    assert _check("d", "Embedded", "Embedded ").status == "match"
-    assert _check("e", 139, float("nan")).status == "mismatch"
-
-
-def test_agrees_and_inconsistent_catch_a_false_match():
-    frame = rp.to_frame([_check("ok", 139, 139.0), _check("text", "x", "x")])
-    assert rp.inconsistent(frame).empty
-    forged = frame.copy()
-    forged.loc[0, "reproduced"] = "141"
-    assert list(rp.inconsistent(forged)["check_id"]) == ["ok"]
-    assert rp.agrees("0.50", "0.5", 0.0)  # numbers compare as numbers
-    assert not rp.agrees("almost", "0.5", 1.0)
-
-
-def test_read_checks_round_trip(tmp_path):
-    frame = rp.to_frame([_check("b", 43, 43.0), _check("a", "x", "y", must_match=False)])
-    path = write_csv(frame, tmp_path / "reproduction.csv")
-    back = rp.read_checks(path)
-    assert list(back.columns) == rp.COLUMNS
-    assert back["must_match"].tolist() == [True, False]
-    assert back["tolerance"].dtype == float
-    assert back.loc[0, "published"] == "43" and back.loc[0, "reproduced"] == "43.0"
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (lambda t: t.replace(",match,", ",matched,", 1), "line 2, column 'status'"),
-        (lambda t: t.replace(",139-164,", ",lines 139,", 1), "line 2, column 'source_lines'"),
-        (lambda t: t.replace(",True,", ",yes,", 1), "line 2, column 'must_match'"),
-        (lambda t: t.replace("check_id,", "id,", 1), "line 1: missing column(s) ['check_id']"),
-    ],
-)
-def test_read_checks_names_line_and_column(tmp_path, edit, message):
-    path = write_csv(rp.to_frame([_check("a", 1, 1)]), tmp_path / "reproduction.csv")
-    path.write_text(edit(path.read_text()))
-    with pytest.raises(DataError) as err:
-        rp.read_checks(path)
-    assert str(path) in str(err.value) and message in str(err.value)
-
-
-def test_combine_orders_by_notebook_then_id_and_summary_counts():
-    first = rp.to_frame([_check("z", 1, 1), _check("a", 1, 2, must_match=False)])
-    second = rp.to_frame([_check("m", 5, 9), _check("b", "t", "t")])
-    combined = rp.combine({"surveys": first, "case_studies": second})
-    assert list(zip(combined["notebook"], combined["check_id"], strict=True)) == [
-        ("surveys", "a"),
-        ("surveys", "z"),
-        ("case_studies", "b"),
-        ("case_studies", "m"),
-    ]
-    assert combined["source_document"].unique().tolist() == ["McDonald et al. (2020)"]
-    counts = rp.summary(combined).set_index("notebook")
-    # Hand count: surveys 2 checks, 1 match, 1 informational mismatch; case_studies 2 checks,
-    # 1 match, 1 must-match failure.
-    assert counts.loc["surveys"].tolist() == [2, 1, 1, 1, 0]
-    assert counts.loc["case_studies"].tolist() == [2, 1, 1, 2, 1]
-    assert counts.loc["total"].tolist() == [4, 2, 2, 3, 1]
-    assert list(counts.index) == ["surveys", "case_studies", "total"]
-
-
-def test_combine_rejects_repeated_ids():
-    frame = rp.to_frame([_check("a", 1, 1), _check("a", 2, 2)])
-    with pytest.raises(rp.ReproductionError, match=r"'surveys': check_id repeated: \['a'\]"):
-        rp.combine({"surveys": frame})
-
-
-def test_assert_reproduced_names_each_failure():
-    ok = rp.combine({"s": rp.to_frame([_check("a", 1, 1), _check("b", 1, 3, must_match=False)])})
-    rp.assert_reproduced(ok)  # an informational mismatch does not fail
-    bad = rp.combine({"s": rp.to_frame([_check("a", 139, 140, tolerance=0.5)])})
-    with pytest.raises(rp.ReproductionError) as err:
-        rp.assert_reproduced(bad)
-    text = str(err.value)
-    assert "1 published figure(s) not reproduced" in text
-    assert "s/a: quantity a: published 139, reproduced 140 (tolerance 0.5" in text
-    assert "000_088f6aeed890f33a.txt lines 139-164" in text
-
-
-def test_display_table_joins_the_source():
-    combined = rp.combine({"s": rp.to_frame([_check("a", 1, 1)])})
-    shown = rp.display_table(combined)
-    assert shown.loc[0, "source"] == "McDonald et al. (2020), Table 1, lines 139-164"
-    assert shown.loc[0, "must match"] == "yes"
-
-
-def test_report_html_escapes_and_marks_mismatches():
-    rows = [_check("a<b", 1, 2, quantity="q & r"), _check("c", 1, 1)]
-    html = rp.report_html(rp.display_table(rp.combine({"s": rp.to_frame(rows)})))
-    assert '<table class="dataframe reproduction-table">' in html
-    assert "<td>a&lt;b</td>" in html and "<td>q &amp; r</td>" in html
-    assert html.count("<td>MISMATCH</td>") == 1 and html.count("<td>match</td>") == 1
-    assert "<th>check</th>" in html and "<th></th>" not in html  # no index column
-
-
-def test_report_inputs_name_the_parameter():
-    declared = ["surveys:tables/reproduction.csv", "data/x.csv", "case_studies:tables/other.csv"]
-    assert rp.report_inputs(["surveys"], declared) == {"surveys": "surveys:tables/reproduction.csv"}
-    with pytest.raises(ValueError, match=r"parameter 'strands': \['case_studies'\] not declared"):
-        rp.report_inputs(["case_studies"], declared)
-    with pytest.raises(ValueError, match="parameter 'strands': give at least one"):
-        rp.report_inputs([], declared)
-    with pytest.raises(ValueError, match=r"\['surveys'\] given more than once"):
-        rp.report_inputs(["surveys", "surveys"], declared)
 
 
 def test_pipeline_report_reads_every_strand_reproduction_table():
@@ -268,16 +141,17 @@ def test_add_downloads_links_each_file_where_it_appears(tmp_path):
         assert f"<ch/{file}>`" in closing
 
 
-def test_annotate_parameters_marks_the_injected_cell():
+def test_hide_plumbing_removes_only_the_injected_cell():
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("n = 1")
     params.metadata["tags"] = ["parameters"]
-    injected = nbformat.v4.new_code_cell("n = 2")
+    injected = nbformat.v4.new_code_cell('n = 2\noutput_dir = "."')
     injected.metadata["tags"] = ["injected-parameters"]
     nb.cells = [params, injected]
-    cells = book.annotate_parameters(nb).cells
-    assert [c.cell_type for c in cells] == ["code", "markdown", "code"]
-    assert "injected-parameters" in cells[1].source
+    cells = book.hide_plumbing(nb).cells
+    assert cells[0].metadata["tags"] == ["parameters"]
+    assert cells[1].metadata["tags"] == ["injected-parameters", "remove-cell"]
+    assert book.hide_plumbing(nb).cells[1].metadata["tags"].count("remove-cell") == 1
 
 
 def test_toc_and_config_follow_the_pipeline():
@@ -305,35 +179,99 @@ def _fake_runs(root, checks: dict[str, list]) -> None:
         write_csv(rp.to_frame(rows), folder / "tables" / "reproduction.csv")
 
 
-def test_status_summary_counts_from_the_runs(mini):
+def _report_project(mini, checks: dict[str, list]) -> str:
+    """The mini project with a report notebook whose tables are written from ``checks``."""
+    from analysis.core import findings as fd
+    from analysis.core import verdicts as vd
+
     text = (mini / "pipeline.yml").read_text()
-    text = text.replace(
-        "outputs: [tables/out.csv]", "outputs: [tables/out.csv, tables/reproduction.csv]"
-    )
-    text = text.replace(
-        "outputs: [tables/sum.csv]", "outputs: [tables/sum.csv, tables/reproduction.csv]"
+    text += (
+        "  report:\n    title: Report\n    source: notebooks/report.ipynb\n"
+        "    outputs: [tables/kind_counts.csv, tables/verdicts.csv, "
+        "tables/source_findings.csv, tables/reproduction_summary.csv]\n"
     )
     (mini / "pipeline.yml").write_text(text)
-    _fake_runs(
+    nbformat.write(nbformat.v4.new_notebook(), mini / "notebooks" / "report.ipynb")
+    report = rp.combine({name: rp.to_frame(rows) for name, rows in checks.items()})
+    folder = pl.run_dir("report") / "tables"
+    folder.mkdir(parents=True)
+    write_csv(vd.kind_counts(report), folder / "kind_counts.csv")
+    write_csv(vd.verdicts(report), folder / "verdicts.csv")
+    write_csv(fd.source_findings(report), folder / "source_findings.csv")
+    write_csv(rp.summary(report), folder / "reproduction_summary.csv")
+    return "report"
+
+
+def test_status_summary_reads_the_report_tables(mini):
+    _report_project(
         mini,
         {
-            "alpha": [_check("a1", 1, 1), _check("a2", 1, 5, must_match=False)],
-            "beta": [_check("b1", "x", "x"), _check("b2", 2, 2), _check("b3", 3, 3)],
+            "alpha": [
+                _check("a1", 1, 1),
+                _check("a2", 26, 20, must_match=False, compared_with="Table 2, line 202"),
+            ],
+            "beta": [
+                _check("b1", "x", "x", kind="round_trip"),
+                _check("b2", 2, 2, kind="round_trip"),
+                _check("b3", 3, 3, kind="recomputed"),
+                _check("b4", "85", "", must_match=False, kind="transcribed", reason="no source"),
+            ],
         },
     )
     executed = nbformat.v4.new_notebook()
     executed.cells = [_figure_cell(_png(1), "synthetic: a"), _figure_cell(_png(2), "published: b")]
+    (pl.run_dir("alpha")).mkdir(parents=True)
     nbformat.write(executed, pl.run_dir("alpha") / "alpha.ipynb")
     summary = bookpages.status_summary(pl.load())
-    assert "**Published figures checked:** 5 in 2 chapter(s); **4 match**" in summary
-    assert "**Must-match figures:** 4; **4 reproduced**, 0 failed" in summary
-    assert "**Informational checks that do not match:** 1" in summary
+    # One row per kind with its own counts (hand counted); nothing adds kinds together.
+    lines = {line.split(" | ")[0]: line for line in summary.splitlines() if line.startswith("|")}
+    assert lines["| **recomputed** from independent data"].endswith(
+        "| 1 of 1 agree | 1 of 1 agree |"
+    )
+    assert lines["| **consistency** of published figures"].endswith(
+        "| 1 agree, **1 disagree** | 1 agree, **1 disagree** |"
+    )
+    assert lines["| **round-trip** of a synthetic reconstruction (not evidence)"].endswith(
+        "| 2 of 2 agree | 2 of 2 agree |"
+    )
+    assert lines["| **transcribed only**"].endswith("| 1 | 1 |")
+    assert lines["| **verdict**"].endswith("| *reproduced with minor issues* | *–* |")
+    header = summary.split("| --- |")[0].lower()
+    assert "total" not in header and "reproduced" not in header
+    assert "Inconsistencies found in the sources: 1** (0 within a table, 1 between passages" in (
+        summary
+    )
+    assert "**F1** (McDonald et al. (2020), between passages)" in summary
     assert "**Figures in this book:** 2 (1 published, 1 synthetic, 0 user, 0 real)" in summary
-    assert "**Data files:** none catalogued" in summary
-    assert "| {doc}`/chapters/alpha` | 2 | 1 | 1 | 0 |" in summary
-    assert "| {doc}`/chapters/beta` | 3 | 3 | 3 | 0 |" in summary
     assert "**stale runs shown** (rerun `make all`): " in summary
-    assert "alpha (never run)" in summary and "beta (never run)" in summary
+
+
+def test_status_summary_without_a_report_run_says_so(mini):
+    assert "No reproduction report in this build" in bookpages.status_summary(pl.load())
+
+
+def test_book_gate_refuses_a_failed_or_stale_report(mini):
+    name = _report_project(mini, {"alpha": [_check("a1", 1, 1)]})
+    pipeline = pl.load()
+    with pytest.raises(book.BookError, match="'report' has no successful run"):
+        book.check_report_run(pipeline)
+    upstream = pl.run_dir("alpha") / "tables" / "reproduction.csv"
+    write_csv(rp.to_frame([_check("a1", 1, 1)]), upstream)
+    from analysis.compendium.cache import file_digest
+
+    run = {"cache": {"inputs": {"alpha:tables/reproduction.csv": file_digest(upstream)}}}
+    (pl.run_dir(name) / "run.json").write_text(json.dumps(run))
+    book.check_report_run(pipeline)  # succeeded and fresh
+    write_csv(rp.to_frame([_check("a1", 1, 2, must_match=False)]), upstream)
+    with pytest.raises(book.BookError, match=r"stale: alpha:tables/reproduction.csv changed"):
+        book.check_report_run(pl.load())
+    failed = pl.run_dir(name).parent / "failed-default"
+    failed.mkdir()
+    error = {"output_type": "error", "ename": "ReproductionError", "evalue": "1 not reproduced"}
+    nb = {"cells": [{"cell_type": "code", "outputs": [error]}]}
+    (failed / "report.ipynb").write_text(json.dumps(nb))
+    with pytest.raises(book.BookError, match="run failed: ReproductionError: 1 not reproduced"):
+        book.check_report_run(pl.load())
 
 
 def test_data_page_lists_every_dataset_with_its_schema_columns():

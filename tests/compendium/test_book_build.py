@@ -45,10 +45,13 @@ notebooks:
         type: list[str]
         default: [chapter]
         choices: [chapter]
-    inputs: ["chapter:tables/reproduction.csv"]
+    inputs: ["chapter:tables/reproduction.csv", data/sources/published/passages.csv]
     outputs:
       - tables/reproduction_report.csv
       - tables/reproduction_summary.csv
+      - tables/kind_counts.csv
+      - tables/verdicts.csv
+      - tables/source_findings.csv
       - figures/reproduction_status.png
 """
 
@@ -77,7 +80,8 @@ display(Image(filename=str(png)))
 CHECKS = """\
 row = check("mini-total", strand="mini", quantity="meetings, total",
             source_file="000_088f6aeed890f33a.txt", source_location="Table 1",
-            source_lines="139", published=139, reproduced=reproduced, tolerance=0.5)
+            source_lines="139", published=139, reproduced=reproduced, tolerance=0.5,
+            kind="recomputed")
 write_csv(to_frame([row]), out / "tables" / "reproduction.csv")
 print("RUN-MARKER", reproduced)
 """
@@ -121,6 +125,7 @@ def create_project(root: Path) -> Path:
     (root / "data").mkdir()
     shutil.copytree(repo_root() / "book", root / "book")
     shutil.copy2(repo_root() / "notebooks" / "reproduction.ipynb", root / "notebooks")
+    shutil.copytree(repo_root() / "data" / "sources", root / "data" / "sources")
     nbformat.write(chapter_notebook(), root / "notebooks" / "chapter.ipynb")
     (root / "pipeline.yml").write_text(PIPELINE)
     return root
@@ -197,9 +202,9 @@ def test_parameters_cells_shown_and_plumbing_hidden(built):
     chapter = html(root, "chapters/chapter.html")
     cells = re.findall(r'<div class="cell ([^"]*)"', chapter)
     params = [c for c in cells if "tag_parameters" in c]
-    injected = [c for c in cells if "tag_injected-parameters" in c]
-    assert len(params) == 1 and len(injected) == 1
-    assert "tag_hide-input" not in params[0] + injected[0]
+    # The injected-parameters cell (papermill's plumbing: output_dir) is removed.
+    assert len(params) == 1 and not [c for c in cells if "tag_injected-parameters" in c]
+    assert "tag_hide-input" not in params[0] and "output_dir = &quot;.&quot;" not in chapter
     assert sum("tag_hide-input" in c for c in cells) == 4
     # Hidden inputs are collapsed behind a toggle, not removed.
     assert len(re.findall(r'<details class="[^"]*\bhide above-input">', chapter)) == 4
@@ -210,15 +215,15 @@ def test_landing_page_status_and_report(built):
     intro = html(root, "intro.html")
     assert "Status of this build" in intro
     text = re.sub(r"<[^>]+>", "", intro)
-    assert "Published figures checked: 1 in 1 chapter(s); 1 match" in text
-    assert "Must-match figures: 1; 1 reproduced, 0 failed" in text
+    assert "recomputed from independent data" in text and "1 of 1 agree" in text
+    assert "Must-match rows: 1, 0 failed" in text
     assert "Figures in this book: 2 (1 published, 1 synthetic, 0 user, 0 real)" in text
     # The book was built while the chapter's source was broken: the page says so.
-    # (The broken source imports nothing, so its package code differs too.)
     assert "stale runs shown (rerun make all): chapter (source changed" in text
     report = re.sub(r"<[^>]+>", "", html(root, "chapters/reproduction.html"))
     assert "mini-total" in report and "McDonald et al. (2020), Table 1, lines 139" in report
-    assert "1 must-match figures reproduced" in report
+    assert "1 must-match rows agree" in report
+    assert "Table R1." in report and "src-t2-atmedics-practices" in report
 
 
 def test_broken_page_fails_the_build_and_keeps_the_previous_book(built, tmp_path, monkeypatch):

@@ -48,7 +48,7 @@ FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run",
 )  # fmt: skip
-SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 SKIP_DIRS = ("_static", "_sources", "_downloads", "_images")
 
 IMAGES_JS = """
@@ -127,6 +127,7 @@ def browser(tmp_path_factory):
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(30)
@@ -176,6 +177,9 @@ def test_every_page_loads_with_images_and_working_links(book_build, site, browse
             links.setdefault(urllib.parse.urljoin(site + page, redirect.group(1)), set()).add(page)
             continue
         open_page(browser, site + page)
+        for entry in browser.get_log("browser"):
+            if entry["level"] == "SEVERE":
+                problems.append(f"{page}: console error: {entry['message'][:200]}")
         for src, width, height in browser.execute_async_script(IMAGES_JS):
             if not (width > 0 and height > 0):
                 problems.append(f"{page}: image {src} has natural size {width}x{height}")
@@ -238,9 +242,12 @@ def test_parameters_shown_plumbing_collapsed_figures_captioned(book_build, site,
     browser.set_window_size(*SIZES["desktop"])
     for page in chapters():
         open_page(browser, site + page)
-        for tag in ("tag_parameters", "tag_injected-parameters"):
-            cells = browser.find_elements(By.CSS_SELECTOR, f".{tag} .cell_input pre")
-            assert len(cells) == 1 and cells[0].is_displayed(), f"{page}: {tag} cell not visible"
+        cells = browser.find_elements(By.CSS_SELECTOR, ".tag_parameters .cell_input pre")
+        assert len(cells) == 1 and cells[0].is_displayed(), f"{page}: parameters cell not visible"
+        # papermill's injected cell (output_dir, the run folder) is plumbing: not on the page.
+        assert not browser.find_elements(By.CSS_SELECTOR, ".tag_injected-parameters"), page
+        text = browser.find_element(By.TAG_NAME, "main").text
+        assert "output_dir = " not in text.replace('output_dir = ""', ""), page
         hidden = browser.find_elements(By.CSS_SELECTOR, ".tag_hide-input .cell_input pre")
         assert hidden and not any(h.is_displayed() for h in hidden), page
         captions = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "figure figcaption")]
@@ -255,17 +262,155 @@ def test_parameters_shown_plumbing_collapsed_figures_captioned(book_build, site,
 def test_reproduction_report_lists_every_checked_figure(book_build, site, browser):
     from selenium.webdriver.common.by import By
 
-    pipeline = pl.load()
-    expected = 0
-    for name in pipeline.order():
-        table = book_build / "runs" / name / "default" / "tables" / "reproduction.csv"
-        if "tables/reproduction.csv" in pipeline.notebook(name).outputs:
-            expected += len(table.read_text(encoding="utf-8").splitlines()) - 1
+    report = book_build / "runs" / "reproduction" / "default" / "tables"
+    expected = len((report / "reproduction_report.csv").read_text("utf-8").splitlines()) - 1
+    findings = len((report / "source_findings.csv").read_text("utf-8").splitlines()) - 1
+    browser.set_window_size(*SIZES["desktop"])
     open_page(browser, site + "chapters/reproduction.html")
     rows = browser.find_elements(By.CSS_SELECTOR, "#every-checked-figure table tbody tr")
     assert len(rows) == expected > 0
-    statuses = {row.find_elements(By.CSS_SELECTOR, "td")[-1].text for row in rows}
-    assert statuses <= {"match", "MISMATCH"}
+    header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#every-checked-figure th")]
+    outcome = header.index("Outcome")
+    statuses = {row.find_elements(By.CSS_SELECTOR, "td")[outcome].text for row in rows}
+    assert statuses <= {"agree", "DISAGREE", "not checked"}
+    kinds = {row.find_elements(By.CSS_SELECTOR, "td")[1].text for row in rows}
+    assert kinds <= {
+        "recomputed",
+        "consistency",
+        "method recovery",
+        "round-trip",
+        "transcribed only",
+    }
+    found = browser.find_elements(By.CSS_SELECTOR, "#findings-about-the-sources table tbody tr")
+    assert len(found) == findings > 0
     open_page(browser, site + "intro.html")
     landing = browser.find_element(By.TAG_NAME, "main").text
-    assert f"Published figures checked: {expected} in" in landing
+    assert "round-trip of a synthetic reconstruction (not evidence)" in landing
+    assert f"Inconsistencies found in the sources: {findings}" in landing
+
+
+ALL_COLUMNS_REACHABLE_JS = """
+const problems = [];
+for (const th of document.querySelectorAll(arguments[0])) {
+  const r = th.getBoundingClientRect();
+  if (r.left >= 0 && r.right <= window.innerWidth + 1) continue;  // visible on the page
+  const box = th.closest(".pub-table-scroll");
+  const style = box ? getComputedStyle(box).overflowX : "";
+  const scrolls = box && (style === "auto" || style === "scroll");
+  if (!scrolls || box.getBoundingClientRect().right > window.innerWidth + 1) {
+    problems.push(th.textContent.trim());
+  }
+}
+return problems;
+"""
+
+
+@pytest.mark.parametrize("size", ["desktop-1280", "phone"])
+def test_every_column_of_the_reproduction_table_is_reachable(book_build, site, browser, size):
+    width, height = (1280, 900) if size == "desktop-1280" else SIZES["phone"]
+    browser.set_window_size(width, height)
+    open_page(browser, site + "chapters/reproduction.html")
+    for section in ("every-checked-figure", "verdicts", "findings-about-the-sources"):
+        selector = f"#{section} table.pub-table th"
+        assert browser.execute_script(f"return document.querySelectorAll('{selector}').length")
+        unreachable = browser.execute_script(ALL_COLUMNS_REACHABLE_JS, selector)
+        assert not unreachable, f"{section} at {width} px: columns {unreachable} cut off"
+
+
+def test_landing_status_is_above_the_fold(book_build, site, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(1280, 900)
+    open_page(browser, site + "intro.html")
+    table = browser.find_element(By.CSS_SELECTOR, "#status-of-this-build table")
+    bottom = browser.execute_script("return arguments[0].getBoundingClientRect().bottom", table)
+    assert 0 < bottom <= browser.execute_script("return window.innerHeight"), bottom
+    assert "recomputed" in table.text and "verdict" in table.text
+
+
+def test_mathematics_renders_offline(book_build, site, browser):
+    browser.set_window_size(*SIZES["desktop"])
+    open_page(browser, site + "chapters/surveys.html")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script("return document.querySelectorAll('mjx-container').length")
+    )
+    resources = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    external = [r for r in resources if not r.startswith(site)]
+    assert not external, external
+    assert any("/_static/mathjax/" in r for r in resources)
+
+
+# Pages whose tables are not yet publication tables (the case-study strand, issue 15).
+NOT_YET_CONVERTED = {"chapters/case_studies.html"}
+
+
+def _table_problems(page: str, text: str) -> list[str]:
+    problems = []
+    for table in re.findall(r"<table.*?</table>", text, flags=re.S):
+        if re.search(r'class="[^"]*\b(row_heading|index_name|blank)\b', table):
+            problems.append(f"{page}: a table has an index column")
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td.*?</td>", table, re.S)]
+        bad = sorted({c for c in cells if c in {"NaN", "nan", "&lt;NA&gt;", "<NA>", "None"}})
+        if bad:
+            problems.append(f"{page}: a table shows {bad}")
+    return problems
+
+
+def test_no_table_has_an_index_column_or_nan(book_build):
+    html = book_build / "book" / "html"
+    problems = []
+    for page in pages(book_build):
+        if page in NOT_YET_CONVERTED:
+            continue
+        problems += _table_problems(page, (html / page).read_text(encoding="utf-8"))
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.xfail(strict=True, reason="case-study tables are raw DataFrames until issue 15")
+def test_case_study_tables_have_no_index_column_or_nan(book_build):
+    page = "chapters/case_studies.html"
+    text = (book_build / "book" / "html" / page).read_text(encoding="utf-8")
+    assert not _table_problems(page, text)
+
+
+PRINT_CLIPPED_JS = """
+const out = [];
+const width = document.documentElement.clientWidth;
+for (const table of document.querySelectorAll("table")) {
+  const r = table.getBoundingClientRect();
+  let clipped = r.right > width + 1;
+  for (let e = table.parentElement; e && !clipped; e = e.parentElement) {
+    const s = getComputedStyle(e).overflowX;
+    clipped = s !== "visible" && e.scrollWidth > e.clientWidth + 1;
+  }
+  if (clipped) out.push((table.querySelector("th") || {}).textContent || table.className);
+}
+return [document.querySelectorAll("table").length, out];
+"""
+
+
+def test_printed_book_clips_no_table(book_build, browser, tmp_path):
+    """What `make pdf` prints: the single-page HTML build in print media at A4 width."""
+    import base64
+    import subprocess
+    import sys
+
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book), "build", str(book_build / "book-src"), "--builder",
+               "singlehtml", "--path-output", str(tmp_path), "--quiet"]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    page = tmp_path / "_build" / "singlehtml" / "index.html"
+    browser.set_window_size(794, 1123)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        open_page(browser, page.as_uri())
+        tables, clipped = browser.execute_script(PRINT_CLIPPED_JS)
+        assert tables > 20 and not clipped, clipped
+        pdf = base64.b64decode(browser.print_page())
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) > 50
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})

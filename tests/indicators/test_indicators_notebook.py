@@ -180,8 +180,16 @@ def test_statements_evaluate_and_become_reproduction_rows(results):
     assert verdict["QI-S7"] == "does not hold"  # the simulation has one case-study site
     rows = statements.reproduction_checks(evaluated, "synthetic")
     assert len(rows) == len(statements.STATEMENTS)
-    assert all(not r.must_match and r.quantity.startswith("qualitative") for r in rows)
+    assert all(not r.must_match and r.kind == "method_recovery" for r in rows)
     assert {r.status for r in rows} <= {"match", "mismatch"}
+    notes = {r.check_id: r.reason for r in rows}
+    assert "src-qi-case-sites-over-half" in notes["QI-S9"]  # why it is expected to fail
+    assert "tolerance of one organisation" in notes["QI-S2"]
+    assert {r.check_id: r.tolerance for r in rows}["QI-S2"] == 1.0
+    user = statements.reproduction_checks(evaluated, "user")
+    assert {r.kind for r in user} == {"recomputed"}
+    panel = statements.panel_checks(p["organisations"], "synthetic")
+    assert [(r.kind, r.must_match) for r in panel] == [("round_trip", True)]
 
 
 def test_statement_rules_fail_when_the_finding_is_contradicted(results):
@@ -261,8 +269,13 @@ def test_notebook_runs_anywhere_on_the_full_panel(tmp_path, entry):
     for output in entry.outputs:
         assert (out / output).exists(), output
     reproduction = pd.read_csv(out / "tables" / "reproduction.csv")
-    assert len(reproduction) == len(statements.STATEMENTS)
-    assert not reproduction["must_match"].any()
+    assert len(reproduction) == len(statements.STATEMENTS) + 1
+    kinds = reproduction.set_index("check_id")["kind"]
+    assert set(kinds.drop("QI-panel-organisations")) == {"method_recovery"}
+    assert kinds["QI-panel-organisations"] == "round_trip"
+    assert reproduction.loc[reproduction["must_match"], "check_id"].tolist() == [
+        "QI-panel-organisations"
+    ]
     level = pd.read_csv(out / "tables" / "level.csv")
     assert (level["data_tier"] == "synthetic").all()
     assert np.isfinite(level["z_adjusted"]).all()

@@ -114,6 +114,14 @@ def test_marginal_checks_all_match_for_the_reconstruction(practice, staff, publi
         assert len(checks) == expected and checks["check_id"].is_unique
         assert checks["must_match"].all()
         assert (checks["status"] == "match").all(), checks[checks["status"] != "match"]
+        # Built to match these totals: a round trip, never a reproduction.
+        assert (checks["kind"] == "round_trip").all()
+        assert checks["reason"].str.contains("regression test of the generator").all()
+    checks = to_frame(marginal_checks(practice, "practice", **published)).set_index("check_id")
+    # The group sizes are printed in Table 1's header row (line 165), not in its cells.
+    for group in ("m00_12", "m13_24", "m25_plus"):
+        row = checks.loc[f"survey-micro-table1-n-{group}"]
+        assert (row["source_lines"], row["source_location"]) == ("165", "Table 1, header row")
 
 
 def test_staff_order_follows_the_text(staff):
@@ -153,6 +161,7 @@ def test_a_user_file_in_the_same_schema_goes_through_the_same_code(tmp_path, pra
     assert microdata_tier(frame) == "user"
     checks = to_frame(marginal_checks(frame, "practice", **published))
     assert not checks["must_match"].any()
+    assert (checks["kind"] == "recomputed").all()  # real data recompute the figures
     assert (checks["status"] == "mismatch").any()  # 400 respondents are not 982
     table = tabulate(frame, "practice", "org_form")
     assert set(table["grouping"]) == {"org_form"}

@@ -1,0 +1,230 @@
+"""A CODECHECK configuration (``codecheck.yml``) for the compendium, for a codechecker to sign.
+
+Follows the CODECHECK configuration specification (https://codecheck.org.uk/spec/config/1.0/):
+a ``manifest`` of every output file with a one-line comment, the ``paper`` (title,
+authors, reference), the ``repository``, a ``summary`` and the ``check_time``. It is what a
+codechecker would verify and sign: ``codechecker`` is left empty and ``certificate`` unset,
+because the project does not certify itself. Everything is read from the pipeline, the
+default runs' manifests, the reproduction report's tables and ``CITATION.cff``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis.compendium import pipeline as pl
+from analysis.errors import CompendiumError
+from analysis.paths import build_dir, repo_root
+
+SPEC_VERSION = "https://codecheck.org.uk/spec/config/1.0/"
+#: Fields the specification requires of a configuration file, and of each part.
+REQUIRED = {
+    "version": str,
+    "manifest": list,
+    "paper": dict,
+    "repository": str,
+    "summary": str,
+    "check_time": str,
+}
+REQUIRED_PAPER = ("title", "authors", "reference")
+
+
+class CertifyError(CompendiumError, ValueError):
+    """The configuration cannot be written: a run is missing or a required field is empty."""
+
+
+def codecheck_path() -> Path:
+    return build_dir() / "codecheck.yml"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _captions(executed: Path) -> dict[str, str]:
+    """Figure name (``fig-x``) to the first sentence of its caption, from an executed notebook."""
+    nb = _read_json(executed) or {}
+    out = {}
+    for cell in nb.get("cells", []):
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+        if figure.get("caption"):
+            out[figure.get("name", "")] = figure["caption"].split(". ")[0].rstrip(".")
+    return out
+
+
+def manifest(pipeline: pl.Pipeline) -> list[dict[str, str]]:
+    """Every declared output of every default run, with a one-line comment.
+
+    Raises
+    ------
+    CertifyError
+        Naming the notebook whose default run is missing or lacks a declared output.
+    """
+    from analysis.compendium.runner import MANIFEST
+
+    entries = []
+    for name in pipeline.order():
+        notebook = pipeline.notebook(name)
+        folder = pl.run_dir(name)
+        run = _read_json(folder / MANIFEST)
+        if run is None:
+            raise CertifyError(f"notebook {name!r} has no default run; run `compendium run`")
+        captions = list(_captions(folder / f"{name}.ipynb").values())
+        figures = iter(captions)
+        for output in notebook.outputs:
+            path = folder / output
+            if not path.is_file():
+                raise CertifyError(f"{path}: declared output of {name!r} is missing")
+            rel = path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path
+            if output.startswith("figures/"):
+                comment = next(figures, f"figure of the chapter '{notebook.title}'")
+            else:
+                rows = sum(1 for _ in path.open(encoding="utf-8")) - 1
+                comment = f"table of the chapter '{notebook.title}' ({rows} rows, CSV)"
+            entries.append(
+                {"file": str(rel), "comment": f"{comment}; sha256 {run['outputs'][output][:12]}"}
+            )
+    return entries
+
+
+def _paper() -> dict[str, Any]:
+    path = repo_root() / "CITATION.cff"
+    try:
+        citation = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise CertifyError(f"{path}: cannot read the citation ({err})") from None
+    if not isinstance(citation, dict) or not citation.get("title") or not citation.get("authors"):
+        raise CertifyError(f"{path}: needs 'title' and 'authors'")
+    reproduced = [
+        f"{ref['authors'][0]['family-names']} et al. ({ref['year']}) {ref['title']}"
+        for ref in citation.get("references", [])
+    ]
+    return {
+        "title": citation["title"],
+        "authors": [
+            {"name": a.get("name") or a.get("family-names", "")} for a in citation["authors"]
+        ],
+        "reference": f"{citation['title']}, version {citation.get('version', '')} "
+        f"(CITATION.cff); reproduces: " + "; ".join(reproduced),
+    }
+
+
+def _repository() -> str:
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=repo_root(), capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    remote = git("config", "--get", "remote.origin.url")
+    commit = git("rev-parse", "HEAD") or "unknown commit"
+    return f"{remote or 'the compendium git repository'} at commit {commit}"
+
+
+def _summary(pipeline: pl.Pipeline) -> str:
+    from analysis.compendium import bookpages
+
+    tables = bookpages.report_tables(pipeline)
+    if "kinds" not in tables:
+        raise CertifyError("the reproduction report has no run: run `compendium run` first")
+    kinds = tables["kinds"]
+    overall = kinds[kinds["source_document"] == "all publications"]
+    parts = [
+        f"{int(r.checks)} {r.kind_label} ({int(r.agree)} agree, {int(r.disagree)} disagree)"
+        for r in overall.itertuples(index=False)
+    ]
+    findings = len(tables.get("findings", []))
+    verdicts = tables.get("verdicts")
+    judged = ""
+    if verdicts is not None:
+        whole = verdicts[verdicts["item"] == "whole publication"]
+        judged = (
+            " Verdicts: "
+            + "; ".join(f"{r.publication}: {r.verdict}" for r in whole.itertuples(index=False))
+            + "."
+        )
+    return (
+        "Every notebook of the compendium executed by papermill from pipeline.yml; the "
+        "reproduction report's rows by kind of evidence (never summed): "
+        + "; ".join(parts)
+        + f". {findings} inconsistencies found in the source documents."
+        + judged
+        + " Not signed: for a codechecker to verify and sign."
+    )
+
+
+def codecheck(pipeline: pl.Pipeline) -> dict[str, Any]:
+    """The configuration as a mapping, validated with :func:`validate`."""
+    written = (_read_json(build_dir() / "manifest.json") or {}).get("written")
+    config = {
+        "version": SPEC_VERSION,
+        "paper": _paper(),
+        "manifest": manifest(pipeline),
+        "codechecker": [],
+        "certificate": None,
+        "repository": _repository(),
+        "summary": _summary(pipeline),
+        "check_time": written or "not run",
+        "report": None,
+    }
+    validate(config)
+    return config
+
+
+def validate(config: dict[str, Any]) -> None:
+    """Check the specification's required fields; raise :class:`CertifyError` naming the first
+    missing or empty one."""
+    for field, kind in REQUIRED.items():
+        if not isinstance(config.get(field), kind) or not config[field]:
+            raise CertifyError(f"codecheck.yml: field {field!r} is missing or empty")
+    for field in REQUIRED_PAPER:
+        if not config["paper"].get(field):
+            raise CertifyError(f"codecheck.yml: field 'paper.{field}' is missing or empty")
+    for i, entry in enumerate(config["manifest"]):
+        if not entry.get("file") or not entry.get("comment"):
+            raise CertifyError(f"codecheck.yml: manifest entry {i} needs 'file' and 'comment'")
+
+
+def write_codecheck(pipeline: pl.Pipeline) -> Path:
+    """Write ``build/codecheck.yml`` and return its path."""
+    config = codecheck(pipeline)
+    path = codecheck_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def certificate_page(pipeline: pl.Pipeline) -> str:
+    """The book page rendering ``codecheck.yml`` (written afresh from this build)."""
+    path = write_codecheck(pipeline)
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    lines = [
+        "# Reproduction certificate (unsigned)",
+        "",
+        "A configuration following the [CODECHECK specification]"
+        f"({SPEC_VERSION}), written by `compendium certify` from this build. It lists every "
+        "output file with a one-line comment and summarises the reproduction report. It is "
+        "what an independent codechecker would verify and sign: the compendium does not "
+        "sign it itself, so `codechecker` is empty and no certificate number is assigned.",
+        "",
+        f"- **Paper:** {config['paper']['title']}",
+        f"- **Repository:** {config['repository']}",
+        f"- **Check time:** {config['check_time']}",
+        f"- **Summary:** {config['summary']}",
+        f"- **Manifest:** {len(config['manifest'])} files",
+        "",
+        "```yaml",
+        path.read_text(encoding="utf-8").rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,232 @@
+"""What the reproduction checks are evidence of: counts per kind, and a verdict per publication.
+
+The rows gathered by :func:`analysis.core.reproduction.combine` are never added up across
+kinds (:data:`~analysis.core.reproduction.KINDS`): a round-trip of a synthetic
+reconstruction or a method recovered on synthetic data is not a reproduced figure. The
+verdicts follow the categories of the AEA Data Editor's replication reports (reproduced,
+reproduced with minor issues, partly reproduced, not reproducible), each with its reasons,
+judged on the ``recomputed`` rows only; the other kinds give reasons, never a reproduction.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from analysis.core.reproduction import KIND_LABELS, KINDS
+
+VERDICTS = (
+    "reproduced",
+    "reproduced with minor issues",
+    "partly reproduced",
+    "not reproducible",
+)
+OUTCOMES = ("agree", "disagree", "not checked")
+_ITEMS = [re.compile(rf"\b({word}\s+\w+)") for word in ("Table", "Figure", "Appendix", "Chapter")]
+
+
+def item_of(location: str) -> str:
+    """The table or section a source location belongs to.
+
+    The first table, figure, appendix or chapter named (``"Chapter 2, Table 1"`` and
+    ``"Table 1, note"`` give ``Table 1``); other locations give their first segment
+    (``"Key points > Rate of formation"`` gives ``Key points``).
+    """
+    for pattern in _ITEMS:
+        match = pattern.search(str(location))
+        if match:
+            return match.group(1)
+    first = re.split(r"[:,>(]", str(location), maxsplit=1)[0].strip()
+    return first or "(no location)"
+
+
+def _outcome(status: pd.Series) -> pd.Series:
+    return status.map({"match": "agree", "mismatch": "disagree", "not checked": "not checked"})
+
+
+def kind_counts(frame: pd.DataFrame, by: str = "source_document") -> pd.DataFrame:
+    """Rows per ``by`` (publication by default) and kind, split by outcome.
+
+    One row per publication and kind that has checks, with ``checks`` and the number that
+    ``agree``, ``disagree`` or are ``not checked`` (transcribed only), then a row per kind
+    over all publications (``by`` = ``all publications``). No row sums different kinds.
+    """
+    columns = [by, "kind", "kind_label", "checks", *OUTCOMES]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    flags = pd.crosstab([frame[by], frame["kind"]], _outcome(frame["status"]))
+    flags = flags.reindex(columns=list(OUTCOMES), fill_value=0)
+    per = flags.reset_index()
+    overall = flags.groupby(level="kind").sum().reset_index().assign(**{by: "all publications"})
+    table = pd.concat([per, overall[per.columns]], ignore_index=True)
+    table["checks"] = table[list(OUTCOMES)].sum(axis=1)
+    table["kind_label"] = table["kind"].map(KIND_LABELS)
+    order = {k: i for i, k in enumerate(KINDS)}
+    table = table.assign(_last=table[by].eq("all publications"), _k=table["kind"].map(order))
+    table = table.sort_values(["_last", by, "_k"], kind="stable")
+    return table[columns].reset_index(drop=True).astype({c: int for c in ("checks", *OUTCOMES)})
+
+
+def _reasons(rows: pd.DataFrame) -> list[str]:
+    kinds = rows["kind"]
+    reasons = []
+    recomputed = rows[kinds == "recomputed"]
+    if recomputed.empty:
+        reasons.append("data not available: no figure recomputed from independent data")
+    consistency = rows[kinds == "consistency"]
+    bad = int((consistency["status"] == "mismatch").sum())
+    if bad:
+        reasons.append(f"inconsistency in the source: {bad} of {len(consistency)} checks disagree")
+    elif len(consistency):
+        reasons.append(f"internally consistent: all {len(consistency)} consistency checks agree")
+    recovery = rows[kinds == "method_recovery"]
+    if len(recovery):
+        held = int((recovery["status"] == "match").sum())
+        reasons.append(
+            f"method recovery on synthetic data only: {held} of {len(recovery)} statements "
+            "recovered (says whether the method sees such an effect, not whether the study "
+            "was right)"
+        )
+    round_trip = rows[kinds == "round_trip"]
+    if len(round_trip):
+        reasons.append(
+            f"{len(round_trip)} round-trip rows of a synthetic reconstruction "
+            "(a regression test of the generator, not evidence)"
+        )
+    transcribed = rows[kinds == "transcribed"]
+    for reason, n in transcribed["reason"].value_counts(sort=False).items():
+        reasons.append(f"transcribed only ({n}): {reason}")
+    return reasons
+
+
+def verdict_of(rows: pd.DataFrame) -> str:
+    """The verdict for a set of rows, from their ``recomputed`` checks only.
+
+    *reproduced*: every recomputed figure agrees and no consistency check disagrees;
+    *reproduced with minor issues*: every recomputed figure agrees but the source is
+    inconsistent somewhere; *partly reproduced*: some recomputed figures disagree;
+    *not reproducible*: nothing was recomputed from independent data, or nothing agrees.
+    """
+    recomputed = rows[rows["kind"] == "recomputed"]
+    agree = int((recomputed["status"] == "match").sum())
+    if recomputed.empty or agree == 0:
+        return "not reproducible"
+    if agree < len(recomputed):
+        return "partly reproduced"
+    inconsistent = ((rows["kind"] == "consistency") & (rows["status"] == "mismatch")).any()
+    return "reproduced with minor issues" if inconsistent else "reproduced"
+
+
+def verdicts(frame: pd.DataFrame) -> pd.DataFrame:
+    """A verdict with its reasons per publication (``item`` = ``whole publication``) and per
+    table or section of it (``item`` from :func:`item_of`).
+
+    Columns: ``publication``, ``item``, ``checks``, one count column per kind, ``verdict``
+    and ``reasons`` (``; ``-separated).
+    """
+    columns = ["publication", "item", "checks", *KINDS, "verdict", "reasons"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame = frame.assign(item=frame["source_location"].map(item_of))
+    rows = []
+    for publication, pub_rows in frame.groupby("source_document", sort=True):
+        groups = [("whole publication", pub_rows), *pub_rows.groupby("item", sort=True)]
+        for item, part in groups:
+            counts = part["kind"].value_counts()
+            rows.append(
+                {
+                    "publication": publication,
+                    "item": item,
+                    "checks": len(part),
+                    **{k: int(counts.get(k, 0)) for k in KINDS},
+                    "verdict": verdict_of(part),
+                    "reasons": "; ".join(_reasons(part)),
+                }
+            )
+    return pd.DataFrame(rows, columns=columns)
+
+
+KIND_COLOURS = {
+    "recomputed": "#1b5e20",
+    "consistency": "#1565c0",
+    "method_recovery": "#6a1b9a",
+    "round_trip": "#9e9e9e",
+    "transcribed": "#6d4c41",
+}
+
+
+def kind_figure(counts: pd.DataFrame):
+    """One panel per kind: rows per publication that agree, disagree or are not checked.
+
+    ``counts`` is :func:`kind_counts` output; the ``all publications`` rows are left out.
+    Every kind has its panel, an empty one saying *none*; kinds share no axis, so the
+    figure cannot be read as one total.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    per = counts[counts["source_document"] != "all publications"]
+    kinds = list(KINDS)
+    publications = sorted(set(per["source_document"]))
+    fig, axes = plt.subplots(
+        len(kinds), 1, figsize=(7.5, 1.1 + 0.42 * len(publications) * len(kinds)), squeeze=False
+    )
+    colours = {"agree": "#2e7d32", "disagree": "#b00020", "not checked": "#bdbdbd"}
+    for ax, kind in zip(axes[:, 0], kinds, strict=True):
+        part = per[per["kind"] == kind].set_index("source_document").reindex(publications)
+        part = part.fillna(0)
+        left = pd.Series(0.0, index=part.index)
+        for outcome in OUTCOMES:
+            ax.barh(part.index, part[outcome], left=left, color=colours[outcome], label=outcome)
+            left = left + part[outcome]
+        total = int(part["checks"].sum())
+        title = f"{KIND_LABELS[kind]}: {total} rows" if total else f"{KIND_LABELS[kind]}: none"
+        ax.set_title(title, loc="left", fontsize=10, color=KIND_COLOURS[kind])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if not total:
+            ax.set_xlim(0, 1)
+            ax.set_xticks([])
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.tick_params(labelsize=9)
+        ax.invert_yaxis()
+    axes[-1, 0].set_xlabel("rows of the reproduction table")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", ncol=3, frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
+def report_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The combined checks as shown to a reader, outcome columns first.
+
+    ``source`` joins the document's short citation, the location and the lines of the
+    plain-text copy (``McDonald et al. (2020), Table 1, lines 139-164``) and the other
+    passage a consistency check compares with; ``tolerance`` is blank when exact.
+    """
+    source = [
+        ", ".join(part for part in (doc, loc, f"lines {lines}" if lines else "") if part)
+        + (f"; against {other}" if other else "")
+        for doc, loc, lines, other in zip(
+            frame["source_document"],
+            frame["source_location"],
+            frame["source_lines"],
+            frame["compared_with"],
+            strict=True,
+        )
+    ]
+    status = frame["status"].replace({"mismatch": "DISAGREE", "match": "agree"})
+    return pd.DataFrame(
+        {
+            "Check": frame["check_id"],
+            "Kind": frame["kind"].map(KIND_LABELS),
+            "Published": frame["published"],
+            "Reproduced or compared": frame["reproduced"].replace("", "–"),
+            "Tolerance": frame["tolerance"].map(lambda t: f"± {t:g}" if t else "exact"),
+            "Outcome": status,
+            "Must match": frame["must_match"].map({True: "yes", False: "no"}),
+            "What is compared": frame["quantity"],
+            "Source": source,
+            "Reason or note": frame["reason"].replace("", "–"),
+        }
+    )

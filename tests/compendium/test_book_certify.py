@@ -1,0 +1,121 @@
+"""``compendium certify``: the CODECHECK configuration, on a mini project with fake runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from analysis.compendium import certify
+from analysis.compendium import pipeline as pl
+from analysis.compendium.cli import main
+
+CITATION = """\
+cff-version: 1.2.0
+title: "Mini compendium"
+authors:
+  - name: "Mini contributors"
+references:
+  - type: report
+    title: "A report"
+    authors:
+      - family-names: Rosen
+    year: 2016
+"""
+
+
+def _valid() -> dict:
+    return {
+        "version": certify.SPEC_VERSION,
+        "manifest": [{"file": "a.csv", "comment": "a table"}],
+        "paper": {"title": "t", "authors": [{"name": "n"}], "reference": "r"},
+        "repository": "repo",
+        "summary": "s",
+        "check_time": "2026-01-01T00:00:00+00:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c.pop("manifest"), "field 'manifest' is missing or empty"),
+        (lambda c: c.update(summary=""), "field 'summary' is missing or empty"),
+        (lambda c: c["paper"].pop("reference"), "field 'paper.reference'"),
+        (lambda c: c["manifest"][0].pop("comment"), "manifest entry 0 needs 'file' and 'comment'"),
+    ],
+)
+def test_validate_names_the_missing_field(edit, message):
+    certify.validate(_valid())
+    config = _valid()
+    edit(config)
+    with pytest.raises(certify.CertifyError, match=message):
+        certify.validate(config)
+
+
+def _fake_runs(root) -> None:
+    pipeline = pl.load()
+    for name in pipeline.order():
+        folder = pl.run_dir(name)
+        outputs = {}
+        for output in pipeline.notebook(name).outputs:
+            (folder / output).parent.mkdir(parents=True, exist_ok=True)
+            (folder / output).write_text("x,y\n1,2\n")
+            outputs[output] = "f" * 64
+        (folder / "run.json").write_text(json.dumps({"outputs": outputs}))
+
+
+def test_certify_without_runs_is_one_clear_line(mini, capsys):
+    (mini / "CITATION.cff").write_text(CITATION)
+    assert main(["certify"]) == 2
+    err = capsys.readouterr().err
+    assert "has no default run; run `compendium run`" in err and "Traceback" not in err
+    assert not certify.codecheck_path().exists()
+
+
+@pytest.fixture
+def report(mini):
+    """Fake default runs and a report notebook with kind counts and verdicts."""
+    text = (mini / "pipeline.yml").read_text()
+    text += (
+        "  report:\n    title: Report\n    source: notebooks/report.ipynb\n"
+        "    outputs: [tables/kind_counts.csv, tables/verdicts.csv, tables/source_findings.csv]\n"
+    )
+    (mini / "pipeline.yml").write_text(text)
+    import nbformat
+
+    nbformat.write(nbformat.v4.new_notebook(), mini / "notebooks" / "report.ipynb")
+    (mini / "CITATION.cff").write_text(CITATION)
+    _fake_runs(mini)
+    tables = pl.run_dir("report") / "tables"
+    (tables / "kind_counts.csv").write_text(
+        "source_document,kind,kind_label,checks,agree,disagree,not checked\n"
+        "Rosen et al. (2016),consistency,consistency,3,2,1,0\n"
+        "all publications,consistency,consistency,3,2,1,0\n"
+        "all publications,round_trip,round-trip,5,5,0,0\n"
+    )
+    (tables / "verdicts.csv").write_text(
+        "publication,item,checks,verdict,reasons\n"
+        "Rosen et al. (2016),whole publication,3,not reproducible,data not available\n"
+    )
+    (tables / "source_findings.csv").write_text("finding_id,what\nF1,a\n")
+    return mini
+
+
+def test_certify_lists_every_output_and_summarises_by_kind(report, capsys):
+    assert main(["certify"]) == 0
+    config = yaml.safe_load(certify.codecheck_path().read_text())
+    certify.validate(config)
+    pipeline = pl.load()
+    expected = sum(len(pipeline.notebook(n).outputs) for n in pipeline.order())
+    assert len(config["manifest"]) == expected
+    assert all(entry["comment"] for entry in config["manifest"])
+    assert config["codechecker"] == [] and config["certificate"] is None  # not self-signed
+    assert config["paper"]["title"] == "Mini compendium"
+    assert "Rosen et al. (2016) A report" in config["paper"]["reference"]
+    summary = config["summary"]
+    assert "3 consistency (2 agree, 1 disagree)" in summary
+    assert "5 round-trip (5 agree, 0 disagree)" in summary
+    assert "1 inconsistencies" in summary and "Rosen et al. (2016): not reproducible" in summary
+    page = certify.certificate_page(pipeline)
+    assert "Reproduction certificate (unsigned)" in page and "```yaml" in page
