@@ -145,6 +145,12 @@ def coded_table_checks(table: pd.DataFrame, row: str, evidence: pd.DataFrame) ->
                 if quoted
                 else f"{coded['excerpt']} (lines {coded['source_lines']})",
                 kind="transcribed",
+                must_match=False,
+                reason=(
+                    "transcribed with provenance; the coded evidence for this site and theme "
+                    + ("quotes the cell" if quoted else "cites other lines")
+                    + " (the compendium's own coding, not an independent check)"
+                ),
             )
         )
     return checks

@@ -190,6 +190,10 @@ def test_statements_evaluate_and_become_reproduction_rows(results):
     assert {r.kind for r in user} == {"recomputed"}
     panel = statements.panel_checks(p["organisations"], "synthetic")
     assert [(r.kind, r.must_match) for r in panel] == [("round_trip", True)]
+    orgs = p["organisations"].assign(case_study=[True] + [False] * (len(p["organisations"]) - 1))
+    first = orgs["organisation_id"].iloc[:1].tolist()
+    only = statements.panel_checks(orgs, "synthetic", analysed=first)[0]
+    assert only.reproduced == "1 organisations; 1 case-study sites"
 
 
 def test_statement_rules_fail_when_the_finding_is_contradicted(results):
