@@ -148,7 +148,7 @@ def coded_table_checks(table: pd.DataFrame, row: str, evidence: pd.DataFrame) ->
                 must_match=False,
                 reason=(
                     "transcribed with provenance; the coded evidence for this site and theme "
-                    + ("quotes the cell" if quoted else "cites other lines")
+                    + ("quotes the cell" if quoted else "does not quote the cell")
                     + " (the compendium's own coding, not an independent check)"
                 ),
             )

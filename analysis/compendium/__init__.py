@@ -7,6 +7,7 @@
 - ``book``, ``bookpages``: the Jupyter Book assembled from executed notebooks, and the
   pages generated from runs, the data catalogue and the benchmarks.
 - ``notebooks``: stripping stored notebooks.
+- ``lockfile``: which lock the environment was installed from (the Reproducibility page).
 - ``bench`` (the ``make bench`` command), ``benchsteps`` (what it measures), ``benchtools``
   (project copies, timed subprocesses), ``benchreport`` (targets and tables of the results).
 

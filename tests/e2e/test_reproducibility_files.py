@@ -28,7 +28,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from analysis.compendium.bookpages import lock_differences, lock_line, lock_pins
+from analysis.compendium.lockfile import lock_differences, lock_line, lock_pins
 from analysis.paths import repo_root
 
 ROOT = repo_root()
