@@ -1,6 +1,8 @@
 """Analysis 5: organisation performance against organisation characteristics (issue 4).
 
-:func:`performance_scores` gives each organisation's mean direction-signed z-score;
+:func:`performance_scores` gives each organisation's mean direction-signed z-score (as
+published; it grows with the square root of size) or mean direction-signed effect on the
+link scale (size-neutral, issue 14);
 :func:`association_tests` sets it against characteristics with n = 8: Spearman correlation
 (:func:`exact_spearman`) or Kruskal-Wallis (:func:`exact_kruskal`), each with an exact
 permutation p-value, and the power caveat written into the table.
@@ -23,16 +25,34 @@ MONTE_CARLO_RESAMPLES = 99_999
 MONTE_CARLO_SEED = 20160701
 
 
-def performance_scores(summary: pd.DataFrame) -> pd.DataFrame:
-    """Each organisation's mean direction-signed z-score per comparison (positive = better).
+SCORES = ("z", "effect")
+"""Performance scores: mean signed z-score (as published) or mean signed link-scale effect."""
 
-    Returns ``organisation_id``, ``comparison``, ``score``, ``n_indicators``.
+
+def performance_scores(summary: pd.DataFrame, *, score: str = "z") -> pd.DataFrame:
+    """Each organisation's mean direction-signed score per comparison (positive = better).
+
+    Parameters
+    ----------
+    summary
+        :func:`analysis.indicators.summary.summary_table`.
+    score
+        ``z``: mean signed z-score (as published; for a fixed effect it grows with the
+        square root of the organisation's size, so it confounds size with performance);
+        ``effect``: mean signed link-scale ``effect`` (log odds or log rate difference),
+        which does not depend on size.
+
+    Returns ``organisation_id``, ``comparison``, ``score``, ``n_indicators``, ``score_type``.
     """
-    frame = summary.dropna(subset=["z"]).copy()
-    frame["signed_z"] = np.where(frame["higher_is_better"], frame["z"], -frame["z"])
-    return frame.groupby(["organisation_id", "comparison"], as_index=False).agg(
-        score=("signed_z", "mean"), n_indicators=("signed_z", "size")
+    if score not in SCORES:
+        raise ValueError(f"parameter 'score': unknown value {score!r}; expected one of {SCORES}")
+    frame = summary.dropna(subset=[score]).copy()
+    frame["signed"] = np.where(frame["higher_is_better"], frame[score], -frame[score])
+    out = frame.groupby(["organisation_id", "comparison"], as_index=False).agg(
+        score=("signed", "mean"), n_indicators=("signed", "size")
     )
+    out["score_type"] = score
+    return out
 
 
 def _permutation(values: np.ndarray, statistic, alternative: str):

@@ -10,7 +10,13 @@
    ``tau2 * sum (n_j/N)^2`` to the pooled rate of practices with denominators ``n_j``
    summing to ``N``. As published, ``phi`` is the mean of z-scores Winsorised at 10% with no
    rescaling, which for normally distributed z-scores is about two thirds of their variance;
-   the convention is kept so results are comparable with published funnel plots.
+   the convention is kept so results are comparable with published funnel plots
+   (``tau2_method="winsorised"``). ``tau2_method`` also offers the rescaled Winsorised phi,
+   DerSimonian-Laird and REML (:func:`analysis.core.stats.between_variance`, issue 14);
+   ``ci_lower_adjusted`` / ``ci_upper_adjusted`` include the between-practice component
+   and agree with ``classification`` by construction, beside the sampling-only interval.
+   ``comparator`` is ``england`` (all practices, as published) or ``rest`` (practices
+   outside every organisation, the trend comparator).
 3. :func:`qof_single_points`: QOF indicators at their single published year
    (:func:`reference_years`: the year each indicator is judged at).
 
@@ -31,6 +37,7 @@ from analysis.core import stats
 from analysis.indicators.selection import KEY, OVERDISPERSION, unknown_value
 
 CLASSES = ("better", "not different", "worse")
+COMPARATORS = ("england", "rest")
 FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
 WINSOR_FRACTION = 0.1
 
@@ -112,15 +119,26 @@ def practice_z_scores(data: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def overdispersion_table(data: pd.DataFrame) -> pd.DataFrame:
+def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised") -> pd.DataFrame:
     """Between-practice overdispersion per indicator and year (Spiegelhalter 2005).
+
+    Parameters
+    ----------
+    data
+        Output of :func:`analysis.indicators.selection.prepare`.
+    tau2_method
+        Estimator of ``tau2``, one of :data:`analysis.core.stats.TAU2_METHODS`:
+        ``winsorised`` (as published), ``winsorised_rescaled``, ``dl`` or ``reml``.
 
     Returns
     -------
     pandas.DataFrame
         ``indicator_id``, ``year``, ``n_units`` (practices), ``phi`` (mean of squared z-scores
-        Winsorised at 10%) and ``tau2`` (additive variance on the rate scale, truncated at 0).
+        Winsorised at 10%, as published), ``tau2`` (additive variance on the rate scale,
+        truncated at 0) and ``tau2_method``.
     """
+    if tau2_method not in stats.TAU2_METHODS:
+        raise unknown_value("tau2_method", [tau2_method], stats.TAU2_METHODS)
     scored = practice_z_scores(data)
     rows = []
     for (indicator, year), group in scored.groupby(["indicator_id", "year"], sort=True):
@@ -131,9 +149,15 @@ def overdispersion_table(data: pd.DataFrame) -> pd.DataFrame:
                 "year": int(year),
                 "n_units": len(group),
                 "phi": stats.winsorised_phi(group["z"], WINSOR_FRACTION) if enough else np.nan,
-                "tau2": stats.additive_tau2(group["z"], group["se"], WINSOR_FRACTION)
+                "tau2": stats.between_variance(
+                    group["rate"],
+                    group["se"] ** 2,
+                    method=tau2_method,
+                    target=float(group["national_rate"].iloc[0]),
+                )
                 if enough
                 else np.nan,
+                "tau2_method": tau2_method,
             }
         )
     return pd.DataFrame(rows)
@@ -157,6 +181,29 @@ def organisation_totals(data: pd.DataFrame, organisations: Sequence[str]) -> pd.
     return out.drop(columns="n_sq")
 
 
+def comparator_rates(data: pd.DataFrame, comparator: str = "england") -> pd.DataFrame:
+    """The comparator's pooled rate per indicator and year.
+
+    ``england``: every practice (as published for levels); ``rest``: practices outside
+    every organisation that year (the trend comparator). Returns ``indicator_id``, ``year``,
+    ``national_rate``, ``comparator_denominator`` and ``comparator_herfindahl``.
+    """
+    if comparator not in COMPARATORS:
+        raise unknown_value("comparator", [comparator], COMPARATORS)
+    frame = data if comparator == "england" else data[data["organisation_id"].isna()]
+    frame = frame.assign(n_sq=frame["denominator"] ** 2)
+    out = frame.groupby(["indicator_id", "year"], as_index=False).agg(
+        numerator=("numerator", "sum"),
+        comparator_denominator=("denominator", "sum"),
+        n_sq=("n_sq", "sum"),
+    )
+    out["national_rate"] = out["numerator"] / out["comparator_denominator"]
+    out["comparator_herfindahl"] = out["n_sq"] / out["comparator_denominator"] ** 2
+    return out[
+        ["indicator_id", "year", "national_rate", "comparator_denominator", "comparator_herfindahl"]
+    ]
+
+
 def compare_to_national(
     data: pd.DataFrame,
     organisations: Sequence[str],
@@ -164,6 +211,8 @@ def compare_to_national(
     alpha: float = 0.05,
     overdispersion: str = "additive",
     dispersion: pd.DataFrame | None = None,
+    tau2_method: str = "winsorised",
+    comparator: str = "england",
 ) -> pd.DataFrame:
     """Analysis 1: each organisation's pooled rate against England per indicator and year.
 
@@ -179,20 +228,28 @@ def compare_to_national(
         ``none``, ``multiplicative`` (variance x ``max(phi, 1)``) or ``additive``
         (variance + ``tau2 * herfindahl``).
     dispersion
-        :func:`overdispersion_table` (computed when not given).
+        :func:`overdispersion_table` (computed with ``tau2_method`` when not given).
+    tau2_method
+        Estimator of the between-practice variance (:func:`overdispersion_table`).
+    comparator
+        ``england`` (all practices, as published) or ``rest`` (practices outside every
+        organisation; its own sampling and between-practice variance is added).
 
     Returns
     -------
     pandas.DataFrame
         One row per organisation, indicator and year: counts, ``rate`` with ``ci_lower`` and
-        ``ci_upper``, ``national_rate``, ``z`` and ``p`` (plain binomial/Poisson),
-        ``phi``, ``tau2``, ``se_adjusted``, ``z_adjusted``, ``p_adjusted``, funnel limits
-        ``lower95``, ``upper95``, ``lower998``, ``upper998`` (adjusted) and
-        ``classification``.
+        ``ci_upper`` (sampling only: Wilson or Garwood), ``national_rate`` (the
+        comparator's), ``z`` and ``p`` (plain binomial/Poisson), ``phi``, ``tau2``,
+        ``se_adjusted``, ``z_adjusted``, ``p_adjusted``, ``ci_lower_adjusted`` and
+        ``ci_upper_adjusted`` (``rate +/- z se_adjusted``: they exclude the comparator
+        exactly when ``p_adjusted < alpha``), funnel limits ``lower95``, ``upper95``,
+        ``lower998``, ``upper998`` (adjusted), ``classification`` and ``comparator``.
     """
     if overdispersion not in OVERDISPERSION:
         raise unknown_value("overdispersion", [overdispersion], OVERDISPERSION)
-    dispersion = overdispersion_table(data) if dispersion is None else dispersion
+    if dispersion is None:
+        dispersion = overdispersion_table(data, tau2_method=tau2_method)
     facts = data.drop_duplicates("indicator_id")[
         ["indicator_id", "domain", "distribution", "higher_is_better"]
     ]
@@ -200,7 +257,7 @@ def compare_to_national(
         organisation_totals(data, organisations)
         .merge(facts, on="indicator_id", how="left", validate="m:1")
         .merge(
-            national_rates(data)[["indicator_id", "year", "national_rate"]],
+            comparator_rates(data, comparator),
             on=["indicator_id", "year"],
             how="left",
             validate="m:1",
@@ -212,19 +269,30 @@ def compare_to_national(
         out["numerator"], out["denominator"], out["distribution"], 1 - alpha
     )
     se = _null_se(out["national_rate"], out["denominator"], out["distribution"])
+    if comparator == "rest":
+        se_comparator = _null_se(
+            out["national_rate"], out["comparator_denominator"], out["distribution"]
+        )
+        se = np.hypot(se, se_comparator)
     out["z"] = (out["rate"] - out["national_rate"]) / se
     out["p"] = two_sided_p(out["z"])
     out["overdispersion"] = overdispersion
+    herfindahl = out["herfindahl"].to_numpy()
+    if comparator == "rest":
+        herfindahl = herfindahl + out["comparator_herfindahl"].to_numpy()
     if overdispersion == "multiplicative":
         variance = np.maximum(out["phi"].to_numpy(), 1.0) * se**2
     elif overdispersion == "additive":
-        variance = se**2 + out["tau2"].to_numpy() * out["herfindahl"].to_numpy()
+        variance = se**2 + out["tau2"].to_numpy() * herfindahl
     else:
         variance = se**2
     out["se_adjusted"] = np.sqrt(variance)
     out["z_adjusted"] = (out["rate"] - out["national_rate"]) / out["se_adjusted"]
     out["p_adjusted"] = two_sided_p(out["z_adjusted"])
     upper_cap = np.where(out["distribution"] == "binomial", 1.0, np.inf)
+    half = stats.z_value(1 - alpha) * out["se_adjusted"]
+    out["ci_lower_adjusted"] = np.clip(out["rate"] - half, 0.0, None)
+    out["ci_upper_adjusted"] = np.minimum(out["rate"] + half, upper_cap)
     for label, confidence in FUNNEL_LEVELS.items():
         half = stats.z_value(confidence) * out["se_adjusted"]
         out[f"lower{label}"] = np.clip(out["national_rate"] - half, 0.0, None)
@@ -232,6 +300,8 @@ def compare_to_national(
     out["classification"] = classify(
         out["rate"] - out["national_rate"], out["p_adjusted"], out["higher_is_better"], alpha
     )
+    out["comparator"] = comparator
+    out = out.drop(columns=["comparator_denominator", "comparator_herfindahl"])
     return out.sort_values(["organisation_id", "indicator_id", "year"], ignore_index=True)
 
 

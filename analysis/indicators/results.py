@@ -68,9 +68,14 @@ def run_analysis(
     ``data`` is the output of :func:`analysis.indicators.selection.prepare` for ``selection``.
     """
     orgs, alpha = selection.organisations, selection.alpha
-    dispersion = overdispersion_table(data)
+    dispersion = overdispersion_table(data, tau2_method=selection.tau2_method)
     level = compare_to_national(
-        data, orgs, alpha=alpha, overdispersion=selection.overdispersion, dispersion=dispersion
+        data,
+        orgs,
+        alpha=alpha,
+        overdispersion=selection.overdispersion,
+        dispersion=dispersion,
+        comparator=selection.comparator,
     )
     trend = trend_models(
         data,
@@ -79,10 +84,12 @@ def run_analysis(
         baseline_year=selection.baseline_year,
         alpha=alpha,
         method=trend_method,
+        comparator=selection.trend_comparator,
+        members=selection.trend_members,
     )
     variation = practice_variation(data, orgs)
     summary = summary_table(level, trend, catalogue, selection.years, alpha=alpha)
-    scores = performance_scores(summary)
+    scores = performance_scores(summary, score=selection.score)
     results = IndicatorResults(
         selection=selection,
         dispersion=dispersion,
@@ -90,7 +97,9 @@ def run_analysis(
         trend=trend,
         qof=qof_single_points(level, catalogue),
         variation=variation,
-        variation_trend=variation_trend(variation, alpha=alpha),
+        variation_trend=variation_trend(
+            variation, alpha=alpha, measure=selection.variation_measure
+        ),
         summary=summary,
         counts=summary_counts(summary),
         scores=scores,

@@ -12,6 +12,12 @@ the two clustered variances, which differs from the joint model's only by the
 small-sample factor ``G / (G - 1)`` of the organisation's ``G`` practices (and by the few
 practices that change group); it is about five times faster. ``method="interaction"``
 fits the joint model.
+
+Issue 14 adds two named options. ``comparator="england"`` compares with all practices (the
+level comparator) instead of the rest of England. ``members="stable"`` keeps only practices
+that belong to the organisation in every selected year, so the organisation's trend is
+within-practice change and not membership turnover (a quarter of member practice-years in
+the synthetic panel come from joiners and leavers).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from analysis.indicators.comparison import classify, two_sided_p
 from analysis.indicators.selection import KEY, unknown_value
 
 TREND_METHODS = ("separate", "interaction")
+TREND_COMPARATORS = ("rest", "england")
+TREND_MEMBERS = ("all", "stable")
 
 
 def _glm(frame: pd.DataFrame, design: np.ndarray, distribution: str):
@@ -120,6 +128,8 @@ def trend_models(
     baseline_year: int,
     alpha: float = 0.05,
     method: str = "separate",
+    comparator: str = "rest",
+    members: str = "all",
 ) -> pd.DataFrame:
     """Analysis 2: each organisation's annual trend against the rest of England.
 
@@ -137,6 +147,12 @@ def trend_models(
         Intervals are ``1 - alpha``; classes use ``p < alpha``.
     method
         ``separate`` or ``interaction`` (see the module notes).
+    comparator
+        ``rest`` (practices outside every organisation, as published) or ``england`` (all
+        practices; only with ``method="separate"``).
+    members
+        ``all`` member practice-years (as published) or ``stable``: practices that are
+        members in every year of the data.
 
     Returns
     -------
@@ -150,10 +166,21 @@ def trend_models(
     """
     if method not in TREND_METHODS:
         raise unknown_value("method", [method], TREND_METHODS)
+    if comparator not in TREND_COMPARATORS:
+        raise unknown_value("trend_comparator", [comparator], TREND_COMPARATORS)
+    if members not in TREND_MEMBERS:
+        raise unknown_value("trend_members", [members], TREND_MEMBERS)
+    if method == "interaction" and comparator == "england":
+        raise ValueError(
+            "parameter 'trend_comparator': 'england' contains the organisation's own "
+            "practices, so it needs method 'separate'"
+        )
     z_crit = stats.z_value(1 - alpha)
     rows = []
     for indicator in trend_indicators(data, catalogue):
-        rows.extend(_trend_rows(data, indicator, organisations, baseline_year, method))
+        rows.extend(
+            _trend_rows(data, indicator, organisations, baseline_year, method, comparator, members)
+        )
     out = pd.DataFrame(rows)
     if out.empty:
         return out
@@ -174,6 +201,8 @@ def trend_models(
     out["level_p"] = two_sided_p(out["level_difference"] / out["level_se"])
     out["baseline_year"] = baseline_year
     out["method"] = method
+    out["comparator"] = comparator
+    out["members"] = members
     return out.sort_values(KEY, ignore_index=True)
 
 
@@ -183,15 +212,21 @@ def _trend_rows(
     organisations: Sequence[str],
     baseline_year: int,
     method: str,
+    comparator: str = "rest",
+    members_rule: str = "all",
 ) -> list[dict]:
     subset = data[data["indicator_id"] == indicator]
     first = subset.iloc[0]
     distribution = first["distribution"]
-    rest = subset[subset["organisation_id"].isna()]
+    rest = subset[subset["organisation_id"].isna()] if comparator == "rest" else subset
     national = fit_trend(rest, distribution, baseline_year)
+    n_years = subset["year"].nunique()
     rows = []
     for org in organisations:
         members = subset[subset["organisation_id"] == org]
+        if members_rule == "stable":
+            years_in = members.groupby("practice_code")["year"].transform("nunique")
+            members = members[years_in.to_numpy() == n_years]
         own = fit_trend(members, distribution, baseline_year)
         row = {
             "organisation_id": org,
