@@ -142,7 +142,8 @@ def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised")
     scored = practice_z_scores(data)
     rows = []
     for (indicator, year), group in scored.groupby(["indicator_id", "year"], sort=True):
-        enough = len(group) >= 2
+        # A national rate of 0 (or 1) leaves no finite z-score: nothing to estimate.
+        enough = group["z"].notna().sum() >= 2 and bool((group["se"] > 0).all())
         rows.append(
             {
                 "indicator_id": indicator,

@@ -161,3 +161,58 @@ def label_tier(frame: pd.DataFrame, tier: str) -> pd.DataFrame:
     out = frame.copy()
     out.insert(0, "data_tier", tier)
     return out
+
+
+def method_changes(current: IndicatorResults, previous: IndicatorResults) -> pd.DataFrame:
+    """How many classifications moved between two runs (e.g. new against published methods).
+
+    Compares the summary classes (level and trend, unadjusted and Benjamini-Hochberg), the
+    variation-change classes and the association tests' significance, row by row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table``, ``comparison``, ``n`` (rows compared), ``moved`` (rows whose class
+        differs) and ``moves`` (``from -> to: count``, most frequent first).
+    """
+    pairs = []
+    key = ["organisation_id", "indicator_id", "comparison"]
+    merged = current.summary.merge(previous.summary, on=key, suffixes=("", "_previous"))
+    for column, label in (("class_unadjusted", "unadjusted"), ("class_bh", "BH")):
+        for comparison, group in merged.groupby("comparison", sort=True):
+            pairs.append(
+                (f"summary ({label})", comparison, group[column], group[f"{column}_previous"])
+            )
+    var = current.variation_trend.merge(
+        previous.variation_trend, on=["organisation_id", "indicator_id"], suffixes=("", "_prev")
+    )
+    pairs.append(
+        ("variation_trend", "variation", var["variation_change"], var["variation_change_prev"])
+    )
+    assoc = current.associations.merge(
+        previous.associations, on=["comparison", "characteristic"], suffixes=("", "_prev")
+    )
+    pairs.append(
+        (
+            "associations",
+            "significant",
+            assoc["significant"].map({True: "significant", False: "not significant"}),
+            assoc["significant_prev"].map({True: "significant", False: "not significant"}),
+        )
+    )
+    rows = []
+    for table, comparison, now, before in pairs:
+        now, before = now.astype(str).to_numpy(), before.astype(str).to_numpy()
+        moved = now != before
+        moves = pd.Series([f"{b} -> {n}" for b, n in zip(before[moved], now[moved], strict=True)])
+        counts = moves.value_counts()
+        rows.append(
+            {
+                "table": table,
+                "comparison": comparison,
+                "n": len(now),
+                "moved": int(moved.sum()),
+                "moves": "; ".join(f"{m}: {c}" for m, c in counts.items()),
+            }
+        )
+    return pd.DataFrame(rows)

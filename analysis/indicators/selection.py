@@ -54,6 +54,9 @@ METHOD_CHOICES = {
 }
 """Method options of issue 14; the first choice of each is the method as published."""
 
+PUBLISHED_METHODS = {name: choices[0] for name, choices in METHOD_CHOICES.items()}
+"""The method options as published (the defaults before issue 14)."""
+
 
 def with_methods(selection: Selection, **methods: str) -> Selection:
     """``selection`` with the method options of :data:`METHOD_CHOICES` set.

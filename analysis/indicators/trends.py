@@ -52,8 +52,60 @@ def _glm(frame: pd.DataFrame, design: np.ndarray, distribution: str):
     return model.fit(cov_type="cluster", cov_kwds={"groups": groups})
 
 
+def _newton_glm(
+    y: np.ndarray, n: np.ndarray, design: np.ndarray, groups: np.ndarray, distribution: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum likelihood of a canonical-link binomial or Poisson GLM, cluster-robust covariance.
+
+    Newton-Raphson (identical to IRLS for a canonical link) to machine precision, then the
+    sandwich ``H^-1 (sum_g s_g s_g') H^-1`` with statsmodels' small-sample factor
+    ``G / (G - 1) (N - 1) / (N - K)``: the same numbers as ``sm.GLM(...).fit(cov_type=
+    "cluster")`` without its per-fit overhead, which dominated the analysis time (issue 14).
+    """
+    binomial = distribution == "binomial"
+    offset = 0.0 if binomial else np.log(n)
+    total = y.sum() / n.sum()
+    start = np.log(total / (1 - total)) if binomial else np.log(total)
+    beta = np.zeros(design.shape[1])
+    beta[0] = start if np.isfinite(start) else 0.0
+    for _ in range(100):
+        eta = design @ beta + offset
+        if binomial:
+            p = 1 / (1 + np.exp(-eta))
+            mu, w = n * p, n * p * (1 - p)
+        else:
+            mu = np.exp(eta)
+            w = mu
+        info = (design * w[:, None]).T @ design
+        step = np.linalg.solve(info, design.T @ (y - mu))
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    eta = design @ beta + offset
+    if binomial:
+        p = 1 / (1 + np.exp(-eta))
+        mu, w = n * p, n * p * (1 - p)
+    else:
+        mu = np.exp(eta)
+        w = mu
+    bread = np.linalg.inv((design * w[:, None]).T @ design)
+    scores = design * (y - mu)[:, None]
+    n_groups = int(groups.max()) + 1
+    cluster = np.column_stack(
+        [
+            np.bincount(groups, weights=scores[:, j], minlength=n_groups)
+            for j in range(scores.shape[1])
+        ]
+    )
+    nobs, k = design.shape
+    factor = n_groups / (n_groups - 1) * (nobs - 1) / (nobs - k)
+    return beta, factor * bread @ (cluster.T @ cluster) @ bread
+
+
 def fit_trend(frame: pd.DataFrame, distribution: str, baseline_year: int) -> dict[str, float]:
     """GLM of practice-year counts on ``year - baseline_year``, SEs clustered by practice.
+
+    Fitted by :func:`_newton_glm` (checked against statsmodels to 1e-8 in the tests).
 
     Returns
     -------
@@ -62,7 +114,8 @@ def fit_trend(frame: pd.DataFrame, distribution: str, baseline_year: int) -> dic
         (annual log odds or rate ratio), ``slope_se``, ``n_practices``, ``n_years``; NaN
         estimates when fewer than two practices or two years are available.
     """
-    n_practices = frame["practice_code"].nunique()
+    groups = pd.factorize(frame["practice_code"])[0]
+    n_practices = int(groups.max()) + 1 if len(groups) else 0
     n_years = frame["year"].nunique()
     out = {"n_practices": n_practices, "n_years": n_years}
     nan = dict.fromkeys(("level", "level_se", "slope", "slope_se"), np.nan)
@@ -70,13 +123,19 @@ def fit_trend(frame: pd.DataFrame, distribution: str, baseline_year: int) -> dic
         return {**out, **nan}
     time = (frame["year"] - baseline_year).to_numpy(dtype=float)
     design = np.column_stack([np.ones_like(time), time])
-    fit = _glm(frame, design, distribution)
-    se = np.sqrt(np.diag(fit.cov_params()))
+    params, cov = _newton_glm(
+        frame["numerator"].to_numpy(dtype=float),
+        frame["denominator"].to_numpy(dtype=float),
+        design,
+        groups,
+        distribution,
+    )
+    se = np.sqrt(np.diag(cov))
     return {
         **out,
-        "level": fit.params[0],
+        "level": params[0],
         "level_se": se[0],
-        "slope": fit.params[1],
+        "slope": params[1],
         "slope_se": se[1],
     }
 
@@ -116,7 +175,7 @@ def _change(slope: pd.Series, p: np.ndarray, higher: pd.Series, alpha: float) ->
 def trend_indicators(data: pd.DataFrame, catalogue: pd.DataFrame) -> list[str]:
     """Selected indicators that have a time series (no ``single_year``)."""
     single = catalogue.set_index("indicator_id")["single_year"]
-    present = list(dict.fromkeys(data["indicator_id"]))
+    present = list(pd.unique(data["indicator_id"].to_numpy(dtype=object)))
     return [i for i in present if pd.isna(single.get(i))]
 
 
