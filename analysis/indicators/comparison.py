@@ -112,8 +112,8 @@ def practice_z_scores(data: pd.DataFrame) -> pd.DataFrame:
     ``se`` is the standard error under the national rate (binomial or Poisson), and
     ``z = (rate - national_rate) / se`` (Spiegelhalter 2005).
     """
-    national = national_rates(data)[["indicator_id", "year", "national_rate"]]
-    frame = data.merge(national, on=["indicator_id", "year"], how="left", validate="m:1")
+    sums = data.groupby(["indicator_id", "year"])[["numerator", "denominator"]].transform("sum")
+    frame = data.assign(national_rate=sums["numerator"] / sums["denominator"])
     frame["se"] = _null_se(frame["national_rate"], frame["denominator"], frame["distribution"])
     frame["z"] = (frame["rate"] - frame["national_rate"]) / frame["se"]
     return frame
@@ -140,21 +140,27 @@ def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised")
     if tau2_method not in stats.TAU2_METHODS:
         raise unknown_value("tau2_method", [tau2_method], stats.TAU2_METHODS)
     scored = practice_z_scores(data)
+    grouping = scored.groupby(["indicator_id", "year"], sort=True)
+    codes = grouping.ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes))[:-1]
+    columns = {
+        c: np.split(scored[c].to_numpy(dtype=float)[order], bounds) for c in ("z", "se", "rate")
+    }
+    national = np.split(scored["national_rate"].to_numpy(dtype=float)[order], bounds)
     rows = []
-    for (indicator, year), group in scored.groupby(["indicator_id", "year"], sort=True):
+    for k, (indicator, year) in enumerate(grouping.groups.keys()):
+        z, se, rate = columns["z"][k], columns["se"][k], columns["rate"][k]
         # A national rate of 0 (or 1) leaves no finite z-score: nothing to estimate.
-        enough = group["z"].notna().sum() >= 2 and bool((group["se"] > 0).all())
+        enough = np.count_nonzero(~np.isnan(z)) >= 2 and bool(np.all(se > 0))
         rows.append(
             {
                 "indicator_id": indicator,
                 "year": int(year),
-                "n_units": len(group),
-                "phi": stats.winsorised_phi(group["z"], WINSOR_FRACTION) if enough else np.nan,
+                "n_units": len(z),
+                "phi": stats.winsorised_phi(z, WINSOR_FRACTION) if enough else np.nan,
                 "tau2": stats.between_variance(
-                    group["rate"],
-                    group["se"] ** 2,
-                    method=tau2_method,
-                    target=float(group["national_rate"].iloc[0]),
+                    rate, se**2, method=tau2_method, target=float(national[k][0])
                 )
                 if enough
                 else np.nan,
