@@ -205,3 +205,25 @@ def test_with_methods_names_the_parameter(prepared):
     with pytest.raises(ValueError, match="method option"):
         with_methods(selection, colour="red")
     assert with_methods(selection, score="effect").score == "effect"
+
+
+def test_truth_table_has_the_designed_level_target(panel, prepared):
+    selection, data = prepared
+    res = run_analysis(
+        data, panel["catalogue"], panel["organisations"], selection, truth=panel["truth"]
+    )
+    table = res.truth.set_index(["parameter", "organisation_id", "indicator_id"])
+    realised = table.loc["realised_level_log_ratio"]
+    designed = table.loc["designed_level_log_ratio"]
+    # same estimate and interval, a target without the finite-sample practice effects
+    pd.testing.assert_series_equal(realised["estimate"], designed["estimate"])
+    truth = panel["truth"]
+    mean_u = truth[truth["parameter"] == "mean_practice_effect"].set_index(
+        ["organisation_id", "indicator_id"]
+    )["value"]
+    shift = (realised["truth"] - designed["truth"]).dropna()
+    assert len(shift)
+    # the shift is mean_practice_effect times the (positive, at most 1) attenuation
+    ratio = shift / mean_u.reindex(shift.index)
+    ok = mean_u.reindex(shift.index).abs() > 1e-9
+    assert ((ratio[ok] > 0) & (ratio[ok] <= 1 + 1e-12)).all()
