@@ -4,10 +4,10 @@ A sweep is declared in ``pipeline.yml`` under ``sweeps.<name>``::
 
     sweeps:
       simulation:
-        title: Simulation study, 8 batches of 25 replications
+        title: Simulation study, 8 batches of 125 replications
         command: [python, -m, analysis.indicators.simulation]
         grid: {batch: [0, 1, 2, 3, 4, 5, 6, 7]}
-        fixed: {replications: 25}
+        fixed: {replications: 125}
         output: replications.csv
       qi_sensitivity:
         notebook: quality_indicators
