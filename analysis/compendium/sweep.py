@@ -388,7 +388,8 @@ def run_sweep(
 ) -> SweepReport:
     """Run every unfinished task of ``sweep`` (serially when ``client`` is None).
 
-    ``report`` is called after each task with counts ``done``, ``running``, ``failed``,
+    ``report`` is called at the start and after each task with counts ``done``, ``running``
+    (unfinished tasks up to the workers' thread count), ``failed``,
     ``cached``, ``total`` and ``eta_seconds`` (estimated time left).
     """
     started = time.perf_counter()
@@ -423,6 +424,7 @@ def run_sweep(
     progress(0)
     if client is None:
         for task in todo:
+            progress(1)
             try:
                 run_task(_spec(task, sweep, pipeline))
                 result.executed.append(task.name)
@@ -447,6 +449,8 @@ def run_sweep(
             for t in todo
         }
         pending = len(futures)
+        slots = max(sum(client.nthreads().values()), 1)
+        progress(min(pending, slots))
         for future in as_completed(futures):
             task = futures[future]
             pending -= 1
@@ -454,7 +458,8 @@ def run_sweep(
                 result.executed.append(task.name)
             else:
                 result.failed[task.name] = _message(future.exception())
-            progress(pending)
+            # tasks beyond the workers' threads are queued, not running
+            progress(min(pending, max(sum(client.nthreads().values()), 1)))
     result.seconds = time.perf_counter() - started
     if not result.failed:
         result.results = gather(sweep, all_tasks)
