@@ -216,3 +216,40 @@ def method_changes(current: IndicatorResults, previous: IndicatorResults) -> pd.
             }
         )
     return pd.DataFrame(rows)
+
+
+def sensitivity_counts(
+    data: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    organisations_table: pd.DataFrame,
+    selection: Selection,
+    *,
+    alphas: tuple[float, ...] = (0.01, 0.05, 0.1),
+    tau2_methods: tuple[str, ...] = ("winsorised", "dl"),
+) -> pd.DataFrame:
+    """Better / worse counts (unadjusted, all domains) over a grid of ``alpha`` x ``tau2_method``.
+
+    The same grid as the ``qi_sensitivity`` sweep of ``pipeline.yml``, computed in-process on
+    the already prepared ``data`` (one :func:`run_analysis` per grid point).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``alpha``, ``tau2_method``, ``comparison``, ``better``, ``not different``, ``worse``,
+        ``n``.
+    """
+    from dataclasses import replace
+
+    frames = []
+    for alpha in alphas:
+        for method in tau2_methods:
+            chosen = replace(selection, alpha=float(alpha), tau2_method=method)
+            counts = run_analysis(data, catalogue, organisations_table, chosen).counts
+            counts = counts[(counts["domain"] == "all") & (counts["adjustment"] == "unadjusted")]
+            summed = counts.groupby("comparison", as_index=False)[
+                ["better", "not different", "worse", "n"]
+            ].sum()
+            frames.append(summed.assign(alpha=float(alpha), tau2_method=method))
+    out = pd.concat(frames, ignore_index=True)
+    cols = ["alpha", "tau2_method", "comparison", "better", "not different", "worse", "n"]
+    return out[cols]

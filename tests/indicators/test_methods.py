@@ -227,3 +227,21 @@ def test_truth_table_has_the_designed_level_target(panel, prepared):
     ratio = shift / mean_u.reindex(shift.index)
     ok = mean_u.reindex(shift.index).abs() > 1e-9
     assert ((ratio[ok] > 0) & (ratio[ok] <= 1 + 1e-12)).all()
+
+
+def test_sensitivity_counts_equal_single_runs(panel, prepared):
+    from analysis.indicators.results import sensitivity_counts
+
+    selection, data = prepared
+    args = (data, panel["catalogue"], panel["organisations"])
+    grid = sensitivity_counts(*args, selection, alphas=(0.01, 0.1), tau2_methods=("dl",))
+    for alpha in (0.01, 0.1):
+        chosen = with_methods(selection, tau2_method="dl")
+        from dataclasses import replace
+
+        single = run_analysis(*args, replace(chosen, alpha=alpha)).summary
+        for comparison, group in single.groupby("comparison"):
+            row = grid[(grid["alpha"] == alpha) & (grid["comparison"] == comparison)].iloc[0]
+            assert row["better"] == (group["class_unadjusted"] == "better").sum()
+            assert row["worse"] == (group["class_unadjusted"] == "worse").sum()
+            assert row["n"] == len(group)
