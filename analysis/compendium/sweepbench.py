@@ -63,10 +63,19 @@ def dask_overhead(tasks: int = 200) -> float:
         cluster.close()
 
 
-def measure(name: str = "simulation", repeat: int = 1) -> dict[str, Any]:
-    """Median seconds of the sweep serially, on 1 and on 2 workers, and derived ratios."""
+def measure(
+    name: str = "simulation", repeat: int = 1, fixed: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Median seconds of the sweep serially, on 1 and on 2 workers, and derived ratios.
+
+    ``fixed`` overrides the sweep's fixed parameters (e.g. fewer replications per task).
+    """
+    from dataclasses import replace
+
     pipeline = pl.load()
     sweep = sw.get_sweep(pipeline, name)
+    if fixed:
+        sweep = replace(sweep, fixed={**sweep.fixed, **fixed})
     n_tasks = len(sw.tasks(sweep, pipeline))
     saved = os.environ.get(BUILD_ENV)
     try:
@@ -81,6 +90,7 @@ def measure(name: str = "simulation", repeat: int = 1) -> dict[str, Any]:
             os.environ[BUILD_ENV] = saved
     return {
         "sweep": name,
+        "fixed": sweep.fixed,
         "tasks": n_tasks,
         "seconds": times,
         "tasks_per_minute": {k: 60 * n_tasks / v for k, v in times.items()},
@@ -96,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", default="simulation", help="declared command sweep")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
     parser.add_argument("--output", help="also write the JSON here")
+    parser.add_argument(
+        "--fixed", action="append", default=[], metavar="NAME=VALUE", help="override a fixed value"
+    )
     args = parser.parse_args(argv)
-    results = measure(args.sweep, args.repeat)
+    fixed = dict(pl.parse_assignment(item) for item in args.fixed)
+    results = measure(args.sweep, args.repeat, fixed)
     text = json.dumps(results, indent=2)
     print(text)
     if args.output:
