@@ -10,6 +10,8 @@
 - ``lockfile``: which lock the environment was installed from (the Reproducibility page).
 - ``bench`` (the ``make bench`` command), ``benchsteps`` (what it measures), ``benchtools``
   (project copies, timed subprocesses), ``benchreport`` (targets and tables of the results).
+- ``sweep``: declared parameter sweeps run as Dask tasks, each cached under its own key
+  (``compendium sweep``); ``sweepbench``: its throughput and overhead.
 
 May import ``analysis.paths``, ``analysis.files``, ``analysis.errors`` and the data catalogue
 (``analysis.core.catalogue``); never a strand or core's science: strand code such as the

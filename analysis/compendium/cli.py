@@ -7,6 +7,9 @@ compendium run                       # every notebook that is stale, in parallel
 compendium run quality_indicators -p alpha=0.01 -p organisations='["ORG01","ORG02"]'
 compendium book
 compendium certify                   # build/codecheck.yml for a codechecker to sign
+compendium sweep simulation                       # a LocalCluster of 2 one-thread workers
+compendium sweep simulation --scheduler tcp://host:8786
+compendium sweep simulation --cluster slurm --config slurm.yml --workers 4
 """
 
 from __future__ import annotations
@@ -167,6 +170,46 @@ def cmd_strip(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from analysis.compendium import sweep as sw
+
+    pipeline = pl.load(args.pipeline)
+    declared = sw.get_sweep(pipeline, args.sweep)
+    started = time.perf_counter()
+
+    def report(counts: dict) -> None:
+        eta = counts["eta_seconds"]
+        left = f", about {eta:.0f} s left" if eta == eta else ""
+        console.print(
+            f"sweep {declared.name}: {counts['done'] + counts['cached']}/{counts['total']} done "
+            f"({counts['cached']} cached), {counts['running']} running, "
+            f"{counts['failed']} failed{left}"
+        )
+
+    client = None
+    if not args.serial:
+        client = sw.make_client(
+            scheduler=args.scheduler, cluster=args.cluster, config=args.config, workers=args.workers
+        )
+    try:
+        result = sw.run_sweep(declared, pipeline, client=client, report=report)
+    finally:
+        if client is not None:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None and not args.scheduler:
+                cluster.close()
+    console.print(
+        f"{len(result.executed)} executed, {len(result.cached)} cached, "
+        f"{len(result.failed)} failed in {time.perf_counter() - started:.1f} s"
+    )
+    for name, message in result.failed.items():
+        console.print(f"[bold red]failed:[/] {declared.name} task {name}: {message}")
+    if result.results:
+        console.print(f"results: {result.results}")
+    return 1 if result.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="compendium", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -195,6 +238,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_p.set_defaults(func=cmd_run)
     sub.add_parser("book", help="build the Jupyter Book").set_defaults(func=cmd_book)
+    sweep_p = sub.add_parser("sweep", help="run a declared parameter sweep on Dask")
+    sweep_p.add_argument("sweep", help="sweep name (pipeline.yml, section sweeps)")
+    sweep_p.add_argument(
+        "--scheduler", help="address of a running Dask scheduler (tcp://host:8786)"
+    )
+    sweep_p.add_argument(
+        "--cluster", default="local", choices=["local", "slurm"], help="cluster to start"
+    )
+    sweep_p.add_argument("--config", help="SLURM settings (YAML) for --cluster slurm")
+    sweep_p.add_argument(
+        "--workers", type=int, default=2, help="worker processes (SLURM: jobs), one thread each"
+    )
+    sweep_p.add_argument("--serial", action="store_true", help="run the tasks here, without Dask")
+    sweep_p.set_defaults(func=cmd_sweep)
     sub.add_parser("strip", help="remove outputs from notebooks").set_defaults(func=cmd_strip)
     sub.add_parser(
         "certify", help="write build/codecheck.yml (CODECHECK configuration, unsigned)"

@@ -229,3 +229,124 @@ def rounding_interval(percent: float, n: int, decimals: int = 0) -> tuple[int, i
     if k_min > k_max:
         raise ValueError(f"no count out of n={n} rounds to {percent}% at {decimals} decimals")
     return int(k_min), int(k_max)
+
+
+# --- between-unit variance estimators (issue 14) -----------------------------------------
+# Random-effects variance of estimates ``y`` with known sampling variances ``v``; checked in
+# tests/core/test_stats_tau2.py against the BCG vaccine meta-analysis (Viechtbauer 2010) and
+# statsmodels' ``combine_effects``.
+
+TAU2_METHODS = ("winsorised", "winsorised_rescaled", "dl", "reml")
+"""Between-practice variance estimators: Spiegelhalter's Winsorised phi as published, the same
+rescaled to be unbiased under the null, DerSimonian-Laird, and REML."""
+
+
+def winsorised_null_moment(fraction: float = 0.1) -> float:
+    """Mean of ``Z^2`` for a standard normal ``Z`` Winsorised at ``fraction`` (each tail).
+
+    ``1 - 2f - 2 q phi(q) + 2 f q^2`` with ``q`` the ``1 - f`` quantile: 0.6787 at 10%,
+    the expectation of :func:`winsorised_phi` when there is no overdispersion.
+    """
+    if not 0 <= fraction < 0.5:
+        raise ValueError(f"fraction must be in [0, 0.5), got {fraction}")
+    if fraction == 0:
+        return 1.0
+    q = sps.norm.ppf(1 - fraction)
+    return float(1 - 2 * fraction - 2 * q * sps.norm.pdf(q) + 2 * fraction * q**2)
+
+
+def rescaled_winsorised_phi(z: ArrayLike, fraction: float = 0.1) -> float:
+    """:func:`winsorised_phi` divided by :func:`winsorised_null_moment`: about 1 under the null."""
+    return winsorised_phi(z, fraction) / winsorised_null_moment(fraction)
+
+
+def _effects(y: ArrayLike, v: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    ok = ~(np.isnan(y) | np.isnan(v))
+    y, v = y[ok], v[ok]
+    if np.any(v <= 0):
+        raise ValueError("sampling variances must be > 0")
+    if y.size < 2:
+        raise ValueError("a between-unit variance needs at least two units")
+    return y, v
+
+
+def dersimonian_laird(y: ArrayLike, v: ArrayLike) -> float:
+    """DerSimonian-Laird (1986) moment estimate of the between-unit variance ``tau^2``.
+
+    Parameters
+    ----------
+    y, v
+        Unit estimates and their sampling variances (NaN pairs are dropped).
+
+    Returns
+    -------
+    float
+        ``max(0, (Q - (k - 1)) / (sum w - sum w^2 / sum w))`` with ``w = 1 / v`` and
+        ``Q = sum w (y - ybar_w)^2``.
+    """
+    y, v = _effects(y, v)
+    w = 1 / v
+    mean = np.sum(w * y) / w.sum()
+    q = np.sum(w * (y - mean) ** 2)
+    return float(max(q - (y.size - 1), 0.0) / (w.sum() - (w**2).sum() / w.sum()))
+
+
+def reml_tau2(y: ArrayLike, v: ArrayLike) -> float:
+    """Restricted maximum likelihood estimate of ``tau^2`` (Viechtbauer 2005), at least 0.
+
+    Maximises the restricted log-likelihood of ``y_i ~ N(mu, v_i + tau^2)`` over ``tau^2``
+    with :func:`scipy.optimize.minimize_scalar` (bounded, tolerance 1e-10 relative to the
+    spread of ``y``).
+    """
+    from scipy.optimize import minimize_scalar
+
+    y, v = _effects(y, v)
+
+    def negative_loglik(tau2: float) -> float:
+        w = 1 / (v + tau2)
+        mean = np.sum(w * y) / w.sum()
+        return 0.5 * (np.sum(np.log(v + tau2)) + np.log(w.sum()) + np.sum(w * (y - mean) ** 2))
+
+    upper = max(10 * float(np.var(y)), 10 * float(v.max()))
+    fit = minimize_scalar(
+        negative_loglik, bounds=(0.0, upper), method="bounded", options={"xatol": 1e-10 * upper}
+    )
+    tau2 = float(fit.x)
+    return 0.0 if negative_loglik(0.0) <= negative_loglik(tau2) else tau2
+
+
+def between_variance(
+    y: ArrayLike, v: ArrayLike, *, method: str = "dl", target: float | None = None
+) -> float:
+    """Between-unit variance ``tau^2`` of estimates ``y`` with sampling variances ``v``.
+
+    Parameters
+    ----------
+    y, v
+        Unit estimates and sampling variances.
+    method
+        One of :data:`TAU2_METHODS`. ``winsorised`` is :func:`additive_tau2` (Spiegelhalter
+        2005, as published: phi Winsorised at 10%, not rescaled); ``winsorised_rescaled``
+        divides phi by :func:`winsorised_null_moment`; ``dl`` is :func:`dersimonian_laird`;
+        ``reml`` is :func:`reml_tau2`.
+    target
+        Value the z-scores of the Winsorised methods are centred on (default the
+        inverse-variance weighted mean of ``y``).
+    """
+    if method not in TAU2_METHODS:
+        raise ValueError(f"method {method!r} is not one of {TAU2_METHODS}")
+    if method == "dl":
+        return dersimonian_laird(y, v)
+    if method == "reml":
+        return reml_tau2(y, v)
+    y, v = _effects(y, v)
+    centre = np.sum(y / v) / np.sum(1 / v) if target is None else target
+    se = np.sqrt(v)
+    z = (y - centre) / se
+    if method == "winsorised":
+        return additive_tau2(z, se, 0.1)
+    phi = rescaled_winsorised_phi(z, 0.1)
+    w = 1 / v
+    return float(max(y.size * phi - (y.size - 1), 0.0) / (w.sum() - (w**2).sum() / w.sum()))

@@ -10,6 +10,8 @@ Analyses: ``selection``, ``comparison`` (1, 3), ``trends`` (2), ``variation`` (4
 ``associations`` (5), ``summary`` (6), ``truth`` (truth against estimate), ``results`` (a run
 and its tables). Chapter: ``statements`` (published findings judged), ``figures``.
 Benchmark: ``scaling`` (the analysis on growing synthetic panels, run as a command).
+Simulation study (issue 14): ``simulation`` (replications, run as a command by the sweep) and
+``simulation_report`` (method choices and the calibration figure).
 
 Submodules are imported on demand, never here. Uses ``analysis.core``; never another strand
 or the engine.
@@ -32,6 +34,8 @@ __all__ = [
     "results",
     "scaling",
     "selection",
+    "simulation",
+    "simulation_report",
     "statements",
     "summary",
     "synthetic",

@@ -10,7 +10,13 @@
    ``tau2 * sum (n_j/N)^2`` to the pooled rate of practices with denominators ``n_j``
    summing to ``N``. As published, ``phi`` is the mean of z-scores Winsorised at 10% with no
    rescaling, which for normally distributed z-scores is about two thirds of their variance;
-   the convention is kept so results are comparable with published funnel plots.
+   the convention is kept so results are comparable with published funnel plots
+   (``tau2_method="winsorised"``). ``tau2_method`` also offers the rescaled Winsorised phi,
+   DerSimonian-Laird and REML (:func:`analysis.core.stats.between_variance`, issue 14);
+   ``ci_lower_adjusted`` / ``ci_upper_adjusted`` include the between-practice component
+   and agree with ``classification`` by construction, beside the sampling-only interval.
+   ``comparator`` is ``england`` (all practices, as published) or ``rest`` (practices
+   outside every organisation, the trend comparator).
 3. :func:`qof_single_points`: QOF indicators at their single published year
    (:func:`reference_years`: the year each indicator is judged at).
 
@@ -32,6 +38,7 @@ from analysis.core import stats
 from analysis.indicators.selection import KEY, OVERDISPERSION, unknown_value
 
 CLASSES = ("better", "not different", "worse")
+COMPARATORS = ("england", "rest")
 FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
 WINSOR_FRACTION = 0.1
 
@@ -143,35 +150,59 @@ def practice_z_scores(data: pd.DataFrame) -> pd.DataFrame:
     ``se`` is the standard error under the national rate (binomial or Poisson), and
     ``z = (rate - national_rate) / se`` (Spiegelhalter 2005).
     """
-    national = national_rates(data)[["indicator_id", "year", "national_rate"]]
-    frame = data.merge(national, on=["indicator_id", "year"], how="left", validate="m:1")
+    sums = data.groupby(["indicator_id", "year"])[["numerator", "denominator"]].transform("sum")
+    frame = data.assign(national_rate=sums["numerator"] / sums["denominator"])
     frame["se"] = _null_se(frame["national_rate"], frame["denominator"], frame["distribution"])
     frame["z"] = (frame["rate"] - frame["national_rate"]) / frame["se"]
     return frame
 
 
-def overdispersion_table(data: pd.DataFrame) -> pd.DataFrame:
+def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised") -> pd.DataFrame:
     """Between-practice overdispersion per indicator and year (Spiegelhalter 2005).
+
+    Parameters
+    ----------
+    data
+        Output of :func:`analysis.indicators.selection.prepare`.
+    tau2_method
+        Estimator of ``tau2``, one of :data:`analysis.core.stats.TAU2_METHODS`:
+        ``winsorised`` (as published), ``winsorised_rescaled``, ``dl`` or ``reml``.
 
     Returns
     -------
     pandas.DataFrame
         ``indicator_id``, ``year``, ``n_units`` (practices), ``phi`` (mean of squared z-scores
-        Winsorised at 10%) and ``tau2`` (additive variance on the rate scale, truncated at 0).
+        Winsorised at 10%, as published), ``tau2`` (additive variance on the rate scale,
+        truncated at 0) and ``tau2_method``.
     """
+    if tau2_method not in stats.TAU2_METHODS:
+        raise unknown_value("tau2_method", [tau2_method], stats.TAU2_METHODS)
     scored = practice_z_scores(data)
+    grouping = scored.groupby(["indicator_id", "year"], sort=True)
+    codes = grouping.ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes))[:-1]
+    columns = {
+        c: np.split(scored[c].to_numpy(dtype=float)[order], bounds) for c in ("z", "se", "rate")
+    }
+    national = np.split(scored["national_rate"].to_numpy(dtype=float)[order], bounds)
     rows = []
-    for (indicator, year), group in scored.groupby(["indicator_id", "year"], sort=True):
-        enough = len(group) >= 2
+    for k, (indicator, year) in enumerate(grouping.groups.keys()):
+        z, se, rate = columns["z"][k], columns["se"][k], columns["rate"][k]
+        # A national rate of 0 (or 1) leaves no finite z-score: nothing to estimate.
+        enough = np.count_nonzero(~np.isnan(z)) >= 2 and bool(np.all(se > 0))
         rows.append(
             {
                 "indicator_id": indicator,
                 "year": int(year),
-                "n_units": len(group),
-                "phi": stats.winsorised_phi(group["z"], WINSOR_FRACTION) if enough else np.nan,
-                "tau2": stats.additive_tau2(group["z"], group["se"], WINSOR_FRACTION)
+                "n_units": len(z),
+                "phi": stats.winsorised_phi(z, WINSOR_FRACTION) if enough else np.nan,
+                "tau2": stats.between_variance(
+                    rate, se**2, method=tau2_method, target=float(national[k][0])
+                )
                 if enough
                 else np.nan,
+                "tau2_method": tau2_method,
             }
         )
     return pd.DataFrame(rows)
@@ -195,6 +226,60 @@ def organisation_totals(data: pd.DataFrame, organisations: Sequence[str]) -> pd.
     return out.drop(columns="n_sq")
 
 
+REST_OF_ENGLAND = "rest of England (practices outside every organisation)"
+
+
+def comparator_rates(
+    data: pd.DataFrame, comparator: str = "england", *, national: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The comparator's rate per indicator and year.
+
+    ``england``: every practice (as published for levels), or the published England value
+    where ``national`` gives one (:func:`national_rates`); ``rest``: the pooled practices
+    outside every organisation that year (the trend comparator).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator_id``, ``year``, ``national_rate``, ``comparator`` (which comparator:
+        ``published England value``, ``sum of practices`` or the rest of England),
+        ``comparator_practices``, ``comparator_denominator`` and ``comparator_herfindahl``
+        (of the practices pooled, for the comparator's own sampling variance).
+    """
+    if comparator not in COMPARATORS:
+        raise unknown_value("comparator", [comparator], COMPARATORS)
+    frame = data if comparator == "england" else data[data["organisation_id"].isna()]
+    frame = frame.assign(n_sq=frame["denominator"] ** 2)
+    out = frame.groupby(["indicator_id", "year"], as_index=False).agg(
+        numerator=("numerator", "sum"),
+        comparator_denominator=("denominator", "sum"),
+        n_sq=("n_sq", "sum"),
+    )
+    out["comparator_herfindahl"] = out["n_sq"] / out["comparator_denominator"] ** 2
+    if comparator == "england":
+        rates = national_rates(data, national)[
+            ["indicator_id", "year", "national_rate", "comparator", "n_practices"]
+        ]
+        out = out.merge(rates, on=["indicator_id", "year"], how="left", validate="1:1")
+        out = out.rename(columns={"n_practices": "comparator_practices"})
+    else:
+        counts = frame.groupby(["indicator_id", "year"]).size().rename("comparator_practices")
+        out = out.merge(counts.reset_index(), on=["indicator_id", "year"], validate="1:1")
+        out["national_rate"] = out["numerator"] / out["comparator_denominator"]
+        out["comparator"] = REST_OF_ENGLAND
+    return out[
+        [
+            "indicator_id",
+            "year",
+            "national_rate",
+            "comparator",
+            "comparator_practices",
+            "comparator_denominator",
+            "comparator_herfindahl",
+        ]
+    ]
+
+
 def compare_to_national(
     data: pd.DataFrame,
     organisations: Sequence[str],
@@ -202,6 +287,8 @@ def compare_to_national(
     alpha: float = 0.05,
     overdispersion: str = "additive",
     dispersion: pd.DataFrame | None = None,
+    tau2_method: str = "winsorised",
+    comparator: str = "england",
     national: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Analysis 1: each organisation's pooled rate against England per indicator and year.
@@ -218,23 +305,32 @@ def compare_to_national(
         ``none``, ``multiplicative`` (variance x ``max(phi, 1)``) or ``additive``
         (variance + ``tau2 * herfindahl``).
     dispersion
-        :func:`overdispersion_table` (computed when not given).
+        :func:`overdispersion_table` (computed with ``tau2_method`` when not given).
+    tau2_method
+        Estimator of the between-practice variance (:func:`overdispersion_table`).
+    comparator
+        ``england`` (all practices, as published) or ``rest`` (practices outside every
+        organisation; its own sampling and between-practice variance is added).
     national
-        Published England rows for :func:`national_rates` (default: the sum of practices);
-        ``comparator`` and ``comparator_practices`` say which was used.
+        Published England rows (see :func:`national_rates`); with ``comparator="england"``
+        they replace the sum of practices where given. The ``comparator`` column says which
+        comparator each row used and ``comparator_practices`` how many practices it covers.
 
     Returns
     -------
     pandas.DataFrame
         One row per organisation, indicator and year: counts, ``rate`` with ``ci_lower`` and
-        ``ci_upper``, ``national_rate``, ``z`` and ``p`` (plain binomial/Poisson),
-        ``phi``, ``tau2``, ``se_adjusted``, ``z_adjusted``, ``p_adjusted``, funnel limits
-        ``lower95``, ``upper95``, ``lower998``, ``upper998`` (adjusted) and
-        ``classification``.
+        ``ci_upper`` (sampling only: Wilson or Garwood), ``national_rate`` (the
+        comparator's), ``z`` and ``p`` (plain binomial/Poisson), ``phi``, ``tau2``,
+        ``se_adjusted``, ``z_adjusted``, ``p_adjusted``, ``ci_lower_adjusted`` and
+        ``ci_upper_adjusted`` (``rate +/- z se_adjusted``: they exclude the comparator
+        exactly when ``p_adjusted < alpha``), funnel limits ``lower95``, ``upper95``,
+        ``lower998``, ``upper998`` (adjusted), ``classification`` and ``comparator``.
     """
     if overdispersion not in OVERDISPERSION:
         raise unknown_value("overdispersion", [overdispersion], OVERDISPERSION)
-    dispersion = overdispersion_table(data) if dispersion is None else dispersion
+    if dispersion is None:
+        dispersion = overdispersion_table(data, tau2_method=tau2_method)
     facts = data.drop_duplicates("indicator_id")[
         ["indicator_id", "domain", "distribution", "higher_is_better"]
     ]
@@ -242,9 +338,7 @@ def compare_to_national(
         organisation_totals(data, organisations)
         .merge(facts, on="indicator_id", how="left", validate="m:1")
         .merge(
-            national_rates(data, national)[
-                ["indicator_id", "year", "national_rate", "comparator", "n_practices"]
-            ].rename(columns={"n_practices": "comparator_practices"}),
+            comparator_rates(data, comparator, national=national),
             on=["indicator_id", "year"],
             how="left",
             validate="m:1",
@@ -256,19 +350,30 @@ def compare_to_national(
         out["numerator"], out["denominator"], out["distribution"], 1 - alpha
     )
     se = _null_se(out["national_rate"], out["denominator"], out["distribution"])
+    if comparator == "rest":
+        se_comparator = _null_se(
+            out["national_rate"], out["comparator_denominator"], out["distribution"]
+        )
+        se = np.hypot(se, se_comparator)
     out["z"] = (out["rate"] - out["national_rate"]) / se
     out["p"] = two_sided_p(out["z"])
     out["overdispersion"] = overdispersion
+    herfindahl = out["herfindahl"].to_numpy()
+    if comparator == "rest":
+        herfindahl = herfindahl + out["comparator_herfindahl"].to_numpy()
     if overdispersion == "multiplicative":
         variance = np.maximum(out["phi"].to_numpy(), 1.0) * se**2
     elif overdispersion == "additive":
-        variance = se**2 + out["tau2"].to_numpy() * out["herfindahl"].to_numpy()
+        variance = se**2 + out["tau2"].to_numpy() * herfindahl
     else:
         variance = se**2
     out["se_adjusted"] = np.sqrt(variance)
     out["z_adjusted"] = (out["rate"] - out["national_rate"]) / out["se_adjusted"]
     out["p_adjusted"] = two_sided_p(out["z_adjusted"])
     upper_cap = np.where(out["distribution"] == "binomial", 1.0, np.inf)
+    half = stats.z_value(1 - alpha) * out["se_adjusted"]
+    out["ci_lower_adjusted"] = np.clip(out["rate"] - half, 0.0, None)
+    out["ci_upper_adjusted"] = np.minimum(out["rate"] + half, upper_cap)
     for label, confidence in FUNNEL_LEVELS.items():
         half = stats.z_value(confidence) * out["se_adjusted"]
         out[f"lower{label}"] = np.clip(out["national_rate"] - half, 0.0, None)
@@ -276,6 +381,7 @@ def compare_to_national(
     out["classification"] = classify(
         out["rate"] - out["national_rate"], out["p_adjusted"], out["higher_is_better"], alpha
     )
+    out = out.drop(columns=["comparator_denominator", "comparator_herfindahl"])
     return out.sort_values(["organisation_id", "indicator_id", "year"], ignore_index=True)
 
 

@@ -70,13 +70,14 @@ def run_analysis(
     ``national`` optional published England rows (the default comparator where given).
     """
     orgs, alpha = selection.organisations, selection.alpha
-    dispersion = overdispersion_table(data)
+    dispersion = overdispersion_table(data, tau2_method=selection.tau2_method)
     level = compare_to_national(
         data,
         orgs,
         alpha=alpha,
         overdispersion=selection.overdispersion,
         dispersion=dispersion,
+        comparator=selection.comparator,
         national=national,
     )
     trend = trend_models(
@@ -86,10 +87,12 @@ def run_analysis(
         baseline_year=selection.baseline_year,
         alpha=alpha,
         method=trend_method,
+        comparator=selection.trend_comparator,
+        members=selection.trend_members,
     )
     variation = practice_variation(data, orgs)
     summary = summary_table(level, trend, catalogue, selection.years, alpha=alpha)
-    scores = performance_scores(summary)
+    scores = performance_scores(summary, score=selection.score)
     results = IndicatorResults(
         selection=selection,
         dispersion=dispersion,
@@ -97,7 +100,9 @@ def run_analysis(
         trend=trend,
         qof=qof_single_points(level, catalogue),
         variation=variation,
-        variation_trend=variation_trend(variation, alpha=alpha),
+        variation_trend=variation_trend(
+            variation, alpha=alpha, measure=selection.variation_measure
+        ),
         summary=summary,
         counts=summary_counts(summary),
         scores=scores,
@@ -159,3 +164,95 @@ def label_tier(frame: pd.DataFrame, tier: str) -> pd.DataFrame:
     out = frame.copy()
     out.insert(0, "data_tier", tier)
     return out
+
+
+def method_changes(current: IndicatorResults, previous: IndicatorResults) -> pd.DataFrame:
+    """How many classifications moved between two runs (e.g. new against published methods).
+
+    Compares the summary classes (level and trend, unadjusted and Benjamini-Hochberg), the
+    variation-change classes and the association tests' significance, row by row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table``, ``comparison``, ``n`` (rows compared), ``moved`` (rows whose class
+        differs) and ``moves`` (``from -> to: count``, most frequent first).
+    """
+    pairs = []
+    key = ["organisation_id", "indicator_id", "comparison"]
+    merged = current.summary.merge(previous.summary, on=key, suffixes=("", "_previous"))
+    for column, label in (("class_unadjusted", "unadjusted"), ("class_bh", "BH")):
+        for comparison, group in merged.groupby("comparison", sort=True):
+            pairs.append(
+                (f"summary ({label})", comparison, group[column], group[f"{column}_previous"])
+            )
+    var = current.variation_trend.merge(
+        previous.variation_trend, on=["organisation_id", "indicator_id"], suffixes=("", "_prev")
+    )
+    pairs.append(
+        ("variation_trend", "variation", var["variation_change"], var["variation_change_prev"])
+    )
+    assoc = current.associations.merge(
+        previous.associations, on=["comparison", "characteristic"], suffixes=("", "_prev")
+    )
+    pairs.append(
+        (
+            "associations",
+            "significant",
+            assoc["significant"].map({True: "significant", False: "not significant"}),
+            assoc["significant_prev"].map({True: "significant", False: "not significant"}),
+        )
+    )
+    rows = []
+    for table, comparison, now, before in pairs:
+        now, before = now.astype(str).to_numpy(), before.astype(str).to_numpy()
+        moved = now != before
+        moves = pd.Series([f"{b} -> {n}" for b, n in zip(before[moved], now[moved], strict=True)])
+        counts = moves.value_counts()
+        rows.append(
+            {
+                "table": table,
+                "comparison": comparison,
+                "n": len(now),
+                "moved": int(moved.sum()),
+                "moves": "; ".join(f"{m}: {c}" for m, c in counts.items()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def sensitivity_counts(
+    data: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    organisations_table: pd.DataFrame,
+    selection: Selection,
+    *,
+    alphas: tuple[float, ...] = (0.01, 0.05, 0.1),
+    tau2_methods: tuple[str, ...] = ("winsorised", "dl"),
+) -> pd.DataFrame:
+    """Better / worse counts (unadjusted, all domains) over a grid of ``alpha`` x ``tau2_method``.
+
+    The same grid as the ``qi_sensitivity`` sweep of ``pipeline.yml``, computed in-process on
+    the already prepared ``data`` (one :func:`run_analysis` per grid point).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``alpha``, ``tau2_method``, ``comparison``, ``better``, ``not different``, ``worse``,
+        ``n``.
+    """
+    from dataclasses import replace
+
+    frames = []
+    for alpha in alphas:
+        for method in tau2_methods:
+            chosen = replace(selection, alpha=float(alpha), tau2_method=method)
+            counts = run_analysis(data, catalogue, organisations_table, chosen).counts
+            counts = counts[(counts["domain"] == "all") & (counts["adjustment"] == "unadjusted")]
+            summed = counts.groupby("comparison", as_index=False)[
+                ["better", "not different", "worse", "n"]
+            ].sum()
+            frames.append(summed.assign(alpha=float(alpha), tau2_method=method))
+    out = pd.concat(frames, ignore_index=True)
+    cols = ["alpha", "tau2_method", "comparison", "better", "not different", "worse", "n"]
+    return out[cols]

@@ -36,6 +36,44 @@ class Selection:
     baseline_year: int
     alpha: float
     overdispersion: str
+    tau2_method: str = "winsorised"
+    comparator: str = "england"
+    score: str = "z"
+    variation_measure: str = "cv"
+    trend_comparator: str = "rest"
+    trend_members: str = "all"
+
+
+METHOD_CHOICES = {
+    "tau2_method": ("winsorised", "winsorised_rescaled", "dl", "reml"),
+    "comparator": ("england", "rest"),
+    "score": ("z", "effect"),
+    "variation_measure": ("cv", "tau2_link"),
+    "trend_comparator": ("rest", "england"),
+    "trend_members": ("all", "stable"),
+}
+"""Method options of issue 14; the first choice of each is the method as published."""
+
+PUBLISHED_METHODS = {name: choices[0] for name, choices in METHOD_CHOICES.items()}
+"""The method options as published (the defaults before issue 14)."""
+
+
+def with_methods(selection: Selection, **methods: str) -> Selection:
+    """``selection`` with the method options of :data:`METHOD_CHOICES` set.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and listing its choices, for an unknown option or value.
+    """
+    from dataclasses import replace
+
+    for name, value in methods.items():
+        if name not in METHOD_CHOICES:
+            raise unknown_value("method option", [name], METHOD_CHOICES)
+        if value not in METHOD_CHOICES[name]:
+            raise unknown_value(name, [value], METHOD_CHOICES[name])
+    return replace(selection, **methods)
 
 
 def unknown_value(name: str, values: Sequence, known: Sequence) -> ValueError:

@@ -116,7 +116,10 @@ def _no_consistent(results, _organisations):
 
 
 def _variation(results, _organisations):
-    tested = results.variation_trend.dropna(subset=["cv_slope_p"])
+    trend = results.variation_trend
+    measure = trend["measure"].iloc[0] if "measure" in trend and len(trend) else "cv"
+    tested = trend.dropna(subset=["slope_p" if "slope_p" in trend else "cv_slope_p"])
+    label = "CV" if measure == "cv" else "link-scale between-practice variance"
     if tested.empty:
         return NOT_EVALUATED, "fewer than three years: variation trend not tested"
     fell = tested.groupby("organisation_id")["variation_change"].apply(
@@ -124,7 +127,8 @@ def _variation(results, _organisations):
     )
     counts = tested["variation_change"].value_counts()
     finding = (
-        f"of {len(tested)} organisation x indicator CV trends: {int(counts.get('fell', 0))} "
+        f"of {len(tested)} organisation x indicator {label} trends: "
+        f"{int(counts.get('fell', 0))} "
         f"fell, {int(counts.get('rose', 0))} rose, "
         f"{int(counts.get('no significant change', 0))} no significant change; "
         f"largest share falling in one organisation {fell.max():.0%}"
@@ -289,7 +293,8 @@ STATEMENTS = (
         f"{LOCATION}: Findings, Overall",
         "examined the variation in performance of member practices within organisations "
         "and similarly found no patterns",
-        "no organisation shows a significant fall in the CV between member practices "
+        "no organisation shows a significant fall in the spread (variation_measure) between "
+        "member practices "
         "on more than half of its tested indicators",
         _variation,
     ),

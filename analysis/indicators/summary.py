@@ -16,6 +16,13 @@ from analysis.indicators.comparison import CLASSES, classify, reference_years
 from analysis.indicators.selection import KEY
 
 
+def _link(rate: pd.Series, distribution: pd.Series) -> np.ndarray:
+    """Logit for binomial, log for Poisson rates."""
+    rate = rate.to_numpy(dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(distribution == "binomial", np.log(rate / (1 - rate)), np.log(rate))
+
+
 def summary_table(
     level: pd.DataFrame,
     trend: pd.DataFrame,
@@ -37,7 +44,9 @@ def summary_table(
     pandas.DataFrame
         ``organisation_id``, ``indicator_id``, ``domain``, ``higher_is_better``,
         ``comparison``, ``year``, ``estimate`` (rate difference or log ratio of ratios),
-        ``z``, ``p``, ``p_bh``, ``class_unadjusted``, ``class_bh``.
+        ``effect`` (on the link scale: logit or log of the organisation's rate minus the
+        comparator's for levels, the log ratio of ratios for trends; size-free, unlike
+        ``z``), ``z``, ``p``, ``p_bh``, ``class_unadjusted``, ``class_bh``.
     """
     ref = reference_years(catalogue, years)
     lev = level.merge(
@@ -52,6 +61,8 @@ def summary_table(
             "comparison": "level",
             "year": lev["year"],
             "estimate": lev["rate"] - lev["national_rate"],
+            "effect": _link(lev["rate"], lev["distribution"])
+            - _link(lev["national_rate"], lev["distribution"]),
             "z": lev["z_adjusted"],
             "p": lev["p_adjusted"],
         }
@@ -68,6 +79,7 @@ def summary_table(
                     "comparison": "trend",
                     "year": pd.NA,
                     "estimate": trend["slope_difference"],
+                    "effect": trend["slope_difference"],
                     "z": trend["z"],
                     "p": trend["p"],
                 }

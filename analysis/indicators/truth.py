@@ -77,7 +77,8 @@ def truth_vs_estimate(
     the truth (:func:`attenuation`): ``trend_log_ratio`` with the GLM ``slope_difference``;
     ``national_trend`` with the comparator's slope; and the realised organisation level
     (``level_log_ratio + mean_practice_effect``, moved to the baseline year with
-    ``trend_log_ratio``) with the GLM ``level_difference``.
+    ``trend_log_ratio``) with the GLM ``level_difference``; ``designed_level_log_ratio`` is
+    the same without ``mean_practice_effect``: the target a clustered interval covers.
 
     Returns
     -------
@@ -106,6 +107,15 @@ def truth_vs_estimate(
             "slope_difference_se",
         ),
         ("realised_level_log_ratio", frame, level_truth * shrink, "level_difference", "level_se"),
+        # The clustered level SE includes the between-practice variance, so its interval
+        # targets the designed effect, not the realised one (issue 14).
+        (
+            "designed_level_log_ratio",
+            frame,
+            (level_truth - mean_effect) * shrink,
+            "level_difference",
+            "level_se",
+        ),
     ]
     nat = frame.drop_duplicates("indicator_id")
     parts.append(

@@ -1,0 +1,489 @@
+"""Parameter sweeps on Dask: a grid of tasks, each cached under its own key (issue 14).
+
+A sweep is declared in ``pipeline.yml`` under ``sweeps.<name>``::
+
+    sweeps:
+      simulation:
+        title: Simulation study, 8 batches of 125 replications
+        command: [python, -m, analysis.indicators.simulation]
+        grid: {batch: [0, 1, 2, 3, 4, 5, 6, 7]}
+        fixed: {replications: 125}
+        output: replications.csv
+      qi_sensitivity:
+        notebook: quality_indicators
+        grid: {alpha: [0.01, 0.05], tau2_method: [winsorised, dl]}
+        output: tables/summary_counts.csv
+
+Each combination of grid values is one task. A ``command`` task runs the command in a new
+process (``python`` is this interpreter) with ``--<name> <value>`` per parameter and
+``--output <file>``; a ``notebook`` task is a papermill run of a declared notebook with
+those parameters, cached like any ``compendium run`` (:mod:`analysis.compendium.runner`).
+The engine imports no science: a strand's code runs only inside those processes.
+
+Tasks run on ``dask.distributed``: a ``LocalCluster`` of one-thread worker processes by
+default, an existing scheduler by address, or a SLURM cluster through ``dask-jobqueue``
+(:func:`slurm_cluster`). A finished task's folder holds ``task.json`` with its cache key,
+written last, so an interrupted sweep resumes with only the unfinished tasks; a task that
+fails is retried once and then reported by name while the others finish. The sweep's
+outputs are gathered, with one column per grid parameter, into
+``<build>/sweeps/<name>/results.csv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis.compendium import cache
+from analysis.compendium import pipeline as pl
+from analysis.errors import CompendiumError
+from analysis.paths import build_dir, repo_root
+
+SWEEP_KEYS = {"title", "command", "notebook", "grid", "fixed", "output"}
+TASK_FILE = "task.json"
+RESULTS_FILE = "results.csv"
+
+
+class SweepError(CompendiumError, ValueError):
+    """A sweep declaration or option that cannot be used; the message names where."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One declared sweep."""
+
+    name: str
+    title: str
+    grid: dict[str, list[Any]]
+    output: str
+    command: tuple[str, ...] = ()
+    notebook: str = ""
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One parameter set of a sweep, with its cache key and folder."""
+
+    sweep: str
+    name: str
+    parameters: dict[str, Any]
+    key: str
+    folder: Path
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did: task names by status, and how long it took."""
+
+    cached: list[str] = field(default_factory=list)
+    executed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    results: Path | None = None
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+def _fail(path: Path, line: int, message: str) -> SweepError:
+    return SweepError(f"{path}:{line}: {message}")
+
+
+def load_sweeps(pipeline: pl.Pipeline) -> dict[str, Sweep]:
+    """The ``sweeps`` section of the pipeline file; errors name the file and line."""
+    raw = yaml.load(pipeline.path.read_text(encoding="utf-8"), Loader=pl._LineLoader)  # noqa: S506
+    section = raw.get("sweeps") or {}
+    path = pipeline.path
+    if not isinstance(section, dict):
+        raise _fail(path, pl._line(raw, "sweeps"), "'sweeps' must be a mapping of sweep names")
+    sweeps = {}
+    for name, spec in section.items():
+        line = pl._line(section, name)
+        if not isinstance(spec, dict):
+            raise _fail(path, line, f"sweep {name!r}: expected a mapping")
+        unknown = sorted(set(spec) - SWEEP_KEYS)
+        if unknown:
+            raise _fail(
+                path,
+                line,
+                f"sweep {name!r}: unknown key(s) {unknown}; allowed {sorted(SWEEP_KEYS)}",
+            )
+        if bool(spec.get("command")) == bool(spec.get("notebook")):
+            raise _fail(path, line, f"sweep {name!r}: give exactly one of 'command' or 'notebook'")
+        grid = spec.get("grid")
+        if (
+            not isinstance(grid, dict)
+            or not grid
+            or not all(isinstance(v, list) and v for v in grid.values())
+        ):
+            raise _fail(
+                path, line, f"sweep {name!r}: 'grid' must map parameter names to non-empty lists"
+            )
+        if not isinstance(spec.get("output"), str):
+            raise _fail(path, line, f"sweep {name!r}: 'output' must name the file each task writes")
+        notebook = spec.get("notebook") or ""
+        if notebook:
+            if notebook not in pipeline.notebooks:
+                raise _fail(path, line, f"sweep {name!r}: unknown notebook {notebook!r}")
+            nb = pipeline.notebook(notebook)
+            bad = sorted((set(grid) | set(spec.get("fixed") or {})) - set(nb.parameters))
+            if bad:
+                raise _fail(path, line, f"sweep {name!r}: {notebook!r} has no parameter(s) {bad}")
+            if spec["output"] not in nb.outputs:
+                raise _fail(
+                    path,
+                    line,
+                    f"sweep {name!r}: {notebook!r} declares no output {spec['output']!r}",
+                )
+        command = spec.get("command") or ()
+        if isinstance(command, str):
+            command = command.split()
+        sweeps[name] = Sweep(
+            name=name,
+            title=str(spec.get("title") or name),
+            grid={k: list(v) for k, v in grid.items()},
+            output=spec["output"],
+            command=tuple(str(c) for c in command),
+            notebook=notebook,
+            fixed=dict(spec.get("fixed") or {}),
+        )
+    return sweeps
+
+
+def get_sweep(pipeline: pl.Pipeline, name: str) -> Sweep:
+    sweeps = load_sweeps(pipeline)
+    if name not in sweeps:
+        known = ", ".join(sweeps) or "none"
+        raise SweepError(f"unknown sweep {name!r}; the pipeline declares: {known}")
+    return sweeps[name]
+
+
+# --------------------------------------------------------------------------- tasks and keys
+
+
+def sweep_dir(name: str) -> Path:
+    """Where a sweep keeps its tasks and gathered results: ``<build>/sweeps/<name>``."""
+    return build_dir() / "sweeps" / name
+
+
+def _code_digest(sweep: Sweep) -> str:
+    """Digest of what a command runs: the ``analysis`` modules it imports, or its script."""
+    digest = hashlib.sha256()
+    args = list(sweep.command)
+    if "-m" in args:
+        module = args[args.index("-m") + 1]
+        for file in cache.module_closure({module}):
+            digest.update(file.read_bytes())
+    for arg in args:
+        candidate = Path(arg)
+        if candidate.suffix == ".py" and candidate.is_file():
+            digest.update(candidate.read_bytes())
+    return digest.hexdigest()
+
+
+def _task_name(parameters: dict[str, Any]) -> str:
+    return ",".join(
+        f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in parameters.items()
+    )
+
+
+def tasks(sweep: Sweep, pipeline: pl.Pipeline) -> list[Task]:
+    """Every grid combination of ``sweep`` with its cache key and folder."""
+    names = list(sweep.grid)
+    code = _code_digest(sweep) if sweep.command else ""
+    out = []
+    for values in itertools.product(*(sweep.grid[n] for n in names)):
+        grid_values = dict(zip(names, values, strict=True))
+        parameters = {**sweep.fixed, **grid_values}
+        if sweep.notebook:
+            plan = _plan(pipeline, sweep.notebook, parameters)
+            key = cache.cache_key(plan.components)
+        else:
+            key = hashlib.sha256(
+                pl.canonical_json(
+                    {"command": sweep.command, "parameters": parameters, "code": code}
+                ).encode()
+            ).hexdigest()
+        name = _task_name(grid_values)
+        slug = hashlib.sha256(name.encode()).hexdigest()[:10]
+        out.append(Task(sweep.name, name, parameters, key, sweep_dir(sweep.name) / "tasks" / slug))
+    return out
+
+
+def _plan(pipeline: pl.Pipeline, notebook: str, parameters: dict[str, Any]):
+    from analysis.compendium.runner import plan_notebook
+
+    return plan_notebook(pipeline.notebook(notebook), parameters)
+
+
+def is_done(task: Task) -> bool:
+    """True when the task's folder records a finished run with the same cache key."""
+    try:
+        recorded = json.loads((task.folder / TASK_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return recorded.get("key") == task.key
+
+
+# --------------------------------------------------------------------------- running one task
+
+
+def _arguments(parameters: dict[str, Any]) -> list[str]:
+    args = []
+    for name, value in parameters.items():
+        for item in value if isinstance(value, list) else [value]:
+            args += [f"--{name}", str(item)]
+    return args
+
+
+def run_task(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one task (in a Dask worker or in-process); raise on failure so Dask retries.
+
+    ``spec`` is plain data: ``sweep``, ``name``, ``parameters``, ``key``, ``folder``,
+    ``output``, and ``command`` or ``notebook`` plus ``pipeline`` (the pipeline file).
+    The result file and ``task.json`` appear together, only after success.
+    """
+    folder = Path(spec["folder"])
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    started = time.perf_counter()
+    try:
+        if spec.get("command"):
+            command = [sys.executable if c == "python" else c for c in spec["command"]]
+            command += [*_arguments(spec["parameters"]), "--output", str(tmp / spec["output"])]
+            env = {**os.environ, "PYTHONHASHSEED": "0"}
+            done = subprocess.run(  # noqa: S603 - the command is the pipeline's own declaration
+                command, cwd=repo_root(), capture_output=True, text=True, env=env, check=False
+            )
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+                raise RuntimeError(f"exit status {done.returncode}: {last}")
+            if not (tmp / spec["output"]).is_file():
+                raise RuntimeError(f"did not write its output {spec['output']!r}")
+        else:
+            from analysis.compendium.runner import execute_notebook
+
+            pipeline = pl.load(spec["pipeline"])
+            plan = _plan(pipeline, spec["notebook"], spec["parameters"])
+            if not plan.fresh:
+                outcome = execute_notebook(
+                    plan.notebook, plan.parameters, plan.paramset, plan.components
+                )
+                if outcome.status != "executed":
+                    raise RuntimeError(outcome.message)
+            source = pl.run_dir(spec["notebook"], plan.paramset) / spec["output"]
+            (tmp / spec["output"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, tmp / spec["output"])
+        seconds = time.perf_counter() - started
+        record = {k: spec[k] for k in ("sweep", "name", "parameters", "key", "output")}
+        (tmp / TASK_FILE).write_text(
+            json.dumps({**record, "seconds": round(seconds, 3)}, indent=2) + "\n"
+        )
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {"name": spec["name"], "seconds": seconds}
+
+
+def _spec(task: Task, sweep: Sweep, pipeline: pl.Pipeline) -> dict[str, Any]:
+    return {
+        "sweep": sweep.name,
+        "name": task.name,
+        "parameters": task.parameters,
+        "key": task.key,
+        "folder": str(task.folder),
+        "output": sweep.output,
+        "command": list(sweep.command),
+        "notebook": sweep.notebook,
+        "pipeline": str(pipeline.path),
+    }
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+def slurm_cluster(config: str | Path, *, jobs: int = 1):
+    """A ``dask_jobqueue.SLURMCluster`` from a YAML file of its settings, scaled to ``jobs``.
+
+    The file holds the keyword arguments of ``SLURMCluster`` (``account``, ``queue``,
+    ``cores``, ``memory``, ``walltime``, and optionally ``job_extra_directives``...);
+    ``processes`` defaults to ``cores`` so each worker process has one thread.
+    """
+    from dask_jobqueue import SLURMCluster
+
+    path = Path(config)
+    try:
+        settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise SweepError(f"{path}: cannot read the SLURM configuration ({err})") from None
+    if not isinstance(settings, dict):
+        raise SweepError(f"{path}: expected a mapping of SLURMCluster settings")
+    missing = [k for k in ("queue", "cores", "memory", "walltime") if k not in settings]
+    if missing:
+        raise SweepError(f"{path}: missing SLURM setting(s) {missing}")
+    settings.setdefault("processes", settings["cores"])
+    settings.setdefault("python", sys.executable)
+    cluster = SLURMCluster(**settings)
+    if jobs:
+        cluster.scale(jobs=jobs)
+    return cluster
+
+
+def make_client(
+    *,
+    scheduler: str | None = None,
+    cluster: str = "local",
+    config: str | None = None,
+    workers: int = 2,
+):
+    """A Dask client: an existing scheduler, a SLURM cluster, or a local one (default).
+
+    The local cluster has ``workers`` processes of one thread each (papermill and kernels are
+    not thread-safe) and no dashboard.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="10s")
+    if cluster == "slurm":
+        if not config:
+            raise SweepError(
+                "--cluster slurm needs --config <file> with account, queue, cores, memory, walltime"
+            )
+        return Client(slurm_cluster(config, jobs=max(1, workers)))
+    if cluster != "local":
+        raise SweepError(f"--cluster: unknown value {cluster!r}; expected local or slurm")
+    local = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    return Client(local)
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def run_sweep(
+    sweep: Sweep,
+    pipeline: pl.Pipeline,
+    *,
+    client: Any = None,
+    report: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepReport:
+    """Run every unfinished task of ``sweep`` (serially when ``client`` is None).
+
+    ``report`` is called at the start and after each task with counts ``done``, ``running``
+    (unfinished tasks up to the workers' thread count), ``failed``,
+    ``cached``, ``total`` and ``eta_seconds`` (estimated time left).
+    """
+    started = time.perf_counter()
+    all_tasks = tasks(sweep, pipeline)
+    result = SweepReport()
+    todo = []
+    for task in all_tasks:
+        if is_done(task):
+            result.cached.append(task.name)
+        else:
+            todo.append(task)
+    total = len(all_tasks)
+
+    def progress(running: int) -> None:
+        if report is None:
+            return
+        done = len(result.executed)
+        elapsed = time.perf_counter() - started
+        left = total - len(result.cached) - done - len(result.failed)
+        eta = elapsed / done * left if done else float("nan")
+        report(
+            {
+                "done": done,
+                "cached": len(result.cached),
+                "running": running,
+                "failed": len(result.failed),
+                "total": total,
+                "eta_seconds": eta,
+            }
+        )
+
+    progress(0)
+    if client is None:
+        for task in todo:
+            progress(1)
+            try:
+                run_task(_spec(task, sweep, pipeline))
+                result.executed.append(task.name)
+            except Exception as first:  # noqa: BLE001 - retried once, then reported
+                try:
+                    run_task(_spec(task, sweep, pipeline))
+                    result.executed.append(task.name)
+                except Exception as err:  # noqa: BLE001
+                    result.failed[task.name] = _message(err) or _message(first)
+            progress(0)
+    else:
+        from dask.distributed import as_completed
+
+        futures = {
+            client.submit(
+                run_task,
+                _spec(t, sweep, pipeline),
+                key=f"{sweep.name}-{t.key[:16]}",
+                retries=1,
+                pure=False,
+            ): t
+            for t in todo
+        }
+        pending = len(futures)
+        slots = max(sum(client.nthreads().values()), 1)
+        progress(min(pending, slots))
+        for future in as_completed(futures):
+            task = futures[future]
+            pending -= 1
+            if future.status == "finished":
+                result.executed.append(task.name)
+            else:
+                result.failed[task.name] = _message(future.exception())
+            # tasks beyond the workers' threads are queued, not running
+            progress(min(pending, max(sum(client.nthreads().values()), 1)))
+    result.seconds = time.perf_counter() - started
+    if not result.failed:
+        result.results = gather(sweep, all_tasks)
+    return result
+
+
+def _message(err: BaseException | None) -> str:
+    return f"{type(err).__name__}: {err}" if err is not None else "unknown error"
+
+
+def gather(sweep: Sweep, all_tasks: list[Task]) -> Path:
+    """Concatenate every task's output CSV, grid parameters first, in grid order."""
+    import pandas as pd
+
+    frames = []
+    for task in all_tasks:
+        frame = pd.read_csv(task.folder / sweep.output, keep_default_na=False, na_values=[""])
+        for k, name in enumerate(sweep.grid):
+            value = task.parameters[name]
+            frame.insert(k, name, json.dumps(value) if isinstance(value, list) else value)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    path = sweep_dir(sweep.name) / RESULTS_FILE
+    tmp = path.with_name(RESULTS_FILE + ".part")
+    out.to_csv(tmp, index=False, lineterminator="\n")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,123 @@
+"""Benchmark of the Dask sweep engine (issue 14): throughput on 1 and 2 workers, overhead.
+
+``python -m analysis.compendium.sweepbench`` runs a declared command sweep (default
+``simulation``) in a private build folder three ways: serially in this process's
+subprocesses, on a ``LocalCluster`` of one worker and of two (one thread each), and reports
+tasks per minute, the two-worker speed-up, and the Dask overhead per task (the time per
+no-op task on a two-worker cluster). The machine is shared, so the results are ratios;
+each figure is the median of ``--repeat`` runs. Writes JSON to stdout (and ``--output``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from analysis.compendium import pipeline as pl
+from analysis.compendium import sweep as sw
+from analysis.paths import BUILD_ENV
+
+
+def _noop(value: int) -> int:
+    return value
+
+
+def _timed_sweep(sweep: sw.Sweep, pipeline: pl.Pipeline, workers: int | None) -> float:
+    with tempfile.TemporaryDirectory(prefix="sweepbench-") as build:
+        os.environ[BUILD_ENV] = build
+        client = None if workers is None else sw.make_client(workers=workers)
+        try:
+            if client is not None:
+                client.wait_for_workers(workers)
+            started = time.perf_counter()
+            result = sw.run_sweep(sweep, pipeline, client=client)
+            seconds = time.perf_counter() - started
+        finally:
+            if client is not None:
+                cluster = client.cluster
+                client.close()
+                cluster.close()
+    if result.failed:
+        raise sw.SweepError(f"benchmark sweep failed: {result.failed}")
+    return seconds
+
+
+def dask_overhead(tasks: int = 200) -> float:
+    """Seconds per no-op task submitted to, run on and gathered from two local workers."""
+    client = sw.make_client(workers=2)
+    try:
+        client.wait_for_workers(2)
+        started = time.perf_counter()
+        futures = [client.submit(_noop, k, pure=False) for k in range(tasks)]
+        client.gather(futures)
+        return (time.perf_counter() - started) / tasks
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+
+
+def measure(
+    name: str = "simulation", repeat: int = 1, fixed: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Median seconds of the sweep serially, on 1 and on 2 workers, and derived ratios.
+
+    ``fixed`` overrides the sweep's fixed parameters (e.g. fewer replications per task).
+    """
+    from dataclasses import replace
+
+    pipeline = pl.load()
+    sweep = sw.get_sweep(pipeline, name)
+    if fixed:
+        sweep = replace(sweep, fixed={**sweep.fixed, **fixed})
+    n_tasks = len(sw.tasks(sweep, pipeline))
+    saved = os.environ.get(BUILD_ENV)
+    try:
+        times = {
+            label: statistics.median(_timed_sweep(sweep, pipeline, workers) for _ in range(repeat))
+            for label, workers in (("serial", None), ("workers_1", 1), ("workers_2", 2))
+        }
+    finally:
+        if saved is None:
+            os.environ.pop(BUILD_ENV, None)
+        else:
+            os.environ[BUILD_ENV] = saved
+    return {
+        "sweep": name,
+        "fixed": sweep.fixed,
+        "tasks": n_tasks,
+        "seconds": times,
+        "tasks_per_minute": {k: 60 * n_tasks / v for k, v in times.items()},
+        "speedup_2_workers": times["workers_1"] / times["workers_2"],
+        "dask_overhead_seconds_per_task": dask_overhead(),
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.compendium.sweepbench")
+    parser.add_argument("--sweep", default="simulation", help="declared command sweep")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
+    parser.add_argument("--output", help="also write the JSON here")
+    parser.add_argument(
+        "--fixed", action="append", default=[], metavar="NAME=VALUE", help="override a fixed value"
+    )
+    args = parser.parse_args(argv)
+    fixed = dict(pl.parse_assignment(item) for item in args.fixed)
+    results = measure(args.sweep, args.repeat, fixed)
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

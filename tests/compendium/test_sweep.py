@@ -1,0 +1,226 @@
+"""Parameter sweeps on Dask (analysis.compendium.sweep, issue 14), on the mini project.
+
+Real ``dask.distributed`` LocalClusters and real subprocesses; SLURM is checked through the
+job script ``dask-jobqueue`` would submit, without a SLURM installation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.compendium import pipeline as pl
+from analysis.compendium import sweep as sw
+
+pytestmark = pytest.mark.e2e
+
+TASK_SCRIPT = """\
+import argparse, pathlib, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--value", type=int)
+parser.add_argument("--sleep", type=float, default=0.0)
+parser.add_argument("--output")
+args = parser.parse_args()
+log = pathlib.Path(__file__).with_name("attempts.log")
+with log.open("a") as handle:
+    handle.write(f"{args.value}\\n")
+time.sleep(args.sleep)
+if args.value == 3:
+    raise SystemExit("value 3 is refused")
+pathlib.Path(args.output).write_text(f"square\\n{args.value ** 2}\\n")
+"""
+
+SWEEPS = """
+sweeps:
+  squares:
+    title: Squares
+    command: [python, {script}]
+    grid: {{value: [1, 2, 4, 5]}}
+    fixed: {{sleep: {sleep}}}
+    output: square.csv
+  refused:
+    command: [python, {script}]
+    grid: {{value: [1, 3, 4]}}
+    output: square.csv
+  simulation:
+    command: [python, -m, analysis.indicators.simulation]
+    grid: {{batch: [0, 1, 2]}}
+    fixed: {{replications: 2, sd: [0.3]}}
+    output: replications.csv
+  alphas:
+    notebook: alpha
+    grid: {{n: [2, 4]}}
+    output: tables/out.csv
+"""
+
+
+def _project(mini: Path, sleep: float = 0.0) -> pl.Pipeline:
+    script = mini / "task.py"
+    script.write_text(TASK_SCRIPT)
+    with (mini / "pipeline.yml").open("a") as handle:
+        handle.write(SWEEPS.format(script=script, sleep=sleep))
+    return pl.load()
+
+
+@pytest.fixture
+def client():
+    local = sw.make_client(workers=2)
+    yield local
+    cluster = local.cluster
+    local.close()
+    cluster.close()
+
+
+def test_declarations_and_task_keys(mini):
+    pipeline = _project(mini)
+    sweeps = sw.load_sweeps(pipeline)
+    assert set(sweeps) == {"squares", "refused", "simulation", "alphas"}
+    tasks = sw.tasks(sweeps["squares"], pipeline)
+    assert [t.name for t in tasks] == ["value=1", "value=2", "value=4", "value=5"]
+    assert tasks[0].parameters == {"sleep": 0.0, "value": 1}
+    assert len({t.key for t in tasks}) == 4 and len({t.folder for t in tasks}) == 4
+    # the key follows the code a command runs
+    (mini / "task.py").write_text(TASK_SCRIPT + "\n# changed\n")
+    assert sw.tasks(sweeps["squares"], pipeline)[0].key != tasks[0].key
+
+
+def test_bad_declaration_names_file_and_line(mini):
+    with (mini / "pipeline.yml").open("a") as handle:
+        handle.write(
+            "sweeps:\n  broken:\n    notebook: alpha\n    grid: {nope: [1]}\n"
+            "    output: tables/out.csv\n"
+        )
+    with pytest.raises(
+        sw.SweepError, match=r"pipeline.yml:\d+: sweep 'broken': 'alpha' has no parameter"
+    ):
+        sw.load_sweeps(pl.load())
+
+
+def test_cli_bad_sweep_is_one_line(mini):
+    _project(mini)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis.compendium.cli", "sweep", "nosuch", "--serial"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "unknown sweep 'nosuch'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_local_cluster_byte_identical_to_serial(mini, client, monkeypatch):
+    from analysis.indicators.simulation import COLUMNS, simulate
+
+    pipeline = _project(mini)
+    sweep = sw.get_sweep(pipeline, "simulation")
+    serial = sw.run_sweep(sweep, pipeline)
+    assert serial.failed == {} and len(serial.executed) == 3
+    serial_bytes = serial.results.read_bytes()
+    monkeypatch.setenv("COMPENDIUM_BUILD", str(mini / "build-dask"))
+    parallel = sw.run_sweep(sweep, pipeline, client=client)
+    assert parallel.failed == {} and len(parallel.executed) == 3
+    assert parallel.results != serial.results
+    assert parallel.results.read_bytes() == serial_bytes
+    # and both equal one in-process run of the same six replications
+    gathered = pd.read_csv(parallel.results).drop(columns="batch")
+    direct = simulate(6, sds=(0.3,))
+    pd.testing.assert_frame_equal(
+        gathered[COLUMNS].reset_index(drop=True), direct, check_dtype=False, rtol=1e-9
+    )
+
+
+def test_failing_task_is_retried_once_then_reported(mini, client):
+    pipeline = _project(mini)
+    progress = []
+    result = sw.run_sweep(
+        sw.get_sweep(pipeline, "refused"), pipeline, client=client, report=progress.append
+    )
+    assert sorted(result.executed) == ["value=1", "value=4"]
+    assert list(result.failed) == ["value=3"]
+    assert "value 3 is refused" in result.failed["value=3"]
+    attempts = (mini / "attempts.log").read_text().split()
+    assert attempts.count("3") == 2 and attempts.count("1") == 1
+    assert progress[-1]["failed"] == 1 and progress[-1]["done"] == 2 and progress[-1]["total"] == 3
+    assert result.results is None  # nothing gathered from an incomplete sweep
+    # the next run retries only the failed task
+    again = sw.run_sweep(sw.get_sweep(pipeline, "refused"), pipeline)
+    assert sorted(again.cached) == ["value=1", "value=4"] and list(again.failed) == ["value=3"]
+
+
+def test_killed_sweep_resumes_without_recomputing(mini):
+    pipeline = _project(mini, sleep=1.5)
+    folder = sw.sweep_dir("squares") / "tasks"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "analysis.compendium.cli", "sweep", "squares", "--serial"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(folder.glob("*/task.json"))) < 2:
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = {p.parent.name: p.read_text() for p in folder.glob("*/task.json")}
+    assert 2 <= len(finished) < 4
+    result = sw.run_sweep(sw.get_sweep(pipeline, "squares"), pipeline)
+    assert len(result.cached) == len(finished)
+    assert len(result.executed) == 4 - len(finished)
+    attempts = (mini / "attempts.log").read_text().split()
+    for name in result.cached:
+        assert attempts.count(name.split("=")[1]) == 1  # never run again
+    for slug, text in finished.items():
+        assert (folder / slug / "task.json").read_text() == text
+    table = pd.read_csv(result.results)
+    assert table["square"].tolist() == [1, 4, 16, 25]
+
+
+def test_notebook_sweep_uses_the_notebook_cache(mini):
+    pipeline = _project(mini)
+    sweep = sw.get_sweep(pipeline, "alphas")
+    first = sw.run_sweep(sweep, pipeline)
+    assert first.failed == {} and len(first.executed) == 2
+    table = pd.read_csv(first.results)
+    assert table.groupby("n")["value"].sum().to_dict() == {2: 12.0, 4: 24.0}
+    for task in sw.tasks(sweep, pipeline):
+        recorded = json.loads((task.folder / "task.json").read_text())
+        assert recorded["key"] == task.key
+    second = sw.run_sweep(sweep, pipeline)
+    assert second.executed == [] and len(second.cached) == 2
+
+
+def test_slurm_job_script(tmp_path):
+    config = tmp_path / "slurm.yml"
+    config.write_text(
+        "account: gp-scale\nqueue: short\ncores: 4\nmemory: 8GB\nwalltime: '01:30:00'\n"
+        "job_extra_directives: ['--qos=normal']\n"
+    )
+    cluster = sw.slurm_cluster(config, jobs=0)
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH -A gp-scale" in script
+    assert "#SBATCH -p short" in script
+    assert "#SBATCH -t 01:30:00" in script
+    assert "#SBATCH --qos=normal" in script
+    assert "--nworkers 4" in script and "--nthreads 1" in script
+    assert sys.executable in script
+
+
+def test_slurm_config_missing_setting(tmp_path):
+    config = tmp_path / "slurm.yml"
+    config.write_text("account: gp-scale\ncores: 4\n")
+    with pytest.raises(
+        sw.SweepError,
+        match=r"slurm.yml: missing SLURM setting\(s\) \['queue', 'memory', 'walltime'\]",
+    ):
+        sw.slurm_cluster(config)
