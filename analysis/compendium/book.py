@@ -290,27 +290,37 @@ def _warnings(log: str) -> list[str]:
 
 
 def build_book(pipeline: pl.Pipeline) -> Path:
-    """Assemble and build the HTML book; returns the path of its index page."""
+    """Assemble and build the HTML book; returns the path of its index page.
+
+    Nothing is built when the book's cache key is unchanged (:mod:`.bookcache`); otherwise
+    Sphinx's saved environment lets it re-read only the pages that changed.
+    """
+    from analysis.compendium import bookcache
+
+    components = bookcache.book_components(pipeline)
+    if bookcache.up_to_date(components, book_html_dir()):
+        return book_html_dir() / "index.html"
     source = assemble(pipeline)
     if not (source / "references.bib").exists():
         raise BookError(f"{repo_root() / 'book'}: references.bib is missing")
-    scratch = build_dir() / ".book-tmp"
-    shutil.rmtree(scratch, ignore_errors=True)
+    scratch = bookcache.work_dir()
+    bookcache.sync_tree(source, scratch / "src")
     command = [
-        str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
+        str(Path(sys.executable).with_name("jupyter-book")), "build", str(scratch / "src"),
         "--path-output", str(scratch), "--warningiserror", "--keep-going", "--quiet",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     log = build_dir() / "book-build.log"
     log.write_text(result.stdout + result.stderr, encoding="utf-8")
     if result.returncode != 0:
+        bookcache.forget()
         shown = "\n".join(_warnings(result.stdout + result.stderr)[:20]) or result.stderr[-2000:]
         raise BookError(f"jupyter-book build failed (full log: {log}):\n{shown}")
     html = book_html_dir()
     shutil.rmtree(html, ignore_errors=True)
     html.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(scratch / "_build" / "html", html)
-    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(scratch / "_build" / "html", html)
+    bookcache.record(components)
     return html / "index.html"
 
 
