@@ -304,7 +304,7 @@ def build_book(pipeline: pl.Pipeline) -> Path:
     if not (source / "references.bib").exists():
         raise BookError(f"{repo_root() / 'book'}: references.bib is missing")
     scratch = bookcache.work_dir()
-    bookcache.sync_tree(source, scratch / "src")
+    bookcache.sync_sources(source, scratch / "src")
     command = [
         str(Path(sys.executable).with_name("jupyter-book")), "build", str(scratch / "src"),
         "--path-output", str(scratch), "--warningiserror", "--keep-going", "--quiet",

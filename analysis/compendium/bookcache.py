@@ -2,11 +2,11 @@
 
 The book is cached like a notebook. Its key digests everything the HTML is made from: each
 chapter's executed notebook, tables and figures; the run manifest (less the time it was
-written); the hand-written pages of ``book/`` (with ``references.bib`` and ``_static/``); the
-table of contents and Jupyter Book configuration; the data catalogues and the schema modules
-they name (the data page); the benchmark results (the performance page); whether each run is
-fresh (the landing page says so); the package code that generates the pages; and the versions
-of the tools that render them. When the key equals the one recorded beside the built site,
+written); the hand-written pages of ``book/`` (with ``references.bib`` and ``_static/``);
+``pipeline.yml`` (the table of contents and configuration); the data catalogues (the data
+page); the benchmark results (the performance page); the notebooks' sources and data inputs
+(the landing page says whether each run is fresh); the package's code; and the versions of
+the tools that render them. When the key equals the one recorded beside the built site,
 ``compendium book`` builds nothing.
 
 When something did change, the assembled sources are synchronised into a source folder that
@@ -25,16 +25,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from analysis.compendium import pipeline as pl
-from analysis.compendium.cache import file_digest, module_closure, package_folder
+from analysis.compendium.cache import file_digest, package_folder
 from analysis.files import atomic_path
 from analysis.paths import build_dir, data_dir, repo_root
 
-BOOK_MODULES = frozenset(
-    {"analysis.compendium.book", "analysis.compendium.bookpages", "analysis.compendium.bookcache"}
-)
 TOOLS = ("jupyter-book", "sphinx", "myst-nb", "myst-parser", "sphinx-book-theme",
          "pydata-sphinx-theme", "sphinxcontrib-bibtex")  # fmt: skip
 KEY_FILE = "book-key.json"
@@ -54,23 +49,30 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(pl.canonical_json(value).encode()).hexdigest()
 
 
-def _code_digest(modules: set[str]) -> str:
+def _package_digest() -> str:
+    """Every module of the package: the page generators, the schemas the data page lists and
+    the code whose change makes a run stale (the landing page says which runs are)."""
     digest = hashlib.sha256()
     root = package_folder()
-    for file in module_closure(modules):
+    for file in sorted(root.rglob("*.py")):
         digest.update(str(file.relative_to(root)).encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()
 
 
-def _catalogues() -> tuple[dict[str, str], set[str]]:
-    """Digest of every ``data/<strand>/datasets.yml`` and the schema modules they name."""
-    digests, modules = {}, set()
-    for path in sorted(data_dir().glob("*/datasets.yml")):
-        digests[str(path.relative_to(data_dir()))] = file_digest(path)
-        entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("datasets") or []
-        modules.update(str(e["schema"]).partition(":")[0] for e in entries if e.get("schema"))
-    return digests, modules
+def _run_inputs(pipeline: pl.Pipeline) -> dict[str, str]:
+    """Notebook sources, declared data inputs and path-parameter files: with the package
+    code, ``pipeline.yml`` and the runs, what decides whether each run is fresh."""
+    files: dict[str, str] = {}
+    for notebook in pipeline.notebooks.values():
+        files[str(notebook.source)] = file_digest(repo_root() / notebook.source)
+        for ref in notebook.inputs:
+            if ":" not in ref:
+                files[ref] = file_digest(pl.input_path(ref))
+        for name, param in notebook.parameters.items():
+            if param.type == "path" and param.default:
+                files[f"{notebook.name}:{name}"] = file_digest(pl.resolve_path(param.default))
+    return files
 
 
 def _manifest_digest() -> str:
@@ -88,18 +90,12 @@ def _runs(pipeline: pl.Pipeline) -> dict[str, dict[str, str]]:
     for name in pipeline.order():
         folder = pl.run_dir(name)
         out[name] = {
+            "manifest": file_digest(folder / "run.json"),
             "notebook": file_digest(folder / f"{name}.ipynb"),
             "tables": file_digest(folder / "tables"),
             "figures": file_digest(folder / "figures"),
         }
     return out
-
-
-def _freshness(pipeline: pl.Pipeline) -> dict[str, list[str]]:
-    """Why each run is stale (empty when fresh): the landing page prints it."""
-    from analysis.compendium.runner import status
-
-    return {plan.notebook.name: plan.reasons for plan in status(pipeline)}
 
 
 def _versions() -> dict[str, str]:
@@ -124,25 +120,31 @@ def book_components(pipeline: pl.Pipeline) -> dict[str, Any]:
     -------
     dict
         ``runs`` (per chapter: executed notebook, tables, figures), ``manifest``, ``pages``
-        (``book/``), ``references``, ``configuration`` (table of contents and Jupyter Book
-        configuration), ``pipeline``, ``catalogues``, ``bench``, ``freshness``, ``code`` and
-        ``tools``.
-    """
-    from analysis.compendium.book import config, toc
+        (``book/``), ``references``, ``pipeline`` (with the code below, this fixes the table
+        of contents and Jupyter Book configuration), ``catalogues``, ``bench``,
+        ``run_inputs``, ``code`` and ``tools``.
 
-    catalogues, schema_modules = _catalogues()
+    Notes
+    -----
+    Nothing here imports :mod:`analysis.compendium.book` (nbformat, and through it
+    jsonschema, take seconds to import) or parses code: the check that nothing changed stays
+    cheap. The price is a deliberate over-approximation: any change to the package's code
+    rebuilds the book (Sphinx then re-reads only the pages whose sources differ).
+    """
     bench = [build_dir() / "bench" / "results.json", repo_root() / "book" / "bench"]
     return {
         "runs": _runs(pipeline),
         "manifest": _manifest_digest(),
         "pages": file_digest(repo_root() / "book"),
         "references": file_digest(repo_root() / "book" / "references.bib"),
-        "configuration": _digest({"toc": toc(pipeline), "config": config(pipeline)}),
         "pipeline": file_digest(pipeline.path),
-        "catalogues": catalogues,
+        "catalogues": {
+            str(p.relative_to(data_dir())): file_digest(p)
+            for p in sorted(data_dir().glob("*/datasets.yml"))
+        },
         "bench": {str(path): file_digest(path) for path in bench},
-        "freshness": _freshness(pipeline),
-        "code": _code_digest(set(BOOK_MODULES | schema_modules)),
+        "run_inputs": _run_inputs(pipeline),
+        "code": _package_digest(),
         "tools": _versions(),
     }
 
@@ -150,6 +152,17 @@ def book_components(pipeline: pl.Pipeline) -> dict[str, Any]:
 def book_key(components: dict[str, Any]) -> str:
     """One digest of the components."""
     return _digest(components)
+
+
+def html_dir() -> Path:
+    """The built site, ``build/book/html`` (as :func:`analysis.compendium.book.book_html_dir`)."""
+    return build_dir() / "book" / "html"
+
+
+def is_fresh(pipeline: pl.Pipeline) -> bool:
+    """True when the built site is that of the current key: ``compendium book`` has nothing
+    to do."""
+    return up_to_date(book_components(pipeline), html_dir())
 
 
 def recorded() -> dict[str, Any] | None:
@@ -178,7 +191,11 @@ def up_to_date(components: dict[str, Any], html: Path) -> bool:
 
 def record(components: dict[str, Any]) -> Path:
     """Record the key of the site just built (after the site is in place)."""
-    document = {"key": book_key(components), "components": components}
+    document = {
+        "key": book_key(components),
+        "rebuilt_because": changed_parts(components),
+        "components": components,
+    }
     with atomic_path(key_path()) as tmp:
         tmp.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return key_path()
@@ -188,6 +205,27 @@ def forget() -> None:
     """Drop the recorded key and Sphinx's saved environment (after a failed build)."""
     key_path().unlink(missing_ok=True)
     shutil.rmtree(work_dir() / "_build" / ".doctrees", ignore_errors=True)
+
+
+def stable_cell_ids(notebook: Path) -> None:
+    """Give every cell of an assembled notebook an id derived from its position and content.
+
+    Cells the assembly adds (download links, notes) get random ids from nbformat, which would
+    make every chapter look changed to :func:`sync_tree` and Sphinx on every build.
+    """
+    document = json.loads(notebook.read_text(encoding="utf-8"))
+    for number, cell in enumerate(document.get("cells", [])):
+        text = pl.canonical_json([cell.get("cell_type"), cell.get("source")])
+        cell["id"] = f"c{number}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    notebook.write_text(text, encoding="utf-8")
+
+
+def sync_sources(source: Path, target: Path) -> list[str]:
+    """Stable cell ids in the assembled notebooks, then :func:`sync_tree` into ``target``."""
+    for notebook in source.rglob("*.ipynb"):
+        stable_cell_ids(notebook)
+    return sync_tree(source, target)
 
 
 def sync_tree(source: Path, target: Path) -> list[str]:

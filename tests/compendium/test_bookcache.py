@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -76,9 +78,19 @@ def test_key_follows_pages_runs_references_and_pipeline_but_not_the_manifest_tim
     assert _key(pipeline)["manifest"] != first
     text = (mini / "pipeline.yml").read_text().replace("title: Alpha", "title: Alpha two")
     (mini / "pipeline.yml").write_text(text)
-    changed = _key(pl.load())
-    assert changed["pipeline"] != with_run["pipeline"]
-    assert changed["configuration"] == with_run["configuration"]  # titles live in the notebook
+    assert _key(pl.load())["pipeline"] != with_run["pipeline"]
+
+
+def test_the_check_does_not_import_the_builder(mini):
+    """`compendium book` with nothing to do must not pay for nbformat and jsonschema."""
+    script = (
+        "import sys; from analysis.compendium import bookcache, pipeline as pl; "
+        "bookcache.is_fresh(pl.load()); "
+        "print(sorted(m for m in ('nbformat', 'analysis.compendium.book') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_up_to_date_needs_the_same_key_and_the_site(mini):
