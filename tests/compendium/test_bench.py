@@ -145,6 +145,7 @@ def test_targets_judge_hand_made_measurements():
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
     """A real quick run on the mini project: every section measured, no errors."""
     root = miniproject.create(tmp_path / "project")
