@@ -20,24 +20,29 @@ def mini(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def real_build(tmp_path_factory):
-    """The real pipeline executed and the book built once per test session, in a private folder.
+def real_state(tmp_path_factory):
+    """The real pipeline executed and its book built once per test session (all xdist
+    workers share it): guarded run ``a`` of tests/guardedrun.py, from a snapshot of the
+    repository, with the network guard on, into a private build folder."""
+    import guardedrun
 
-    Returns the build folder. Tests that need executed notebooks or the built book share it.
-    """
-    import os
-    import subprocess
+    state = guardedrun.guarded_build(tmp_path_factory, "a", book=True)
+    state.check("run")
+    state.check("book")
+    return state
 
-    build = tmp_path_factory.mktemp("real-build")
-    env = {**os.environ, "COMPENDIUM_BUILD": str(build)}
-    env.pop("COMPENDIUM_ROOT", None)
-    for command in (["run"], ["book"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "analysis.compendium.cli", *command],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=900,
-        )
-        assert result.returncode == 0, f"compendium {command[0]} failed:\n{result.stderr[-4000:]}"
-    return build
+
+@pytest.fixture(scope="session")
+def real_build(real_state):
+    """The build folder of the session's real run and book. Tests only read it."""
+    return real_state.build
+
+
+SLOW_FIXTURES = {"real_state", "real_build", "real_template"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test that needs a real pipeline build (minutes on two cores)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

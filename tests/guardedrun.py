@@ -5,16 +5,25 @@ CLI and every kernel import the copy) keeps edits made to the working tree while
 run from changing the code between two runs. Shared by tests/test_determinism.py (two clean
 runs, ``a`` and ``b``), tests/test_isolation.py (run ``a`` and its book: no process tried the
 network) and tests/test_bad_inputs.py (run ``a`` as the previous outputs a bad input must not
-touch). Each run is made at most once per test session.
+touch); run ``a`` and its book are also ``real_build`` of conftest.py, read by the end-to-end
+and browser tests. Each run is made at most once per test session.
+
+With pytest-xdist the workers share the snapshot and the builds: they live in a folder common
+to the session's workers (the parent of each worker's base temporary folder) and are made
+under a file lock by whichever worker asks first; the others wait and read what it recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from analysis.compendium.benchtools import copy_project
@@ -50,9 +59,6 @@ class GuardedBuild:
         assert step.returncode == 0, f"compendium {command} failed:\n{step.stderr[-4000:]}"
 
 
-_STATE: dict[str, object] = {}
-
-
 def guarded_env(root: Path, build: Path, log: Path) -> dict[str, str]:
     """Root and package of ``root``, a private build folder, the guard on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPENDIUM_")}
@@ -68,11 +74,36 @@ def guarded_env(root: Path, build: Path, log: Path) -> dict[str, str]:
     return env
 
 
+def shared_dir(tmp_path_factory) -> Path:
+    """A folder shared by every xdist worker of the session (or this process's, without)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / "shared-builds"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed) for the block."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def snapshot(tmp_path_factory) -> Path:
-    """The repository's files copied once per session."""
-    if "snapshot" not in _STATE:
-        _STATE["snapshot"] = copy_project(repo_root(), tmp_path_factory.mktemp("snapshot") / "repo")
-    return _STATE["snapshot"]
+    """The repository's files copied once per session (once for all xdist workers)."""
+    shared = shared_dir(tmp_path_factory)
+    repo, done = shared / "snapshot" / "repo", shared / "snapshot.done"
+    with locked(shared / "snapshot.lock"):
+        if not done.exists():
+            copy_project(repo_root(), repo)
+            done.touch()
+    return repo
 
 
 def _step(command: str, env: dict[str, str]) -> Step:
@@ -85,16 +116,29 @@ def _step(command: str, env: dict[str, str]) -> Step:
     return Step(result.returncode, result.stderr, time.perf_counter() - started)
 
 
+def _load(path: Path, state: GuardedBuild) -> GuardedBuild:
+    if path.exists():
+        steps = json.loads(path.read_text(encoding="utf-8"))
+        state.steps = {command: Step(**step) for command, step in steps.items()}
+    return state
+
+
+def _save(path: Path, state: GuardedBuild) -> None:
+    steps = {command: asdict(step) for command, step in state.steps.items()}
+    path.write_text(json.dumps(steps), encoding="utf-8")
+
+
 def guarded_build(tmp_path_factory, label: str = "a", book: bool = False) -> GuardedBuild:
     """A clean run of the snapshot (and, with ``book``, its book) under the guard, once."""
-    key = f"build-{label}"
-    if key not in _STATE:
-        root = snapshot(tmp_path_factory)
-        folder = tmp_path_factory.mktemp(f"guarded-{label}")
-        state = GuardedBuild(root, folder / "build", folder / "netguard.log")
-        state.steps["run"] = _step("run", guarded_env(root, state.build, state.log))
-        _STATE[key] = state
-    state = _STATE[key]
-    if book and "book" not in state.steps and state.steps["run"].returncode == 0:
-        state.steps["book"] = _step("book", guarded_env(state.root, state.build, state.log))
+    root = snapshot(tmp_path_factory)
+    folder = shared_dir(tmp_path_factory) / f"guarded-{label}"
+    folder.mkdir(exist_ok=True)
+    record = folder / "steps.json"
+    with locked(folder.with_suffix(".lock")):
+        state = _load(record, GuardedBuild(root, folder / "build", folder / "netguard.log"))
+        if "run" not in state.steps:
+            state.steps["run"] = _step("run", guarded_env(root, state.build, state.log))
+        if book and "book" not in state.steps and state.steps["run"].returncode == 0:
+            state.steps["book"] = _step("book", guarded_env(state.root, state.build, state.log))
+        _save(record, state)
     return state

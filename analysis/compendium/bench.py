@@ -20,6 +20,13 @@ results are read as ratios. Everything runs in a private copy of the repository 
 build folders; ``build/runs`` is never touched. The results go to
 ``build/bench/results.json`` in the shape the book's Performance page reads:
 ``{"summary": markdown, "tables": {section: [row, ...]}}`` plus the raw measurements.
+
+Every timed command records the machine's load before and during it
+(:mod:`analysis.compendium.benchload`); a section in which other work competed is marked
+busy, in its table and on the targets it supports, and every median comes with its spread.
+A full run (not ``--quick``, default root and output) also writes its results, with date,
+machine and commit, to ``book/bench/results.json``: kept in the repository, so the book's
+Performance page shows a measured table even on a fresh clone.
 """
 
 from __future__ import annotations
@@ -27,15 +34,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.compendium.benchreport import median, report
+from analysis.compendium.benchbook import book_rebuilds, issue17_rows
+from analysis.compendium.benchload import (
+    BUSY_BEFORE_PER_CORE,
+    BUSY_EXTRA_PER_CORE,
+    LOG,
+    load_rows,
+    machine_state,
+    section_load,
+    spread_rows,
+)
+from analysis.compendium.benchreport import SPEEDUP_TARGET_PER_CORE, median, report
 from analysis.compendium.benchsteps import (
     Workspace,
     choose_change,
@@ -70,6 +90,11 @@ QUICK_SIZES = (700, 1_400)
 # The indicator analysis is strand code: the engine runs its benchmark worker as a command,
 # never imports it (tests/test_architecture.py).
 SCALING_WORKER = "analysis.indicators.scaling"
+
+
+def kept_results() -> Path:
+    """The results of the last full ``make bench``, kept in the repository for the book."""
+    return repo_root() / "book" / "bench" / "results.json"
 
 
 def scaling_runs(sizes: tuple[int, ...], repeat: int, work: Path, env: dict[str, str]):
@@ -112,14 +137,17 @@ def measure(source: Path, scratch: Path, settings: Settings) -> dict[str, Any]:
     ws.upstream = upstream_of(load_pipeline(ws.root))
     raw: dict[str, Any] = {"notebooks": ws.names, "upstream": ws.upstream, "errors": []}
     raw["load"] = [os.getloadavg()[0]]
+    raw["commands"] = {}
 
     def attempt(key: str, function: Callable[[], Any]) -> Any:
+        first = len(LOG.records)
         try:
             raw[key] = function()
         except (BenchError, OSError, ValueError, KeyError) as err:
             raw["errors"].append(f"{key}: {err}")
             raw[key] = None
         raw["load"].append(os.getloadavg()[0])
+        raw["commands"][key] = LOG.since(first)
         return raw[key]
 
     if "floors" in settings.sections:
@@ -130,6 +158,7 @@ def measure(source: Path, scratch: Path, settings: Settings) -> dict[str, Any]:
         pipe = attempt("pipeline", lambda: measure_pipeline(ws, settings))
         if pipe:
             attempt("book", lambda: measure_book(ws, pipe["builds"]))
+            attempt("book_rebuilds", lambda: measure_book_rebuilds(ws, pipe, settings))
             attempt("change", lambda: measure_change(ws, pipe, settings))
     if "parallel" in settings.sections:
         attempt("independent", lambda: measure_independent(scratch, settings))
@@ -159,6 +188,14 @@ def measure_pipeline(ws: Workspace, settings: Settings) -> dict[str, Any]:
 def measure_book(ws: Workspace, builds: list[str]) -> list[float]:
     """``compendium book`` (HTML from the executed notebooks, no execution) per cold build."""
     return [timed(cli("book"), ws.env(Path(build))).seconds for build in builds]
+
+
+def measure_book_rebuilds(ws: Workspace, pipe: dict[str, Any], settings: Settings) -> dict:
+    """``compendium book`` again, unchanged and after the cheapest chapter changed."""
+    build = Path(pipe["builds"][-1])
+    compute = {n: median([c[n] for c in pipe["compute"]]) for n in ws.names}
+    chapter = min(compute, key=compute.get)
+    return book_rebuilds(ws.env(build), build, chapter, settings.repeat)
 
 
 def measure_change(ws: Workspace, pipe: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -210,13 +247,101 @@ def write_results(results: dict[str, Any], path: Path) -> Path:
     return path
 
 
+# Which measured section each target of the Targets table rests on.
+TARGET_SECTIONS = {
+    "cold run": ("kernel_floor", "pipeline"),
+    "no-op rerun": ("pipeline",),
+    "a one-parameter change": ("change",),
+    "parallel speed-up >= {goal} x on independent": ("independent",),
+    "parallel speed-up >= {goal} x on our": ("pipeline",),
+    "faster than every peer": ("pipeline", "peers"),
+    "far faster than every peer": ("pipeline", "peers"),
+    "analysis time grows": ("scaling",),
+    "make all with nothing changed": ("pipeline", "book_rebuilds"),
+    "compendium book after one chapter": ("book_rebuilds",),
+    "parallel speed-up at least": ("independent",),
+    "quality-indicator notebook": ("pipeline",),
+}
+
+
+def git_commit(source: Path) -> str:
+    """The measured project's commit (``-dirty`` with uncommitted changes), or ``unknown``."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=source, capture_output=True, text=True)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD")
+    return (commit + ("-dirty" if git("status", "--porcelain") else "")) if commit else "unknown"
+
+
+def mark_load(results: dict[str, Any], raw: dict[str, Any], cores: int) -> None:
+    """Add the load of every section, busy marks on the targets and the spread of repeats."""
+    loads = {key: section_load(records, cores) for key, records in raw["commands"].items()}
+    goal = f"{SPEEDUP_TARGET_PER_CORE * cores:.1f}"
+    rows = results["tables"].get("Targets", []) + results["tables"].get(ISSUE17, [])
+    for row in rows:
+        sections = next(
+            (
+                v
+                for k, v in TARGET_SECTIONS.items()
+                if row["target"].startswith(k.format(goal=goal))
+            ),
+            (),
+        )
+        busy = [s for s in sections if loads.get(s, {}).get("busy")]
+        row["machine"] = "busy" if busy else ("quiet" if sections else "n/a")
+    state = machine_state(loads)
+    results["machine"] = state
+    results["loads"] = loads
+    note = (
+        "**Measured on a busy machine**: other work competed with at least one measurement "
+        "(see *Machine load*): its times are likely inflated and its parallel speed-ups "
+        "understated, since other work held some of the cores."
+        if state == "busy"
+        else "No measurement competed with other work (see *Machine load*)."
+    )
+    results["summary"] = note + "\n\n" + results["summary"]
+    results["tables"]["Machine load"] = load_rows(loads, cores)
+    results["tables"]["Spread of the repeated runs"] = spread_rows(raw)
+    results["notes"]["Machine load"] = LOAD_NOTE.format(
+        before=BUSY_BEFORE_PER_CORE * cores, peak=cores + BUSY_EXTRA_PER_CORE * cores
+    )
+    results["notes"]["Spread of the repeated runs"] = (
+        "Median, fastest and slowest of the repeated runs behind each median above; a speed-up "
+        "per pair divides the serial run by the parallel run made right after it."
+    )
+    results["tables"] = {k: v for k, v in results["tables"].items() if v}
+
+
+ISSUE17 = "Targets of issue 17"
+LOAD_NOTE = (
+    "The one-minute load average before each timed command and sampled every half second "
+    "while it ran. A command counts as busy when the load before it exceeded {before:.1f} or "
+    "its peak exceeded {peak:.1f} (the measurement's own processes, one per core, plus half a "
+    "core each); the one-minute average lags, so a quiet mark is a good sign, not a proof."
+)
+
+
 def run_bench(source: Path, out: Path, settings: Settings, keep: Path | None = None) -> dict:
     """Measure everything in a scratch folder and write ``out``; returns the results."""
     scratch = Path(tempfile.mkdtemp(prefix="compendium-bench-", dir=keep))
     try:
         raw = measure(source, scratch, settings)
         results = report(raw, settings.cores, settings.repeat)
+        results["tables"][ISSUE17] = issue17_rows(raw, results["derived"])
+        results["notes"][ISSUE17] = (
+            "The targets of issue 17 (a rerun costs nothing, a chapter compiles in seconds), "
+            "each with the median and range of its repeated runs."
+        )
+        mark_load(results, raw, settings.cores)
         results["settings"] = settings.__dict__
+        results["recorded"] = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": f"{platform.node()} ({platform.platform()}, {settings.cores} cores)",
+            "python": platform.python_version(),
+            "commit": git_commit(source),
+        }
         write_results(results, out)
         return results
     finally:
@@ -264,8 +389,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(args)
     out = args.out or build_dir() / "bench" / "results.json"
     results = run_bench((args.root or repo_root()).resolve(), out, settings, args.keep)
+    if not settings.quick and args.out is None and args.root is None:
+        # The last full run is kept in the repository: the book shows it on a fresh clone.
+        write_results(results, kept_results())
     print(results["summary"])
-    for row in results["tables"].get("Targets", []):
+    rows = results["tables"].get("Targets", []) + results["tables"].get(ISSUE17, [])
+    for row in rows:
         print(f"  {row['result']:7} {row['target']}: {row['measured']}")
     print(f"results: {out}")
     return 1 if results["raw"]["errors"] else 0

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from analysis.compendium.benchload import LOG
 from analysis.paths import sources_dir
 
 COPY_IGNORE = (
@@ -112,9 +113,11 @@ def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> T
     copy of ``analysis`` than the project's.
     """
     cwd = cwd or Path(env.get("COMPENDIUM_ROOT") or tempfile.gettempdir())
-    started = time.perf_counter()
-    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    label = " ".join(Path(part).name if "/" in part else part for part in command[:5])
+    with LOG.measure(label):  # the machine's load before and during the command
+        started = time.perf_counter()
+        result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
     if result.returncode != 0:
         tail = (result.stderr or result.stdout)[-2000:]
         raise BenchError(f"{' '.join(command[:4])} ... exited {result.returncode}:\n{tail}")

@@ -375,43 +375,55 @@ def _warnings(log: str) -> list[str]:
 def build_book(pipeline: pl.Pipeline) -> Path:
     """Assemble and build the HTML book; returns the path of its index page.
 
-    Holds the build folder's lock (as ``compendium run`` does). Sources and HTML are made
-    in a private temporary folder and swapped in only when the build succeeded, so an
-    error or an interruption at any moment leaves the previous book whole.
+    Holds the build folder's lock (as ``compendium run`` does). Nothing is built when the
+    book's cache key is unchanged (:mod:`.bookcache`); otherwise the sources are assembled in
+    a private temporary folder, Sphinx's saved environment (kept in the build folder) lets it
+    re-read only the pages that changed, and the finished site is swapped in only when the
+    build succeeded, so an error or an interruption at any moment leaves the previous book
+    whole.
     """
-    from analysis.compendium import atomic
+    from analysis.compendium import atomic, bookcache
 
     with atomic.build_lock("compendium book"):
+        components = bookcache.book_components(pipeline)
+        if bookcache.up_to_date(components, book_html_dir()):
+            return book_html_dir() / "index.html"
         scratch = atomic.private_folder(build_dir(), "book")
         try:
-            return _build_in(pipeline, scratch)
+            return _build_in(pipeline, scratch, components)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _build_in(pipeline: pl.Pipeline, scratch: Path) -> Path:
-    from analysis.compendium import atomic
+def _build_in(pipeline: pl.Pipeline, scratch: Path, components: dict[str, Any]) -> Path:
+    from analysis.compendium import atomic, bookcache
     from analysis.files import atomic_path
 
     source = assemble(pipeline, scratch / "src")
     if not (source / "references.bib").exists():
         raise BookError(f"{repo_root() / 'book'}: references.bib is missing")
+    work = bookcache.work_dir()
+    bookcache.sync_sources(source, work / "src")
     command = [
-        str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
-        "--path-output", str(scratch / "out"), "--warningiserror", "--keep-going", "--quiet",
+        str(Path(sys.executable).with_name("jupyter-book")), "build", str(work / "src"),
+        "--path-output", str(work), "--warningiserror", "--keep-going", "--quiet",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     log = build_dir() / "book-build.log"
     with atomic_path(log) as tmp:
         tmp.write_text(result.stdout + result.stderr, encoding="utf-8")
     if result.returncode != 0:
+        bookcache.forget()
         shown = "\n".join(_warnings(result.stdout + result.stderr)[:20]) or result.stderr[-2000:]
         raise BookError(f"jupyter-book build failed (full log: {log}):\n{shown}")
     html = book_html_dir()
     html.parent.mkdir(parents=True, exist_ok=True)
+    built = scratch / "html"
+    shutil.copytree(work / "_build" / "html", built)
     with atomic.uninterruptible():
-        atomic.swap_folder(scratch / "out" / "_build" / "html", html)
+        atomic.swap_folder(built, html)
         atomic.swap_folder(source, book_source_dir())
+    bookcache.record(components)
     return html / "index.html"
 
 

@@ -484,12 +484,50 @@ def data_page(pipeline: pl.Pipeline) -> str:
 
 
 def performance_page(pipeline: pl.Pipeline) -> str:
-    """Benchmark results, when ``make bench`` has been run."""
-    results = _load_json(build_dir() / "bench" / "results.json")
+    """Benchmark results: this build's last ``make bench``, else the run kept in the repository.
+
+    ``build/bench/results.json`` is written by every ``make bench``; a full run also keeps its
+    results in ``book/bench/results.json``, so a fresh clone's book shows a measured table.
+    """
+    from analysis.paths import repo_root
+
+    sources = [
+        build_dir() / "bench" / "results.json",
+        repo_root() / "book" / "bench" / "results.json",
+    ]
+    found = next(((p, r) for p in sources if (r := _load_json(p))), None)
     lines = ["# Performance", ""]
-    if not results:
+    if not found:
         lines.append("No benchmark results in this build: run `make bench` to measure.")
         return "\n".join(lines) + "\n"
+    path, results = found
+    recorded = results.get("recorded", {})
+    where = "this build's" if path == sources[0] else "the repository's kept"
+    lines += [
+        f"Results: {where} `{path.relative_to(path.parents[2])}`, measured "
+        f"{recorded.get('date', 'at an unrecorded date')} on "
+        f"{recorded.get('machine', 'an unrecorded machine')} at commit "
+        f"`{recorded.get('commit', 'unknown')}`.",
+        "",
+    ]
+    if results.get("machine") == "busy":
+        lines += ["```{warning}", "These numbers were measured on a busy machine.", "```", ""]
+    if results.get("settings", {}).get("quick"):
+        lines += [
+            "```{note}",
+            "These numbers come from a quick smoke run (`--quick`: one repeat, small panels), "
+            "not from the benchmark; run `make bench` to measure.",
+            "```",
+            "",
+        ]
+    lines.append(results.get("summary", ""))
+    notes = results.get("notes", {})
+    for section, table in results.get("tables", {}).items():
+        lines += ["", f"## {section}", ""]
+        if notes.get(section):
+            lines += [notes[section], ""]
+        lines.append(markdown_table(pd.DataFrame(table)))
+    return "\n".join(lines) + "\n"
     if results.get("settings", {}).get("quick"):
         lines += [
             "```{note}",

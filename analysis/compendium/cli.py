@@ -146,9 +146,15 @@ class _null:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
+    from analysis.compendium import bookcache
+
+    pipeline = pl.load(args.pipeline)
+    if bookcache.is_fresh(pipeline):  # checked before importing the builder (slow imports)
+        console.print(f"book up to date: {bookcache.html_dir() / 'index.html'}")
+        return 0
     from analysis.compendium.book import build_book
 
-    path = build_book(pl.load(args.pipeline))
+    path = build_book(pipeline)
     console.print(f"book built: {path}")
     return 0
 

@@ -15,12 +15,15 @@ import gzip
 import os
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis.core.datasets import DataError, atomic_path, read_table
+from analysis.core.fastcache import cached_read
+from analysis.indicators import contract
 from analysis.indicators.contract import (
     INDICATOR_SCHEMA,
     MAX_YEAR,
@@ -157,7 +160,9 @@ def read_observations(path: str | os.PathLike, catalogue: pd.DataFrame) -> pd.Da
     """Read tidy observations (``.csv`` or ``.csv.gz``) quickly and validate them.
 
     The C parser reads typed columns directly; only when a cell does not parse are the
-    columns re-read as text so the error can name every bad line.
+    columns re-read as text so the error can name every bad line. The validated frame is
+    kept as Parquet keyed by the file's content (:mod:`analysis.core.fastcache`): the same
+    file is parsed and validated once.
 
     Raises
     ------
@@ -169,6 +174,11 @@ def read_observations(path: str | os.PathLike, catalogue: pd.DataFrame) -> pd.Da
         raise DataError(
             f"{path}: file not found; expected a CSV with columns {OBSERVATION_COLUMNS}"
         )
+    reader = partial(_read_observations, catalogue=catalogue)
+    return cached_read(path, reader, extra=[catalogue], modules=[contract])
+
+
+def _read_observations(path: Path, catalogue: pd.DataFrame) -> pd.DataFrame:
     header = _header(path)
     if header != OBSERVATION_COLUMNS:
         raise DataError(f"{path}: line 1: header {header}; expected exactly {OBSERVATION_COLUMNS}")

@@ -130,6 +130,7 @@ def test_guard_reaches_jupyter_book(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_real_pipeline_and_book_use_no_network(tmp_path_factory):
     state = guardedrun.guarded_build(tmp_path_factory, "a", book=True)
     state.check("run")

@@ -1,0 +1,115 @@
+"""Book rebuild costs and the targets of issue 17, measured by ``make bench``.
+
+:func:`book_rebuilds` times ``compendium book`` in a build whose book is already built: with
+nothing changed (the cache key matches, no Sphinx run) and after one chapter's executed
+notebook changed (Sphinx re-reads that chapter). :func:`issue17_rows` judges the issue's
+targets from these and from the derived numbers of :mod:`analysis.compendium.benchreport`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from analysis.compendium.benchload import paired_speedups, spread
+from analysis.compendium.benchtools import cli, timed
+
+MAKE_ALL_TARGET_S = 2.0
+ONE_CHAPTER_TARGET_S = 5.0
+COLD_FLOOR_TARGET = 1.15
+SPEEDUP_TARGET = 1.7
+QI_COMPUTE_TARGET_S = 8.0
+
+
+def touch_chapter(build: Path, name: str, mark: int) -> Path:
+    """Append a markdown cell to a run's executed notebook, as a changed run would."""
+    executed = build / "runs" / name / "default" / f"{name}.ipynb"
+    document = json.loads(executed.read_text(encoding="utf-8"))
+    document["cells"].append(
+        {"cell_type": "markdown", "id": f"bench-{mark}", "metadata": {},
+         "source": f"Benchmark edit {mark}."}
+    )  # fmt: skip
+    executed.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return executed
+
+
+def book_rebuilds(env: dict[str, str], build: Path, chapter: str, repeat: int) -> dict:
+    """``compendium book`` with nothing changed, then after one chapter changed; seconds."""
+    out: dict[str, Any] = {"chapter": chapter, "noop": [], "one_chapter": []}
+    for _ in range(repeat):
+        out["noop"].append(timed(cli("book"), env).seconds)
+    for i in range(repeat):
+        touch_chapter(build, chapter, i)
+        out["one_chapter"].append(timed(cli("book"), env).seconds)
+    return out
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def _row(target: str, measured: str, value: float | None, ok, note: str = "") -> dict:
+    known = value is not None and not (isinstance(value, float) and math.isnan(value))
+    result = ("met" if ok(value) else "missed") if known else "n/a"
+    return {"target": target, "measured": measured, "result": result, "note": note}
+
+
+def _range(values: list[float] | None) -> str:
+    s = spread(values)
+    return (
+        f"median {_fmt(s['median'])} (range {_fmt(s['min'])} to {_fmt(s['max'])}, n={s['n']})"
+        if s
+        else "n/a"
+    )  # noqa: E501
+
+
+def issue17_rows(raw: dict[str, Any], derived: dict[str, Any]) -> list[dict[str, str]]:
+    """The targets of issue 17, each with its measured median and spread."""
+    pipe, book = raw.get("pipeline") or {}, raw.get("book_rebuilds") or {}
+    noop_run = spread(pipe.get("noop"))
+    noop_book = spread(book.get("noop"))
+    make_all = noop_run["median"] + noop_book["median"] if noop_run and noop_book else None
+    one = spread(book.get("one_chapter"))
+    floor = derived.get("floor", {}).get("floor")
+    cold = derived.get("cold_s")
+    cold_ratio = cold / floor if cold and floor else None
+    ind = raw.get("independent") or {}
+    pairs = paired_speedups(ind.get("serial") or [], ind.get("parallel") or [])
+    speedup = spread(pairs)
+    qi = (derived.get("compute") or {}).get("quality_indicators")
+    return [
+        _row(
+            f"make all with nothing changed under {MAKE_ALL_TARGET_S:.0f} s",
+            f"{_fmt(make_all)} s: no-op run {_range(pipe.get('noop'))} + book check "
+            f"{_range(book.get('noop'))}",
+            make_all, lambda v: v < MAKE_ALL_TARGET_S,
+            "make's own stamp check (milliseconds) not included",
+        ),
+        _row(
+            f"compendium book after one chapter changed under {ONE_CHAPTER_TARGET_S:.0f} s",
+            f"{_range(book.get('one_chapter'))} s ({book.get('chapter', 'n/a')} changed)",
+            one["median"] if one else None, lambda v: v < ONE_CHAPTER_TARGET_S,
+            "assembly of the sources, then Sphinx re-reads the changed chapter only",
+        ),
+        _row(
+            f"cold run at or below {COLD_FLOOR_TARGET} x the floor",
+            f"{_fmt(cold_ratio)} x ({_fmt(cold)} s against {_fmt(floor)} s)",
+            cold_ratio, lambda v: v <= COLD_FLOOR_TARGET,
+        ),
+        _row(
+            f"parallel speed-up at least {SPEEDUP_TARGET} x on independent notebooks",
+            f"{_range(pairs)} x",
+            speedup["median"] if speedup else None, lambda v: v >= SPEEDUP_TARGET,
+            f"{ind.get('notebooks', 'n/a')} CPU-bound notebooks of equal length, per pair",
+        ),
+        _row(
+            f"quality-indicator notebook's own compute under {QI_COMPUTE_TARGET_S:.0f} s",
+            f"{_fmt(qi)} s (median of the cold runs' cell times)",
+            qi, lambda v: v < QI_COMPUTE_TARGET_S,
+            "the analysis itself belongs to issue 14",
+        ),
+    ]  # fmt: skip
