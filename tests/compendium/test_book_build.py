@@ -323,11 +323,15 @@ def test_sigterm_at_any_moment_keeps_the_previous_book_whole(built, tmp_path, mo
     copy = _copy(built, tmp_path, monkeypatch)
     before = _book_snapshot(copy)
     assert len(before) > 20
+    # A changed page, so the book's cache key differs and a real build starts.
+    intro = copy / "book" / "intro.md"
+    intro.write_text(intro.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "analysis.compendium.cli", "book"],
         env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    marker = "out" if moment == "sphinx-running" else "out/_build/html/index.html"
+    # Sources assembled (Sphinx about to run), or the finished HTML copied beside the old book.
+    marker = "src/_toc.yml" if moment == "sphinx-running" else "html/index.html"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
         if list((copy / "build").glob(f".tmp-*-book-*/{marker}")):
