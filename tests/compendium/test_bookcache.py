@@ -19,6 +19,7 @@ from test_book_build import create_project, use
 
 from analysis.compendium import book, bookcache, runner
 from analysis.compendium import pipeline as pl
+from analysis.files import sha256_file
 from analysis.paths import build_dir
 
 
@@ -157,6 +158,11 @@ def test_unchanged_book_builds_nothing_and_one_changed_chapter_rereads_one_page(
     nb = nbformat.read(executed, as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("INCREMENTAL-MARKER"))
     nbformat.write(nb, executed)
+    # ... as a rerun would record it in the run's manifest (the book verifies every run).
+    record_path = executed.parent / "run.json"
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record["files"]["chapter.ipynb"] = sha256_file(executed)
+    record_path.write_text(json.dumps(record, indent=2), encoding="utf-8")
     assert bookcache.changed_parts(bookcache.book_components(pl.load())) == ["runs"]
     book.build_book(pl.load())
     assert "INCREMENTAL-MARKER" in (html / "chapters" / "chapter.html").read_text()
