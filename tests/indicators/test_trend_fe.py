@@ -18,6 +18,7 @@ from analysis.indicators.comparison import SMALL_COMPARATOR
 from analysis.indicators.selection import METHOD_CHOICES, PUBLISHED_METHODS
 from analysis.indicators.trend_fe import fe_glm
 from analysis.indicators.trends import fit_interaction, fit_trend, trend_models
+from analysis.indicators.truth import attenuation, truth_vs_estimate
 
 
 def _hand_panel(distribution: str) -> pd.DataFrame:
@@ -172,3 +173,27 @@ def test_small_trend_comparator_warns_and_says_how_many_practices():
     # All of England here has 25 practices: still small.
     with pytest.warns(UserWarning, match=r"\(England\) covers fewer than 30 .*PRE01: 25"):
         trend_models(data, catalogue, ["ORG01"], baseline_year=2009, comparator="england")
+
+
+def test_truth_for_fixed_effects_slopes_is_attenuated_by_the_practice_year_part_only():
+    data, catalogue = _planted()
+    catalogue = catalogue.assign(distribution="binomial")
+    truth = pd.DataFrame(
+        [
+            ("ENGLAND", "PRE01", "between_practice_sd", 0.4),
+            ("ENGLAND", "PRE01", "practice_year_sd", 0.1),
+            ("ENGLAND", "PRE01", "national_trend", 0.05),
+            ("ORG01", "PRE01", "trend_log_ratio", 0.0),
+            ("ORG01", "PRE01", "level_log_ratio", 0.0),
+        ],
+        columns=["organisation_id", "indicator_id", "parameter", "value"],
+    )
+    assert attenuation(catalogue, truth, within_practice=True)["PRE01"] == pytest.approx(
+        1 / np.sqrt(1 + 0.346 * 0.1**2)
+    )
+    for model, sigma2 in (("pooled", 0.4**2 + 0.1**2), ("practice_fe", 0.1**2)):
+        trend = trend_models(data, catalogue, ["ORG01"], baseline_year=2009, model=model)
+        table = truth_vs_estimate(trend, truth, catalogue).set_index("parameter")
+        assert table.loc["national_trend", "truth"] == pytest.approx(
+            0.05 / np.sqrt(1 + 0.346 * sigma2)
+        )
