@@ -12,12 +12,14 @@ The column-mapping file (``data/indicators/mappings/fingertips.yml``) says which
 holds each tidy field, which area types are practices and England, how a time period
 becomes a financial year and which Fingertips indicator ids are which catalogue indicators.
 Rows of indicators not in the mapping (named), of other area types (CCG, region), of other
-sexes or ages than ``select`` asks (Persons by default; a blank Sex or Age, as in some
-practice rows, counts as the selected one) and with a category breakdown are set aside and
-counted; every other row must meet the tidy contract (:mod:`analysis.indicators.contract`),
-and an error names the export's lines. A score indicator published without counts is
-refused with a message saying so, unless the mapping says ``missing_counts: value`` (the
-``Value`` column analysed as a continuous measure, in :attr:`Extract.values`) or ``drop``.
+sexes or ages than ``select`` asks (:data:`DEFAULT_SELECT`: Persons, all ages; a blank Sex
+or Age, as in some practice rows, counts as the selected one; a mapping states e.g.
+``Age: [16+ yrs]`` for an export without an all-ages row) and with a category breakdown
+(no category by default) are set aside and counted; every other row must meet the tidy
+contract (:mod:`analysis.indicators.contract`), and an error names the export's lines. A
+score indicator published without counts is refused with a message saying so, unless the
+mapping says ``missing_counts: value`` (the ``Value`` column analysed as a continuous
+measure, in :attr:`Extract.values`) or ``drop``.
 
 Use ``python -m analysis.indicators.fingertips EXPORT.csv --out FOLDER`` to write
 ``FOLDER/observations.csv`` (and ``england.csv``); add ``membership.csv`` and
@@ -102,6 +104,8 @@ MAPPING_KEYS = {
     "select",
 }
 COUNT_POLICIES = ("error", "drop", "value")
+DEFAULT_SELECT = {"Sex": ["Persons"], "Age": ["All ages"]}
+"""Rows kept unless the mapping's ``select`` says otherwise for that column (``[]``: any)."""
 INDICATOR_KEYS = {"indicator_id", "name", "distribution", "domain", "higher_is_better"}
 ROLES = ("indicator", "area_code", "area_type", "period", "numerator", "denominator")
 
@@ -204,7 +208,7 @@ def read_mapping(path: str | os.PathLike | None = None) -> dict[str, Any]:
             "indicator_id (e.g. '12345: SAT01')"
         )
     area = doc.get("practice_area_type", ["GPs", "GP"])
-    select = doc.get("select", {"Sex": ["Persons"]})
+    select = doc.get("select") or {}
     if not isinstance(select, dict):
         raise DataError(f"{path}: 'select' must map export columns to lists of values")
     mapping = {
@@ -215,7 +219,8 @@ def read_mapping(path: str | os.PathLike | None = None) -> dict[str, Any]:
         "keep_empty": list(doc.get("keep_empty", ["Category Type"])),
         "missing_counts": doc.get("missing_counts", "error"),
         "indicators": _indicators(doc["indicators"], path),
-        "select": {
+        "select": DEFAULT_SELECT
+        | {
             str(k): [str(v) for v in (vs if isinstance(vs, list) else [vs])]
             for k, vs in select.items()
         },
@@ -307,8 +312,9 @@ def _selected(export: pd.DataFrame, select: dict[str, list[str]], name: str) -> 
     for column, values in select.items():
         if column not in export.columns:
             raise DataError(f"{name}: line 1: 'select' names column {column!r}, not in the export")
-        cell = export[column].fillna("")
-        keep &= cell.isin(values) | cell.eq("")
+        if values:
+            cell = export[column].fillna("")
+            keep &= cell.isin(values) | cell.eq("")
     return keep
 
 
@@ -358,6 +364,14 @@ def to_tidy(
         "other sex or age than selected": int((mapped & ~breakdown & ~chosen).sum()),
         "other area type": int((usable & ~is_practice & ~is_national).sum()),
     }
+    candidates = mapped & ~breakdown & is_practice
+    if candidates.any() and not (candidates & chosen).any():
+        found = {c: sorted(export.loc[candidates, c].dropna().unique()) for c in mapping["select"]}
+        raise DataError(
+            f"{name}: 'select' {mapping['select']} keeps none of the {int(candidates.sum())} "
+            f"practice rows of the mapped indicators, which have {found}; state the values "
+            "in the mapping's 'select' (e.g. 'Age: [16+ yrs]')"
+        )
     if not practice.any():
         raise DataError(
             f"{name}: no practice rows after filtering (Area Type in "

@@ -89,6 +89,7 @@ def run_analysis(
         method=trend_method,
         comparator=selection.trend_comparator,
         members=selection.trend_members,
+        model=selection.trend_model,
     )
     variation = practice_variation(data, orgs)
     summary = summary_table(level, trend, catalogue, selection.years, alpha=alpha)

@@ -42,6 +42,7 @@ class Selection:
     variation_measure: str = "cv"
     trend_comparator: str = "rest"
     trend_members: str = "all"
+    trend_model: str = "pooled"
 
 
 METHOD_CHOICES = {
@@ -51,6 +52,7 @@ METHOD_CHOICES = {
     "variation_measure": ("cv", "tau2_link"),
     "trend_comparator": ("rest", "england"),
     "trend_members": ("all", "stable"),
+    "trend_model": ("pooled", "practice_fe"),
 }
 """Method options of issue 14; the first choice of each is the method as published."""
 

@@ -17,11 +17,16 @@ Issue 14 adds two named options. ``comparator="england"`` compares with all prac
 level comparator) instead of the rest of England. ``members="stable"`` keeps only practices
 that belong to the organisation in every selected year, so the organisation's trend is
 within-practice change and not membership turnover (a quarter of member practice-years in
-the synthetic panel come from joiners and leavers).
+the synthetic panel come from joiners and leavers). ``model="practice_fe"`` keeps every
+practice-year but gives each practice its own intercept (:mod:`analysis.indicators.trend_fe`),
+so the slopes are within-practice change only, for the organisation and the comparator alike;
+the levels at the baseline year stay those of the pooled model (a practice intercept is not a
+level of the group).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,12 +34,14 @@ import pandas as pd
 import statsmodels.api as sm
 
 from analysis.core import stats
-from analysis.indicators.comparison import classify, two_sided_p
+from analysis.indicators.comparison import SMALL_COMPARATOR, classify, two_sided_p
 from analysis.indicators.selection import KEY, unknown_value
+from analysis.indicators.trend_fe import fe_glm, informative
 
 TREND_METHODS = ("separate", "interaction")
 TREND_COMPARATORS = ("rest", "england")
 TREND_MEMBERS = ("all", "stable")
+TREND_MODELS = ("pooled", "practice_fe")
 
 
 def _glm(frame: pd.DataFrame, design: np.ndarray, distribution: str):
@@ -102,10 +109,29 @@ def _newton_glm(
     return beta, factor * bread @ (cluster.T @ cluster) @ bread
 
 
-def fit_trend(frame: pd.DataFrame, distribution: str, baseline_year: int) -> dict[str, float]:
+def _within_slope(
+    frame: pd.DataFrame, columns: list[np.ndarray], distribution: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Practice fixed-effects coefficients of ``columns`` and their covariance (or None)."""
+    y = frame["numerator"].to_numpy(dtype=float)
+    n = frame["denominator"].to_numpy(dtype=float)
+    groups = pd.factorize(frame["practice_code"])[0]
+    keep = informative(y, n, groups, distribution)
+    if len(np.unique(groups[keep])) < 2:
+        return None
+    design = np.column_stack(columns)[keep]
+    beta, cov, _ = fe_glm(y[keep], n[keep], design, pd.factorize(groups[keep])[0], distribution)
+    return beta, cov
+
+
+def fit_trend(
+    frame: pd.DataFrame, distribution: str, baseline_year: int, *, model: str = "pooled"
+) -> dict[str, float]:
     """GLM of practice-year counts on ``year - baseline_year``, SEs clustered by practice.
 
-    Fitted by :func:`_newton_glm` (checked against statsmodels to 1e-8 in the tests).
+    Fitted by :func:`_newton_glm` (checked against statsmodels to 1e-8 in the tests); with
+    ``model="practice_fe"`` the slope is that of the practice fixed-effects model
+    (:func:`analysis.indicators.trend_fe.fe_glm`) and the level stays the pooled one.
 
     Returns
     -------
@@ -131,26 +157,41 @@ def fit_trend(frame: pd.DataFrame, distribution: str, baseline_year: int) -> dic
         distribution,
     )
     se = np.sqrt(np.diag(cov))
-    return {
-        **out,
-        "level": params[0],
-        "level_se": se[0],
-        "slope": params[1],
-        "slope_se": se[1],
-    }
+    out = {**out, "level": params[0], "level_se": se[0], "slope": params[1], "slope_se": se[1]}
+    if model == "practice_fe":
+        within = _within_slope(frame, [time], distribution)
+        slope, slope_se = (np.nan, np.nan) if within is None else (within[0][0], within[1][0, 0])
+        out.update(slope=slope, slope_se=np.sqrt(slope_se))
+    return out
 
 
 def fit_interaction(
-    org: pd.DataFrame, rest: pd.DataFrame, distribution: str, baseline_year: int
+    org: pd.DataFrame,
+    rest: pd.DataFrame,
+    distribution: str,
+    baseline_year: int,
+    *,
+    model: str = "pooled",
 ) -> dict[str, float]:
     """Joint GLM ``1 + t + g + g t`` (``g`` = organisation), SEs clustered by practice.
 
     Returns the organisation-minus-comparator ``level_difference`` and ``slope_difference``
-    (the interaction) with standard errors.
+    (the interaction) with standard errors. With ``model="practice_fe"`` the joint model is
+    ``practice + t + g t`` (and ``g`` where a practice changes group) and only the slope
+    difference is returned.
     """
     both = pd.concat([org.assign(_g=1.0), rest.assign(_g=0.0)], ignore_index=True)
     time = (both["year"] - baseline_year).to_numpy(dtype=float)
     g = both["_g"].to_numpy()
+    if model == "practice_fe":
+        switches = both.groupby("practice_code")["_g"].nunique().gt(1).any()
+        within = _within_slope(both, [time, g * time, *([g] if switches else [])], distribution)
+        if within is None:
+            return {"slope_difference": np.nan, "slope_difference_se": np.nan}
+        return {
+            "slope_difference": within[0][1],
+            "slope_difference_se": np.sqrt(within[1][1, 1]),
+        }
     design = np.column_stack([np.ones_like(time), time, g, g * time])
     fit = _glm(both, design, distribution)
     se = np.sqrt(np.diag(fit.cov_params()))
@@ -189,6 +230,7 @@ def trend_models(
     method: str = "separate",
     comparator: str = "rest",
     members: str = "all",
+    model: str = "pooled",
 ) -> pd.DataFrame:
     """Analysis 2: each organisation's annual trend against the rest of England.
 
@@ -212,6 +254,10 @@ def trend_models(
     members
         ``all`` member practice-years (as published) or ``stable``: practices that are
         members in every year of the data.
+    model
+        ``pooled`` (one intercept per group, as published: within-practice change and
+        membership turnover together) or ``practice_fe`` (one intercept per practice:
+        within-practice change only; levels stay pooled).
 
     Returns
     -------
@@ -221,7 +267,14 @@ def trend_models(
         intervals and their own ``*_change`` (improved / no significant change /
         deteriorated), the ``ratio_of_ratios`` (organisation over comparator) with interval,
         ``z``, ``p`` and ``classification``, and the ``level_difference`` (log odds or rate
-        ratio at the baseline year) with ``level_se`` and ``level_p``.
+        ratio at the baseline year) with ``level_se`` and ``level_p``;
+        ``comparator_practices`` is the number of practices the comparator's trend covers.
+
+    Warns
+    -----
+    UserWarning
+        When a comparator covers fewer than
+        :data:`~analysis.indicators.comparison.SMALL_COMPARATOR` practices for an indicator.
     """
     if method not in TREND_METHODS:
         raise unknown_value("method", [method], TREND_METHODS)
@@ -229,6 +282,8 @@ def trend_models(
         raise unknown_value("trend_comparator", [comparator], TREND_COMPARATORS)
     if members not in TREND_MEMBERS:
         raise unknown_value("trend_members", [members], TREND_MEMBERS)
+    if model not in TREND_MODELS:
+        raise unknown_value("trend_model", [model], TREND_MODELS)
     if method == "interaction" and comparator == "england":
         raise ValueError(
             "parameter 'trend_comparator': 'england' contains the organisation's own "
@@ -252,11 +307,13 @@ def trend_models(
                 method,
                 comparator,
                 members,
+                model,
             )
         )
     out = pd.DataFrame(rows)
     if out.empty:
         return out
+    _warn_small_comparator(out, comparator)
     for who in ("org", "national"):
         est, se = out[f"{who}_slope"], out[f"{who}_slope_se"]
         out[f"{who}_annual_ratio"] = np.exp(est)
@@ -276,7 +333,21 @@ def trend_models(
     out["method"] = method
     out["comparator"] = comparator
     out["members"] = members
+    out["model"] = model
     return out.sort_values(KEY, ignore_index=True)
+
+
+def _warn_small_comparator(table: pd.DataFrame, comparator: str) -> None:
+    per_indicator = table.groupby("indicator_id", sort=True)["comparator_practices"].first()
+    small = per_indicator[per_indicator < SMALL_COMPARATOR]
+    if len(small):
+        group = "the rest of England" if comparator == "rest" else "England"
+        warnings.warn(
+            f"the trend comparator ({group}) covers fewer than {SMALL_COMPARATOR} practices for "
+            f"{len(small)} indicator(s) (e.g. {small.index[0]}: {int(small.iloc[0])} practices)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _trend_rows(
@@ -287,6 +358,7 @@ def _trend_rows(
     method: str,
     comparator: str = "rest",
     members_rule: str = "all",
+    model: str = "pooled",
 ) -> list[dict]:
     subset = (
         data if data["indicator_id"].nunique() == 1 else data[data["indicator_id"] == indicator]
@@ -294,7 +366,7 @@ def _trend_rows(
     first = subset.iloc[0]
     distribution = first["distribution"]
     rest = subset[subset["organisation_id"].isna()] if comparator == "rest" else subset
-    national = fit_trend(rest, distribution, baseline_year)
+    national = fit_trend(rest, distribution, baseline_year, model=model)
     n_years = subset["year"].nunique()
     by_org = dict(list(subset.groupby("organisation_id", sort=False)))
     empty = subset.iloc[:0]
@@ -304,7 +376,7 @@ def _trend_rows(
         if members_rule == "stable":
             years_in = members.groupby("practice_code")["year"].transform("nunique")
             members = members[years_in.to_numpy() == n_years]
-        own = fit_trend(members, distribution, baseline_year)
+        own = fit_trend(members, distribution, baseline_year, model=model)
         row = {
             "organisation_id": org,
             "indicator_id": indicator,
@@ -318,18 +390,22 @@ def _trend_rows(
             "org_slope_se": own["slope_se"],
             "national_slope": national["slope"],
             "national_slope_se": national["slope_se"],
+            "comparator_practices": national["n_practices"],
             "slope_difference": own["slope"] - national["slope"],
             "slope_difference_se": np.hypot(own["slope_se"], national["slope_se"]),
             "level_difference": own["level"] - national["level"],
             "level_se": np.hypot(own["level_se"], national["level_se"]),
         }
         if method == "interaction" and not np.isnan(own["slope"]):
-            joint = fit_interaction(members, rest, distribution, baseline_year)
+            joint = fit_interaction(members, rest, distribution, baseline_year, model=model)
             row.update(
                 slope_difference=joint["slope_difference"],
                 slope_difference_se=joint["slope_difference_se"],
-                level_difference=joint["level_difference"],
-                level_se=joint["level_difference_se"],
             )
+            if model == "pooled":
+                row.update(
+                    level_difference=joint["level_difference"],
+                    level_se=joint["level_difference_se"],
+                )
         rows.append(row)
     return rows

@@ -48,16 +48,19 @@ def _truth_wide(truth: pd.DataFrame) -> pd.DataFrame:
     return truth.pivot_table(index=KEY, columns="parameter", values="value").reset_index()
 
 
-def attenuation(catalogue: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
+def attenuation(
+    catalogue: pd.DataFrame, truth: pd.DataFrame, *, within_practice: bool = False
+) -> pd.Series:
     """Factor by which a population-averaged GLM shrinks conditional effects, per indicator.
 
     ``1 / sqrt(1 + 0.346 sigma^2)`` for logit (binomial) indicators, with ``sigma^2`` the sum
-    of the between-practice and practice-year variances; 1 for log-link (Poisson) ones.
+    of the between-practice and practice-year variances (only the practice-year variance
+    with ``within_practice``: practice fixed effects absorb the between-practice part); 1 for
+    log-link (Poisson) ones.
     """
     national = _truth_wide(truth[truth["organisation_id"] == "ENGLAND"]).set_index("indicator_id")
-    sigma2 = (
-        national.get("between_practice_sd", 0.0) ** 2 + national.get("practice_year_sd", 0.0) ** 2
-    )
+    between = 0.0 if within_practice else national.get("between_practice_sd", 0.0) ** 2
+    sigma2 = between + national.get("practice_year_sd", 0.0) ** 2
     dist = catalogue.set_index("indicator_id")["distribution"].reindex(national.index)
     factor = np.where(dist == "binomial", 1 / np.sqrt(1 + LOGIT_ATTENUATION * sigma2), 1.0)
     return pd.Series(factor, index=national.index, name="attenuation")
@@ -74,7 +77,8 @@ def truth_vs_estimate(
     """Estimates beside the synthetic data-generating truth, per parameter.
 
     Compares, on the link scale and with the population-averaged attenuation applied to
-    the truth (:func:`attenuation`): ``trend_log_ratio`` with the GLM ``slope_difference``;
+    the truth (:func:`attenuation`; for the slopes of a ``practice_fe`` trend table only the
+    practice-year part): ``trend_log_ratio`` with the GLM ``slope_difference``;
     ``national_trend`` with the comparator's slope; and the realised organisation level
     (``level_log_ratio + mean_practice_effect``, moved to the baseline year with
     ``trend_log_ratio``) with the GLM ``level_difference``; ``designed_level_log_ratio`` is
@@ -95,6 +99,10 @@ def truth_vs_estimate(
         national[["indicator_id", "national_trend"]], on="indicator_id", how="left", validate="m:1"
     )
     shrink = frame["indicator_id"].map(attenuation(catalogue, truth)).fillna(1.0)
+    # Slopes of the practice fixed-effects model are conditional on the practice.
+    within = frame.get("model", pd.Series("pooled", index=frame.index)).eq("practice_fe")
+    within_shrink = attenuation(catalogue, truth, within_practice=True)
+    slope_shrink = shrink.where(~within, frame["indicator_id"].map(within_shrink).fillna(1.0))
     baseline = frame["baseline_year"] - first_year
     mean_effect = frame["mean_practice_effect"] if "mean_practice_effect" in frame else 0.0
     level_truth = frame["level_log_ratio"] + mean_effect + frame["trend_log_ratio"] * baseline
@@ -102,7 +110,7 @@ def truth_vs_estimate(
         (
             "trend_log_ratio",
             frame,
-            frame["trend_log_ratio"] * shrink,
+            frame["trend_log_ratio"] * slope_shrink,
             "slope_difference",
             "slope_difference_se",
         ),
@@ -122,7 +130,7 @@ def truth_vs_estimate(
         (
             "national_trend",
             nat.assign(organisation_id="ENGLAND"),
-            nat["national_trend"] * shrink.loc[nat.index],
+            nat["national_trend"] * slope_shrink.loc[nat.index],
             "national_slope",
             "national_slope_se",
         )

@@ -197,6 +197,67 @@ def test_stored_mapping_is_valid_but_asks_for_the_indicator_ids(tmp_path):
     with pytest.raises(DataError, match="'indicators' is empty"):
         fingertips.read_mapping()
     doc = yaml.safe_load(fingertips.mapping_path().read_text())
+    assert doc["select"] == fingertips.DEFAULT_SELECT  # the stored mapping states the default
     filled = tmp_path / "filled.yml"
-    filled.write_text(yaml.safe_dump(doc | {"indicators": {990001: "SAT01", 990002: "HOS01"}}))
+    filled.write_text(
+        yaml.safe_dump(
+            doc
+            | {
+                "indicators": {990001: "SAT01", 990002: "HOS01"},
+                "select": {"Sex": ["Persons"], "Age": ["All ages", "16+ yrs"]},
+            }
+        )
+    )
     assert _tidy(fingertips.read_fingertips(SMALL, filled)) == EXPECTED
+
+
+def _mapping_without_select(tmp_path, indicators):
+    doc = yaml.safe_load(MAPPING.read_text())
+    del doc["select"]
+    path = tmp_path / "default_select.yml"
+    path.write_text(yaml.safe_dump(doc | {"indicators": indicators}))
+    return path
+
+
+def test_default_selection_is_persons_all_ages_no_category(tmp_path):
+    mapping = fingertips.read_mapping(_mapping_without_select(tmp_path, {990002: "HOS01"}))
+    assert mapping["select"] == {"Sex": ["Persons"], "Age": ["All ages"]}
+    rows = _rows(SMALL)
+    header = rows[0]
+    # A practice row of another age band and one of another sex: both set aside by default.
+    for column, value in (("Age", "65+ yrs"), ("Sex", "Male")):
+        extra = list(rows[_line_of(rows, "X99001", "990002", "2013/14") - 1])
+        extra[header.index(column)] = value
+        rows.append(extra)
+    extract = fingertips.read_fingertips(_write(tmp_path, rows), mapping)
+    assert _tidy(extract) == [row for row in EXPECTED if row[2] == "HOS01"]
+    assert extract.set_aside["other sex or age than selected"] == 2
+    assert extract.set_aside["category breakdown"] == 0  # the breakdown row is SAT01's
+
+
+def test_default_selection_leaves_16_plus_rows_aside_and_the_mapping_can_state_them(tmp_path):
+    both = {990001: "SAT01", 990002: "HOS01"}
+    default = fingertips.read_fingertips(SMALL, _mapping_without_select(tmp_path, both))
+    assert _tidy(default) == [row for row in EXPECTED if row[2] == "HOS01"]
+    # SAT01 is 16+ yrs only: its six practice, two England and two CCG rows.
+    assert default.set_aside["other sex or age than selected"] == 10
+    assert set(default.england["indicator_id"]) == {"HOS01"}
+    explicit = fingertips.read_fingertips(SMALL, MAPPING)  # states Age: [All ages, 16+ yrs]
+    assert _tidy(explicit) == EXPECTED
+    only_16 = fingertips.read_mapping(MAPPING)
+    only_16["select"] = {"Sex": ["Persons"], "Age": ["16+ yrs"]}
+    assert _tidy(fingertips.read_fingertips(SMALL, only_16)) == [
+        row for row in EXPECTED if row[2] == "SAT01"
+    ]
+
+
+def test_default_selection_that_keeps_no_rows_names_the_file_and_the_ages(tmp_path):
+    mapping = _mapping_without_select(tmp_path, {990001: "SAT01"})
+    with pytest.raises(DataError) as err:
+        fingertips.read_fingertips(SMALL, mapping)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{SMALL}: 'select'")
+    assert "'Age': ['16+ yrs']" in message
+    assert "keeps none of the 6 practice rows" in message
+    assert fingertips.main([str(SMALL), "--mapping", str(mapping), "--out", str(tmp_path)]) == 2

@@ -1,0 +1,199 @@
+"""Practice fixed effects in the trend model and the small trend comparator warning (issues 13, 14).
+
+The fixed-effects GLM against statsmodels with practice dummies and cluster-robust covariance
+(to 1e-8), its removal of the membership-turnover bias the pooled model has on a planted
+panel, and the trend table's comparator size with its warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from analysis.indicators.comparison import SMALL_COMPARATOR
+from analysis.indicators.selection import METHOD_CHOICES, PUBLISHED_METHODS
+from analysis.indicators.trend_fe import fe_glm
+from analysis.indicators.trends import fit_interaction, fit_trend, trend_models
+from analysis.indicators.truth import attenuation, truth_vs_estimate
+
+
+def _hand_panel(distribution: str) -> pd.DataFrame:
+    """Seven practices over four to five years, counts drawn once from a fixed seed."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for practice in range(7):
+        effect = -1.2 + 0.25 * practice
+        slope = 0.04 * (practice % 3) - 0.02
+        for year in range(2009, 2014 if practice % 2 else 2014 + 1):
+            n = int(rng.integers(200, 900))
+            eta = effect + slope * (year - 2009)
+            if distribution == "binomial":
+                y = rng.binomial(n, 1 / (1 + np.exp(-eta)))
+            else:
+                y = rng.poisson(n * np.exp(eta))
+            rows.append((f"P{practice}", year, float(y), float(n)))
+    return pd.DataFrame(rows, columns=["practice_code", "year", "numerator", "denominator"])
+
+
+def _statsmodels_fe(frame: pd.DataFrame, covariates: np.ndarray, distribution: str):
+    dummies = pd.get_dummies(frame["practice_code"], dtype=float).to_numpy()
+    design = np.column_stack([dummies, covariates])
+    if distribution == "binomial":
+        endog = np.column_stack([frame["numerator"], frame["denominator"] - frame["numerator"]])
+        model = sm.GLM(endog, design, family=sm.families.Binomial())
+    else:
+        model = sm.GLM(
+            frame["numerator"].to_numpy(),
+            design,
+            family=sm.families.Poisson(),
+            offset=np.log(frame["denominator"].to_numpy()),
+        )
+    groups = pd.factorize(frame["practice_code"])[0]
+    fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, tol=1e-14)
+    k = covariates.shape[1]
+    return fit.params[-k:], fit.cov_params()[-k:, -k:], fit.params[:-k]
+
+
+@pytest.mark.parametrize("distribution", ["binomial", "poisson"])
+def test_fixed_effects_glm_matches_statsmodels_with_practice_dummies(distribution):
+    frame = _hand_panel(distribution)
+    time = (frame["year"] - 2009).to_numpy(dtype=float)[:, None]
+    groups = pd.factorize(frame["practice_code"])[0]
+    beta, cov, alpha = fe_glm(
+        frame["numerator"].to_numpy(), frame["denominator"].to_numpy(), time, groups, distribution
+    )
+    ref_beta, ref_cov, ref_alpha = _statsmodels_fe(frame, time, distribution)
+    np.testing.assert_allclose(beta, ref_beta, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(cov, ref_cov, rtol=1e-8, atol=1e-14)
+    # get_dummies orders practices by name, factorize by first appearance: the same here.
+    np.testing.assert_allclose(alpha, ref_alpha, rtol=1e-8, atol=1e-12)
+    fit = fit_trend(frame, distribution, 2009, model="practice_fe")
+    assert fit["slope"] == pytest.approx(ref_beta[0], rel=1e-8)
+    assert fit["slope_se"] == pytest.approx(np.sqrt(ref_cov[0, 0]), rel=1e-8)
+    pooled = fit_trend(frame, distribution, 2009)
+    assert fit["level"] == pooled["level"]  # levels stay those of the pooled model
+    assert fit["slope"] != pytest.approx(pooled["slope"], rel=1e-3)
+
+
+def test_fixed_effects_interaction_matches_statsmodels_with_a_practice_changing_group():
+    frame = _hand_panel("binomial")
+    org_codes = ["P0", "P1", "P2"]
+    is_org = frame["practice_code"].isin(org_codes) | (
+        (frame["practice_code"] == "P3") & (frame["year"] >= 2011)  # P3 joins in 2011
+    )
+    org, rest = frame[is_org], frame[~is_org]
+    got = fit_interaction(org, rest, "binomial", 2009, model="practice_fe")
+    both = pd.concat([org.assign(g=1.0), rest.assign(g=0.0)], ignore_index=True)
+    time = (both["year"] - 2009).to_numpy(dtype=float)
+    g = both["g"].to_numpy()
+    beta, cov, _ = _statsmodels_fe(both, np.column_stack([time, g * time, g]), "binomial")
+    assert got["slope_difference"] == pytest.approx(beta[1], rel=1e-8)
+    assert got["slope_difference_se"] == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-8)
+
+
+def _planted(n_rest: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Noise-free counts: every practice's log odds rise by 0.05 a year, members included.
+
+    ORG01 has ten founding practices (log odds -1.0) and, from 2012, ten joiners that are
+    better (-0.2): the organisation's within-practice trend equals England's, but its pooled
+    rate rises faster because the later members are better practices.
+    """
+    rows = []
+    groups = [("F", 10, -1.0, 2009, "ORG01"), ("J", 10, -0.2, 2012, "ORG01")]
+    groups.append(("R", n_rest, -0.8, 2009, None))
+    for prefix, count, effect, start, org in groups:
+        for i in range(count):
+            for year in range(2009, 2015):
+                n = 20_000.0
+                p = 1 / (1 + np.exp(-(effect + 0.01 * i + 0.05 * (year - 2009))))
+                # Joiners are in the data before joining, outside every organisation.
+                member = org if year >= start else None
+                rows.append((f"{prefix}{i:02d}", year, "PRE01", member, np.round(n * p), n))
+    data = pd.DataFrame(
+        rows,
+        columns=[
+            "practice_code",
+            "year",
+            "indicator_id",
+            "organisation_id",
+            "numerator",
+            "denominator",
+        ],
+    ).assign(domain="prescribing", distribution="binomial", higher_is_better=True)
+    catalogue = pd.DataFrame({"indicator_id": ["PRE01"], "single_year": [np.nan]})
+    return data, catalogue
+
+
+def test_practice_fixed_effects_remove_the_membership_turnover_bias():
+    data, catalogue = _planted()
+    args = (data, catalogue, ["ORG01"])
+    pooled = trend_models(*args, baseline_year=2009).iloc[0]
+    fe = trend_models(*args, baseline_year=2009, model="practice_fe").iloc[0]
+    # Planted truth: the organisation's within-practice slope equals the comparator's (0.05).
+    assert pooled["slope_difference"] > 0.1  # turnover read as improvement
+    assert pooled["classification"] == "better"
+    assert abs(fe["slope_difference"]) < 1e-3  # only the rounding of the counts is left
+    assert fe["org_slope"] == pytest.approx(0.05, abs=1e-3)
+    assert fe["national_slope"] == pytest.approx(0.05, abs=1e-3)
+    assert fe["level_difference"] == pooled["level_difference"]
+    assert fe["model"] == "practice_fe" and pooled["model"] == "pooled"
+    # The joint (interaction) fixed-effects model, with the joiners changing group, agrees.
+    joint = trend_models(*args, baseline_year=2009, model="practice_fe", method="interaction")
+    assert abs(joint["slope_difference"].iloc[0]) < 1e-3
+
+
+def test_trend_model_is_a_method_option_with_the_published_default():
+    assert METHOD_CHOICES["trend_model"] == ("pooled", "practice_fe")
+    assert PUBLISHED_METHODS["trend_model"] == "pooled"
+    data, catalogue = _planted()
+    with pytest.raises(ValueError, match="parameter 'trend_model'.*pooled, practice_fe"):
+        trend_models(data, catalogue, ["ORG01"], baseline_year=2009, model="fe")
+
+
+def test_trend_table_counts_the_comparator_practices_without_warning_when_large():
+    data, catalogue = _planted(n_rest=SMALL_COMPARATOR + 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rest = trend_models(data, catalogue, ["ORG01"], baseline_year=2009)
+        england = trend_models(data, catalogue, ["ORG01"], baseline_year=2009, comparator="england")
+    # Rest of England: the 40 outside practices and the 10 joiners before they joined.
+    assert rest["comparator_practices"].iloc[0] == SMALL_COMPARATOR + 10 + 10
+    assert england["comparator_practices"].iloc[0] == data["practice_code"].nunique()
+
+
+def test_small_trend_comparator_warns_and_says_how_many_practices():
+    data, catalogue = _planted(n_rest=5)
+    with pytest.warns(UserWarning, match=r"rest of England\) covers fewer than 30 .*PRE01: 15"):
+        table = trend_models(data, catalogue, ["ORG01"], baseline_year=2009)
+    assert table["comparator_practices"].iloc[0] == 15
+    # All of England here has 25 practices: still small.
+    with pytest.warns(UserWarning, match=r"\(England\) covers fewer than 30 .*PRE01: 25"):
+        trend_models(data, catalogue, ["ORG01"], baseline_year=2009, comparator="england")
+
+
+def test_truth_for_fixed_effects_slopes_is_attenuated_by_the_practice_year_part_only():
+    data, catalogue = _planted()
+    catalogue = catalogue.assign(distribution="binomial")
+    truth = pd.DataFrame(
+        [
+            ("ENGLAND", "PRE01", "between_practice_sd", 0.4),
+            ("ENGLAND", "PRE01", "practice_year_sd", 0.1),
+            ("ENGLAND", "PRE01", "national_trend", 0.05),
+            ("ORG01", "PRE01", "trend_log_ratio", 0.0),
+            ("ORG01", "PRE01", "level_log_ratio", 0.0),
+        ],
+        columns=["organisation_id", "indicator_id", "parameter", "value"],
+    )
+    assert attenuation(catalogue, truth, within_practice=True)["PRE01"] == pytest.approx(
+        1 / np.sqrt(1 + 0.346 * 0.1**2)
+    )
+    for model, sigma2 in (("pooled", 0.4**2 + 0.1**2), ("practice_fe", 0.1**2)):
+        trend = trend_models(data, catalogue, ["ORG01"], baseline_year=2009, model=model)
+        table = truth_vs_estimate(trend, truth, catalogue).set_index("parameter")
+        assert table.loc["national_trend", "truth"] == pytest.approx(
+            0.05 / np.sqrt(1 + 0.346 * sigma2)
+        )
