@@ -1,0 +1,256 @@
+"""Mutation testing of the modules where a wrong result would pass without a word (issue 19).
+
+``make mutation`` runs this script. For each module below it copies ``analysis/`` and
+``tests/`` into ``build/mutation/<module>/``, writes a ``[tool.mutmut]`` table that mutates
+that one file and selects that module's own tests, runs ``mutmut run`` there (one worker:
+the machine is shared) and prints the share of mutants killed. Every run starts from a
+fresh copy so a result never comes from an older version of the code or the tests.
+
+Score = (killed + timed out + equivalent mutants named in ``EQUIVALENT``) / all mutants.
+Mutants no test reaches ("no tests") and "suspicious" ones count as not killed. An
+equivalent mutant is only counted when its mutated line still matches the one recorded
+here, so an entry goes stale (and stops counting) when the code around it changes.
+
+Usage::
+
+    python tests/mutation.py                  # every module
+    python tests/mutation.py stats qca        # some of them
+    python tests/mutation.py --list           # the modules, their tests and targets
+
+Inspect a survivor afterwards with ``cd build/mutation/<module> && mutmut show <name>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "mutation"
+MUTMUT = Path(sys.executable).with_name("mutmut")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One module to mutate, the tests that are its own, and the share to kill."""
+
+    source: str
+    tests: tuple[str, ...]
+    target: float
+
+
+MODULES = {
+    "cache": Target(
+        "analysis/compendium/cache.py",
+        ("tests/compendium/test_pipeline.py", "tests/compendium/test_cache_mutants.py"),
+        0.85,
+    ),
+    "pipeline": Target(
+        "analysis/compendium/pipeline.py",
+        ("tests/compendium/test_pipeline.py", "tests/compendium/test_pipeline_edges.py"),
+        0.85,
+    ),
+    "stats": Target(
+        "analysis/core/stats.py",
+        (
+            "tests/core/test_stats.py",
+            "tests/core/test_properties.py",
+            "tests/indicators/test_stats_indicators.py",
+            "tests/core/test_stats_edges.py",
+        ),
+        0.90,
+    ),
+    "suppression": Target(
+        "analysis/core/suppression.py",
+        ("tests/core/test_suppression.py", "tests/core/test_suppression_rules.py"),
+        0.90,
+    ),
+    "qca": Target(
+        "analysis/casestudy/qca.py",
+        ("tests/casestudy/test_qca.py", "tests/casestudy/test_qca_truth_table.py"),
+        0.90,
+    ),
+}
+
+# Surviving mutants that no test can kill because they do not change behaviour:
+# mutant name -> (text of the mutated line, why it is equivalent).
+EQUIVALENT: dict[str, tuple[str, str]] = {}
+
+KILLED = {"killed", "timeout"}
+STATUS = {
+    0: "survived",
+    1: "killed",
+    3: "killed",
+    5: "no tests",
+    33: "no tests",
+    34: "skipped",
+    36: "timeout",
+    24: "timeout",
+    -24: "timeout",
+    152: "timeout",
+    255: "timeout",
+    None: "not checked",
+}
+
+
+def _mutmut_table(target: Target) -> str:
+    tests = [t for t in target.tests if (ROOT / t).is_file()]
+    lines = [
+        "",
+        "[tool.mutmut]",
+        'source_paths = ["analysis"]',
+        f"only_mutate = {json.dumps([target.source])}",
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0"]',
+        "use_git_change_detection = false",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def prepare(name: str, target: Target) -> Path:
+    """A fresh scratch project for one module: the package, the tests and the config."""
+    folder = WORK / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc")
+    for part in ("analysis", "tests"):
+        shutil.copytree(ROOT / part, folder / part, ignore=ignore)
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    if "mutmut" in tomllib.loads(pyproject).get("tool", {}):
+        raise SystemExit("pyproject.toml: remove [tool.mutmut]; tests/mutation.py writes it")
+    (folder / "pyproject.toml").write_text(pyproject + _mutmut_table(target), encoding="utf-8")
+    return folder
+
+
+def statuses(folder: Path, target: Target) -> dict[str, str]:
+    """Mutant name -> status, read from the results mutmut stores next to the mutant file."""
+    meta = folder / "mutants" / (target.source + ".meta")
+    codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    return {key: STATUS.get(code, "suspicious") for key, code in codes.items()}
+
+
+def _mutated_line(folder: Path, mutant: str) -> str:
+    shown = subprocess.run(
+        [str(MUTMUT), "show", mutant], cwd=folder, capture_output=True, text=True, check=False
+    ).stdout
+    return "\n".join(line for line in shown.splitlines() if line.startswith("+ "))
+
+
+def score(name: str, folder: Path, target: Target) -> dict:
+    found = statuses(folder, target)
+    counts: dict[str, int] = {}
+    for status in found.values():
+        counts[status] = counts.get(status, 0) + 1
+    equivalent, stale = [], []
+    for mutant, (line, _why) in EQUIVALENT.items():
+        if found.get(mutant) != "survived":
+            continue
+        (equivalent if line in _mutated_line(folder, mutant) else stale).append(mutant)
+    killed = sum(n for status, n in counts.items() if status in KILLED)
+    total = len(found)
+    share = (killed + len(equivalent)) / total if total else 0.0
+    return {
+        "module": name,
+        "source": target.source,
+        "tests": [t for t in target.tests if (ROOT / t).is_file()],
+        "mutants": total,
+        "counts": counts,
+        "equivalent": equivalent,
+        "stale_equivalent": stale,
+        "score": share,
+        "target": target.target,
+        "survivors": sorted(m for m, s in found.items() if s not in KILLED and m not in equivalent),
+    }
+
+
+def run(name: str, target: Target, children: int) -> dict:
+    folder = prepare(name, target)
+    env = {
+        **os.environ,
+        "COMPENDIUM_ROOT": str(ROOT),
+        "COMPENDIUM_BUILD": str(folder / "build"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(MUTMUT), "run", "--max-children", str(children)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    (folder / "mutmut-run.log").write_text(result.stdout + result.stderr, encoding="utf-8")
+    if result.returncode != 0 or not (folder / "mutants" / (target.source + ".meta")).exists():
+        tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
+        raise SystemExit(f"{name}: mutmut run failed (see {folder / 'mutmut-run.log'}): {tail}")
+    summary = score(name, folder, target)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    return summary
+
+
+def report(summary: dict) -> str:
+    counts = summary["counts"]
+    met = summary["score"] >= summary["target"]
+    verdict = (
+        "target met"
+        if met
+        else f"target missed by {100 * (summary['target'] - summary['score']):.1f} points"
+    )
+    lines = [
+        f"{summary['module']:<12} {summary['source']:<34} "
+        f"{100 * summary['score']:5.1f}% of {summary['mutants']} killed "
+        f"(target {100 * summary['target']:.0f}%: {verdict}; {summary['seconds']} s)",
+        "             "
+        + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+        + f"; equivalent (named) {len(summary['equivalent'])}",
+    ]
+    for mutant in summary["equivalent"]:
+        lines.append(f"             equivalent: {mutant}: {EQUIVALENT[mutant][1]}")
+    for mutant in summary["stale_equivalent"]:
+        lines.append(f"             STALE equivalent entry (line changed): {mutant}")
+    for mutant in summary["survivors"]:
+        lines.append(f"             not killed: {mutant}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
+    parser.add_argument("--list", action="store_true", help="show modules, tests and targets")
+    parser.add_argument("--max-children", type=int, default=1, help="parallel mutant workers")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, target in MODULES.items():
+            print(f"{name}: {target.source} >= {100 * target.target:.0f}% with {target.tests}")
+        return 0
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        print(f"unknown module(s) {unknown}; expected some of: {', '.join(MODULES)}")
+        return 2
+    if not MUTMUT.exists():
+        print(f"mutmut is not installed next to {sys.executable}; `pip install -e '.[test]'`")
+        return 2
+    summaries = []
+    for name in args.modules or list(MODULES):
+        summary = run(name, MODULES[name], args.max_children)
+        print(report(summary), flush=True)
+        summaries.append(summary)
+    (WORK / "summary.json").write_text(json.dumps(summaries, indent=2), encoding="utf-8")
+    missed = [s["module"] for s in summaries if s["score"] < s["target"]]
+    print("all targets met" if not missed else f"targets missed: {', '.join(missed)}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
