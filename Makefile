@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 JOBS   ?=
 
-.PHONY: all install run book test lint lab bench strip status clean
+.PHONY: all install run book test lint lab bench strip status clean mutation
 
 all: run book
 
@@ -46,3 +46,9 @@ strip: install
 
 clean:
 	rm -rf build
+
+# Mutation testing of the cache, pipeline validation, statistics, disclosure control and QCA,
+# each module against its own tests only (tests/mutation.py; slow, so not part of `make test`).
+# MODULES="stats qca" limits it to some modules.
+mutation: install
+	nice -n 15 $(BIN)/python tests/mutation.py $(MODULES)
