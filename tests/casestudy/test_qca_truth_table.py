@@ -205,3 +205,14 @@ def test_parameter_errors_name_the_parameter_and_the_columns():
     assert qca.expression((1, 0, 1), ["a", "b", "c"]) == "a*~b*c"
     with pytest.raises(ValueError):
         qca.expression((1, 0), ["a", "b", "c"])
+
+
+def test_crisp_data_stored_as_floats_or_booleans_give_the_same_table():
+    as_int = qca.truth_table(EDGE, "Y", ["P", "Q"], remainders=False)
+    for stored in (EDGE.astype(float), EDGE.astype(bool)):
+        pd.testing.assert_frame_equal(
+            qca.truth_table(stored, "Y", ["P", "Q"], remainders=False), as_int
+        )
+        pd.testing.assert_frame_equal(
+            qca.condition_table(stored, "Y", ["P", "Q"]), qca.condition_table(EDGE, "Y", ["P", "Q"])
+        )
