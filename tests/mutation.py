@@ -82,7 +82,66 @@ MODULES = {
 
 # Surviving mutants that no test can kill because they do not change behaviour:
 # mutant name -> (text of the mutated line, why it is equivalent).
-EQUIVALENT: dict[str, tuple[str, str]] = {}
+_QCA = "analysis.casestudy.qca.x_"
+_FLOAT_CAST = (
+    "the float cast is redundant: 0/1, boolean or fuzzy numeric scores give the same "
+    "minimum, sum and true division without it"
+)
+_ZIP_STRICT = "both sequences are built with one entry per condition, so strict never fires"
+EQUIVALENT: dict[str, tuple[str, str]] = {
+    **{
+        f"{_QCA}{func}__mutmut_{n}": (line, _FLOAT_CAST)
+        for func in ("consistency", "coverage")
+        for n, line in (
+            (3, "np.asarray(x, dtype=None)"),
+            (5, "np.asarray(x, )"),
+            (7, "np.asarray(y, dtype=None)"),
+            (9, "np.asarray(y, )"),
+        )
+    },
+    f"{_QCA}consistency__mutmut_23": ('float("NAN")', 'float("NAN") is the same NaN'),
+    f"{_QCA}coverage__mutmut_23": ('float("NAN")', 'float("NAN") is the same NaN'),
+    f"{_QCA}truth_table__mutmut_17": (
+        "y = data[outcome].to_numpy(dtype=None)",
+        "y is only compared with 1 and passed to consistency/coverage, which cast it",
+    ),
+    f"{_QCA}truth_table__mutmut_38": (
+        "else sorted(observed, )",
+        "the rows are re-sorted afterwards with the unique expression as last key",
+    ),
+    f"{_QCA}truth_table__mutmut_39": (
+        "else sorted(observed, reverse=False)",
+        "the rows are re-sorted afterwards with the unique expression as last key",
+    ),
+    f"{_QCA}truth_table__mutmut_43": (
+        "to_numpy(dtype=None) == np.array(config)",
+        "0/1 stored as int, float or bool compare equal to the 0/1 configuration",
+    ),
+    f"{_QCA}truth_table__mutmut_48": (
+        "x = member.astype(None)",
+        "numpy's astype(None) is float64, the same as astype(float)",
+    ),
+    **{
+        f"{_QCA}truth_table__mutmut_{n}": (line, _ZIP_STRICT)
+        for n, line in (
+            (58, "zip(conditions, config, strict=None)"),
+            (61, "zip(conditions, config, )"),
+            (62, "zip(conditions, config, strict=False)"),
+        )
+    },
+    f"{_QCA}truth_table__mutmut_104": (
+        "if (not np.isnan(cons)) or True else False",
+        "for a remainder cons is NaN and 0 < NaN < 1 is already False",
+    ),
+    f"{_QCA}condition_table__mutmut_9": (
+        "y = data[outcome].to_numpy(dtype=None)",
+        "y only reaches consistency/coverage, which cast it to float",
+    ),
+    f"{_QCA}condition_table__mutmut_12": (
+        "present = data[name].to_numpy(dtype=None)",
+        "1.0 - present and consistency/coverage give floats for int, float or bool columns",
+    ),
+}
 
 KILLED = {"killed", "timeout"}
 STATUS = {
@@ -229,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
     parser.add_argument("--list", action="store_true", help="show modules, tests and targets")
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutant workers")
+    parser.add_argument(
+        "--rescore", action="store_true", help="score the last run again without running mutmut"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for name, target in MODULES.items():
@@ -243,7 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     summaries = []
     for name in args.modules or list(MODULES):
-        summary = run(name, MODULES[name], args.max_children)
+        if args.rescore:
+            summary = score(name, WORK / name, MODULES[name]) | {"seconds": 0.0}
+        else:
+            summary = run(name, MODULES[name], args.max_children)
         print(report(summary), flush=True)
         summaries.append(summary)
     (WORK / "summary.json").write_text(json.dumps(summaries, indent=2), encoding="utf-8")
