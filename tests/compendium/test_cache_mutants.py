@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -362,3 +363,49 @@ def test_which_imports_count():
     }
     assert cache.imported_modules("import analysis\nfrom (") == set()
     assert cache.imported_modules("import analysis") == {"analysis"}
+
+
+# ------------------------------------------------------------------ edits a timestamp misses
+
+
+def _keep_mtime(path: Path, text: str) -> None:
+    """Rewrite a file but keep its timestamp, as ``cp -p`` or ``rsync -t`` would."""
+    stat = path.stat()
+    path.write_text(text)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_edits_of_the_same_size_or_with_the_old_timestamp_still_invalidate(mini, with_path):
+    extra = mini / "data" / "extra.csv"
+    record_run(with_path)
+    extra.write_text("a\n9\n")  # same size, new timestamp
+    assert reasons(with_path) == ["input file changed: parameter:src"]
+    record_run(with_path)
+    _keep_mtime(extra, "a\n10\n")  # new size, old timestamp
+    assert reasons(with_path) == ["input file changed: parameter:src"]
+
+
+def test_package_edits_of_the_same_size_or_with_the_old_timestamp_invalidate(package):
+    before = _digests()
+    stats = package / "core" / "stats.py"
+    stats.write_text("import numpz\n")  # same size as "import numpy\n"
+    same_size = _digests()
+    assert {n for n in before if before[n] != same_size[n]} == {"ind", "stats"}
+    _keep_mtime(stats, "import numpy as np\n")
+    kept = _digests()
+    assert {n for n in before if kept[n] != same_size[n]} == {"ind", "stats"}
+
+
+def test_directory_digest_is_independent_of_creation_order(mini):
+    names = ["b.csv", "a.csv", "sub/c.csv", "sub/a.csv", "z.csv"]
+    one, two = mini / "data" / "one", mini / "data" / "two"
+    for folder, order in ((one, names), (two, list(reversed(names)))):
+        (folder / "sub").mkdir(parents=True)
+        for name in order:
+            (folder / name).write_text(name)
+    assert cache.directory_digest(one) == cache.directory_digest(two)
+    expected = hashlib.sha256()
+    for name in sorted(names):
+        expected.update(name.encode())
+        expected.update(hashlib.sha256(name.encode()).hexdigest().encode())
+    assert cache.directory_digest(one) == expected.hexdigest()
