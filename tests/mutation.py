@@ -87,6 +87,10 @@ _FLOAT_CAST = (
     "the float cast is redundant: 0/1, boolean or fuzzy numeric scores give the same "
     "minimum, sum and true division without it"
 )
+_N_FIRST = "rows are also sorted by n descending, which already puts observed (n > 0) rows first"
+_NAN_TIE = "consistency is missing only for n = 0 rows, which all get the same fill value"
+_UNIQUE_LAST_KEY = "the last sort key, the expression, is unique, so the order is total"
+_KIND_IGNORED = "pandas ignores the sort kind when sorting on several columns"
 _ZIP_STRICT = "both sequences are built with one entry per condition, so strict never fires"
 EQUIVALENT: dict[str, tuple[str, str]] = {
     **{
@@ -133,6 +137,21 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "if (not np.isnan(cons)) or True else False",
         "for a remainder cons is NaN and 0 < NaN < 1 is already False",
     ),
+    **{
+        f"{_QCA}truth_table__mutmut_{n}": (line, why)
+        for n, line, why in (
+            (125, "_obs=None", _N_FIRST),
+            (131, '_obs=table["n"] >= 0', _N_FIRST),
+            (132, '_obs=table["n"] > 1', _N_FIRST),
+            (133, "fillna(None)", _NAN_TIE),
+            (136, "fillna(+1)", _NAN_TIE),
+            (137, "fillna(-2)", _NAN_TIE),
+            (141, "kind=None", _UNIQUE_LAST_KEY),
+            (144, "ascending=[False, False, False, True], )", _UNIQUE_LAST_KEY),
+            (157, 'kind="XXmergesortXX"', _KIND_IGNORED),
+            (158, 'kind="MERGESORT"', _KIND_IGNORED),
+        )
+    },
     f"{_QCA}condition_table__mutmut_9": (
         "y = data[outcome].to_numpy(dtype=None)",
         "y only reaches consistency/coverage, which cast it to float",
