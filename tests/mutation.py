@@ -45,6 +45,7 @@ class Target:
     source: str
     tests: tuple[str, ...]
     target: float
+    deselect: tuple[str, ...] = ()
 
 
 MODULES = {
@@ -72,6 +73,9 @@ MODULES = {
         "analysis/core/suppression.py",
         ("tests/core/test_suppression.py", "tests/core/test_suppression_rules.py"),
         0.90,
+        # 60 Hypothesis tables with two attacks each: ~7 s a mutant, too slow to run per
+        # mutant here. Leaving it out can only lower the score (a stricter measure).
+        deselect=("tests/core/test_suppression.py::test_no_small_cell_is_ever_recoverable",),
     ),
     "qca": Target(
         "analysis/casestudy/qca.py",
@@ -181,6 +185,7 @@ STATUS = {
 
 def _mutmut_table(target: Target) -> str:
     tests = [t for t in target.tests if (ROOT / t).is_file()]
+    tests += [arg for test in target.deselect for arg in ("--deselect", test)]
     lines = [
         "",
         "[tool.mutmut]",
@@ -189,6 +194,8 @@ def _mutmut_table(target: Target) -> str:
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0"]',
         "use_git_change_detection = false",
+        # A mutant that loops forever is stopped after 4x its tests' usual time, not 15x.
+        "timeout_multiplier = 4.0",
         "",
     ]
     return "\n".join(lines)
@@ -241,6 +248,7 @@ def score(name: str, folder: Path, target: Target) -> dict:
         "module": name,
         "source": target.source,
         "tests": [t for t in target.tests if (ROOT / t).is_file()],
+        "left_out": list(target.deselect),
         "mutants": total,
         "counts": counts,
         "equivalent": equivalent,
@@ -314,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for name, target in MODULES.items():
             print(f"{name}: {target.source} >= {100 * target.target:.0f}% with {target.tests}")
+            for test in target.deselect:
+                print(f"    left out: {test}")
         return 0
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
