@@ -77,6 +77,25 @@ def test_a_cell_an_attacker_can_bound_gets_one_more_cell_in_its_line():
     assert codes(suppression_status(counts)) == ["SP.", "SP.", "SS.", "..."]
 
 
+def test_when_the_weak_cells_row_and_column_are_all_withheld_any_cell_may_be_taken():
+    #        x  y   z |  T     threshold 9, zeros suppressed: primary a:x,y  b:x,y,z  T:x,y
+    #   a    0  1  30 | 31     line rule: column z takes (a,z)=30 (interior before 34)
+    #   b    0  6   4 | 10     (a,x) is bounded: its row offers only the total (a,T)=31;
+    #   T    0  7  34 | 41     then column T takes (b,T)=10 (smaller than 41).
+    # (a,x) is still bounded and its row and column are all withheld: the best cell
+    # anywhere is taken, the total (T,z)=34 (smaller than the grand total 41).
+    counts = pd.DataFrame([[0, 1, 30], [0, 6, 4]], index=["a", "b"], columns=list("xyz"))
+    status = suppression_status(counts, threshold=9, suppress_zeros=True)
+    assert codes(status) == ["PPSS", "PPPS", "PPS."]
+    #        x  y |  T     threshold 8, zeros suppressed: primary a:x,y,T  b:x  c:x,y,T  T:x
+    #   a    3  0 |  3     line rule: row b takes (b,y)=30, row T takes (T,y)=31
+    #   b    0 30 | 30     (a,x) is bounded with row a and column x all withheld: the best
+    #   c    1  1 |  2     cell anywhere is the total (b,T)=30 (smaller than 35)
+    #   T    4 31 | 35
+    counts = pd.DataFrame([[3, 0], [0, 30], [1, 1]], index=list("abc"), columns=list("xy"))
+    assert codes(suppression_status(counts, 8, True)) == ["PPP", "PSS", "PPP", "PS."]
+
+
 def test_default_threshold_is_five_and_zeros_are_shown():
     counts = pd.DataFrame([[4, 5], [0, 60]], index=["a", "b"], columns=["x", "y"])
     status = suppression_status(counts)
