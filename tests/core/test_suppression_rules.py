@@ -96,6 +96,46 @@ def test_when_the_weak_cells_row_and_column_are_all_withheld_any_cell_may_be_tak
     assert codes(suppression_status(counts, 8, True)) == ["PPP", "PSS", "PPP", "PS."]
 
 
+def test_a_zero_interior_cell_is_taken_before_a_total():
+    #        w  x  y  z |  T    threshold 5, zeros shown: primary (a,z)=2
+    #   a    0 30  0  2 | 32    row a: (a,x)=30 (non-zero before zero)
+    #   b   30  0  6  6 | 42    column x: (b,x)=0, interior, before the total (T,x)=30
+    #   T   30 30  6  8 | 74    row b: (b,y)=6 (tie with (b,z), first by position)
+    #                           column y: (a,y)=0 before (T,y)=6; column z: (b,z)=6
+    counts = pd.DataFrame([[0, 30, 0, 2], [30, 0, 6, 6]], index=["a", "b"], columns=list("wxyz"))
+    assert codes(suppression_status(counts)) == [".SSP.", ".SSS.", "....."]
+
+
+def test_the_extra_cell_for_a_weak_cell_comes_from_its_own_row():
+    #        w  x  y  z |   T    threshold 2, zeros suppressed: primary (a,w)=1 (c,w)=0 (c,z)=1
+    #   a    1 30  3  3 |  37    line rule: row a (a,y)=3, column y (b,y)=30, row b (b,w)=9,
+    #   b    9  9 30 30 |  78    column z (a,z)=3
+    #   c    0  2 30  1 |  33    (c,w) is bounded under 2: its row c offers (c,x)=2, the
+    #   T   10 41 63 34 | 148    smallest; then column x takes (b,x)=9
+    counts = pd.DataFrame(
+        [[1, 30, 3, 3], [9, 9, 30, 30], [0, 2, 30, 1]], index=list("abc"), columns=list("wxyz")
+    )
+    status = suppression_status(counts, threshold=2, suppress_zeros=True)
+    assert codes(status) == ["P.SS.", "SSS..", "PS.P.", "....."]
+
+
+def test_a_cell_bounded_at_exactly_the_threshold_is_protected_enough():
+    # As in the attacker test above, (a,y) + (b,y) = 4 is published; with threshold 4 a
+    # largest possible value of 4 is not "under the threshold", so nothing more is hidden.
+    counts = pd.DataFrame([[6, 1], [9, 3], [30, 9]], index=list("abc"), columns=list("xy"))
+    assert codes(suppression_status(counts, threshold=4)) == ["SP.", "SP.", "...", "..."]
+    assert cell_bounds(
+        with_totals(counts).to_numpy(), np.array([[1, 1, 0]] * 2 + [[0, 0, 0]] * 2, dtype=bool)
+    )[(0, 1)] == (0.0, 4.0)
+
+
+def test_a_missing_count_in_a_nullable_column_is_named():
+    counts = pd.DataFrame({"x": pd.array([1, None], dtype="Int64"), "y": [2, 3]})
+    message = r"^counts must be non-negative whole numbers with no missing cells$"
+    with pytest.raises(ValueError, match=message):
+        suppression_status(counts)
+
+
 def test_default_threshold_is_five_and_zeros_are_shown():
     counts = pd.DataFrame([[4, 5], [0, 60]], index=["a", "b"], columns=["x", "y"])
     status = suppression_status(counts)
@@ -130,11 +170,12 @@ def test_with_totals_sums_and_checks():
     assert full.dtypes.astype(str).tolist() == ["int64"] * 3
     assert full.to_numpy().tolist() == [[1, 2, 3], [3, 4, 7], [4, 6, 10]]
     assert full.index[-1] == TOTAL and full.columns[-1] == TOTAL
+    counts_message = r"^counts must be non-negative whole numbers with no missing cells$"
     for bad, message in [
-        (pd.DataFrame([[1, -1]]), "non-negative"),
-        (pd.DataFrame([[0.5, 1]]), "whole numbers"),
-        (pd.DataFrame([[np.nan, 1]]), "no missing cells"),
-        (pd.DataFrame(), "the count table is empty"),
+        (pd.DataFrame([[1, -1]]), counts_message),
+        (pd.DataFrame([[0.5, 1]]), counts_message),
+        (pd.DataFrame([[np.nan, 1]]), counts_message),
+        (pd.DataFrame(), r"^the count table is empty$"),
     ]:
         with pytest.raises(ValueError, match=message):
             with_totals(bad)
