@@ -96,7 +96,20 @@ _NAN_TIE = "consistency is missing only for n = 0 rows, which all get the same f
 _UNIQUE_LAST_KEY = "the last sort key, the expression, is unique, so the order is total"
 _KIND_IGNORED = "pandas ignores the sort kind when sorting on several columns"
 _ZIP_STRICT = "both sequences are built with one entry per condition, so strict never fires"
+_SUP = "analysis.core.suppression.x_"
+_HIGHS = "HiGHS is scipy's default linprog method, and scipy lower-cases the method name"
 EQUIVALENT: dict[str, tuple[str, str]] = {
+    f"{_SUP}cell_bounds__mutmut_32": ("b_eq=b_eq, )", _HIGHS),
+    f"{_SUP}_upper_bound_below__mutmut_25": ("b_eq=b_eq, )", _HIGHS),
+    f"{_SUP}_upper_bound_below__mutmut_27": ('method="HIGHS"', _HIGHS),
+    f"{_SUP}_equations__mutmut_12": (
+        "coef[index[cell]] = sign",
+        "a cell appears once in each row or column equation, so += and = agree",
+    ),
+    f"{_SUP}_equations__mutmut_20": (
+        "if (a_eq) or True else (None, None)",
+        "there are no equations only when no cell is withheld, and then no LP is solved",
+    ),
     **{
         f"{_QCA}{func}__mutmut_{n}": (line, _FLOAT_CAST)
         for func in ("consistency", "coverage")
