@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 from statsmodels.stats.meta_analysis import combine_effects
+from statsmodels.stats.proportion import proportion_confint
 
 from analysis.core import stats
 
@@ -247,3 +248,34 @@ def test_statistics_raise_no_warnings_on_ordinary_input():
         stats.wilson_interval([0, 5], [5, 5])
         stats.garwood_interval([0, 5], 2.0)
         stats.benjamini_hochberg([0.01, np.nan])
+
+
+# --------------------------------------------------------------------------- input types
+
+
+def test_wilson_with_integer_counts_beyond_three_billion():
+    # n**2 overflows 64-bit integers above about 3.04e9; national denominators must still
+    # give the statsmodels interval.
+    count, n = np.int64(3_000_000_000), np.int64(5_000_000_000)
+    lower, upper = stats.wilson_interval(count, n)
+    ref_lower, ref_upper = proportion_confint(3e9, 5e9, alpha=0.05, method="wilson")
+    assert lower == pytest.approx(ref_lower, abs=1e-12)
+    assert upper == pytest.approx(ref_upper, abs=1e-12)
+
+
+def test_none_is_a_missing_value_like_nan():
+    np.testing.assert_allclose(
+        stats.benjamini_hochberg([0.01, None, 0.04]), [0.02, np.nan, 0.04], equal_nan=True
+    )
+    assert stats.winsorised_phi([1.0, None, -2.0, 3.0]) == stats.winsorised_phi([1.0, -2.0, 3.0])
+    assert stats.additive_tau2([2.0, -2.0, None, 1.0], [1.0, 0.5, 1.0, None]) == (
+        stats.additive_tau2([2.0, -2.0], [1.0, 0.5])
+    )
+
+
+def test_a_missing_count_is_rejected_with_the_rule():
+    message = r"^garwood_interval needs count >= 0 and exposure > 0$"
+    with pytest.raises(ValueError, match=message):
+        stats.garwood_interval([3, None], 1.0)
+    with pytest.raises(ValueError, match=message):
+        stats.garwood_interval([3, 4], [1.0, 0.0])
