@@ -98,7 +98,54 @@ _KIND_IGNORED = "pandas ignores the sort kind when sorting on several columns"
 _ZIP_STRICT = "both sequences are built with one entry per condition, so strict never fires"
 _SUP = "analysis.core.suppression.x_"
 _HIGHS = "HiGHS is scipy's default linprog method, and scipy lower-cases the method name"
+_STATS = "analysis.core.stats.x_"
+_NUMERIC_CAST = (
+    "the float cast is redundant for numeric input here: no power or integer division "
+    "follows, and missing values are not accepted by this function either way"
+)
+_SORT_KIND = "tied p-values get the same adjusted value whatever the sort order"
+_STATSMODELS_FLOAT = "statsmodels' confint_poisson already returns float arrays"
 EQUIVALENT: dict[str, tuple[str, str]] = {
+    **{
+        f"{_STATS}{func}__mutmut_{n}": (line, _NUMERIC_CAST)
+        for func, n, line in (
+            ("wilson_interval", 4, "count = np.asarray(count, dtype=None)"),
+            ("wilson_interval", 6, "count = np.asarray(count, )"),
+            ("null_standard_error", 5, "target = np.asarray(target, dtype=None)"),
+            ("null_standard_error", 7, "target = np.asarray(target, )"),
+            ("null_standard_error", 10, "n = np.asarray(n, dtype=None)"),
+            ("null_standard_error", 12, "n = np.asarray(n, )"),
+            ("funnel_limits", 26, "target = np.asarray(target, dtype=None)"),
+            ("funnel_limits", 28, "target = np.asarray(target, )"),
+        )
+    },
+    **{
+        f"{_STATS}benjamini_hochberg__mutmut_{n}": (line, _SORT_KIND)
+        for n, line in ((20, "kind=None"), (22, "np.argsort(values, )"), (24, 'kind="MERGESORT"'))
+    },
+    f"{_STATS}benjamini_hochberg__mutmut_48": (
+        "np.minimum(ranked, 2.0)",
+        "after the running minimum every value is at most the largest p-value, so a cap "
+        "at 1 or 2 never binds for p-values in [0, 1]",
+    ),
+    **{
+        f"{_STATS}garwood_interval__mutmut_{n}": (line, _STATSMODELS_FLOAT)
+        for n, line in (
+            (50, "np.asarray(lower, dtype=None)"),
+            (52, "np.asarray(lower, )"),
+            (55, "np.asarray(upper, dtype=None)"),
+            (57, "np.asarray(upper, )"),
+        )
+    },
+    f"{_STATS}garwood_interval__mutmut_48": (
+        "np.nan_to_num(np.asarray(lower, dtype=float), )",
+        "nan_to_num's default replacement for NaN is already 0.0",
+    ),
+    f"{_STATS}garwood_interval__mutmut_53": (
+        "nan=1.0",
+        "the installed statsmodels returns a lower bound of 0 (not NaN) for a count of 0, "
+        "so the NaN guard never fires (it protects against older statsmodels)",
+    ),
     f"{_SUP}cell_bounds__mutmut_32": ("b_eq=b_eq, )", _HIGHS),
     f"{_SUP}_upper_bound_below__mutmut_25": ("b_eq=b_eq, )", _HIGHS),
     f"{_SUP}_upper_bound_below__mutmut_27": ('method="HIGHS"', _HIGHS),
