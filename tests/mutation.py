@@ -137,6 +137,10 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (57, "np.asarray(upper, )"),
         )
     },
+    f"{_STATS}wilson_interval__mutmut_92": (
+        "np.clip(centre + half, None, 1.0)",
+        "centre and half are both non-negative, so the upper bound is never below 0",
+    ),
     f"{_STATS}garwood_interval__mutmut_48": (
         "np.nan_to_num(np.asarray(lower, dtype=float), )",
         "nan_to_num's default replacement for NaN is already 0.0",

@@ -279,3 +279,12 @@ def test_a_missing_count_is_rejected_with_the_rule():
         stats.garwood_interval([3, None], 1.0)
     with pytest.raises(ValueError, match=message):
         stats.garwood_interval([3, 4], [1.0, 0.0])
+
+
+def test_wilson_upper_bound_stays_within_one_despite_rounding():
+    # At n ~ 7e15 the formula's centre + half rounds to 1.0000000000000002 for count = n - 1;
+    # the documented bounds are within [0, 1].
+    n = 7073332279644439.0
+    lower, upper = stats.wilson_interval(n - 1, n)
+    assert upper <= 1.0 and upper == pytest.approx(1.0)
+    assert 0.0 < lower < 1.0
