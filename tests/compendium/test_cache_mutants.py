@@ -409,3 +409,21 @@ def test_directory_digest_is_independent_of_creation_order(mini):
         expected.update(name.encode())
         expected.update(hashlib.sha256(name.encode()).hexdigest().encode())
     assert cache.directory_digest(one) == expected.hexdigest()
+
+
+def test_a_renamed_module_invalidates_the_notebooks_that_imported_it(package):
+    before = _digests()
+    # A rename keeps size and timestamp; the notebook now imports a module that is gone.
+    (package / "core" / "helpers.py").rename(package / "core" / "helpers2.py")
+    after = _digests()
+    assert {n for n in before if before[n] != after[n]} == {"survey"}
+
+
+def test_the_recorded_cache_key_differs_when_any_component_differs(mini):
+    alpha = pl.load().notebook("alpha")
+    components = cache.cache_components(alpha, alpha.defaults)
+    key = cache.cache_key(components)
+    assert key == hashlib.sha256(pl.canonical_json(components).encode()).hexdigest()
+    for part in ("source", "parameters", "package"):
+        assert cache.cache_key({**components, part: "other"}) != key
+    assert cache.cache_key({**components, "inputs": {}}) != key
