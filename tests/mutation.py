@@ -113,6 +113,14 @@ _LOCALE = (
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_CACHE}_code_cells__mutmut_3": ("read_text(encoding=None)", _LOCALE),
     f"{_CACHE}module_closure__mutmut_12": ("read_text(encoding=None)", _LOCALE),
+    f"{_CACHE}_code_cells__mutmut_6": (
+        'read_text(encoding="UTF-8")',
+        "codec names are case-insensitive",
+    ),
+    f"{_CACHE}_code_cells__mutmut_11": (
+        'if (isinstance(c["source"], list)) or True else',
+        '"".join of a string gives the same string',
+    ),
     f"{_CACHE}module_closure__mutmut_14": (
         'read_text(encoding="UTF-8")',
         "codec names are case-insensitive",
