@@ -110,7 +110,21 @@ _LOCALE = (
     "equivalent on a UTF-8 locale (this machine and CI run C.UTF-8); it would matter under a "
     "non-UTF-8 locale, which a test cannot set inside the running process"
 )
+_PIPE = "analysis.compendium.pipeline.x"
 EQUIVALENT: dict[str, tuple[str, str]] = {
+    f"{_PIPE}ǁPipelineǁupstream__mutmut_8": (
+        'ref.split(":", 2)[0]',
+        "the part before the first colon is the same whatever the split limit",
+    ),
+    f"{_PIPE}_resolve_path__mutmut_3": (
+        "if (path.is_absolute()) and False else",
+        "joining an absolute path onto the root gives the absolute path itself",
+    ),
+    f"{_PIPE}_parse_assignment__mutmut_17": (
+        "value = None",
+        "a value YAML cannot read becomes None here, and the next line turns None into the "
+        "raw text anyway",
+    ),
     f"{_CACHE}_code_cells__mutmut_3": ("read_text(encoding=None)", _LOCALE),
     f"{_CACHE}module_closure__mutmut_12": ("read_text(encoding=None)", _LOCALE),
     f"{_CACHE}_code_cells__mutmut_6": (

@@ -331,3 +331,13 @@ def test_parameter_set_names_are_a_hash_of_the_sorted_values(mini):
     text = json.dumps(changed, sort_keys=True, separators=(",", ":"))
     assert pl.paramset_name(alpha, changed) == "p-" + hashlib.sha256(text.encode()).hexdigest()[:10]
     assert pl.canonical_json({"p": Path("a/b"), "a": [1, 2.5]}) == '{"a":[1,2.5],"p":"a/b"}'
+
+
+def test_an_output_whose_name_holds_a_colon_can_be_an_input(mini):
+    _edit(mini, "outputs: [tables/out.csv]", 'outputs: [tables/out.csv, "tables/a:b.csv"]')
+    _edit(mini, '    inputs: ["alpha:tables/out.csv"]', '    inputs: ["alpha:tables/a:b.csv"]')
+    pipeline = pl.load()
+    assert pipeline.upstream("beta") == ["alpha"]
+    assert (
+        pl.input_path("alpha:tables/a:b.csv") == build_dir() / "runs/alpha/default/tables/a:b.csv"
+    )
