@@ -116,6 +116,11 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'ref.split(":", 2)[0]',
         "the part before the first colon is the same whatever the split limit",
     ),
+    f"{_PIPE}_parse_parameter__mutmut_57": (
+        "default=None,",
+        "this first Parameter is only used to check the default; the one returned gets the "
+        "checked default",
+    ),
     f"{_PIPE}_resolve_path__mutmut_3": (
         "if (path.is_absolute()) and False else",
         "joining an absolute path onto the root gives the absolute path itself",

@@ -77,7 +77,7 @@ def test_unknown_parameter_keys_and_types_are_listed(mini):
 def test_an_unknown_type_lists_the_known_ones(mini):
     _edit(mini, "label: {type: str, default: x}", 'label: {type: "list[bool]", default: [x]}')
     _fails(
-        r":12: .*'label': unknown type 'list\[bool\]'; expected one of "
+        r"pipeline.yml:12: .*'label': unknown type 'list\[bool\]'; expected one of "
         r"\['bool', 'float', 'int', 'list\[float\]', 'list\[int\]', 'list\[str\]', 'path', 'str'\]$"
     )
 
@@ -340,4 +340,12 @@ def test_an_output_whose_name_holds_a_colon_can_be_an_input(mini):
     assert pipeline.upstream("beta") == ["alpha"]
     assert (
         pl.input_path("alpha:tables/a:b.csv") == build_dir() / "runs/alpha/default/tables/a:b.csv"
+    )
+
+
+def test_a_reserved_parameter_name_is_named_with_its_line(mini):
+    _edit(mini, "fail: {type: bool", "output_dir: {type: str")
+    _fails(
+        r"pipeline.yml:27: notebook 'gamma', parameter 'output_dir': "
+        r"'output_dir' is reserved \(the runner injects it\)$"
     )
