@@ -121,6 +121,7 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "this first Parameter is only used to check the default; the one returned gets the "
         "checked default",
     ),
+    f"{_PIPE}_load__mutmut_9": ('read_text(encoding="UTF-8")', "codec names are case-insensitive"),
     f"{_PIPE}_resolve_path__mutmut_3": (
         "if (path.is_absolute()) and False else",
         "joining an absolute path onto the root gives the absolute path itself",

@@ -84,7 +84,10 @@ def test_an_unknown_type_lists_the_known_ones(mini):
 
 def test_an_invalid_default_is_named_with_the_reason(mini):
     _edit(mini, "mode: {type: str, default: a,", "mode: {type: str, default: c,")
-    _fails(r":14: notebook 'alpha', parameter 'mode': default 'c' is invalid: 'c' is not one of")
+    _fails(
+        r"pipeline.yml:14: notebook 'alpha', parameter 'mode': "
+        r"default 'c' is invalid: 'c' is not one of"
+    )
 
 
 def test_a_path_default_need_not_exist_when_the_file_is_read(mini):
@@ -349,3 +352,22 @@ def test_a_reserved_parameter_name_is_named_with_its_line(mini):
         r"pipeline.yml:27: notebook 'gamma', parameter 'output_dir': "
         r"'output_dir' is reserved \(the runner injects it\)$"
     )
+
+
+def test_an_unknown_notebook_key_is_named_with_file_and_line(mini):
+    _edit(mini, "    title: Gamma\n", "    titel: Gamma\n")
+    _fails(r"pipeline.yml:23: notebook 'gamma': unknown key\(s\) \['titel'\]; expected \[")
+
+
+def test_titles_and_sources_are_read_as_declared(mini):
+    pipeline = pl.load()
+    assert [nb.title for nb in pipeline.notebooks.values()] == ["Alpha", "Beta", "Gamma"]
+    assert pipeline.notebook("beta").source == Path("notebooks/beta.ipynb")
+    assert pipeline.notebook("alpha").outputs == ("tables/out.csv",)
+    assert pipeline.notebook("beta").inputs == ("alpha:tables/out.csv",)
+    assert pipeline.book == {"title": "Mini", "front": ["intro"], "back": []}
+
+
+def test_a_character_yaml_cannot_read_is_named(mini):
+    (mini / "pipeline.yml").write_text("notebooks:\n  a\x07: {}\n")
+    _fails(r"pipeline.yml:0: malformed YAML: unacceptable character #x0007")
