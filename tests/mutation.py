@@ -116,7 +116,7 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'ref.split(":", 2)[0]',
         "the part before the first colon is the same whatever the split limit",
     ),
-    f"{_PIPE}_parse_parameter__mutmut_57": (
+    f"{_PIPE}__parse_parameter__mutmut_57": (
         "default=None,",
         "this first Parameter is only used to check the default; the one returned gets the "
         "checked default",

@@ -183,7 +183,7 @@ def test_a_repeated_key_names_both_lines(mini):
 
 def test_malformed_yaml_names_the_exact_line(mini):
     _edit(mini, "title: Beta", "title: [Beta")
-    _fails(r"pipeline.yml:19: malformed YAML: ")
+    _fails(r"pipeline.yml:19: malformed YAML: expected ',' or '\]', but got ':'$")
 
 
 def test_an_unreadable_pipeline_says_why(mini):
