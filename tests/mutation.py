@@ -192,6 +192,7 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_SUP}cell_bounds__mutmut_32": ("b_eq=b_eq, )", _HIGHS),
     f"{_SUP}_upper_bound_below__mutmut_25": ("b_eq=b_eq, )", _HIGHS),
     f"{_SUP}_upper_bound_below__mutmut_27": ('method="HIGHS"', _HIGHS),
+    f"{_SUP}cell_bounds__mutmut_35": ('method="HIGHS"', _HIGHS),
     f"{_SUP}_equations__mutmut_12": (
         "coef[index[cell]] = sign",
         "a cell appears once in each row or column equation, so += and = agree",
