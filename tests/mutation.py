@@ -109,6 +109,10 @@ _NUMERIC_CAST = (
     "follows, and missing values are not accepted by this function either way"
 )
 _SORT_KIND = "tied p-values get the same adjusted value whatever the sort order"
+_WILSON_LOWER = (
+    "for count > 0 the lower bound centre - half lies in (0, 1) (centre <= 1, half >= 0); "
+    "no rounding below 0 was found searching n up to 1e17 with counts 1 and 2"
+)
 _STATSMODELS_FLOAT = "statsmodels' confint_poisson already returns float arrays"
 _CACHE = "analysis.compendium.cache.x_"
 _LOCALE = (
@@ -179,6 +183,14 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (52, "np.asarray(lower, )"),
             (55, "np.asarray(upper, dtype=None)"),
             (57, "np.asarray(upper, )"),
+        )
+    },
+    **{
+        f"{_STATS}wilson_interval__mutmut_{n}": (line, _WILSON_LOWER)
+        for n, line in (
+            (74, "np.clip(centre - half, None, 1.0)"),
+            (75, "np.clip(centre - half, 0.0, None)"),
+            (81, "np.clip(centre - half, 0.0, 2.0)"),
         )
     },
     f"{_STATS}wilson_interval__mutmut_92": (

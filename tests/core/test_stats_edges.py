@@ -254,11 +254,11 @@ def test_statistics_raise_no_warnings_on_ordinary_input():
 
 
 def test_wilson_with_integer_counts_beyond_three_billion():
-    # n**2 overflows 64-bit integers above about 3.04e9; national denominators must still
-    # give the statsmodels interval.
-    count, n = np.int64(3_000_000_000), np.int64(5_000_000_000)
+    # n**2 overflows 64-bit integers above about 3.04e9 (at n = 2**32 it wraps to 0);
+    # integer denominators must still give the statsmodels interval.
+    count, n = np.int64(2**31), np.int64(2**32)
     lower, upper = stats.wilson_interval(count, n)
-    ref_lower, ref_upper = proportion_confint(3e9, 5e9, alpha=0.05, method="wilson")
+    ref_lower, ref_upper = proportion_confint(2.0**31, 2.0**32, alpha=0.05, method="wilson")
     assert lower == pytest.approx(ref_lower, abs=1e-12)
     assert upper == pytest.approx(ref_upper, abs=1e-12)
 
