@@ -19,7 +19,7 @@ LOCK_PLATFORM := x86_64-manylinux_2_28
 UV_VERSION    := 0.13.9
 LOCK_TOOL     := build/.lock-tool
 
-.PHONY: all install lock hooks run book pdf test lint lab bench strip status clean
+.PHONY: all install lock hooks run book pdf test lint lab bench strip status clean mutation
 
 all: run book
 
@@ -97,3 +97,9 @@ strip: install
 
 clean:
 	rm -rf build
+
+# Mutation testing of the cache, pipeline validation, statistics, disclosure control and QCA,
+# each module against its own tests only (tests/mutation.py; slow, so not part of `make test`).
+# MODULES="stats qca" limits it to some modules.
+mutation: install
+	nice -n 15 $(BIN)/python tests/mutation.py $(MODULES)
