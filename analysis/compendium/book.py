@@ -70,7 +70,30 @@ def toc(pipeline: pl.Pipeline) -> dict[str, Any]:
 
 
 def config(pipeline: pl.Pipeline) -> dict[str, Any]:
-    """The Jupyter Book configuration: offline, no execution, warnings are errors."""
+    """The Jupyter Book configuration: offline, no execution, warnings are errors.
+
+    Local Sphinx extensions are the project's ``book/_ext/*.py`` (the compendium's
+    ``quiet_console`` keeps pages free of console errors) and the favicon is
+    ``book/_static/favicon.png``, each only when the project has it.
+    """
+    pages = repo_root() / "book"
+    local = sorted(p.stem for p in (pages / "_ext").glob("*.py"))
+    favicon = (pages / "_static" / "favicon.png").is_file()
+    sphinx: dict[str, Any] = {
+        # MathJax from a local copy (PyPI sphinx-mathjax-offline), never from a CDN.
+        "extra_extensions": ["sphinx-mathjax-offline"],
+        "config": {
+            "nb_execution_mode": "off",
+            "numfig": True,
+            "numfig_format": {"figure": "Figure %s", "table": "Table %s"},
+            "bibtex_reference_style": "author_year",
+            "html_show_sourcelink": False,
+            "html_last_updated_fmt": "",
+            "suppress_warnings": ["mystnb.unknown_mime_type"],
+        },
+    }
+    if local:
+        sphinx["local_extensions"] = {name: "_ext" for name in local}
     return {
         "title": pipeline.book.get("title", "Compendium"),
         "author": pipeline.book.get("author", ""),
@@ -79,27 +102,13 @@ def config(pipeline: pl.Pipeline) -> dict[str, Any]:
         "execute": {"execute_notebooks": "off"},
         "bibtex_bibfiles": ["references.bib"],
         "html": {
-            "favicon": "_static/favicon.png",
+            **({"favicon": "_static/favicon.png"} if favicon else {}),
             "use_download_button": False,
             "use_repository_button": False,
             "home_page_in_navbar": True,
         },
         "launch_buttons": {"notebook_interface": "classic", "thebe": False},
-        "sphinx": {
-            # MathJax from a local copy (PyPI sphinx-mathjax-offline), never from a CDN.
-            "extra_extensions": ["sphinx-mathjax-offline"],
-            # book/_ext/quiet_console.py: no JavaScript console errors on any page.
-            "local_extensions": {"quiet_console": "_ext"},
-            "config": {
-                "nb_execution_mode": "off",
-                "numfig": True,
-                "numfig_format": {"figure": "Figure %s", "table": "Table %s"},
-                "bibtex_reference_style": "author_year",
-                "html_show_sourcelink": False,
-                "html_last_updated_fmt": "",
-                "suppress_warnings": ["mystnb.unknown_mime_type"],
-            },
-        },
+        "sphinx": sphinx,
     }
 
 
