@@ -203,7 +203,8 @@ def funnel_figure(
         heading = textwrap.fill(f"{indicator} {year}: {name}", 38)
         ax.set_title(f"{heading}\n({len(points):,} practices{hidden})", fontsize=8.5)
         ax.set_xlabel("denominator (log scale)", fontsize=8)
-        ax.set_ylabel(textwrap.fill(str(info.at[indicator, "unit"]), 28), fontsize=8)
+        unit = info.at[indicator, "unit"] if "unit" in info.columns else "rate"
+        ax.set_ylabel(textwrap.fill(str(unit), 28), fontsize=8)
     handles = [
         matplotlib.lines.Line2D([], [], marker="o", ls="", color=palette[o], label=o)
         for o in selection.organisations
