@@ -223,7 +223,7 @@ def plot_heatmap(
         + "]"
     ).pivot(index="theme", columns="site", values="text")
     labels = labels.loc[order, sites]
-    names = themes.set_index("theme").loc[order, "label"].map(lambda t: textwrap.fill(t, 20))
+    names = themes.set_index("theme").loc[order, "label"].map(lambda t: textwrap.fill(t, 24))
     fig, ax = plt.subplots(figsize=(1.9 + 1.15 * len(sites), 1.3 + 0.62 * len(order)))
     ax.set_facecolor("#d9d9d9")
     sns.heatmap(
@@ -241,6 +241,7 @@ def plot_heatmap(
             "label": "score (0 = bottom of the theme's scale, 1 = top)",
             "orientation": "horizontal",
             "shrink": 0.6,
+            "fraction": 0.04,
             "pad": 0.03,
             "aspect": 30,
         },

@@ -82,18 +82,36 @@ def _funnel_limits(ax, points: pd.DataFrame, curves: pd.DataFrame, target: float
     Near-ceiling rates (QOF points achieved) otherwise leave the funnel a flat line at the
     top of a range stretched by a few low outliers. Returns how many practices lie outside.
     """
-    inner = curves[curves["level"] == "99.8%"]
-    middle = inner.iloc[(inner["denominator"] - points["denominator"].median()).abs().argsort()]
-    low = min(points["rate"].quantile(0.005), middle["lower"].iloc[0], target)
-    high = max(points["rate"].quantile(0.995), middle["upper"].iloc[0], target)
+    inner = _at_median(points, curves).loc["99.8%"]
+    low = min(points["rate"].quantile(0.005), inner["lower"], target)
+    high = max(points["rate"].quantile(0.995), inner["upper"], target)
     pad = 0.08 * (high - low) if high > low else 0.01
     low, high = low - pad, high + pad
     ax.set_ylim(low, high)
     return int(((points["rate"] < low) | (points["rate"] > high)).sum())
 
 
-def _funnel_panel(ax, points, curves, target, members, palette) -> int:
-    others = points[~points["organisation_id"].isin(palette)]
+def _at_median(points: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """The limits (one row per level) at the grid denominator nearest the median practice's."""
+    gap = (curves["denominator"] - points["denominator"].median()).abs()
+    return curves.loc[gap.groupby(curves["level"]).idxmin()].set_index("level")
+
+
+def _ranked(points: pd.DataFrame) -> pd.DataFrame:
+    """Practices ranked by rate, as a percentile (ties broken by practice code)."""
+    ordered = points.sort_values(["rate", "practice_code"], ignore_index=True)
+    return ordered.assign(denominator=100 * (np.arange(len(ordered)) + 0.5) / len(ordered))
+
+
+def _funnel_panel(ax, points, curves, target, palette, *, ranked: bool) -> int:
+    """One funnel; ``ranked`` draws practices by rank when denominators are all alike.
+
+    With (nearly) equal denominators (QOF points available) a funnel collapses to a
+    vertical line; ranking the practices spreads them out against the same limits.
+    """
+    limits = _at_median(points, curves)
+    shown = _ranked(points) if ranked else points
+    others = shown[~shown["organisation_id"].isin(palette)]
     ax.scatter(
         others["denominator"],
         others["rate"],
@@ -104,7 +122,7 @@ def _funnel_panel(ax, points, curves, target, members, palette) -> int:
         linewidths=0,
     )
     sns.scatterplot(
-        data=members,
+        data=shown[shown["organisation_id"].isin(palette)],
         x="denominator",
         y="rate",
         hue="organisation_id",
@@ -116,14 +134,28 @@ def _funnel_panel(ax, points, curves, target, members, palette) -> int:
         rasterized=True,
     )
     for level, style in (("95%", "--"), ("99.8%", "-")):
-        c = curves[curves["level"] == level]
-        ax.plot(c["denominator"], c["lower"], style, color="black", lw=0.9)
-        ax.plot(c["denominator"], c["upper"], style, color="black", lw=0.9)
+        if ranked:
+            ax.axhline(limits.at[level, "lower"], ls=style, color="black", lw=0.9)
+            ax.axhline(limits.at[level, "upper"], ls=style, color="black", lw=0.9)
+        else:
+            c = curves[curves["level"] == level]
+            ax.plot(c["denominator"], c["lower"], style, color="black", lw=0.9)
+            ax.plot(c["denominator"], c["upper"], style, color="black", lw=0.9)
     ax.axhline(target, color="#1f4e79", lw=1.2)
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=4))
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_thousands))
+    if ranked:
+        ax.set_xlim(0, 100)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(25))
+        ax.set_xlabel(
+            "practices ranked by rate (percentile);\ndenominators all about "
+            f"{points['denominator'].median():,.0f}",
+            fontsize=8,
+        )
+    else:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=4))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_thousands))
+        ax.set_xlabel("denominator (log scale)", fontsize=8)
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
     ax.tick_params(labelsize=8)
     return _funnel_limits(ax, points, curves, target)
@@ -179,7 +211,9 @@ def funnel_figure(
         return fig
     palette = _palette(selection.organisations)
     nrows = int(np.ceil(len(indicators) / 2))
-    fig, axes = plt.subplots(nrows, 2, figsize=(_FUNNEL_WIDTH, 3.0 * nrows + 0.9), squeeze=False)
+    panel, gap, head = 2.5, 1.3, 1.6  # inches: axes height, between rows, above the first
+    height = panel * nrows + gap * (nrows - 1) + head + 0.9
+    fig, axes = plt.subplots(nrows, 2, figsize=(_FUNNEL_WIDTH, height), squeeze=False)
     for ax in axes.flat[len(indicators) :]:
         ax.set_visible(False)
     disp = dispersion.set_index(["indicator_id", "year"])
@@ -191,18 +225,22 @@ def funnel_figure(
         phi, tau2 = disp.loc[(indicator, year), ["phi", "tau2"]]
         adjust = {"none": {}, "multiplicative": {"phi": max(phi, 1.0)}, "additive": {"tau2": tau2}}
         n_min, n_max = points["denominator"].min(), points["denominator"].max()
-        if n_max < 1.5 * n_min:  # (nearly) equal denominators, e.g. QOF points available
+        ranked = bool(n_max < 1.5 * n_min)  # (nearly) equal denominators: QOF points available
+        if ranked:
             n_min, n_max = n_min / 2, n_max * 2
         curves = funnel_curves(
             target, distribution, n_min, n_max, **adjust[selection.overdispersion]
         )
-        members = points[points["organisation_id"].isin(selection.organisations)]
-        outside = _funnel_panel(ax, points, curves, target, members, palette)
+        outside = _funnel_panel(ax, points, curves, target, palette, ranked=ranked)
         name = textwrap.shorten(str(info.at[indicator, "name"]), 60, placeholder="...")
-        hidden = f"; {outside} practices off the y-range" if outside else ""
-        heading = textwrap.fill(f"{indicator} {year}: {name}", 38)
-        ax.set_title(f"{heading}\n({len(points):,} practices{hidden})", fontsize=8.5)
-        ax.set_xlabel("denominator (log scale)", fontsize=8)
+        heading = textwrap.fill(f"{indicator} {year}: {name}", 40)
+        notes = [f"{len(points):,} practices"]
+        if ranked:
+            below = int((points["rate"] < _at_median(points, curves).at["99.8%", "lower"]).sum())
+            notes.append(f"{below} below the 99.8% limit")
+        if outside:
+            notes.append(f"{outside} off the y-range")
+        ax.set_title(f"{heading}\n" + textwrap.fill(f"({'; '.join(notes)})", 44), fontsize=8.5)
         unit = info.at[indicator, "unit"] if "unit" in info.columns else "rate"
         ax.set_ylabel(textwrap.fill(str(unit), 28), fontsize=8)
     handles = [
@@ -215,7 +253,7 @@ def funnel_figure(
     fig.legend(
         handles=handles,
         loc="upper center",
-        bbox_to_anchor=(0.5, 1 - 0.3 / fig.get_figheight()),
+        bbox_to_anchor=(0.5, 1 - 0.3 / height),
         ncol=min(len(handles), 5),
         fontsize=8,
         frameon=False,
@@ -224,9 +262,9 @@ def funnel_figure(
     fig.subplots_adjust(
         left=0.12,
         right=0.98,
-        bottom=0.55 / fig.get_figheight(),
-        top=1 - 0.95 / fig.get_figheight(),
-        hspace=0.75,
+        bottom=0.9 / height,
+        top=1 - head / height,
+        hspace=gap / panel,
         wspace=0.38,
     )
     return fig
