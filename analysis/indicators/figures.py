@@ -177,6 +177,9 @@ def funnel_figure(
     rate and 95% (dashed) and 99.8% (solid) limits, widened for overdispersion as selected.
     Panels are two to a row, sized for the book column. The rate axis is zoomed on the
     central 99% of practices and the 99.8% limits; the panel title counts practices outside.
+    When denominators are all alike (QOF points available) a funnel collapses to a line, so
+    the panel ranks practices by rate (x: percentile) against the limits at the common
+    denominator, and its title counts practices below the 99.8% limit.
 
     Parameters
     ----------

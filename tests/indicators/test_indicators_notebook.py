@@ -201,6 +201,22 @@ def test_funnel_is_split_by_domain_with_legible_panels(results):
     plt.close("all")
 
 
+def test_equal_denominators_are_ranked_by_rate():
+    points = pd.DataFrame(
+        {
+            "practice_code": ["C", "A", "B", "D"],
+            "organisation_id": ["X", "Y", "X", "Y"],
+            "denominator": [500.0, 500.0, 510.0, 495.0],
+            "rate": [0.9, 0.95, 0.9, 0.99],
+        }
+    )
+    ranked = figs._ranked(points)
+    # Ascending rate, ties by practice code; x is the mid-rank percentile (12.5, 37.5, ...).
+    assert ranked["practice_code"].tolist() == ["B", "C", "A", "D"]
+    assert ranked["denominator"].tolist() == [12.5, 37.5, 62.5, 87.5]
+    assert ranked["rate"].is_monotonic_increasing
+
+
 def test_funnel_y_range_shows_the_bulk_and_the_limits():
     # Near-ceiling rates (QOF) with two far outliers: the axis zooms on the bulk, not them.
     rng = np.random.default_rng(1)
