@@ -163,20 +163,68 @@ def footnotes(selected: pd.DataFrame) -> pd.DataFrame:
     return out[columns].reset_index(drop=True)
 
 
-def plot_heatmap(selected: pd.DataFrame, themes: pd.DataFrame) -> plt.Figure:
-    """Heatmap of the scored codes (themes x sites), each cell labelled with code and footnote."""
+HEATMAP_PARTS = {
+    "framework_heatmap_drivers": ("driver", "leadership_aspect"),
+    "framework_heatmap_outcomes": ("interdependence_activity", "outcome", "typology"),
+}
+"""The heatmap split into two figures by theme group (file name -> groups), each legible
+at the book's column width."""
+
+
+def plot_heatmap(
+    selected: pd.DataFrame,
+    themes: pd.DataFrame,
+    *,
+    groups: Sequence[str] | None = None,
+    title: str = "Coded evidence by site",
+) -> plt.Figure:
+    """Heatmap of the scored codes (themes x sites), each cell labelled with code and footnote.
+
+    Parameters
+    ----------
+    selected
+        :func:`select` output (one row per site and theme, with ``score`` and ``footnote``).
+    themes
+        The themes table (``theme, group, label``).
+    groups
+        Theme groups to draw (e.g. ``HEATMAP_PARTS[name]``); all groups when None. A part
+        with no selected theme gives a figure saying so, so every declared output exists.
+    title
+        Figure title; the grey-cell key is appended.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        About 6.8 inches wide (the book column), with wrapped theme labels and cell text.
+
+    Raises
+    ------
+    ValueError
+        For a group not in ``themes``.
+    """
+    if groups is not None:
+        check_choices("groups", list(groups), list(dict.fromkeys(themes["group"])))
+        themes = themes[themes["group"].isin(groups)]
     order = [t for t in themes["theme"] if t in set(selected["theme"])]
+    title = f"{title} (grey: code not on an ordered scale)"
+    if not order:
+        fig, ax = plt.subplots(figsize=(6.8, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No selected theme in this part of the framework", ha="center")
+        fig.suptitle(title, fontsize=10)
+        return fig
+    selected = selected[selected["theme"].isin(order)]
     sites = list(dict.fromkeys(selected["site"]))
     scores = selected.pivot(index="theme", columns="site", values="score").loc[order, sites]
     labels = selected.assign(
-        text=selected["code"].str.replace("_", " ").map(lambda c: textwrap.fill(c, 18))
+        text=selected["code"].str.replace("_", " ").map(lambda c: textwrap.fill(c, 15))
         + " ["
         + selected["footnote"].astype(str)
         + "]"
     ).pivot(index="theme", columns="site", values="text")
     labels = labels.loc[order, sites]
-    names = themes.set_index("theme").loc[order, "label"]
-    fig, ax = plt.subplots(figsize=(2.0 + 2.2 * len(sites), 1.0 + 0.42 * len(order)))
+    names = themes.set_index("theme").loc[order, "label"].map(lambda t: textwrap.fill(t, 24))
+    fig, ax = plt.subplots(figsize=(1.9 + 1.15 * len(sites), 1.3 + 0.62 * len(order)))
     ax.set_facecolor("#d9d9d9")
     sns.heatmap(
         scores.astype(float),
@@ -186,21 +234,32 @@ def plot_heatmap(selected: pd.DataFrame, themes: pd.DataFrame) -> plt.Figure:
         vmax=1,
         annot=labels.to_numpy(),
         fmt="",
-        annot_kws={"fontsize": 6.5},
+        annot_kws={"fontsize": 8},
         linewidths=0.5,
         linecolor="white",
-        cbar_kws={"label": "score (0 = bottom of the theme's scale, 1 = top)", "shrink": 0.5},
+        cbar_kws={
+            "label": "score (0 = bottom of the theme's scale, 1 = top)",
+            "orientation": "horizontal",
+            "shrink": 0.6,
+            "fraction": 0.04,
+            "pad": 0.03,
+            "aspect": 30,
+        },
         yticklabels=list(names),
     )
     for r, c in zip(*np.where(scores.isna().to_numpy()), strict=True):
-        ax.text(c + 0.5, r + 0.5, labels.iat[r, c], ha="center", va="center", fontsize=6.5)
-    groups = themes.set_index("theme").loc[order, "group"].tolist()
+        ax.text(c + 0.5, r + 0.5, labels.iat[r, c], ha="center", va="center", fontsize=8)
+    groups_of = themes.set_index("theme").loc[order, "group"].tolist()
     for row in range(1, len(order)):
-        if groups[row] != groups[row - 1]:
-            ax.axhline(row, color="black", linewidth=1.2)
+        if groups_of[row] != groups_of[row - 1]:
+            ax.axhline(row, color="black", linewidth=1.5)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.xaxis.tick_top()
-    ax.set_title("Coded evidence by site (grey: code not on an ordered scale)", fontsize=9)
-    fig.tight_layout()
+    ax.tick_params(axis="x", labelsize=9, length=0)
+    ax.tick_params(axis="y", labelsize=8.5, rotation=0)
+    cbar = ax.collections[0].colorbar
+    cbar.ax.tick_params(labelsize=8)
+    cbar.set_label(cbar.ax.get_xlabel(), fontsize=8)
+    fig.suptitle(title, fontsize=10)
     return fig

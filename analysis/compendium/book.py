@@ -35,7 +35,7 @@ from analysis.paths import build_dir, repo_root
 
 GENERATED_PAGES = ("reproducibility", "data", "performance", "certificate")
 STATUS_MARKER = "<!-- compendium:status -->"
-FIGURE_TIERS = ("published", "synthetic", "user", "real")
+FIGURE_TIERS = ("published", "synthetic", "user", "real", "coded")
 DOWNLOAD_SUFFIXES = {"tables": (".csv",), "figures": (".png", ".svg")}
 _TABLE_WRITE = re.compile(r"""["']tables["']\s*/\s*f?["']([^"'{}]+\.csv)["']""")
 

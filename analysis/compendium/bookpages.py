@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from analysis.compendium import pipeline as pl
+from analysis.compendium.book import FIGURE_TIERS
 from analysis.compendium.lockfile import lock_line
 from analysis.paths import build_dir
 
@@ -122,7 +123,7 @@ def _datasets_by_tier() -> pd.DataFrame:
 def _figures_line(figures: Counter) -> str:
     if not figures:
         return "none"
-    parts = ", ".join(f"{figures[t]} {t}" for t in ("published", "synthetic", "user", "real"))
+    parts = ", ".join(f"{figures[t]} {t}" for t in FIGURE_TIERS)
     return f"{sum(figures.values())} ({parts})"
 
 

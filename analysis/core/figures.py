@@ -1,9 +1,10 @@
 """Saving figures deterministically, labelled with where their data came from.
 
-Every figure carries its data tier (``published``, ``synthetic`` or ``user``) in a
-corner stamp, so a synthetic result can never be mistaken for a study finding, and
-is written as PNG and SVG with no dates or software versions in the metadata, so
-two runs give byte-identical files.
+Every figure carries its data tier (``published``, ``synthetic``, ``user``, ``real`` or
+``coded``, the compendium's own coding of a published report) in a corner stamp, so a
+synthetic result or the compendium's own coding can never be mistaken for a study finding
+or a published figure, and is written as PNG and SVG with no dates or software versions
+in the metadata, so two runs give byte-identical files.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ TIERS = {
     "synthetic": "Data: SYNTHETIC (illustrative, not study findings)",
     "user": "Data: user-supplied",
     "real": "Data: REAL public data (OGL v3; see caption for publisher)",
+    "coded": "Data: this compendium's own coding of a published report (not published figures)",
 }
 
 plt.rcParams.update({"svg.hashsalt": "compendium", "figure.dpi": 100, "savefig.dpi": 110})

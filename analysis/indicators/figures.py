@@ -7,6 +7,8 @@ stamps the data tier. Titles carry the tier too (``SYNTHETIC`` for the stored sy
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -43,33 +45,6 @@ def tier_title(tier: str) -> str:
     return TIER_TITLES[tier]
 
 
-def _grid(count: int, ncols: int = 4, size: float = 3.0, sharex: bool = False):
-    ncols = max(1, min(ncols, count))
-    nrows = int(np.ceil(count / ncols))
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(size * ncols, size * 0.85 * nrows + 0.6),
-        squeeze=False,
-        sharex=sharex,
-    )
-    fig.subplots_adjust(
-        left=0.06,
-        right=0.98,
-        bottom=0.06,
-        top=1 - 1.0 / fig.get_figheight(),
-        hspace=0.45,
-        wspace=0.35,
-    )
-    for ax in axes.flat[count:]:
-        ax.set_visible(False)
-    for ax in axes.flat[:count]:
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
-        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-        ax.tick_params(labelsize=6)
-    return fig, list(axes.flat[:count])
-
-
 def _lines(ax, rows: pd.DataFrame, y: str, palette: dict) -> None:
     for org, group in rows.groupby("organisation_id", sort=True):
         group = group.sort_values("year")
@@ -95,31 +70,157 @@ def _palette(organisations: list[str]) -> dict[str, tuple]:
     return dict(zip(organisations, sns.color_palette("tab10", len(organisations)), strict=True))
 
 
+FUNNEL_NAMES = {d: f"funnel_{d}" for d in DOMAIN_ORDER}
+"""The file name (without suffix) of each domain's funnel figure, as declared in pipeline.yml."""
+
+_FUNNEL_WIDTH = 6.8  # inches: about the book column (690 px) at the saved 110 dpi
+
+
+def _funnel_limits(ax, points: pd.DataFrame, curves: pd.DataFrame, target: float) -> int:
+    """Zoom the rate axis on the bulk of practices with the 99.8% limits, not on outliers.
+
+    Near-ceiling rates (QOF points achieved) otherwise leave the funnel a flat line at the
+    top of a range stretched by a few low outliers. Returns how many practices lie outside.
+    """
+    inner = _at_median(points, curves).loc["99.8%"]
+    low = min(points["rate"].quantile(0.005), inner["lower"], target)
+    high = max(points["rate"].quantile(0.995), inner["upper"], target)
+    pad = 0.08 * (high - low) if high > low else 0.01
+    low, high = low - pad, high + pad
+    ax.set_ylim(low, high)
+    return int(((points["rate"] < low) | (points["rate"] > high)).sum())
+
+
+def _at_median(points: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """The limits (one row per level) at the grid denominator nearest the median practice's."""
+    gap = (curves["denominator"] - points["denominator"].median()).abs()
+    return curves.loc[gap.groupby(curves["level"]).idxmin()].set_index("level")
+
+
+def _ranked(points: pd.DataFrame) -> pd.DataFrame:
+    """Practices ranked by rate, as a percentile (ties broken by practice code)."""
+    ordered = points.sort_values(["rate", "practice_code"], ignore_index=True)
+    return ordered.assign(denominator=100 * (np.arange(len(ordered)) + 0.5) / len(ordered))
+
+
+def _funnel_panel(ax, points, curves, target, palette, *, ranked: bool) -> int:
+    """One funnel; ``ranked`` draws practices by rank when denominators are all alike.
+
+    With (nearly) equal denominators (QOF points available) a funnel collapses to a
+    vertical line; ranking the practices spreads them out against the same limits.
+    """
+    limits = _at_median(points, curves)
+    shown = _ranked(points) if ranked else points
+    others = shown[~shown["organisation_id"].isin(palette)]
+    ax.scatter(
+        others["denominator"],
+        others["rate"],
+        s=3,
+        color="#9e9e9e",
+        alpha=0.45,
+        rasterized=True,
+        linewidths=0,
+    )
+    sns.scatterplot(
+        data=shown[shown["organisation_id"].isin(palette)],
+        x="denominator",
+        y="rate",
+        hue="organisation_id",
+        palette=palette,
+        s=12,
+        ax=ax,
+        legend=False,
+        linewidth=0,
+        rasterized=True,
+    )
+    for level, style in (("95%", "--"), ("99.8%", "-")):
+        if ranked:
+            ax.axhline(limits.at[level, "lower"], ls=style, color="black", lw=0.9)
+            ax.axhline(limits.at[level, "upper"], ls=style, color="black", lw=0.9)
+        else:
+            c = curves[curves["level"] == level]
+            ax.plot(c["denominator"], c["lower"], style, color="black", lw=0.9)
+            ax.plot(c["denominator"], c["upper"], style, color="black", lw=0.9)
+    ax.axhline(target, color="#1f4e79", lw=1.2)
+    if ranked:
+        ax.set_xlim(0, 100)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(25))
+        ax.set_xlabel(
+            "practices ranked by rate (percentile);\ndenominators all about "
+            f"{points['denominator'].median():,.0f}",
+            fontsize=8,
+        )
+    else:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=4))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_thousands))
+        ax.set_xlabel("denominator (log scale)", fontsize=8)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
+    ax.tick_params(labelsize=8)
+    return _funnel_limits(ax, points, curves, target)
+
+
 def funnel_figure(
     data: pd.DataFrame,
     dispersion: pd.DataFrame,
     catalogue: pd.DataFrame,
     selection: Selection,
     tier: str,
+    *,
+    domain: str,
 ) -> plt.Figure:
-    """Practice-level funnel plots, one panel per indicator at its reference year.
+    """Practice-level funnel plots of one domain, one panel per indicator at its reference year.
 
     Every practice in England is a point (grey; member practices of the selected
     organisations coloured by organisation) at its denominator and rate, with the national
     rate and 95% (dashed) and 99.8% (solid) limits, widened for overdispersion as selected.
+    Panels are two to a row, sized for the book column. The rate axis is zoomed on the
+    central 99% of practices and the 99.8% limits; the panel title counts practices outside.
+    When denominators are all alike (QOF points available) a funnel collapses to a line, so
+    the panel ranks practices by rate (x: percentile) against the limits at the common
+    denominator, and its title counts practices below the 99.8% limit.
+
+    Parameters
+    ----------
+    domain
+        One of :data:`DOMAIN_ORDER`. A domain with no selected indicator gives a figure
+        saying so, so that every declared output exists.
+
+    Raises
+    ------
+    ValueError
+        For an unknown domain or tier.
     """
+    if domain not in DOMAIN_ORDER:
+        raise ValueError(f"domain: unknown value {domain!r}; expected one of {list(DOMAIN_ORDER)}")
+    label = domain.replace("_", " ")
+    title = f"{tier_title(tier)}: practice funnel plots, {label}"
     ref = reference_years(catalogue, selection.years).set_index("indicator_id")
-    names = _names(catalogue)
+    info = catalogue.set_index("indicator_id")
     by_indicator = dict(tuple(data.groupby("indicator_id", sort=False)))
     indicators = [
         i
         for i in selection.indicators
-        if i in by_indicator and ref.at[i, "reference_year"] in set(by_indicator[i]["year"])
+        if i in by_indicator
+        and info.at[i, "domain"] == domain
+        and ref.at[i, "reference_year"] in set(by_indicator[i]["year"])
     ]
+    if not indicators:
+        fig, ax = plt.subplots(figsize=(_FUNNEL_WIDTH, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"No {label} indicators among the selected ones", ha="center")
+        fig.suptitle(title, fontsize=10)
+        return fig
     palette = _palette(selection.organisations)
-    fig, axes = _grid(len(indicators))
+    nrows = int(np.ceil(len(indicators) / 2))
+    panel, gap, head = 2.5, 1.3, 1.6  # inches: axes height, between rows, above the first
+    height = panel * nrows + gap * (nrows - 1) + head + 0.9
+    fig, axes = plt.subplots(nrows, 2, figsize=(_FUNNEL_WIDTH, height), squeeze=False)
+    for ax in axes.flat[len(indicators) :]:
+        ax.set_visible(False)
     disp = dispersion.set_index(["indicator_id", "year"])
-    for ax, indicator in zip(axes, indicators, strict=True):
+    for ax, indicator in zip(axes.flat, indicators, strict=False):
         year = int(ref.at[indicator, "reference_year"])
         points = funnel_points(by_indicator[indicator], indicator, year)
         target = float(np.average(points["rate"], weights=points["denominator"]))
@@ -127,46 +228,24 @@ def funnel_figure(
         phi, tau2 = disp.loc[(indicator, year), ["phi", "tau2"]]
         adjust = {"none": {}, "multiplicative": {"phi": max(phi, 1.0)}, "additive": {"tau2": tau2}}
         n_min, n_max = points["denominator"].min(), points["denominator"].max()
-        if n_max < 1.5 * n_min:  # (nearly) equal denominators, e.g. QOF points available
+        ranked = bool(n_max < 1.5 * n_min)  # (nearly) equal denominators: QOF points available
+        if ranked:
             n_min, n_max = n_min / 2, n_max * 2
         curves = funnel_curves(
             target, distribution, n_min, n_max, **adjust[selection.overdispersion]
         )
-        others = points[~points["organisation_id"].isin(selection.organisations)]
-        ax.scatter(
-            others["denominator"],
-            others["rate"],
-            s=2,
-            color="#9e9e9e",
-            alpha=0.4,
-            rasterized=True,
-            linewidths=0,
-        )
-        members = points[points["organisation_id"].isin(selection.organisations)]
-        sns.scatterplot(
-            data=members,
-            x="denominator",
-            y="rate",
-            hue="organisation_id",
-            palette=palette,
-            s=10,
-            ax=ax,
-            legend=False,
-            linewidth=0,
-            rasterized=True,
-        )
-        for level, style in (("95%", "--"), ("99.8%", "-")):
-            c = curves[curves["level"] == level]
-            ax.plot(c["denominator"], c["lower"], style, color="black", lw=0.8)
-            ax.plot(c["denominator"], c["upper"], style, color="black", lw=0.8)
-        ax.axhline(target, color="#1f4e79", lw=1)
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=4))
-        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_thousands))
-        ax.set_title(f"{indicator} {year}: {names[indicator][:32]}", fontsize=8)
-        ax.set_xlabel("denominator", fontsize=7)
-        ax.set_ylabel("rate", fontsize=7)
+        outside = _funnel_panel(ax, points, curves, target, palette, ranked=ranked)
+        name = textwrap.shorten(str(info.at[indicator, "name"]), 60, placeholder="...")
+        heading = textwrap.fill(f"{indicator} {year}: {name}", 40)
+        notes = [f"{len(points):,} practices"]
+        if ranked:
+            below = int((points["rate"] < _at_median(points, curves).at["99.8%", "lower"]).sum())
+            notes.append(f"{below} below the 99.8% limit")
+        if outside:
+            notes.append(f"{outside} off the y-range")
+        ax.set_title(f"{heading}\n" + textwrap.fill(f"({'; '.join(notes)})", 44), fontsize=8.5)
+        unit = info.at[indicator, "unit"] if "unit" in info.columns else "rate"
+        ax.set_ylabel(textwrap.fill(str(unit), 28), fontsize=8)
     handles = [
         matplotlib.lines.Line2D([], [], marker="o", ls="", color=palette[o], label=o)
         for o in selection.organisations
@@ -177,14 +256,19 @@ def funnel_figure(
     fig.legend(
         handles=handles,
         loc="upper center",
-        bbox_to_anchor=(0.5, 1 - 0.3 / fig.get_figheight()),
-        ncol=len(handles),
-        fontsize=7,
+        bbox_to_anchor=(0.5, 1 - 0.3 / height),
+        ncol=min(len(handles), 5),
+        fontsize=8,
         frameon=False,
     )
-    fig.suptitle(
-        f"{tier_title(tier)}: practice funnel plots, overdispersion {selection.overdispersion}",
-        fontsize=10,
+    fig.suptitle(f"{title}, overdispersion {selection.overdispersion}", fontsize=10)
+    fig.subplots_adjust(
+        left=0.12,
+        right=0.98,
+        bottom=0.9 / height,
+        top=1 - head / height,
+        hspace=gap / panel,
+        wspace=0.38,
     )
     return fig
 

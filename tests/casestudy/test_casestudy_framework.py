@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import re
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
 from analysis.casestudy.evidence import load
 from analysis.casestudy.framework import (
+    HEATMAP_PARTS,
     footnotes,
     framework_matrix,
     parse_scoring_map,
@@ -18,6 +20,7 @@ from analysis.casestudy.framework import (
     select,
 )
 from analysis.casestudy.sources import MCDONALD, SITES
+from analysis.core.figures import TIERS, save_figure
 
 DATA = load()
 ALL_THEMES = list(DATA.themes["theme"])
@@ -117,8 +120,48 @@ def test_heatmap_has_one_row_per_theme_and_one_column_per_site():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Embedded", "Small"]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "Money (income base)",
-        "Temporal focus (Table 5)",
+        "Temporal focus (Table 5)",  # 24 characters: not wrapped
     ]
     texts = {t.get_text() for t in ax.texts}
     assert "divergent [4]" not in texts  # Struggling is not selected
     assert any(t.startswith("short to medium") for t in texts)
+    plt.close(fig)
+
+
+def test_heatmap_parts_split_the_themes_into_legible_figures():
+    groups = [g for part in HEATMAP_PARTS.values() for g in part]
+    assert sorted(groups) == sorted(set(DATA.themes["group"]))  # each group in one part
+    chosen = select(scored(), DATA.themes, list(SITES), ALL_THEMES)
+    rows = []
+    for part in HEATMAP_PARTS.values():
+        fig = plot_heatmap(chosen, DATA.themes, groups=part)
+        ax = fig.axes[0]
+        labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
+        expected = DATA.themes[DATA.themes["group"].isin(part)]["label"].tolist()
+        assert labels == expected
+        rows += labels
+        assert fig.get_figwidth() <= 7  # the book column, shown without shrinking much
+        assert min(t.get_fontsize() for t in ax.texts) >= 8
+        lines = [line for t in ax.get_yticklabels() for line in t.get_text().split("\n")]
+        assert max(len(line) for line in lines) <= 24  # wrapped theme labels
+        plt.close(fig)
+    assert len(rows) == len(ALL_THEMES) == 21
+    none = select(scored(), DATA.themes, list(SITES), ["money"])
+    fig = plot_heatmap(none, DATA.themes, groups=["outcome"])
+    assert [t.get_text() for t in fig.axes[0].texts] == [
+        "No selected theme in this part of the framework"
+    ]
+    with pytest.raises(ValueError, match="groups: unknown value.*weather"):
+        plot_heatmap(chosen, DATA.themes, groups=["weather"])
+    plt.close("all")
+
+
+def test_coded_figures_are_stamped_as_the_compendiums_own_coding(tmp_path):
+    chosen = select(scored(), DATA.themes, ["Embedded"], ["money"])
+    fig = plot_heatmap(chosen, DATA.themes)
+    save_figure(fig, tmp_path / "heatmap", tier="coded")
+    stamp = fig.texts[-1].get_text()
+    assert "own coding" in stamp and "published figures" in stamp and stamp == TIERS["coded"]
+    assert "not published" in stamp
+    assert (tmp_path / "heatmap.png").exists() and (tmp_path / "heatmap.svg").exists()
+    plt.close(fig)

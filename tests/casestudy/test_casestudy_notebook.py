@@ -10,7 +10,7 @@ import pytest
 
 from analysis.casestudy.conditions import OUTCOMES, QCA_CONDITIONS, check_qca_parameters
 from analysis.casestudy.evidence import load, read_themes
-from analysis.casestudy.framework import NAMED_MAPS, parse_scoring_map
+from analysis.casestudy.framework import HEATMAP_PARTS, NAMED_MAPS, parse_scoring_map
 from analysis.casestudy.parameters import check_choices
 from analysis.casestudy.sources import SITES
 from analysis.compendium import pipeline as pl
@@ -50,7 +50,7 @@ def test_inputs_are_exactly_the_catalogued_case_study_files():
 
 def test_every_declared_output_is_written_by_the_notebook():
     written = set(re.findall(r'out / "tables" / "([\w.]+)"', CODE))
-    written |= {f"{name}.png" for name in re.findall(r'show_figure\([^"]*"(\w+)"\s*\)', CODE, re.S)}
+    written |= {f"{name}.png" for name in re.findall(r'show_figure\(fig, "(\w+)"', CODE)}
     declared = {path.split("/", 1)[1] for path in ENTRY.outputs}
     assert written == declared
     assert "tables/reproduction.csv" in ENTRY.outputs
@@ -58,13 +58,27 @@ def test_every_declared_output_is_written_by_the_notebook():
 
 def test_figure_cells_have_tiered_captions_and_show_one_figure():
     figures = [c for c in NB.cells if "mystnb" in c.metadata]
-    assert len(figures) == 3
+    assert len(figures) == 4
     names = [c.metadata["mystnb"]["figure"]["name"] for c in figures]
-    assert len(set(names)) == 3 and all(n.startswith("fig-cs-") for n in names)
+    assert len(set(names)) == 4 and all(n.startswith("fig-cs-") for n in names)
+    tiers = {}
     for cell in figures:
-        assert cell.metadata["mystnb"]["figure"]["caption"].startswith("published:")
-        assert cell.source.count("show_figure(") == 1
+        shown = re.findall(r'show_figure\(fig, "(\w+)", tier="(\w+)"\)', cell.source)
+        assert len(shown) == 1 and cell.source.count("show_figure(") == 1
+        name, tier = shown[0]
+        tiers[name] = tier
+        # The caption's first word is the tier the figure is stamped with.
+        assert cell.metadata["mystnb"]["figure"]["caption"].startswith(f"{tier}:")
         assert "hide-input" in cell.metadata["tags"]
+    # The compendium's own coding is "coded", never "published"; only the transcribed
+    # Nuffield practice counts are published figures.
+    assert tiers == {
+        **dict.fromkeys(HEATMAP_PARTS, "coded"),
+        "typology_quadrant": "coded",
+        "nuffield_practices": "published",
+    }
+    assert {f"figures/{name}.png" for name in HEATMAP_PARTS} <= set(ENTRY.outputs)
+    assert "figures/framework_heatmap.png" not in ENTRY.outputs
 
 
 def test_markdown_cites_only_known_keys_and_says_four_cases_are_description():

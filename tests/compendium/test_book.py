@@ -97,9 +97,9 @@ def test_figure_problems():
     problems = book.figure_problems(nb, "x")
     assert problems == [
         "notebook 'x', cell 3: figure caption 'A line, no tier' does not start with a data tier "
-        "['published', 'synthetic', 'user', 'real'] (metadata mystnb.figure.caption)",
+        "['published', 'synthetic', 'user', 'real', 'coded'] (metadata mystnb.figure.caption)",
         "notebook 'x', cell 4: figure caption '' does not start with a data tier "
-        "['published', 'synthetic', 'user', 'real'] (metadata mystnb.figure.caption)",
+        "['published', 'synthetic', 'user', 'real', 'coded'] (metadata mystnb.figure.caption)",
         "notebook 'x', cell 4: figure has no name (metadata mystnb.figure.name)",
         "notebook 'x', cell 5: figure has no name (metadata mystnb.figure.name)",
         "notebook 'x', cell 5: displays 2 images; a figure cell shows one",
@@ -219,7 +219,11 @@ def test_status_summary_reads_the_report_tables(mini):
         },
     )
     executed = nbformat.v4.new_notebook()
-    executed.cells = [_figure_cell(_png(1), "synthetic: a"), _figure_cell(_png(2), "published: b")]
+    executed.cells = [
+        _figure_cell(_png(1), "synthetic: a"),
+        _figure_cell(_png(2), "published: b"),
+        _figure_cell(_png(3), "Coded by the compendium: c"),
+    ]
     (pl.run_dir("alpha")).mkdir(parents=True)
     nbformat.write(executed, pl.run_dir("alpha") / "alpha.ipynb")
     summary = bookpages.status_summary(pl.load())
@@ -242,7 +246,10 @@ def test_status_summary_reads_the_report_tables(mini):
         summary
     )
     assert "**F1** (McDonald et al. (2020), between passages)" in summary
-    assert "**Figures in this book:** 2 (1 published, 1 synthetic, 0 user, 0 real)" in summary
+    # Counted by the caption's first word: the compendium's own coding is not "published".
+    assert "**Figures in this book:** 3 (1 published, 1 synthetic, 0 user, 0 real, 1 coded)" in (
+        summary
+    )
     assert "**stale runs shown** (rerun `make all`): " in summary
 
 

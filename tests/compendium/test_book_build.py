@@ -217,7 +217,7 @@ def test_landing_page_status_and_report(built):
     text = re.sub(r"<[^>]+>", "", intro)
     assert "recomputed from independent data" in text and "1 of 1 agree" in text
     assert "Must-match rows: 1, 0 failed" in text
-    assert "Figures in this book: 2 (1 published, 1 synthetic, 0 user, 0 real)" in text
+    assert "Figures in this book: 2 (1 published, 1 synthetic, 0 user, 0 real, 0 coded)" in text
     # The book was built while the chapter's source was broken: the page says so.
     assert "stale runs shown (rerun make all): chapter (source changed" in text
     report = re.sub(r"<[^>]+>", "", html(root, "chapters/reproduction.html"))

@@ -90,6 +90,10 @@ def test_figure_cells_have_tier_captions_and_declared_outputs(nb, entry):
         saved.append(f"figures/{shows[0]}.png")
     assert len(set(names)) == len(names) and all(n.startswith("fig-qi-") for n in names)
     assert sorted(saved) == sorted(o for o in entry.outputs if o.startswith("figures/"))
+    # The funnel plots are four figures, one per domain, each declared and shown.
+    funnels = sorted(f"figures/{n}.png" for n in figs.FUNNEL_NAMES.values())
+    assert len(funnels) == 4 and sorted(o for o in saved if "funnel" in o) == funnels
+    assert "figures/funnel.png" not in entry.outputs
 
 
 def test_declared_tables_are_the_written_tables(entry):
@@ -140,10 +144,17 @@ def test_output_tables_without_truth_are_empty_but_present(results):
     assert (tables["level"]["data_tier"] == "user").all()
 
 
+def _funnels(p, data, res, tier="synthetic"):
+    return {
+        d: figs.funnel_figure(data, res.dispersion, p["catalogue"], res.selection, tier, domain=d)
+        for d in figs.DOMAIN_ORDER
+    }
+
+
 def test_figures_carry_the_tier(results):
     p, data, res = results
     made = [
-        figs.funnel_figure(data, res.dispersion, p["catalogue"], res.selection, "synthetic"),
+        *_funnels(p, data, res).values(),
         figs.trend_figure(res.trend, "synthetic"),
         figs.summary_heatmap(res.summary, "synthetic"),
         figs.variation_figure(res.variation_trend, p["catalogue"], "synthetic"),
@@ -151,14 +162,82 @@ def test_figures_carry_the_tier(results):
     ]
     for fig in made:
         assert fig._suptitle.get_text().startswith("SYNTHETIC data")
-    visible = [ax for ax in made[0].axes if ax.get_visible()]
-    assert len(visible) == 3  # one funnel per indicator
-    assert [ax.get_title() for ax in made[1].axes] == ["prescribing", "hospital use"]
+    assert [ax.get_title() for ax in made[4].axes] == ["prescribing", "hospital use"]
     empty = figs.truth_figure(res.truth.iloc[:0], "user")
     assert empty._suptitle.get_text().startswith("user-supplied data")
     with pytest.raises(ValueError, match="unknown data tier"):
         figs.tier_title("made-up")
     plt.close("all")
+
+
+def test_funnel_is_split_by_domain_with_legible_panels(results):
+    p, data, res = results
+    funnels = _funnels(p, data, res)
+    domain = dict(zip(p["catalogue"]["indicator_id"], p["catalogue"]["domain"], strict=True))
+    panels = {}
+    for d, fig in funnels.items():
+        visible = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+        panels[d] = sorted(ax.get_title().split()[0] for ax in visible)
+        # Sized for the book column: at most two panels a row, no tick text below 8 pt.
+        assert fig.get_figwidth() <= 7
+        assert len({round(ax.get_position().x0, 3) for ax in visible}) <= 2
+        for ax in visible:
+            assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 8
+            assert all(c.get_rasterized() for c in ax.collections)  # small SVGs
+    # One panel per selected indicator, each in its own domain's figure (3 indicators here).
+    assert sum(len(v) for v in panels.values()) == 3
+    for d, ids in panels.items():
+        assert all(domain[i] == d for i in ids)
+    assert sorted(i for ids in panels.values() for i in ids) == sorted(res.selection.indicators)
+    missing = [d for d, ids in panels.items() if not ids]
+    assert missing, "the simulated catalogue leaves some domain without an indicator"
+    for d in missing:
+        texts = [t.get_text() for ax in funnels[d].axes for t in ax.texts]
+        assert texts == [f"No {d.replace('_', ' ')} indicators among the selected ones"]
+    with pytest.raises(ValueError, match="domain: unknown value 'qof_points'"):
+        figs.funnel_figure(
+            data, res.dispersion, p["catalogue"], res.selection, "synthetic", domain="qof_points"
+        )
+    plt.close("all")
+
+
+def test_equal_denominators_are_ranked_by_rate():
+    points = pd.DataFrame(
+        {
+            "practice_code": ["C", "A", "B", "D"],
+            "organisation_id": ["X", "Y", "X", "Y"],
+            "denominator": [500.0, 500.0, 510.0, 495.0],
+            "rate": [0.9, 0.95, 0.9, 0.99],
+        }
+    )
+    ranked = figs._ranked(points)
+    # Ascending rate, ties by practice code; x is the mid-rank percentile (12.5, 37.5, ...).
+    assert ranked["practice_code"].tolist() == ["B", "C", "A", "D"]
+    assert ranked["denominator"].tolist() == [12.5, 37.5, 62.5, 87.5]
+    assert ranked["rate"].is_monotonic_increasing
+
+
+def test_funnel_y_range_shows_the_bulk_and_the_limits():
+    # Near-ceiling rates (QOF) with two far outliers: the axis zooms on the bulk, not them.
+    rng = np.random.default_rng(1)
+    rate = np.r_[np.clip(rng.normal(0.96, 0.01, 998), 0, 1), 0.2, 0.3]
+    points = pd.DataFrame({"denominator": np.full(1000, 900.0), "rate": rate})
+    curves = pd.DataFrame(
+        {
+            "level": ["99.8%"] * 3,
+            "denominator": [450.0, 900.0, 1800.0],
+            "lower": [0.90, 0.92, 0.93],
+            "upper": [0.99, 0.995, 0.997],
+        }
+    )
+    fig, ax = plt.subplots()
+    outside = figs._funnel_limits(ax, points, curves, target=0.955)
+    low, high = ax.get_ylim()
+    assert low < 0.92 and high > 0.995  # both limits at the median denominator are shown
+    assert low > 0.8  # the two outliers do not stretch the axis
+    assert np.mean((rate >= low) & (rate <= high)) >= 0.99
+    assert outside == int(np.sum((rate < low) | (rate > high))) == 2
+    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- statements
@@ -284,4 +363,5 @@ def test_notebook_runs_anywhere_on_the_full_panel(tmp_path, entry):
     level = pd.read_csv(out / "tables" / "level.csv")
     assert (level["data_tier"] == "synthetic").all()
     assert np.isfinite(level["z_adjusted"]).all()
-    assert Path(out / "figures" / "funnel.svg").exists()
+    for name in figs.FUNNEL_NAMES.values():
+        assert Path(out / "figures" / f"{name}.svg").exists(), name
