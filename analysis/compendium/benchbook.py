@@ -24,14 +24,21 @@ QI_COMPUTE_TARGET_S = 8.0
 
 
 def touch_chapter(build: Path, name: str, mark: int) -> Path:
-    """Append a markdown cell to a run's executed notebook, as a changed run would."""
-    executed = build / "runs" / name / "default" / f"{name}.ipynb"
+    """Append a markdown cell to a run's executed notebook and record its new sha256 in the
+    run's ``run.json``, as a rerun would (the book refuses a run whose files differ)."""
+    from analysis.files import sha256_file
+
+    folder = build / "runs" / name / "default"
+    executed = folder / f"{name}.ipynb"
     document = json.loads(executed.read_text(encoding="utf-8"))
     document["cells"].append(
         {"cell_type": "markdown", "id": f"bench-{mark}", "metadata": {},
          "source": f"Benchmark edit {mark}."}
     )  # fmt: skip
     executed.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    record.setdefault("files", {})[executed.name] = sha256_file(executed)
+    (folder / "run.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     return executed
 
 
