@@ -529,19 +529,3 @@ def performance_page(pipeline: pl.Pipeline) -> str:
             lines += [notes[section], ""]
         lines.append(markdown_table(pd.DataFrame(table)))
     return "\n".join(lines) + "\n"
-    if results.get("settings", {}).get("quick"):
-        lines += [
-            "```{note}",
-            "These numbers come from a quick smoke run (`--quick`: one repeat, small panels), "
-            "not from the benchmark; run `make bench` to measure.",
-            "```",
-            "",
-        ]
-    lines.append(results.get("summary", ""))
-    notes = results.get("notes", {})
-    for section, table in results.get("tables", {}).items():
-        lines += ["", f"## {section}", ""]
-        if notes.get(section):
-            lines += [notes[section], ""]
-        lines.append(markdown_table(pd.DataFrame(table)))
-    return "\n".join(lines) + "\n"
