@@ -102,4 +102,5 @@ clean:
 # each module against its own tests only (tests/mutation.py; slow, so not part of `make test`).
 # MODULES="stats qca" limits it to some modules.
 mutation: install
+	$(PIP) install --quiet -e ".[mutation]"
 	nice -n 15 $(BIN)/python tests/mutation.py $(MODULES)
