@@ -25,10 +25,10 @@ from analysis.compendium import pipeline as pl
 def fresh_memo():
     """Digests are memoised per process; start and end every test without old entries."""
     cache._file_digest.cache_clear()
-    cache._closure_digest.cache_clear()
+    cache._closure_digests.cache_clear()
     yield
     cache._file_digest.cache_clear()
-    cache._closure_digest.cache_clear()
+    cache._closure_digests.cache_clear()
 
 
 def record_run(notebook: pl.Notebook, parameters: dict | None = None) -> None:
@@ -177,7 +177,8 @@ def test_directory_digest_is_of_names_and_contents_not_timestamps(mini, folder_i
     copy = mini / "data" / "copy"
     shutil.copytree(folder, copy, copy_function=shutil.copy)  # fresh timestamps
     assert cache.file_digest(copy) == before
-    assert cache.directory_digest(mini / "data" / "sub_missing") == hashlib.sha256().hexdigest()
+    with pytest.raises(pl.PipelineError, match="sub_missing: cannot be read"):
+        cache.directory_digest(mini / "data" / "sub_missing")
     assert cache.file_digest(mini / "data" / "nope") == "missing"
     # A file's digest is its SHA-256.
     assert cache.file_digest(folder / "a.csv") == hashlib.sha256(b"a\n1\n").hexdigest()
@@ -328,13 +329,13 @@ def test_an_edited_module_invalidates_exactly_the_notebooks_that_import_it(
 
 
 def test_package_digest_is_of_the_imported_files(package):
-    # 'outside' imports no analysis module: its digest is that of no files at all.
-    assert cache.package_digest(Path("notebooks/outside.ipynb")) == hashlib.sha256().hexdigest()
-    digest = hashlib.sha256()
-    for name in ("__init__.py", "paths.py"):
-        digest.update(name.encode())
-        digest.update((package / name).read_bytes())
-    assert cache.package_digest(Path("notebooks/paths.ipynb")) == digest.hexdigest()
+    # 'outside' imports no analysis module: its digest is of no files at all.
+    assert cache.package_digest(Path("notebooks/outside.ipynb")) == {}
+    expected = {
+        name: hashlib.sha256((package / name).read_bytes()).hexdigest()
+        for name in ("__init__.py", "paths.py")
+    }
+    assert cache.package_digest(Path("notebooks/paths.ipynb")) == expected
 
 
 def test_import_closure_of_the_synthetic_package(package):

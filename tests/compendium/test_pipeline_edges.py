@@ -39,7 +39,7 @@ def test_timeout_must_be_whole_seconds_above_zero(mini, value):
         "    timeout: 60\n    parameters:\n      n:",
         f"    timeout: {value}\n    parameters:\n      n:",
     )
-    _fails(r"pipeline.yml:9: notebook 'alpha': timeout must be seconds > 0$")
+    _fails(r"pipeline.yml:9: notebook 'alpha': timeout must be whole seconds > 0, got ")
 
 
 def test_timeout_defaults_to_ten_minutes_and_one_second_is_allowed(mini):
