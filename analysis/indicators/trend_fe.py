@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def _moments(eta: np.ndarray, n: np.ndarray, binomial: bool) -> tuple[np.ndarray, np.ndarray]:
+def glm_moments(eta: np.ndarray, n: np.ndarray, binomial: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and IRLS weight of a canonical-link binomial (logit) or Poisson (log) GLM."""
     if binomial:
         p = 1 / (1 + np.exp(-eta))
         return n * p, n * p * (1 - p)
@@ -95,7 +96,7 @@ def fe_glm(
     alpha = np.log(rate / (1 - rate)) if binomial else np.log(rate)
     beta = np.zeros(design.shape[1])
     for _ in range(max_iter):
-        mu, w = _moments(alpha[groups] + design @ beta + offset, n, binomial)
+        mu, w = glm_moments(alpha[groups] + design @ beta + offset, n, binomial)
         resid = y - mu
         # Information [[D, B], [B', C]] with D diagonal: solve by the Schur complement.
         d = np.bincount(groups, weights=w, minlength=n_groups)
@@ -109,7 +110,7 @@ def fe_glm(
         alpha, beta = alpha + step_a, beta + step_b
         if max(np.max(np.abs(step_a)), np.max(np.abs(step_b))) < tol:
             break
-    mu, w = _moments(alpha[groups] + design @ beta + offset, n, binomial)
+    mu, w = glm_moments(alpha[groups] + design @ beta + offset, n, binomial)
     resid = y - mu
     d = np.bincount(groups, weights=w, minlength=n_groups)
     b = _group_sums(groups, design * w[:, None], n_groups)

@@ -36,7 +36,7 @@ import statsmodels.api as sm
 from analysis.core import stats
 from analysis.indicators.comparison import SMALL_COMPARATOR, classify, two_sided_p
 from analysis.indicators.selection import KEY, unknown_value
-from analysis.indicators.trend_fe import fe_glm, informative
+from analysis.indicators.trend_fe import fe_glm, glm_moments, informative
 
 TREND_METHODS = ("separate", "interaction")
 TREND_COMPARATORS = ("rest", "england")
@@ -76,25 +76,13 @@ def _newton_glm(
     beta = np.zeros(design.shape[1])
     beta[0] = start if np.isfinite(start) else 0.0
     for _ in range(100):
-        eta = design @ beta + offset
-        if binomial:
-            p = 1 / (1 + np.exp(-eta))
-            mu, w = n * p, n * p * (1 - p)
-        else:
-            mu = np.exp(eta)
-            w = mu
+        mu, w = glm_moments(design @ beta + offset, n, binomial)
         info = (design * w[:, None]).T @ design
         step = np.linalg.solve(info, design.T @ (y - mu))
         beta = beta + step
         if np.max(np.abs(step)) < 1e-12:
             break
-    eta = design @ beta + offset
-    if binomial:
-        p = 1 / (1 + np.exp(-eta))
-        mu, w = n * p, n * p * (1 - p)
-    else:
-        mu = np.exp(eta)
-        w = mu
+    mu, w = glm_moments(design @ beta + offset, n, binomial)
     bread = np.linalg.inv((design * w[:, None]).T @ design)
     scores = design * (y - mu)[:, None]
     n_groups = int(groups.max()) + 1
