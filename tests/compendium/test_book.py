@@ -12,6 +12,7 @@ import re
 
 import nbformat
 import pytest
+from references import check_row
 
 from analysis.compendium import book, bookpages
 from analysis.compendium import pipeline as pl
@@ -21,26 +22,6 @@ from analysis.core.datasets import write_csv
 from analysis.paths import repo_root
 
 BOOK = repo_root() / "book"
-
-
-def _check(check_id: str, published, reproduced, tolerance=0.0, must_match=True, **kw):
-    fields = dict(
-        kind="consistency",
-        strand="s",
-        quantity=f"quantity {check_id}",
-        source_file="000_088f6aeed890f33a.txt",
-        source_location="Table 1",
-        source_lines="139-164",
-    )
-    fields.update(kw)
-    return rp.check(
-        check_id,
-        published=published,
-        reproduced=reproduced,
-        tolerance=tolerance,
-        must_match=must_match,
-        **fields,
-    )
 
 
 def test_pipeline_report_reads_every_strand_reproduction_table():
@@ -207,14 +188,14 @@ def test_status_summary_reads_the_report_tables(mini):
         mini,
         {
             "alpha": [
-                _check("a1", 1, 1),
-                _check("a2", 26, 20, must_match=False, compared_with="Table 2, line 202"),
+                check_row("a1", 1, 1),
+                check_row("a2", 26, 20, must_match=False, compared_with="Table 2, line 202"),
             ],
             "beta": [
-                _check("b1", "x", "x", kind="round_trip"),
-                _check("b2", 2, 2, kind="round_trip"),
-                _check("b3", 3, 3, kind="recomputed"),
-                _check("b4", "85", "", must_match=False, kind="transcribed", reason="no source"),
+                check_row("b1", "x", "x", kind="round_trip"),
+                check_row("b2", 2, 2, kind="round_trip"),
+                check_row("b3", 3, 3, kind="recomputed"),
+                check_row("b4", "85", "", must_match=False, kind="transcribed", reason="no source"),
             ],
         },
     )
@@ -258,18 +239,18 @@ def test_status_summary_without_a_report_run_says_so(mini):
 
 
 def test_book_gate_refuses_a_failed_or_stale_report(mini):
-    name = _report_project(mini, {"alpha": [_check("a1", 1, 1)]})
+    name = _report_project(mini, {"alpha": [check_row("a1", 1, 1)]})
     pipeline = pl.load()
     with pytest.raises(book.BookError, match="'report' has no successful run"):
         book.check_report_run(pipeline)
     upstream = pl.run_dir("alpha") / "tables" / "reproduction.csv"
-    write_csv(rp.to_frame([_check("a1", 1, 1)]), upstream)
+    write_csv(rp.to_frame([check_row("a1", 1, 1)]), upstream)
     from analysis.compendium.cache import file_digest
 
     run = {"cache": {"inputs": {"alpha:tables/reproduction.csv": file_digest(upstream)}}}
     (pl.run_dir(name) / "run.json").write_text(json.dumps(run))
     book.check_report_run(pipeline)  # succeeded and fresh
-    write_csv(rp.to_frame([_check("a1", 1, 2, must_match=False)]), upstream)
+    write_csv(rp.to_frame([check_row("a1", 1, 2, must_match=False)]), upstream)
     with pytest.raises(book.BookError, match=r"stale: alpha:tables/reproduction.csv changed"):
         book.check_report_run(pl.load())
     failed = pl.run_dir(name).parent / "failed-default"

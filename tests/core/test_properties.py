@@ -12,19 +12,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from references import CONFIDENCE, SETTINGS, TINY, funnel_case
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from analysis.core import stats
-
-# Per-test settings (not a global profile, which would change other files' tests too).
-SETTINGS = settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
-
-CONFIDENCE = st.sampled_from([0.8, 0.9, 0.95, 0.99, 0.998])
-DISTRIBUTION = st.sampled_from(["binomial", "poisson"])
-TINY = 1e-12
 
 
 @st.composite
@@ -79,18 +73,6 @@ def test_garwood_contains_rate_and_matches_chi_square(count, exposure, confidenc
 
 
 # --------------------------------------------------------------------------- funnel limits
-
-
-@st.composite
-def funnel_case(draw):
-    distribution = draw(DISTRIBUTION)
-    if distribution == "binomial":
-        target = draw(st.floats(0.001, 0.999))
-    else:
-        target = draw(st.floats(0.001, 50.0))
-    n_small = draw(st.floats(1.0, 1e4))
-    n_large = n_small * draw(st.floats(1.01, 100.0))
-    return distribution, target, n_small, n_large
 
 
 @SETTINGS

@@ -7,29 +7,10 @@ Hand-counted expectations throughout; the report's verdicts and findings are tes
 from __future__ import annotations
 
 import pytest
+from references import check_row
 
 from analysis.core import reproduction as rp
 from analysis.core.datasets import DataError, write_csv
-
-
-def _check(check_id: str, published, reproduced, tolerance=0.0, must_match=True, **kw):
-    fields = dict(
-        kind="consistency",
-        strand="s",
-        quantity=f"quantity {check_id}",
-        source_file="000_088f6aeed890f33a.txt",
-        source_location="Table 1",
-        source_lines="139-164",
-    )
-    fields.update(kw)
-    return rp.check(
-        check_id,
-        published=published,
-        reproduced=reproduced,
-        tolerance=tolerance,
-        must_match=must_match,
-        **fields,
-    )
 
 
 @pytest.mark.parametrize(
@@ -48,15 +29,15 @@ def test_rounding_tolerance_rejects_non_numbers(bad):
 
 def test_status_respects_tolerance_both_ways():
     # 84.5 and 85.5 both round (half up / half even aside) to a printed 85: inside tolerance.
-    assert _check("a", 85, 84.5, rp.rounding_tolerance("85")).status == "match"
-    assert _check("b", 85, 85.5, rp.rounding_tolerance("85")).status == "match"
-    assert _check("c", 85, 85.51, rp.rounding_tolerance("85")).status == "mismatch"
-    assert _check("d", "Embedded", "Embedded ").status == "match"
-    assert _check("e", 139, float("nan")).status == "mismatch"
+    assert check_row("a", 85, 84.5, rp.rounding_tolerance("85")).status == "match"
+    assert check_row("b", 85, 85.5, rp.rounding_tolerance("85")).status == "match"
+    assert check_row("c", 85, 85.51, rp.rounding_tolerance("85")).status == "mismatch"
+    assert check_row("d", "Embedded", "Embedded ").status == "match"
+    assert check_row("e", 139, float("nan")).status == "mismatch"
 
 
 def test_agrees_and_inconsistent_catch_a_false_match():
-    frame = rp.to_frame([_check("ok", 139, 139.0), _check("text", "x", "x")])
+    frame = rp.to_frame([check_row("ok", 139, 139.0), check_row("text", "x", "x")])
     assert rp.inconsistent(frame).empty
     forged = frame.copy()
     forged.loc[0, "reproduced"] = "141"
@@ -66,7 +47,7 @@ def test_agrees_and_inconsistent_catch_a_false_match():
 
 
 def test_read_checks_round_trip(tmp_path):
-    frame = rp.to_frame([_check("b", 43, 43.0), _check("a", "x", "y", must_match=False)])
+    frame = rp.to_frame([check_row("b", 43, 43.0), check_row("a", "x", "y", must_match=False)])
     path = write_csv(frame, tmp_path / "reproduction.csv")
     back = rp.read_checks(path)
     assert list(back.columns) == rp.COLUMNS
@@ -85,7 +66,7 @@ def test_read_checks_round_trip(tmp_path):
     ],
 )
 def test_read_checks_names_line_and_column(tmp_path, edit, message):
-    path = write_csv(rp.to_frame([_check("a", 1, 1)]), tmp_path / "reproduction.csv")
+    path = write_csv(rp.to_frame([check_row("a", 1, 1)]), tmp_path / "reproduction.csv")
     path.write_text(edit(path.read_text()))
     with pytest.raises(DataError) as err:
         rp.read_checks(path)
@@ -93,8 +74,8 @@ def test_read_checks_names_line_and_column(tmp_path, edit, message):
 
 
 def test_combine_orders_by_notebook_then_id_and_summary_counts():
-    first = rp.to_frame([_check("z", 1, 1), _check("a", 1, 2, must_match=False)])
-    second = rp.to_frame([_check("m", 5, 9), _check("b", "t", "t")])
+    first = rp.to_frame([check_row("z", 1, 1), check_row("a", 1, 2, must_match=False)])
+    second = rp.to_frame([check_row("m", 5, 9), check_row("b", "t", "t")])
     combined = rp.combine({"surveys": first, "case_studies": second})
     assert list(zip(combined["notebook"], combined["check_id"], strict=True)) == [
         ("surveys", "a"),
@@ -114,15 +95,17 @@ def test_combine_orders_by_notebook_then_id_and_summary_counts():
 
 
 def test_combine_rejects_repeated_ids():
-    frame = rp.to_frame([_check("a", 1, 1), _check("a", 2, 2)])
+    frame = rp.to_frame([check_row("a", 1, 1), check_row("a", 2, 2)])
     with pytest.raises(rp.ReproductionError, match=r"'surveys': check_id repeated: \['a'\]"):
         rp.combine({"surveys": frame})
 
 
 def test_assert_reproduced_names_each_failure():
-    ok = rp.combine({"s": rp.to_frame([_check("a", 1, 1), _check("b", 1, 3, must_match=False)])})
+    ok = rp.combine(
+        {"s": rp.to_frame([check_row("a", 1, 1), check_row("b", 1, 3, must_match=False)])}
+    )
     rp.assert_reproduced(ok)  # an informational mismatch does not fail
-    bad = rp.combine({"s": rp.to_frame([_check("a", 139, 140, tolerance=0.5)])})
+    bad = rp.combine({"s": rp.to_frame([check_row("a", 139, 140, tolerance=0.5)])})
     with pytest.raises(rp.ReproductionError) as err:
         rp.assert_reproduced(bad)
     text = str(err.value)
@@ -149,9 +132,9 @@ def test_kind_is_required_and_named():
             source_lines="1", published=1, reproduced=1,
         )  # fmt: skip
     with pytest.raises(ValueError, match=r"check 'x': kind 'reproduced' is not one of"):
-        _check("x", 1, 1, kind="reproduced")
+        check_row("x", 1, 1, kind="reproduced")
     with pytest.raises(ValueError, match=r"check 'x': kind '' is not one of"):
-        _check("x", 1, 1, kind="")
+        check_row("x", 1, 1, kind="")
     assert rp.KINDS == (
         "recomputed",
         "consistency",
@@ -163,20 +146,20 @@ def test_kind_is_required_and_named():
 
 
 def test_transcribed_rows_are_not_checked_never_must_match_and_give_a_reason():
-    row = _check("t", "some 85%", "", must_match=False, kind="transcribed", reason="no source")
+    row = check_row("t", "some 85%", "", must_match=False, kind="transcribed", reason="no source")
     assert row.status == "not checked" and row.reason == "no source"
     with pytest.raises(ValueError, match="never must-match and must give a reason"):
-        _check("t", "85", "", must_match=True, kind="transcribed", reason="r")
+        check_row("t", "85", "", must_match=True, kind="transcribed", reason="r")
     with pytest.raises(ValueError, match="must give a reason"):
-        _check("t", "85", "", must_match=False, kind="transcribed")
-    frame = rp.combine({"s": rp.to_frame([row, _check("m", 1, 1)])})
+        check_row("t", "85", "", must_match=False, kind="transcribed")
+    frame = rp.combine({"s": rp.to_frame([row, check_row("m", 1, 1)])})
     counts = rp.summary(frame).set_index("notebook")
     assert counts.loc["total", "not_checked"] == 1 and counts.loc["total", "mismatch"] == 0
     rp.assert_reproduced(frame)  # a transcribed row is never a failure
 
 
 def test_empty_kind_in_a_table_is_named(tmp_path):
-    path = write_csv(rp.to_frame([_check("a", 1, 1)]), tmp_path / "reproduction.csv")
+    path = write_csv(rp.to_frame([check_row("a", 1, 1)]), tmp_path / "reproduction.csv")
     path.write_text(path.read_text().replace(",consistency,", ",,", 1))
     with pytest.raises(DataError) as err:
         rp.read_checks(path)
@@ -184,7 +167,9 @@ def test_empty_kind_in_a_table_is_named(tmp_path):
 
 
 def test_reason_and_compared_with_survive_the_csv(tmp_path):
-    row = _check("a", 26, 20, must_match=False, reason="two counts", compared_with="row 2, line 9")
+    row = check_row(
+        "a", 26, 20, must_match=False, reason="two counts", compared_with="row 2, line 9"
+    )
     back = rp.read_checks(write_csv(rp.to_frame([row]), tmp_path / "r.csv"))
     assert back.loc[0, "reason"] == "two counts"
     assert back.loc[0, "compared_with"] == "row 2, line 9"

@@ -10,28 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from references import CONFIDENCE, DISTRIBUTION, SETTINGS, TINY, funnel_case
 from scipy import stats as sps
 
 from analysis.indicators import associations, comparison
-
-SETTINGS = settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
-CONFIDENCE = st.sampled_from([0.8, 0.9, 0.95, 0.99, 0.998])
-DISTRIBUTION = st.sampled_from(["binomial", "poisson"])
-TINY = 1e-12
-
-
-@st.composite
-def funnel_case(draw):
-    distribution = draw(DISTRIBUTION)
-    if distribution == "binomial":
-        target = draw(st.floats(0.001, 0.999))
-    else:
-        target = draw(st.floats(0.001, 50.0))
-    n_small = draw(st.floats(1.0, 1e4))
-    n_large = n_small * draw(st.floats(1.01, 100.0))
-    return distribution, target, n_small, n_large
 
 
 @SETTINGS

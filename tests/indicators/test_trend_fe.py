@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
+from references import statsmodels_cluster_glm
 
 from analysis.indicators.comparison import SMALL_COMPARATOR
 from analysis.indicators.selection import METHOD_CHOICES, PUBLISHED_METHODS
@@ -42,18 +42,7 @@ def _hand_panel(distribution: str) -> pd.DataFrame:
 def _statsmodels_fe(frame: pd.DataFrame, covariates: np.ndarray, distribution: str):
     dummies = pd.get_dummies(frame["practice_code"], dtype=float).to_numpy()
     design = np.column_stack([dummies, covariates])
-    if distribution == "binomial":
-        endog = np.column_stack([frame["numerator"], frame["denominator"] - frame["numerator"]])
-        model = sm.GLM(endog, design, family=sm.families.Binomial())
-    else:
-        model = sm.GLM(
-            frame["numerator"].to_numpy(),
-            design,
-            family=sm.families.Poisson(),
-            offset=np.log(frame["denominator"].to_numpy()),
-        )
-    groups = pd.factorize(frame["practice_code"])[0]
-    fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, tol=1e-14)
+    fit = statsmodels_cluster_glm(frame, design, distribution)
     k = covariates.shape[1]
     return fit.params[-k:], fit.cov_params()[-k:, -k:], fit.params[:-k]
 
