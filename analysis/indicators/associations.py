@@ -58,10 +58,27 @@ def performance_scores(summary: pd.DataFrame, *, score: str = "z") -> pd.DataFra
     return out
 
 
+# Above this many orderings x organisations a sampled table is not cached (memory).
+SAMPLED_CACHE_MAX_CELLS = 5_000_000
+
+
 @cache
 def _orderings(n: int) -> np.ndarray:
     """All ``n!`` orderings of ``range(n)``, computed once per ``n``."""
     return np.array(list(itertools.permutations(range(n))), dtype=np.intp)
+
+
+@cache
+def _sampled_orderings(n: int) -> np.ndarray:
+    """The ``MONTE_CARLO_RESAMPLES`` orderings scipy draws for ``n``, computed once per ``n``.
+
+    Every Monte Carlo test starts a new generator from ``MONTE_CARLO_SEED``, so tests of the
+    same ``n`` use the same orderings: drawn here exactly as
+    :func:`scipy.stats.permutation_test` draws them (one batch, ``Generator.permuted``).
+    """
+    rng = np.random.default_rng(MONTE_CARLO_SEED)
+    indices = np.tile(np.arange(n), (MONTE_CARLO_RESAMPLES, 1, 1))
+    return rng.permuted(indices, axis=-1)[:, 0, :]
 
 
 def _permutation(values: np.ndarray, statistic, alternative: str):
@@ -70,11 +87,13 @@ def _permutation(values: np.ndarray, statistic, alternative: str):
     For ``n <= EXACT_MAX_N`` every ordering is enumerated at once from a cached table and the
     p-value is computed exactly as scipy does (counts within a relative tolerance of 100
     machine epsilons of the observed value, no +1 adjustment), without scipy's batching
-    overhead (issue 14); larger ``n`` goes to scipy with a seeded Monte Carlo sample.
+    overhead (issue 14). Larger ``n`` uses scipy's seeded Monte Carlo sample of orderings,
+    drawn once per ``n`` and cached (scipy draws it again for every test), with scipy's +1
+    adjustment; beyond ``SAMPLED_CACHE_MAX_CELLS`` it goes to scipy itself.
     """
     values = np.asarray(values, dtype=float)
     n = len(values)
-    if n > EXACT_MAX_N:
+    if n > EXACT_MAX_N and n * MONTE_CARLO_RESAMPLES > SAMPLED_CACHE_MAX_CELLS:
         return sps.permutation_test(
             (values,),
             statistic,
@@ -84,11 +103,15 @@ def _permutation(values: np.ndarray, statistic, alternative: str):
             alternative=alternative,
             rng=np.random.default_rng(MONTE_CARLO_SEED),
         )
+    exact = n <= EXACT_MAX_N
+    orderings = _orderings(n) if exact else _sampled_orderings(n)
+    adjustment = 0 if exact else 1
     observed = float(statistic(values, axis=-1))
-    null = statistic(values[_orderings(n)], axis=-1)
+    null = statistic(values[orderings], axis=-1)
     gamma = abs(np.finfo(float).eps * 100 * observed)
-    less = np.count_nonzero(null <= observed + gamma) / null.size
-    greater = np.count_nonzero(null >= observed - gamma) / null.size
+    size = null.size + adjustment
+    less = (np.count_nonzero(null <= observed + gamma) + adjustment) / size
+    greater = (np.count_nonzero(null >= observed - gamma) + adjustment) / size
     p = {"less": less, "greater": greater, "two-sided": 2 * min(less, greater)}[alternative]
     return SimpleNamespace(statistic=observed, pvalue=min(max(p, 0.0), 1.0), null_distribution=null)
 
@@ -105,15 +128,16 @@ def exact_spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarr
     """
     ry = sps.rankdata(y)
     cy = ry - ry.mean()
-
+    rx = sps.rankdata(np.asarray(x, dtype=float))
     # The statistic depends on x only through its ranks, and ranking commutes with permuting,
-    # so the ranks are permuted (ranked once rather than once per ordering).
-    def statistic(rx, axis=-1):
-        rx = rx - rx.mean(axis=axis, keepdims=True)
-        num = (rx * cy).sum(axis=axis)
-        return num / np.sqrt((rx**2).sum(axis=axis) * (cy**2).sum())
+    # so the ranks are permuted (ranked once rather than once per ordering); a permutation
+    # keeps their mean and sum of squares, so only the cross-product is computed per ordering.
+    mean_x, scale = rx.mean(), np.sqrt(((rx - rx.mean()) ** 2).sum() * (cy**2).sum())
 
-    res = _permutation(sps.rankdata(np.asarray(x, dtype=float)), statistic, "two-sided")
+    def statistic(ranks, axis=-1):
+        return ((ranks - mean_x) @ cy) / scale
+
+    res = _permutation(rx, statistic, "two-sided")
     return float(res.statistic), float(res.pvalue), res.null_distribution
 
 

@@ -18,6 +18,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
+from analysis.indicators import associations
 from analysis.indicators.associations import critical_rho, exact_kruskal, exact_spearman
 from analysis.indicators.comparison import (
     classify,
@@ -347,6 +348,42 @@ def test_exact_kruskal_against_scipy_and_enumeration():
     ]
     assert len(null) == 420
     assert p == pytest.approx(np.mean(np.array(null) >= h - 1e-12))
+
+
+@pytest.mark.parametrize("n", [10, 13, 60])
+def test_monte_carlo_permutation_p_values_equal_scipys(n):
+    # Beyond EXACT_MAX_N the orderings are scipy's seeded sample, drawn once per n and cached
+    # (n = 60 is past the cache limit and goes to scipy itself): p-values must equal scipy's.
+    rng = np.random.default_rng(n)
+    x, y = rng.normal(size=n), np.round(rng.normal(size=n), 1)  # ties in y
+    labels = np.array(list("abc" * n)[:n])
+    ry = sps.rankdata(y) - sps.rankdata(y).mean()
+
+    def rho_of(rx, axis=-1):
+        rx = rx - rx.mean(axis=axis, keepdims=True)
+        return (rx * ry).sum(axis=axis) / np.sqrt((rx**2).sum(axis=axis) * (ry**2).sum())
+
+    def h_of(r, axis=-1):  # Kruskal-Wallis H of the ranks r (no ties in x)
+        sums = sum((r[..., labels == g].sum(axis=-1)) ** 2 / (labels == g).sum() for g in "abc")
+        return 12 / (n * (n + 1)) * sums - 3 * (n + 1)
+
+    def scipy_p(statistic, alternative):
+        return sps.permutation_test(
+            (sps.rankdata(x),),
+            statistic,
+            permutation_type="pairings",
+            n_resamples=associations.MONTE_CARLO_RESAMPLES,
+            vectorized=True,
+            alternative=alternative,
+            rng=np.random.default_rng(associations.MONTE_CARLO_SEED),
+        ).pvalue
+
+    rho, p, _ = exact_spearman(x, y)
+    assert rho == pytest.approx(sps.spearmanr(x, y).statistic)
+    assert p == scipy_p(rho_of, "two-sided")
+    h, p_h = exact_kruskal(x, labels)
+    assert h == pytest.approx(sps.kruskal(*[x[labels == g] for g in "abc"]).statistic)
+    assert p_h == scipy_p(h_of, "greater")
 
 
 def test_association_table_states_power_caveat(results):
