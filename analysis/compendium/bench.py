@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.compendium.benchbook import book_rebuilds, issue17_rows
+from analysis.compendium.benchbook import book_rebuilds, issue14_rows, issue17_rows, sweep_rows
 from analysis.compendium.benchload import (
     BUSY_BEFORE_PER_CORE,
     BUSY_EXTRA_PER_CORE,
@@ -90,6 +90,14 @@ QUICK_SIZES = (700, 1_400)
 # The indicator analysis is strand code: the engine runs its benchmark worker as a command,
 # never imports it (tests/test_architecture.py).
 SCALING_WORKER = "analysis.indicators.scaling"
+SWEEP_NAME = "simulation"
+SWEEP_REPLICATIONS = 8  # per task of the simulation sweep's 8 tasks: about 1.5 s a task
+
+
+def single_thread(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with numerical libraries held to one thread: "on one core" means one core."""
+    threads = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return {**env, **dict.fromkeys(threads, "1")}
 
 
 def kept_results() -> Path:
@@ -123,7 +131,7 @@ class Settings:
     repeat: int = 3
     sizes: tuple[int, ...] = FULL_SIZES
     busy_seconds: float = 2.0
-    sections: tuple[str, ...] = ("floors", "pipeline", "parallel", "peers", "scaling")
+    sections: tuple[str, ...] = ("floors", "pipeline", "parallel", "peers", "scaling", "sweep")
     change: str | None = None
     cores: int = os.cpu_count() or 1
     quick: bool = False
@@ -167,8 +175,10 @@ def measure(source: Path, scratch: Path, settings: Settings) -> dict[str, Any]:
     if "scaling" in settings.sections:
         work = scratch / "scaling"
         work.mkdir()
-        scale_env = scaling_env(ws)
+        scale_env = single_thread(scaling_env(ws))
         attempt("scaling", lambda: scaling_runs(settings.sizes, settings.repeat, work, scale_env))
+    if "sweep" in settings.sections:
+        attempt("sweep", lambda: measure_sweep(ws, settings))
     return raw
 
 
@@ -229,6 +239,26 @@ def measure_independent(scratch: Path, settings: Settings) -> dict[str, Any]:
     return {"notebooks": count, "busy_seconds": settings.busy_seconds, **times}
 
 
+def measure_sweep(ws: Workspace, settings: Settings) -> dict[str, Any] | None:
+    """The ``simulation`` sweep serially and on Dask clusters of 1 and 2 one-thread workers.
+
+    Run as a command (:mod:`analysis.compendium.sweepbench`) in the copy, with
+    ``SWEEP_REPLICATIONS`` replications per task (fewer in a quick run); None when the
+    project declares no such sweep.
+    """
+    if SWEEP_NAME not in (load_pipeline(ws.root).get("sweeps") or {}):
+        return None
+    out = ws.scratch / "sweep.json"
+    replications = 2 if settings.quick else SWEEP_REPLICATIONS
+    command = [
+        sys.executable, "-m", "analysis.compendium.sweepbench", "--sweep", SWEEP_NAME,
+        "--repeat", str(settings.repeat), "--fixed", f"replications={replications}",
+        "--overhead-tasks", str(50 if settings.quick else 200), "--output", str(out),
+    ]  # fmt: skip
+    timed(command, single_thread(ws.env(ws.scratch / "sweep-build")))
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
 def measure_peers(ws: Workspace, settings: Settings) -> dict[str, Any]:
     """The usual ways: papermill loop, nbconvert, jupyter-book cache and force."""
     out: dict[str, Any] = {"papermill": [], "nbconvert": []}
@@ -261,6 +291,9 @@ TARGET_SECTIONS = {
     "compendium book after one chapter": ("book_rebuilds",),
     "parallel speed-up at least": ("independent",),
     "quality-indicator notebook": ("pipeline",),
+    "one full analysis": ("scaling",),
+    "sweep speed-up": ("sweep",),
+    "Dask overhead": ("sweep",),
 }
 
 
@@ -279,7 +312,11 @@ def mark_load(results: dict[str, Any], raw: dict[str, Any], cores: int) -> None:
     """Add the load of every section, busy marks on the targets and the spread of repeats."""
     loads = {key: section_load(records, cores) for key, records in raw["commands"].items()}
     goal = f"{SPEEDUP_TARGET_PER_CORE * cores:.1f}"
-    rows = results["tables"].get("Targets", []) + results["tables"].get(ISSUE17, [])
+    rows = [
+        *results["tables"].get("Targets", []),
+        *results["tables"].get(ISSUE17, []),
+        *results["tables"].get(ISSUE14, []),
+    ]
     for row in rows:
         sections = next(
             (
@@ -315,6 +352,14 @@ def mark_load(results: dict[str, Any], raw: dict[str, Any], cores: int) -> None:
 
 
 ISSUE17 = "Targets of issue 17"
+ISSUE14 = "Targets of issue 14"
+SWEEPS = "Sweeps on Dask"
+SWEEPS_NOTE = (
+    "The `simulation` sweep of pipeline.yml (8 tasks, each a process running a batch of "
+    "replications) run three ways: serially, and on a Dask LocalCluster of one and of two "
+    "one-thread worker processes (cluster start-up not counted). The overhead is the time "
+    "per no-op task submitted to and gathered from two workers."
+)
 LOAD_NOTE = (
     "The one-minute load average before each timed command and sampled every half second "
     "while it ran. A command counts as busy when the load before it exceeded {before:.1f} or "
@@ -330,6 +375,13 @@ def run_bench(source: Path, out: Path, settings: Settings, keep: Path | None = N
         raw = measure(source, scratch, settings)
         results = report(raw, settings.cores, settings.repeat)
         results["tables"][ISSUE17] = issue17_rows(raw, results["derived"])
+        results["tables"][ISSUE14] = issue14_rows(raw)
+        results["tables"][SWEEPS] = sweep_rows(raw)
+        results["notes"][ISSUE14] = (
+            "The performance targets of issue 14 (methods and a simulation study on Dask), each "
+            "with the median and range of its repeated runs."
+        )
+        results["notes"][SWEEPS] = SWEEPS_NOTE
         results["notes"][ISSUE17] = (
             "The targets of issue 17 (a rerun costs nothing, a chapter compiles in seconds), "
             "each with the median and range of its repeated runs."
@@ -361,7 +413,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default=None,
-        help="comma-separated sections: floors,pipeline,parallel,peers,scaling",
+        help="comma-separated sections: floors,pipeline,parallel,peers,scaling,sweep",
     )
     parser.add_argument("--change", default=None, help="parameter to change: NOTEBOOK:NAME=VALUE")
     parser.add_argument("--keep", type=Path, default=None, help="keep scratch folders under this")
@@ -393,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         # The last full run is kept in the repository: the book shows it on a fresh clone.
         write_results(results, kept_results())
     print(results["summary"])
-    rows = results["tables"].get("Targets", []) + results["tables"].get(ISSUE17, [])
-    for row in rows:
+    rows = [results["tables"].get(k, []) for k in ("Targets", ISSUE17, ISSUE14)]
+    for row in (r for table in rows for r in table):
         print(f"  {row['result']:7} {row['target']}: {row['measured']}")
     print(f"results: {out}")
     return 1 if results["raw"]["errors"] else 0

@@ -1,9 +1,11 @@
-"""Book rebuild costs and the targets of issue 17, measured by ``make bench``.
+"""Book rebuild costs, and the targets of issues 17 and 14, measured by ``make bench``.
 
 :func:`book_rebuilds` times ``compendium book`` in a build whose book is already built: with
 nothing changed (the cache key matches, no Sphinx run) and after one chapter's executed
-notebook changed (Sphinx re-reads that chapter). :func:`issue17_rows` judges the issue's
-targets from these and from the derived numbers of :mod:`analysis.compendium.benchreport`.
+notebook changed (Sphinx re-reads that chapter). :func:`issue17_rows` judges issue 17's
+targets from these and from the derived numbers of :mod:`analysis.compendium.benchreport`;
+:func:`issue14_rows` and :func:`sweep_rows` judge and show the analysis time and the Dask
+sweep measurements (:mod:`analysis.compendium.sweepbench`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ ONE_CHAPTER_TARGET_S = 5.0
 COLD_FLOOR_TARGET = 1.15
 SPEEDUP_TARGET = 1.7
 QI_COMPUTE_TARGET_S = 8.0
+ANALYSIS_TARGET_S = 1.5
+ANALYSIS_PRACTICES = 7_000
+SWEEP_SPEEDUP_TARGET = 1.7
 
 
 def touch_chapter(build: Path, name: str, mark: int) -> Path:
@@ -120,3 +125,71 @@ def issue17_rows(raw: dict[str, Any], derived: dict[str, Any]) -> list[dict[str,
             "the analysis itself belongs to issue 14",
         ),
     ]  # fmt: skip
+
+
+def _analysis_seconds(raw: dict[str, Any], practices: int) -> list[float]:
+    for entry in raw.get("scaling") or []:
+        if entry.get("n_practices") == practices:
+            return [run["analyse"]["seconds"] for run in entry.get("runs", [])]
+    return []
+
+
+def issue14_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
+    """The performance targets of issue 14: one full analysis, the sweep's speed-up."""
+    analysis = _analysis_seconds(raw, ANALYSIS_PRACTICES)
+    one = spread(analysis)
+    sweep = raw.get("sweep") or {}
+    pairs = sweep.get("speedup_pairs") or []
+    speedup = spread(pairs)
+    overhead = sweep.get("dask_overhead_seconds_per_task")
+    per_task = (sweep.get("seconds") or {}).get("serial")
+    task_s = per_task / sweep["tasks"] if per_task and sweep.get("tasks") else None
+    return [
+        _row(
+            f"one full analysis of a {ANALYSIS_PRACTICES:,}-practice panel within "
+            f"{ANALYSIS_TARGET_S} s on one core",
+            f"{_range(analysis)} s",
+            one["median"] if one else None, lambda v: v <= ANALYSIS_TARGET_S,
+            "all 15 indicators, all six analyses, in a fresh process, numerical libraries "
+            "held to one thread",
+        ),
+        _row(
+            f"sweep speed-up on 2 workers at least {SWEEP_SPEEDUP_TARGET} x",
+            f"{_range(pairs)} x",
+            speedup["median"] if speedup else None, lambda v: v >= SWEEP_SPEEDUP_TARGET,
+            f"{sweep.get('tasks', 'n/a')} tasks of the simulation sweep, 1 worker against 2, "
+            "per pair",
+        ),
+        _row(
+            "Dask overhead per task under 1% of a task",
+            f"{_fmt(1000 * overhead if overhead else None)} ms per task; a task takes "
+            f"{_fmt(task_s)} s",
+            overhead if task_s else None, lambda v: v < 0.01 * task_s,
+        ),
+    ]  # fmt: skip
+
+
+def sweep_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
+    """The simulation sweep run serially and on 1 and 2 Dask workers: time and throughput."""
+    sweep = raw.get("sweep") or {}
+    runs = sweep.get("runs") or {}
+    labels = {
+        "serial": "serially, one process per task",
+        "workers_1": "LocalCluster, 1 worker",
+        "workers_2": "LocalCluster, 2 workers",
+    }
+    rows = []
+    for key, label in labels.items():
+        s = spread(runs.get(key))
+        if not s:
+            continue
+        rows.append(
+            {
+                "how": label,
+                "tasks": str(sweep.get("tasks", "")),
+                "replications per task": str((sweep.get("fixed") or {}).get("replications", "")),
+                "seconds": _range(runs.get(key)),
+                "tasks per minute": _fmt(60 * sweep["tasks"] / s["median"], 1),
+            }
+        )
+    return rows

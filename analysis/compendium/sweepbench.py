@@ -64,9 +64,13 @@ def dask_overhead(tasks: int = 200) -> float:
 
 
 def measure(
-    name: str = "simulation", repeat: int = 1, fixed: dict[str, Any] | None = None
+    name: str = "simulation",
+    repeat: int = 1,
+    fixed: dict[str, Any] | None = None,
+    overhead_tasks: int = 200,
 ) -> dict[str, Any]:
-    """Median seconds of the sweep serially, on 1 and on 2 workers, and derived ratios.
+    """Seconds of the sweep serially, on 1 and on 2 workers (each repeat in that order),
+    with medians, the two-worker speed-up per pair and the Dask overhead per task.
 
     ``fixed`` overrides the sweep's fixed parameters (e.g. fewer replications per task).
     """
@@ -77,25 +81,30 @@ def measure(
     if fixed:
         sweep = replace(sweep, fixed={**sweep.fixed, **fixed})
     n_tasks = len(sw.tasks(sweep, pipeline))
+    configurations = (("serial", None), ("workers_1", 1), ("workers_2", 2))
+    runs: dict[str, list[float]] = {label: [] for label, _ in configurations}
     saved = os.environ.get(BUILD_ENV)
     try:
-        times = {
-            label: statistics.median(_timed_sweep(sweep, pipeline, workers) for _ in range(repeat))
-            for label, workers in (("serial", None), ("workers_1", 1), ("workers_2", 2))
-        }
+        for _ in range(repeat):
+            for label, workers in configurations:
+                runs[label].append(_timed_sweep(sweep, pipeline, workers))
     finally:
         if saved is None:
             os.environ.pop(BUILD_ENV, None)
         else:
             os.environ[BUILD_ENV] = saved
+    times = {label: statistics.median(values) for label, values in runs.items()}
+    pairs = [one / two for one, two in zip(runs["workers_1"], runs["workers_2"], strict=True)]
     return {
         "sweep": name,
         "fixed": sweep.fixed,
         "tasks": n_tasks,
+        "runs": runs,
         "seconds": times,
         "tasks_per_minute": {k: 60 * n_tasks / v for k, v in times.items()},
-        "speedup_2_workers": times["workers_1"] / times["workers_2"],
-        "dask_overhead_seconds_per_task": dask_overhead(),
+        "speedup_pairs": pairs,
+        "speedup_2_workers": statistics.median(pairs),
+        "dask_overhead_seconds_per_task": dask_overhead(overhead_tasks),
         "cpu_count": os.cpu_count(),
         "load_average": os.getloadavg(),
     }
@@ -109,9 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fixed", action="append", default=[], metavar="NAME=VALUE", help="override a fixed value"
     )
+    parser.add_argument(
+        "--overhead-tasks", type=int, default=200, help="no-op tasks timed for the overhead"
+    )
     args = parser.parse_args(argv)
     fixed = dict(pl.parse_assignment(item) for item in args.fixed)
-    results = measure(args.sweep, args.repeat, fixed)
+    results = measure(args.sweep, args.repeat, fixed, args.overhead_tasks)
     text = json.dumps(results, indent=2)
     print(text)
     if args.output:
@@ -120,4 +132,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from analysis.errors import run_main
+
+    raise SystemExit(run_main(main))

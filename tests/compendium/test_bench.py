@@ -150,6 +150,12 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
     """A real quick run on the mini project: every section measured, no errors."""
     root = miniproject.create(tmp_path / "project")
     (root / "book" / "references.bib").write_text("")
+    with (root / "pipeline.yml").open("a") as pipeline:
+        pipeline.write(
+            "sweeps:\n  simulation:\n    command: [python, -m, analysis.indicators.simulation]\n"
+            "    grid: {batch: [0, 1]}\n    fixed: {replications: 1}\n"
+            "    output: replications.csv\n"
+        )
     out = tmp_path / "build" / "bench" / "results.json"
     result = subprocess.run(
         [
@@ -178,6 +184,8 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
         "Analysis on growing synthetic national panels",
         "Growth with panel size",
         "Targets of issue 17",
+        "Targets of issue 14",
+        "Sweeps on Dask",
         "Machine load",
         "Spread of the repeated runs",
     ]
@@ -190,6 +198,13 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
     assert all(r["load_before"] >= 0 and r["load_during_peak"] >= 0 for c in commands.values()
                for r in c)  # fmt: skip
     assert len(commands["independent"]) == 2  # one serial and one parallel run
+    sweep = results["raw"]["sweep"]
+    assert sweep["tasks"] == 2 and sweep["fixed"]["replications"] == 2
+    assert all(len(sweep["runs"][k]) == 1 for k in ("serial", "workers_1", "workers_2"))
+    assert len(results["tables"]["Sweeps on Dask"]) == 3
+    issue14 = [r["result"] for r in results["tables"]["Targets of issue 14"]]
+    # the quick sizes have no 7,000-practice panel: the analysis target cannot be judged
+    assert issue14[0] == "n/a" and set(issue14[1:]) <= {"met", "missed"}
     rebuilds = results["raw"]["book_rebuilds"]
     assert len(rebuilds["noop"]) == len(rebuilds["one_chapter"]) == 1
     issue17 = {r["target"]: r for r in results["tables"]["Targets of issue 17"]}
@@ -309,3 +324,34 @@ def test_issue17_targets_by_hand():
     raw["pipeline"] = {}
     rows = benchbook.issue17_rows(raw, {})
     assert [r["result"] for r in rows] == ["n/a", "missed", "n/a", "met", "n/a"]
+
+
+def test_issue14_targets_and_sweep_table_by_hand():
+    raw = {
+        "scaling": [{"n_practices": 7000, "runs": [{"analyse": {"seconds": t}} for t in
+                                                   (1.2, 1.6, 1.4)]}],
+        "sweep": {"tasks": 8, "fixed": {"replications": 8},
+                  "runs": {"serial": [16.0, 18.0], "workers_1": [16.0, 17.0],
+                           "workers_2": [10.0, 8.5]},
+                  "seconds": {"serial": 17.0}, "speedup_pairs": [1.6, 2.0],
+                  "dask_overhead_seconds_per_task": 0.002},
+    }  # fmt: skip
+    rows = benchbook.issue14_rows(raw)
+    # median 1.4 s <= 1.5 s; speed-up median 1.8 >= 1.7; 2 ms < 1% of 17/8 = 2.125 s.
+    assert [r["result"] for r in rows] == ["met", "met", "met"]
+    assert "median 1.40 (range 1.20 to 1.60, n=3)" in rows[0]["measured"]
+    assert "median 1.80 (range 1.60 to 2.00, n=2)" in rows[1]["measured"]
+    assert rows[2]["measured"].startswith("2.00 ms per task; a task takes 2.12 s")
+    raw["sweep"]["speedup_pairs"] = [1.5, 1.6]
+    raw["sweep"]["dask_overhead_seconds_per_task"] = 0.05
+    raw["scaling"][0]["runs"][1]["analyse"]["seconds"] = 1.7
+    raw["scaling"][0]["runs"][2]["analyse"]["seconds"] = 1.6
+    assert [r["result"] for r in benchbook.issue14_rows(raw)] == ["missed"] * 3
+    table = benchbook.sweep_rows(raw)
+    assert [r["how"] for r in table] == [
+        "serially, one process per task", "LocalCluster, 1 worker", "LocalCluster, 2 workers",
+    ]  # fmt: skip
+    # 8 tasks in a median 9.25 s on two workers = 51.9 tasks per minute
+    assert table[2]["tasks per minute"] == "51.9"
+    assert [r["result"] for r in benchbook.issue14_rows({})] == ["n/a"] * 3
+    assert benchbook.sweep_rows({}) == []
