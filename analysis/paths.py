@@ -41,6 +41,25 @@ def run_dir(notebook: str, paramset: str = DEFAULT_PARAMSET) -> Path:
     return build_dir() / "runs" / notebook / paramset
 
 
+SWEEP_RESULTS = "results.csv"
+SWEEP_RECORD = "gathered.json"
+
+
+def sweep_dir(name: str) -> Path:
+    """Where a declared sweep keeps its tasks and gathered results: ``<build>/sweeps/<name>``."""
+    return build_dir() / "sweeps" / name
+
+
+def sweep_results(name: str) -> Path:
+    """A sweep's gathered results, one row per task output row: ``<sweep dir>/results.csv``."""
+    return sweep_dir(name) / SWEEP_RESULTS
+
+
+def sweep_record(name: str) -> Path:
+    """What a sweep's results were gathered from: its grid, fixed values, task keys, sha256."""
+    return sweep_dir(name) / SWEEP_RECORD
+
+
 def sources_dir() -> Path:
     """Source documents (not redistributed): ``$COMPENDIUM_SOURCES`` or ``../shared/sources``."""
     if os.environ.get(SOURCES_ENV):

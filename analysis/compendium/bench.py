@@ -91,7 +91,7 @@ QUICK_SIZES = (700, 1_400)
 # never imports it (tests/test_architecture.py).
 SCALING_WORKER = "analysis.indicators.scaling"
 SWEEP_NAME = "simulation"
-SWEEP_REPLICATIONS = 8  # per task of the simulation sweep's 8 tasks: about 1.5 s a task
+QUICK_SWEEP_REPLICATIONS = 1  # per task in a quick run; a full run measures the declared sweep
 
 
 def single_thread(env: dict[str, str]) -> dict[str, str]:
@@ -242,19 +242,20 @@ def measure_independent(scratch: Path, settings: Settings) -> dict[str, Any]:
 def measure_sweep(ws: Workspace, settings: Settings) -> dict[str, Any] | None:
     """The ``simulation`` sweep serially and on Dask clusters of 1 and 2 one-thread workers.
 
-    Run as a command (:mod:`analysis.compendium.sweepbench`) in the copy, with
-    ``SWEEP_REPLICATIONS`` replications per task (fewer in a quick run); None when the
-    project declares no such sweep.
+    Run as a command (:mod:`analysis.compendium.sweepbench`) in the copy, as declared in
+    ``pipeline.yml`` (with ``QUICK_SWEEP_REPLICATIONS`` replications per task in a quick run);
+    None when the project declares no such sweep.
     """
     if SWEEP_NAME not in (load_pipeline(ws.root).get("sweeps") or {}):
         return None
     out = ws.scratch / "sweep.json"
-    replications = 2 if settings.quick else SWEEP_REPLICATIONS
     command = [
         sys.executable, "-m", "analysis.compendium.sweepbench", "--sweep", SWEEP_NAME,
-        "--repeat", str(settings.repeat), "--fixed", f"replications={replications}",
-        "--overhead-tasks", str(50 if settings.quick else 200), "--output", str(out),
+        "--repeat", str(settings.repeat), "--output", str(out),
+        "--overhead-tasks", str(20 if settings.quick else 200),
     ]  # fmt: skip
+    if settings.quick:
+        command += ["--fixed", f"replications={QUICK_SWEEP_REPLICATIONS}"]
     timed(command, single_thread(ws.env(ws.scratch / "sweep-build")))
     return json.loads(out.read_text(encoding="utf-8"))
 
@@ -355,7 +356,7 @@ ISSUE17 = "Targets of issue 17"
 ISSUE14 = "Targets of issue 14"
 SWEEPS = "Sweeps on Dask"
 SWEEPS_NOTE = (
-    "The `simulation` sweep of pipeline.yml (8 tasks, each a process running a batch of "
+    "The `simulation` sweep of pipeline.yml (each task a process running one batch of "
     "replications) run three ways: serially, and on a Dask LocalCluster of one and of two "
     "one-thread worker processes (cluster start-up not counted). The overhead is the time "
     "per no-op task submitted to and gathered from two workers."

@@ -61,13 +61,13 @@ def _package_digest() -> str:
 
 
 def _run_inputs(pipeline: pl.Pipeline) -> dict[str, str]:
-    """Notebook sources, declared data inputs and path-parameter files: with the package
-    code, ``pipeline.yml`` and the runs, what decides whether each run is fresh."""
+    """Notebook sources, declared data inputs, sweep results and path-parameter files: with
+    the package code, ``pipeline.yml`` and the runs, what decides whether each run is fresh."""
     files: dict[str, str] = {}
     for notebook in pipeline.notebooks.values():
         files[str(notebook.source)] = file_digest(repo_root() / notebook.source)
-        for ref in notebook.inputs:
-            if ":" not in ref:
+        for ref in notebook.cache_inputs:
+            if ":" not in ref or ref.startswith(pl.SWEEP_REF):
                 files[ref] = file_digest(pl.input_path(ref))
         for name, param in notebook.parameters.items():
             if param.type == "path" and param.default:

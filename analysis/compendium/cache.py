@@ -267,7 +267,7 @@ def _package_reason(recorded: Any, current: dict[str, str], source_changed: bool
 
 def cache_components(notebook: Notebook, parameters: dict[str, Any]) -> dict[str, Any]:
     """The parts of a notebook's cache key, kept apart so a stale run can say why."""
-    inputs = {ref: file_digest(input_path(ref)) for ref in notebook.inputs}
+    inputs = {ref: file_digest(input_path(ref)) for ref in notebook.cache_inputs}
     for name, param in notebook.parameters.items():
         if param.type == "path" and parameters.get(name):
             try:
@@ -287,7 +287,7 @@ def cache_components(notebook: Notebook, parameters: dict[str, Any]) -> dict[str
 def input_stamps(notebook: Notebook, parameters: dict[str, Any]) -> dict[str, Any]:
     """(size, mtime, ctime, inode) of every input file: a write leaves a mark even when the
     content is put back, which a digest alone would not see."""
-    paths = {ref: input_path(ref) for ref in notebook.inputs}
+    paths = {ref: input_path(ref) for ref in notebook.cache_inputs}
     for name, param in notebook.parameters.items():
         if param.type == "path" and parameters.get(name):
             paths[f"parameter:{name}"] = resolve_path(parameters[name])

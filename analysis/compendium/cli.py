@@ -87,9 +87,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from analysis.compendium.runner import status
+    from analysis.compendium import sweep as sw
+    from analysis.compendium.runner import status, sweeps_of
 
     pipeline = pl.load(args.pipeline)
+    for name in sweeps_of(pipeline, pipeline.order()):
+        declared = sw.get_sweep(pipeline, name)
+        if sw.is_current(declared, pipeline):
+            print(f"{pl.SWEEP_REF + name:24} fresh")
+        else:
+            todo = sum(not sw.is_done(t) for t in sw.tasks(declared, pipeline))
+            print(f"{pl.SWEEP_REF + name:24} stale  ({todo} task(s) to run, then gathered)")
     for plan in status(pipeline):
         state = "fresh" if plan.fresh else "stale"
         why = f"  ({'; '.join(plan.reasons)})" if plan.reasons else ""
@@ -98,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from analysis.compendium.runner import run, run_lock, write_pipeline_manifest
+    from analysis.compendium.runner import run, run_lock, sweeps_of, write_pipeline_manifest
 
     pipeline = pl.load(args.pipeline)
     overrides = _parameters(args.param)
@@ -106,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in names:
         pipeline.notebook(name)
     selected = pipeline.order(names or None)
-    board = ProgressBoard(selected)
+    board = ProgressBoard([*(pl.SWEEP_REF + s for s in sweeps_of(pipeline, selected)), *selected])
     command = "compendium " + " ".join(sys.argv[1:])
     started = time.perf_counter()
     with run_lock(command):
@@ -127,8 +135,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for outcome in outcomes:
             if outcome.status == "executed" and overrides:
                 console.print(f"results for this parameter set: {outcome.folder}")
-            if outcome.status == "failed":
-                _error(outcome.message)
+            if outcome.status in ("failed", "skipped"):
+                _error(f"{outcome.name}: {outcome.message}" if outcome.status == "skipped"
+                       else outcome.message)  # fmt: skip
         write_pipeline_manifest(pipeline)
     return 1 if counts["failed"] or counts["skipped"] else 0
 

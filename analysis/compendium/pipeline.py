@@ -30,11 +30,12 @@ from analysis.parameters import (  # noqa: F401 - the engine's parameter API, re
     resolve_path,
 )
 from analysis.parameters import paramset_name as _paramset_name
-from analysis.paths import repo_root, run_dir
+from analysis.paths import repo_root, run_dir, sweep_results
 
 PIPELINE_FILE = "pipeline.yml"
-NOTEBOOK_KEYS = {"title", "source", "timeout", "parameters", "inputs", "outputs"}
+NOTEBOOK_KEYS = {"title", "source", "timeout", "parameters", "inputs", "sweeps", "outputs"}
 NOTEBOOK_NAME = re.compile(r"[a-z][a-z0-9_]*")
+SWEEP_REF = "sweep:"  # a sweep's gathered results as a cache input: sweep:<name>
 # A pipeline file is a page of YAML; these bounds stop a hostile one (an alias bomb, deep
 # nesting, a huge file) before PyYAML spends memory or recursion on it.
 MAX_PIPELINE_BYTES = 1 << 20
@@ -97,10 +98,16 @@ class Notebook:
     parameters: dict[str, Parameter]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    sweeps: tuple[str, ...] = ()
 
     @property
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.parameters.items()}
+
+    @property
+    def cache_inputs(self) -> tuple[str, ...]:
+        """Every file the run reads: the declared inputs, then ``sweep:<name>`` per sweep."""
+        return (*self.inputs, *(SWEEP_REF + name for name in self.sweeps))
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,8 @@ def _parse_notebook(path: Path, name: str, raw: Any, line: int) -> Notebook:
             f"notebook name {name!r}: expected lower-case letters, digits and _"
             " starting with a letter ([a-z][a-z0-9_]*)",
         )
+    if name + ":" == SWEEP_REF:
+        raise _fail(path, line, f"notebook name {name!r} is reserved for sweep inputs")
     if not isinstance(raw, dict):
         raise _fail(path, line, f"notebook {name!r}: expected a mapping")
     unknown = [key for key in raw if key not in NOTEBOOK_KEYS]
@@ -204,6 +213,13 @@ def _parse_notebook(path: Path, name: str, raw: Any, line: int) -> Notebook:
                     _relative_file(item, "output")
         except ValueError as err:
             raise _fail(path, _line(raw, key), f"notebook {name!r}: {err}") from None
+    sweeps = raw.get("sweeps") or []
+    if not isinstance(sweeps, list) or not all(
+        isinstance(v, str) and NOTEBOOK_NAME.fullmatch(v) for v in sweeps
+    ):
+        raise _fail(
+            path, _line(raw, "sweeps"), f"notebook {name!r}: sweeps must be a list of sweep names"
+        )
     for key in ("title", "source"):
         if not isinstance(raw[key], str) or not raw[key].strip():
             raise _fail(path, _line(raw, key), f"notebook {name!r}: {key} must be text")
@@ -226,11 +242,21 @@ def _parse_notebook(path: Path, name: str, raw: Any, line: int) -> Notebook:
         parameters=parameters,
         inputs=tuple(raw.get("inputs") or ()),
         outputs=tuple(raw["outputs"]),
+        sweeps=tuple(sweeps),
     )
 
 
 def _check_references(pipeline: Pipeline, raw: dict) -> None:
+    declared = raw.get("sweeps") if isinstance(raw.get("sweeps"), dict) else {}
     for nb in pipeline.notebooks.values():
+        for name in nb.sweeps:
+            if name not in declared:
+                raise _fail(
+                    pipeline.path,
+                    _line(raw["notebooks"][nb.name], "sweeps"),
+                    f"notebook {nb.name!r}: sweep {name!r} is not declared under 'sweeps' "
+                    f"(declared: {', '.join(declared) or 'none'})",
+                )
         line = _line(raw["notebooks"][nb.name], "inputs")
         for ref in nb.inputs:
             if ":" not in ref:
@@ -351,7 +377,11 @@ def paramset_name(notebook: Notebook, parameters: dict[str, Any]) -> str:
 
 
 def input_path(ref: str) -> Path:
-    """A declared input as a file: ``data/...`` in the repository, or another notebook's output."""
+    """A declared input as a file: ``data/...`` in the repository, another notebook's output
+    (``<notebook>:<output>``) or a sweep's gathered results (``sweep:<name>``, from a
+    notebook's ``sweeps``)."""
+    if ref.startswith(SWEEP_REF):
+        return sweep_results(ref[len(SWEEP_REF) :])
     if ":" in ref:
         upstream, output = ref.split(":", 1)
         return run_dir(upstream) / output

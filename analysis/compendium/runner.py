@@ -362,6 +362,59 @@ def _kill_children() -> None:
                 os.kill(int(stat.parent.name), signal.SIGKILL)
 
 
+def sweeps_of(pipeline: pl.Pipeline, names: list[str]) -> list[str]:
+    """The declared sweeps the notebooks ``names`` read, in first-use order."""
+    return list(dict.fromkeys(s for name in names for s in pipeline.notebook(name).sweeps))
+
+
+def run_sweeps(
+    pipeline: pl.Pipeline,
+    names: list[str],
+    *,
+    jobs: int,
+    report: Callable[[Outcome | tuple[str, str]], None] = lambda event: None,
+) -> list[Outcome]:
+    """Run the sweeps the notebooks ``names`` read, before them, on Dask.
+
+    A sweep whose tasks are all done and gathered costs a check (no cluster is started);
+    otherwise its unfinished tasks run on a ``LocalCluster`` of ``jobs`` one-thread workers
+    (serially when ``jobs`` is 1). Each sweep is reported as ``sweep:<name>``.
+    """
+    from analysis.compendium import sweep as sw
+
+    outcomes = []
+    for name in sweeps_of(pipeline, names):
+        declared = sw.get_sweep(pipeline, name)
+        label = pl.SWEEP_REF + name
+        if sw.is_current(declared, pipeline):
+            outcomes.append(Outcome(label, "cached", sw.sweep_dir(name)))
+            report(outcomes[-1])
+            continue
+        report(("start", label))
+        started = time.perf_counter()
+        todo = sum(not sw.is_done(t) for t in sw.tasks(declared, pipeline))
+        client = sw.make_client(workers=min(jobs, todo)) if jobs > 1 and todo > 1 else None
+        try:
+            result = sw.run_sweep(declared, pipeline, client=client)
+        finally:
+            if client is not None:
+                cluster = client.cluster
+                client.close()
+                cluster.close()
+        seconds = time.perf_counter() - started
+        if result.failed:
+            task, message = next(iter(result.failed.items()))
+            more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
+            outcome = Outcome(
+                label, "failed", sw.sweep_dir(name), seconds, f"task {task}: {message}{more}"
+            )
+        else:
+            outcome = Outcome(label, "executed", sw.sweep_dir(name), seconds)
+        outcomes.append(outcome)
+        report(outcome)
+    return outcomes
+
+
 def run(
     pipeline: pl.Pipeline,
     names: list[str] | None = None,
@@ -393,10 +446,15 @@ def run(
         pipeline.notebook(name)
     if overrides and len(selected) != 1:
         raise RunError("parameters (-p) can be given only when running exactly one notebook")
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    sweeps_failed = {
+        o.name.removeprefix(pl.SWEEP_REF): o.message
+        for o in run_sweeps(pipeline, selected, jobs=jobs, report=report)
+        if o.status == "failed"
+    }
     plans = {name: plan_notebook(pipeline.notebook(name), overrides) for name in selected}
     for plan in plans.values():
         _check_inputs(plan.notebook, produced=set(plans))
-    jobs = max(1, jobs or os.cpu_count() or 1)
     outcomes: dict[str, Outcome] = {}
     pending = list(selected)
     running: dict[Future, str] = {}
@@ -404,6 +462,14 @@ def run(
 
     def launch(pool: ThreadPoolExecutor, name: str) -> None:
         plan = plans[name]
+        failed = [s for s in plan.notebook.sweeps if s in sweeps_failed]
+        if failed:
+            outcome = Outcome(
+                name, "skipped", message=f"sweep {failed[0]} failed: {sweeps_failed[failed[0]]}"
+            )
+            outcomes[name] = outcome
+            report(outcome)
+            return
         _check_inputs(plan.notebook)
         # Upstream outputs exist only now: recompute the key before deciding.
         plan.components = cache.cache_components(plan.notebook, plan.parameters)

@@ -50,11 +50,13 @@ import yaml
 from analysis.compendium import cache
 from analysis.compendium import pipeline as pl
 from analysis.errors import CompendiumError
-from analysis.paths import build_dir, repo_root
+from analysis.files import sha256_file
+from analysis.paths import SWEEP_RECORD, repo_root, sweep_dir
+from analysis.paths import SWEEP_RESULTS as RESULTS_FILE
 
 SWEEP_KEYS = {"title", "command", "notebook", "grid", "fixed", "output"}
 TASK_FILE = "task.json"
-RESULTS_FILE = "results.csv"
+GATHERED_FILE = SWEEP_RECORD  # the declaration, task keys and sha256 behind results.csv
 
 
 class SweepError(CompendiumError, ValueError):
@@ -175,11 +177,6 @@ def get_sweep(pipeline: pl.Pipeline, name: str) -> Sweep:
 # --------------------------------------------------------------------------- tasks and keys
 
 
-def sweep_dir(name: str) -> Path:
-    """Where a sweep keeps its tasks and gathered results: ``<build>/sweeps/<name>``."""
-    return build_dir() / "sweeps" / name
-
-
 def _code_digest(sweep: Sweep) -> str:
     """Digest of what a command runs: the ``analysis`` modules it imports, or its script."""
     digest = hashlib.sha256()
@@ -237,6 +234,36 @@ def is_done(task: Task) -> bool:
     except (OSError, ValueError):
         return False
     return recorded.get("key") == task.key
+
+
+def _gathered(sweep: Sweep, all_tasks: list[Task]) -> dict[str, Any]:
+    return {
+        "sweep": sweep.name,
+        "title": sweep.title,
+        "grid": sweep.grid,
+        "fixed": sweep.fixed,
+        "output": sweep.output,
+        "keys": [t.key for t in all_tasks],
+    }
+
+
+def is_current(sweep: Sweep, pipeline: pl.Pipeline) -> bool:
+    """True when every task is done and ``results.csv`` was gathered from exactly these tasks
+    (and not edited since): a sweep with nothing to do starts no cluster and reads no CSV."""
+    folder = sweep_dir(sweep.name)
+    try:
+        recorded = json.loads((folder / GATHERED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    all_tasks = tasks(sweep, pipeline)
+    if {k: v for k, v in recorded.items() if k != "sha256"} != _gathered(sweep, all_tasks):
+        return False
+    try:
+        return recorded.get("sha256") == sha256_file(folder / RESULTS_FILE) and all(
+            is_done(t) for t in all_tasks
+        )
+    except OSError:
+        return False
 
 
 # --------------------------------------------------------------------------- running one task
@@ -485,5 +512,8 @@ def gather(sweep: Sweep, all_tasks: list[Task]) -> Path:
     path = sweep_dir(sweep.name) / RESULTS_FILE
     tmp = path.with_name(RESULTS_FILE + ".part")
     out.to_csv(tmp, index=False, lineterminator="\n")
+    record = {**_gathered(sweep, all_tasks), "sha256": sha256_file(tmp)}
+    (path.parent / GATHERED_FILE).unlink(missing_ok=True)
     tmp.replace(path)
+    (path.parent / GATHERED_FILE).write_text(json.dumps(record, indent=2) + "\n")
     return path

@@ -458,11 +458,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replications", type=int, default=50, help="replications per batch")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="base seed")
     parser.add_argument("--sd", type=float, action="append", help="overdispersion SD(s)")
+    parser.add_argument("--effect", type=float, action="append", help="designed effect(s)")
+    parser.add_argument("--size", type=int, action="append", help="organisation size(s)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level")
     parser.add_argument("--output", required=True, help="CSV file to write")
     args = parser.parse_args(argv)
-    if args.batch < 0 or args.replications < 1:
+    if args.batch < 0 or args.replications < 1 or not 0 < args.alpha < 1:
         print(
-            f"error: --batch {args.batch} must be >= 0 and --replications {args.replications} >= 1",
+            f"error: --batch {args.batch} must be >= 0, --replications {args.replications} >= 1 "
+            f"and --alpha {args.alpha} between 0 and 1",
             file=sys.stderr,
         )
         return 2
@@ -471,11 +475,14 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         start=args.batch * args.replications,
         sds=tuple(args.sd) if args.sd else SDS,
+        effects=tuple(args.effect) if args.effect else EFFECTS,
+        sizes=tuple(args.size) if args.size else SIZES,
+        alpha=args.alpha,
     )
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    frame.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+    frame.to_csv(tmp, index=False, lineterminator="\n")  # full precision: batches = serial
     tmp.replace(path)
     return 0
 

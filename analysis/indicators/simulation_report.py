@@ -1,5 +1,7 @@
-"""The simulation chapter's choices and figure (issue 14).
+"""The simulation chapter's data, choices and figure (issue 14).
 
+:func:`load_replications` reads the replications the ``simulation`` sweep of ``pipeline.yml``
+gathered (run on Dask before the chapter) with the settings they were made with;
 :func:`method_choices` reads the calibration of :mod:`analysis.indicators.simulation` and
 says, per method option of the quality-indicator notebook, which choice the evidence
 favours; :func:`calibration_figure` draws coverage and type-I error with Monte-Carlo errors.
@@ -7,8 +9,61 @@ favours; :func:`calibration_figure` draws coverage and type-I error with Monte-C
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
+
+from analysis.indicators import simulation as sim
+from analysis.paths import sweep_record, sweep_results
+
+SETTINGS = ("replications", "seed", "sd", "effect", "size", "alpha")
+
+
+@dataclass(frozen=True)
+class Replications:
+    """A sweep's gathered replications and the settings behind them."""
+
+    frame: pd.DataFrame
+    sweep: str
+    title: str
+    tasks: int
+    settings: dict[str, Any]
+
+    @property
+    def alpha(self) -> float:
+        return float(self.settings.get("alpha", 0.05))
+
+
+def load_replications(sweep: str = "simulation") -> Replications:
+    """The replications gathered by ``sweep`` (one batch per task), checked and described.
+
+    Raises ``FileNotFoundError`` naming the file (and the command that makes it) when the
+    sweep has not run, and ``ValueError`` when the file lacks a column the summaries need.
+    """
+    path, record_path = sweep_results(sweep), sweep_record(sweep)
+    if not path.is_file() or not record_path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no gathered results of sweep {sweep!r}; run `compendium run` (or "
+            f"`compendium sweep {sweep}`) first"
+        )
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    frame = pd.read_csv(path)
+    missing = [c for c in sim.COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; expected {sim.COLUMNS}")
+    settings = {k: v for k, v in {**record.get("grid", {}), **record.get("fixed", {})}.items()
+                if k in SETTINGS or k == "batch"}  # fmt: skip
+    return Replications(
+        frame=frame[sim.COLUMNS],
+        sweep=sweep,
+        title=str(record.get("title", sweep)),
+        tasks=len(record.get("keys", [])),
+        settings=settings,
+    )
+
 
 PUBLISHED = {"tau2_method": "winsorised", "variation_measure": "cv", "score": "z"}
 """The choice each option had before issue 14 (the method as published)."""

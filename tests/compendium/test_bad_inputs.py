@@ -465,7 +465,8 @@ def real_template(tmp_path_factory) -> Path:
     state.check()
     root = tmp_path_factory.mktemp("real-template") / "project"
     shutil.copytree(state.root, root, symlinks=True)
-    shutil.copytree(state.build / "runs", root / "build" / "runs", symlinks=True)
+    for folder in ("runs", "sweeps"):  # the previous runs and the sweeps they read
+        shutil.copytree(state.build / folder, root / "build" / folder, symlinks=True)
     shutil.copy2(state.build / "manifest.json", root / "build" / "manifest.json")
     return root
 

@@ -199,7 +199,7 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
                for r in c)  # fmt: skip
     assert len(commands["independent"]) == 2  # one serial and one parallel run
     sweep = results["raw"]["sweep"]
-    assert sweep["tasks"] == 2 and sweep["fixed"]["replications"] == 2
+    assert sweep["tasks"] == 2 and sweep["fixed"]["replications"] == bench.QUICK_SWEEP_REPLICATIONS
     assert all(len(sweep["runs"][k]) == 1 for k in ("serial", "workers_1", "workers_2"))
     assert len(results["tables"]["Sweeps on Dask"]) == 3
     issue14 = [r["result"] for r in results["tables"]["Targets of issue 14"]]

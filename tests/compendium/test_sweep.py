@@ -19,6 +19,7 @@ import pytest
 
 from analysis.compendium import pipeline as pl
 from analysis.compendium import sweep as sw
+from analysis.files import sha256_file
 
 pytestmark = pytest.mark.e2e
 
@@ -224,3 +225,119 @@ def test_slurm_config_missing_setting(tmp_path):
         match=r"slurm.yml: missing SLURM setting\(s\) \['queue', 'memory', 'walltime'\]",
     ):
         sw.slurm_cluster(config)
+
+
+# --------------------------------------------------------------------------- sweeps in the pipeline
+
+CONSUMER = """\
+  delta:
+    title: Delta
+    source: notebooks/delta.ipynb
+    sweeps: [{sweep}]
+    outputs: [tables/total.csv]
+"""
+CONSUMER_BODY = """\
+from analysis.paths import sweep_results
+squares = pd.read_csv(sweep_results("{sweep}"))
+total = pd.DataFrame({{"total": [squares["square"].sum()]}})
+total.to_csv(out / "tables" / "total.csv", index=False)
+"""
+
+
+def _consumer(mini: Path, sweep: str = "squares") -> pl.Pipeline:
+    """The mini project with a notebook ``delta`` that reads the gathered results of ``sweep``."""
+    import miniproject
+    import nbformat
+
+    text = (mini / "pipeline.yml").read_text()
+    (mini / "pipeline.yml").write_text(
+        text.replace("\nsweeps:", CONSUMER.format(sweep=sweep) + "sweeps:", 1)
+    )
+    notebook = miniproject.make_notebook(
+        'output_dir = ""', CONSUMER_BODY.format(sweep=sweep), "delta"
+    )
+    nbformat.write(notebook, mini / "notebooks" / "delta.ipynb")
+    return pl.load()
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.compendium.cli", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_compendium_run_runs_a_notebooks_sweep_first_then_caches_both(mini):
+    _project(mini)
+    pipeline = _consumer(mini)
+    assert pipeline.notebook("delta").cache_inputs == ("sweep:squares",)
+    first = _run("delta", "--jobs", "2")
+    assert first.returncode == 0, first.stderr
+    assert "executed  sweep:squares" in first.stderr and "executed  delta" in first.stderr
+    total = pd.read_csv(pl.run_dir("delta") / "tables" / "total.csv")["total"].item()
+    assert total == 1 + 4 + 16 + 25
+    record = json.loads((pl.run_dir("delta") / "run.json").read_text())
+    assert record["cache"]["inputs"]["sweep:squares"] == sha256_file(
+        sw.sweep_dir("squares") / "results.csv"
+    )
+    # nothing changed: both cached, no task runs again
+    second = _run("delta")
+    assert second.returncode == 0, second.stderr
+    assert "cached    sweep:squares" in second.stderr and "cached    delta" in second.stderr
+    assert sorted((mini / "attempts.log").read_text().split()) == ["1", "2", "4", "5"]
+    status = subprocess.run(
+        [sys.executable, "-m", "analysis.compendium.cli", "status"], capture_output=True, text=True
+    )
+    assert "sweep:squares            fresh" in status.stdout.splitlines()
+    # a new grid value: only the new task runs, and the notebook reads the new results
+    text = (mini / "pipeline.yml").read_text()
+    (mini / "pipeline.yml").write_text(
+        text.replace("{value: [1, 2, 4, 5]}", "{value: [1, 2, 4, 5, 6]}")
+    )
+    third = _run("delta")
+    assert third.returncode == 0, third.stderr
+    assert "executed  sweep:squares" in third.stderr and "executed  delta" in third.stderr
+    assert sorted((mini / "attempts.log").read_text().split()) == ["1", "2", "4", "5", "6"]
+    assert pd.read_csv(pl.run_dir("delta") / "tables" / "total.csv")["total"].item() == total + 36
+    # results edited by hand: the sweep gathers them again, the notebook sees the true ones
+    results = sw.sweep_dir("squares") / "results.csv"
+    results.write_text("value,sleep,square\n1,0.0,1000\n")
+    assert not sw.is_current(sw.get_sweep(pl.load(), "squares"), pl.load())
+    fourth = _run("delta")
+    assert fourth.returncode == 0, fourth.stderr
+    assert pd.read_csv(pl.run_dir("delta") / "tables" / "total.csv")["total"].item() == total + 36
+
+
+def test_a_failed_sweep_skips_its_notebook_with_the_task_named(mini):
+    _project(mini)
+    _consumer(mini, sweep="refused")
+    done = _run("--jobs", "1")
+    assert done.returncode == 1
+    assert "failed    sweep:refused" in done.stderr
+    assert "skipped   delta" in done.stderr
+    assert "delta: sweep refused failed: task value=3:" in done.stderr
+    assert "value 3 is refused" in done.stderr and "Traceback" not in done.stderr
+    # the other notebooks ran
+    assert "executed  alpha" in done.stderr and "executed  gamma" in done.stderr
+    assert not (pl.run_dir("delta") / "run.json").exists()
+
+
+def test_a_notebook_naming_an_undeclared_sweep_is_refused_at_its_line(mini):
+    _project(mini)
+    text = (mini / "pipeline.yml").read_text()
+    (mini / "pipeline.yml").write_text(
+        text.replace("\nsweeps:", CONSUMER.format(sweep="nosuch") + "sweeps:", 1)
+    )
+    with pytest.raises(
+        pl.PipelineError,
+        match=r"pipeline.yml:\d+: notebook 'delta': sweep 'nosuch' "
+        r"is not declared under 'sweeps' \(declared: squares, refused",
+    ):
+        pl.load()
+    (mini / "pipeline.yml").write_text(
+        text.replace("\nsweeps:", CONSUMER.format(sweep="1x") + "sweeps:", 1)
+    )
+    with pytest.raises(pl.PipelineError, match="sweeps must be a list of sweep names"):
+        pl.load()

@@ -6,6 +6,7 @@ batch command's output against an in-process run.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -16,7 +17,7 @@ from scipy import integrate
 from scipy import stats as sps
 
 from analysis.indicators import simulation as sim
-from analysis.indicators.simulation_report import method_choices
+from analysis.indicators.simulation_report import load_replications, method_choices
 
 
 def _quad_moment(level, sd, power):
@@ -135,8 +136,8 @@ def test_command_writes_the_batch(tmp_path):
             "2",
             "--sd",
             "0.3",
-            "--output",
-            str(out),
+            *("--effect", "0.0", "--effect", "0.3", "--size", "3", "--size", "7"),
+            *("--alpha", "0.1", "--output", str(out)),
         ],
         capture_output=True,
         text=True,
@@ -144,9 +145,12 @@ def test_command_writes_the_batch(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     written = pd.read_csv(out)
-    expected = sim.simulate(2, start=2, sds=(0.3,))
+    expected = sim.simulate(2, start=2, sds=(0.3,), effects=(0.0, 0.3), sizes=(3, 7), alpha=0.1)
     assert written["replication"].tolist() == expected["replication"].tolist()
-    np.testing.assert_allclose(written["estimate"], expected["estimate"], rtol=1e-9)
+    assert set(written.loc[written["analysis"] == "level", "size"]) == {3, 7}
+    assert set(written["effect"].dropna().abs()) == {0.0, 0.3}
+    # written at full precision: the CSV holds exactly the floats of an in-process run
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False, rtol=0, atol=0)
     bad = subprocess.run(
         [
             sys.executable,
@@ -163,3 +167,27 @@ def test_command_writes_the_batch(tmp_path):
     )
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: --batch -1")
     assert "Traceback" not in bad.stderr
+
+
+def _gathered(folder, frame, fixed):
+    folder.mkdir(parents=True)
+    frame.to_csv(folder / "results.csv", index=False)
+    record = {"title": "t", "grid": {"batch": [0]}, "fixed": fixed, "keys": ["k1", "k2"]}
+    (folder / "gathered.json").write_text(json.dumps(record))
+
+
+def test_load_replications_reads_the_sweep_and_its_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPENDIUM_BUILD", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"sweeps/simulation/results.csv: no gathered "
+                       r"results of sweep 'simulation'; run `compendium run`"):  # fmt: skip
+        load_replications()
+    frame = sim.simulate(1, sds=(0.3,), alpha=0.1)
+    _gathered(tmp_path / "sweeps" / "simulation", frame.assign(batch=0),
+              {"replications": 1, "alpha": 0.1, "sd": [0.3]})  # fmt: skip
+    loaded = load_replications()
+    pd.testing.assert_frame_equal(loaded.frame, frame, check_dtype=False)
+    assert loaded.alpha == 0.1 and loaded.tasks == 2 and loaded.title == "t"
+    assert loaded.settings == {"batch": [0], "replications": 1, "alpha": 0.1, "sd": [0.3]}
+    _gathered(tmp_path / "sweeps" / "other", frame.drop(columns="reject"), {})
+    with pytest.raises(ValueError, match=r"other/results.csv: missing column\(s\) \['reject'\]"):
+        load_replications("other")
