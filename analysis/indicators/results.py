@@ -22,7 +22,7 @@ from analysis.indicators.comparison import (
 )
 from analysis.indicators.selection import Selection
 from analysis.indicators.summary import summary_counts, summary_table
-from analysis.indicators.trends import trend_models
+from analysis.indicators.trends import classify_trends, trend_fits, trend_models
 from analysis.indicators.truth import (
     EMPTY_COLUMNS,
     classification_recovery,
@@ -234,7 +234,9 @@ def sensitivity_counts(
     """Better / worse counts (unadjusted, all domains) over a grid of ``alpha`` x ``tau2_method``.
 
     The same grid as the ``qi_sensitivity`` sweep of ``pipeline.yml``, computed in-process on
-    the already prepared ``data`` (one :func:`run_analysis` per grid point).
+    the already prepared ``data``: the counts of :func:`run_analysis` at each grid point, from
+    only the analyses they need (levels and trends), each between-practice variance estimated
+    once per method and the trend models fitted once per ``alpha``.
 
     Returns
     -------
@@ -242,13 +244,31 @@ def sensitivity_counts(
         ``alpha``, ``tau2_method``, ``comparison``, ``better``, ``not different``, ``worse``,
         ``n``.
     """
-    from dataclasses import replace
-
+    orgs = selection.organisations
+    dispersions = {m: overdispersion_table(data, tau2_method=m) for m in tau2_methods}
     frames = []
+    fits = trend_fits(
+        data,
+        catalogue,
+        orgs,
+        baseline_year=selection.baseline_year,
+        comparator=selection.trend_comparator,
+        members=selection.trend_members,
+        model=selection.trend_model,
+    )
     for alpha in alphas:
+        trend = classify_trends(fits, alpha=float(alpha))
         for method in tau2_methods:
-            chosen = replace(selection, alpha=float(alpha), tau2_method=method)
-            counts = run_analysis(data, catalogue, organisations_table, chosen).counts
+            level = compare_to_national(
+                data,
+                orgs,
+                alpha=float(alpha),
+                overdispersion=selection.overdispersion,
+                dispersion=dispersions[method],
+                comparator=selection.comparator,
+            )
+            summary = summary_table(level, trend, catalogue, selection.years, alpha=float(alpha))
+            counts = summary_counts(summary)
             counts = counts[(counts["domain"] == "all") & (counts["adjustment"] == "unadjusted")]
             summed = counts.groupby("comparison", as_index=False)[
                 ["better", "not different", "worse", "n"]

@@ -31,7 +31,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from analysis.core import stats
 from analysis.indicators.comparison import SMALL_COMPARATOR, classify, two_sided_p
@@ -45,6 +44,8 @@ TREND_MODELS = ("pooled", "practice_fe")
 
 
 def _glm(frame: pd.DataFrame, design: np.ndarray, distribution: str):
+    import statsmodels.api as sm  # only the interaction model uses it; imported when it does
+
     if distribution == "binomial":
         endog = np.column_stack([frame["numerator"], frame["denominator"] - frame["numerator"]])
         model = sm.GLM(endog, design, family=sm.families.Binomial())
@@ -264,6 +265,35 @@ def trend_models(
         When a comparator covers fewer than
         :data:`~analysis.indicators.comparison.SMALL_COMPARATOR` practices for an indicator.
     """
+    fits = trend_fits(
+        data,
+        catalogue,
+        organisations,
+        baseline_year=baseline_year,
+        method=method,
+        comparator=comparator,
+        members=members,
+        model=model,
+    )
+    return classify_trends(fits, alpha=alpha)
+
+
+def trend_fits(
+    data: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    organisations: Sequence[str],
+    *,
+    baseline_year: int,
+    method: str = "separate",
+    comparator: str = "rest",
+    members: str = "all",
+    model: str = "pooled",
+) -> pd.DataFrame:
+    """The fitted slopes and levels of :func:`trend_models`, before any ``alpha`` is applied.
+
+    :func:`classify_trends` turns them into the table :func:`trend_models` returns, so a grid
+    of ``alpha`` values fits the models once. Arguments as for :func:`trend_models`.
+    """
     if method not in TREND_METHODS:
         raise unknown_value("method", [method], TREND_METHODS)
     if comparator not in TREND_COMPARATORS:
@@ -277,7 +307,6 @@ def trend_models(
             "parameter 'trend_comparator': 'england' contains the organisation's own "
             "practices, so it needs method 'separate'"
         )
-    z_crit = stats.z_value(1 - alpha)
     wanted = trend_indicators(data, catalogue)
     # Integer practice codes and one split by indicator: string filtering dominated the time.
     light = data[data["indicator_id"].isin(wanted)].assign(
@@ -302,6 +331,20 @@ def trend_models(
     if out.empty:
         return out
     _warn_small_comparator(out, comparator)
+    out["baseline_year"] = baseline_year
+    out["method"] = method
+    out["comparator"] = comparator
+    out["members"] = members
+    out["model"] = model
+    return out
+
+
+def classify_trends(fits: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Intervals, p-values and classes at ``alpha`` for :func:`trend_fits` (a new table)."""
+    if fits.empty:
+        return fits
+    z_crit = stats.z_value(1 - alpha)
+    out = fits.drop(columns=["baseline_year", "method", "comparator", "members", "model"])
     for who in ("org", "national"):
         est, se = out[f"{who}_slope"], out[f"{who}_slope_se"]
         out[f"{who}_annual_ratio"] = np.exp(est)
@@ -317,11 +360,8 @@ def trend_models(
     out["p"] = two_sided_p(out["z"])
     out["classification"] = classify(diff, out["p"], out["higher_is_better"], alpha)
     out["level_p"] = two_sided_p(out["level_difference"] / out["level_se"])
-    out["baseline_year"] = baseline_year
-    out["method"] = method
-    out["comparator"] = comparator
-    out["members"] = members
-    out["model"] = model
+    for column in ("baseline_year", "method", "comparator", "members", "model"):
+        out[column] = fits[column]
     return out.sort_values(KEY, ignore_index=True)
 
 

@@ -219,18 +219,25 @@ def test_truth_table_has_the_designed_level_target(panel, prepared):
 
 
 def test_sensitivity_counts_equal_single_runs(panel, prepared):
+    from dataclasses import replace
+
     from analysis.indicators.results import sensitivity_counts
 
     selection, data = prepared
     args = (data, panel["catalogue"], panel["organisations"])
-    grid = sensitivity_counts(*args, selection, alphas=(0.01, 0.1), tau2_methods=("dl",))
+    methods = ("winsorised", "dl")
+    grid = sensitivity_counts(*args, selection, alphas=(0.01, 0.1), tau2_methods=methods)
+    assert len(grid) == 2 * 2 * grid["comparison"].nunique()
     for alpha in (0.01, 0.1):
-        chosen = with_methods(selection, tau2_method="dl")
-        from dataclasses import replace
-
-        single = run_analysis(*args, replace(chosen, alpha=alpha)).summary
-        for comparison, group in single.groupby("comparison"):
-            row = grid[(grid["alpha"] == alpha) & (grid["comparison"] == comparison)].iloc[0]
-            assert row["better"] == (group["class_unadjusted"] == "better").sum()
-            assert row["worse"] == (group["class_unadjusted"] == "worse").sum()
-            assert row["n"] == len(group)
+        for method in methods:
+            chosen = replace(with_methods(selection, tau2_method=method), alpha=alpha)
+            single = run_analysis(*args, chosen).summary
+            point = grid[(grid["alpha"] == alpha) & (grid["tau2_method"] == method)]
+            for comparison, group in single.groupby("comparison"):
+                row = point[point["comparison"] == comparison].iloc[0]
+                assert row["better"] == (group["class_unadjusted"] == "better").sum()
+                assert row["worse"] == (group["class_unadjusted"] == "worse").sum()
+                assert row["n"] == len(group)
+    # the grid is not trivially constant: the estimator or alpha moves some classes
+    moved = grid.groupby(["alpha", "tau2_method"])[["better", "worse"]].sum()
+    assert len(moved.drop_duplicates()) > 1
