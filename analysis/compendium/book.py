@@ -25,7 +25,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import yaml
 
 from analysis.compendium import pipeline as pl
@@ -33,6 +32,14 @@ from analysis.errors import CompendiumError
 from analysis.markup import neutralise_markdown, sanitise_html
 from analysis.paths import build_dir, repo_root
 
+# `jupyter-book`, started without the optional rfc3987_syntax: jsonschema imports it when it
+# is installed (jupyter-events asks for it, for JupyterLab) and it compiles 38 grammars on
+# import, a second of every build; a missing optional format checker is jsonschema's designed
+# fallback, and neither Jupyter Book nor Sphinx checks that URI format.
+JUPYTER_BOOK = (
+    "import sys; sys.modules['rfc3987_syntax'] = None; "
+    "from jupyter_book.cli.main import main; sys.argv[0] = 'jupyter-book'; sys.exit(main())"
+)
 GENERATED_PAGES = ("reproducibility", "data", "performance", "certificate")
 STATUS_MARKER = "<!-- compendium:status -->"
 FIGURE_TIERS = ("published", "synthetic", "user", "real", "coded")
@@ -115,7 +122,33 @@ def config(pipeline: pl.Pipeline) -> dict[str, Any]:
 # --------------------------------------------------------------------------- chapters
 
 
-def figure_problems(nb: nbformat.NotebookNode, name: str) -> list[str]:
+# Notebooks are handled as their JSON (dicts): nbformat's import (through jsonschema) costs
+# about a second, more than the rest of an incremental book build in this process.
+Notebook = dict[str, Any]
+
+
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _markdown_cell(text: str) -> dict[str, Any]:
+    """A new Markdown cell; its id is made stable by :func:`.bookcache.stable_cell_ids`."""
+    return {"cell_type": "markdown", "id": "added", "metadata": {}, "source": text}
+
+
+def read_notebook(path: Path) -> Notebook:
+    """A stored notebook's JSON; a file that is not a version-4 notebook is refused."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise BookError(f"{path}: not a readable notebook ({err})") from None
+    if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
+        raise BookError(f"{path}: not a version-4 Jupyter notebook")
+    return nb
+
+
+def figure_problems(nb: Notebook, name: str) -> list[str]:
     """Figure cells without a caption that starts with a data tier, or with several images.
 
     Every code cell displaying an image must carry
@@ -123,13 +156,13 @@ def figure_problems(nb: nbformat.NotebookNode, name: str) -> list[str]:
     ``user`` and a ``name`` (the label), and display exactly one image.
     """
     problems = []
-    for number, cell in enumerate(nb.cells, start=1):
-        if cell.cell_type != "code":
+    for number, cell in enumerate(nb["cells"], start=1):
+        if cell["cell_type"] != "code":
             continue
         images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
         if not images:
             continue
-        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
         caption = str(figure.get("caption", "")).strip()
         where = f"notebook {name!r}, cell {number}"
         if not caption.lower().startswith(FIGURE_TIERS):
@@ -169,7 +202,7 @@ def _png_digest(output: dict) -> str | None:
     return hashlib.sha256(base64.b64decode(raw)).hexdigest()
 
 
-def add_downloads(nb: nbformat.NotebookNode, name: str, folder: Path) -> nbformat.NotebookNode:
+def add_downloads(nb: Notebook, name: str, folder: Path) -> Notebook:
     """Link every table and figure of a chapter where it appears, and list all at the end.
 
     A table is linked after the cell whose code writes it (``"tables" / "x.csv"``); a
@@ -185,13 +218,13 @@ def add_downloads(nb: nbformat.NotebookNode, name: str, folder: Path) -> nbforma
     }
     tables = {p.name: p for p in files["tables"]}
     cells = []
-    for cell in nb.cells:
+    for cell in nb["cells"]:
         cells.append(cell)
-        if cell.cell_type != "code":
+        if cell["cell_type"] != "code":
             continue
         links = []
         written = [
-            tables[t] for t in dict.fromkeys(_TABLE_WRITE.findall(cell.source)) if t in tables
+            tables[t] for t in dict.fromkeys(_TABLE_WRITE.findall(_source(cell))) if t in tables
         ]
         if written:
             links.append("Download: " + " · ".join(_link(name, t) for t in written))
@@ -200,38 +233,39 @@ def add_downloads(nb: nbformat.NotebookNode, name: str, folder: Path) -> nbforma
             if png is not None:
                 links.append(_figure_links(name, png))
         if links:
-            cells.append(nbformat.v4.new_markdown_cell("\n\n".join(links)))
+            cells.append(_markdown_cell("\n\n".join(links)))
     if files["tables"] or files["figures"]:
         lines = ["## Downloads", ""]
         lines += ["Every table (CSV) and figure (PNG and SVG) of this chapter's run.", ""]
         for sub, label in (("tables", "Tables"), ("figures", "Figures")):
             if files[sub]:
                 lines.append(f"- {label}: " + " · ".join(_link(name, f) for f in files[sub]))
-        cells.append(nbformat.v4.new_markdown_cell("\n".join(lines)))
-    nb.cells = cells
+        cells.append(_markdown_cell("\n".join(lines)))
+    nb["cells"] = cells
     return nb
 
 
-def hide_plumbing(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def hide_plumbing(nb: Notebook) -> Notebook:
     """Remove papermill's injected-parameters cell (the run folder and the values) from the page.
 
     The chapter keeps its ``parameters`` cell, which holds the defaults of ``pipeline.yml``
     (a test keeps them equal); the values each run used are on the reproducibility page.
     """
-    for cell in nb.cells:
-        tags = cell.metadata.get("tags", [])
+    for cell in nb["cells"]:
+        metadata = cell.setdefault("metadata", {})
+        tags = metadata.get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
-            cell.metadata["tags"] = [*tags, "remove-cell"]
+            metadata["tags"] = [*tags, "remove-cell"]
     return nb
 
 
 ESCAPES = (("text/markdown", neutralise_markdown), ("text/html", sanitise_html))
 
 
-def escape_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def escape_outputs(nb: Notebook) -> Notebook:
     """Every output is data-derived: raw HTML in Markdown outputs becomes text, and HTML
     outputs lose scripts, frames and event handlers (:mod:`analysis.markup`)."""
-    for cell in nb.cells:
+    for cell in nb["cells"]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             for mime, clean in ESCAPES:
@@ -265,7 +299,7 @@ def verify_run(name: str) -> Path:
 def _copy_chapter(name: str, target: Path) -> None:
     folder = pl.run_dir(name)
     executed = verify_run(name)
-    nb = escape_outputs(nbformat.read(executed, as_version=4))
+    nb = escape_outputs(read_notebook(executed))
     problems = figure_problems(nb, name)
     if problems:
         raise BookError(f"{executed}: figures without a proper caption:\n" + "\n".join(problems))
@@ -275,7 +309,9 @@ def _copy_chapter(name: str, target: Path) -> None:
         if (folder / sub).is_dir():
             shutil.copytree(folder / sub, downloads / sub)
     chapter = hide_plumbing(add_downloads(nb, name, downloads))
-    nbformat.write(chapter, chapters / f"{name}.ipynb")
+    text = json.dumps(chapter, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    chapters.mkdir(parents=True, exist_ok=True)
+    (chapters / f"{name}.ipynb").write_text(text, encoding="utf-8")
 
 
 def generated_page(page: str, pipeline: pl.Pipeline) -> str:
@@ -340,9 +376,15 @@ def check_report_run(pipeline: pl.Pipeline) -> None:
         )
 
 
-def assemble(pipeline: pl.Pipeline, target: Path | None = None) -> Path:
-    """Write the book's sources into ``target`` (default ``build/book-src``, replaced)."""
-    from analysis.compendium import bookpages
+def assemble(
+    pipeline: pl.Pipeline, target: Path | None = None, components: dict[str, Any] | None = None
+) -> Path:
+    """Write the book's sources into ``target`` (default ``build/book-src``, replaced).
+
+    With the book's cache ``components``, a generated page whose inputs are unchanged is
+    taken from the last build (:func:`.bookcache.cached_page`).
+    """
+    from analysis.compendium import bookcache, bookpages
 
     for name in pipeline.order():
         verify_run(name)  # before anything reads a run's tables (the report gate included)
@@ -362,7 +404,10 @@ def assemble(pipeline: pl.Pipeline, target: Path | None = None) -> Path:
         path = target / f"{page}.md"
         if page in GENERATED_PAGES:
             # Generated pages quote data (catalogue titles, sources): no raw HTML gets through.
-            page_text = neutralise_markdown(generated_page(page, pipeline), keep_code=True)
+            made = bookcache.cached_page(
+                page, components or {}, lambda page=page: generated_page(page, pipeline)
+            )
+            page_text = neutralise_markdown(made, keep_code=True)
             path.write_text(page_text, encoding="utf-8")
         elif not path.exists():
             raise BookError(
@@ -408,13 +453,13 @@ def _build_in(pipeline: pl.Pipeline, scratch: Path, components: dict[str, Any]) 
     from analysis.compendium import atomic, bookcache
     from analysis.files import atomic_path
 
-    source = assemble(pipeline, scratch / "src")
+    source = assemble(pipeline, scratch / "src", components)
     if not (source / "references.bib").exists():
         raise BookError(f"{repo_root() / 'book'}: references.bib is missing")
     work = bookcache.work_dir()
     bookcache.sync_sources(source, work / "src")
     command = [
-        str(Path(sys.executable).with_name("jupyter-book")), "build", str(work / "src"),
+        sys.executable, "-c", JUPYTER_BOOK, "build", str(work / "src"),
         "--path-output", str(work), "--warningiserror", "--keep-going", "--quiet",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,34 @@ def forget() -> None:
     """Drop the recorded key and Sphinx's saved environment (after a failed build)."""
     key_path().unlink(missing_ok=True)
     shutil.rmtree(work_dir() / "_build" / ".doctrees", ignore_errors=True)
+
+
+# The generated pages that depend on neither the runs nor the benchmark, with the parts of
+# the book's key they do depend on: kept between builds, so a changed chapter does not pay
+# for them (the data page imports every strand's schemas: about a second).
+PAGE_PARTS = {"data": ("catalogues", "run_inputs", "code", "pipeline", "tools")}
+
+
+def cached_page(name: str, components: dict[str, Any], make: Callable[[], str]) -> str:
+    """The text of generated page ``name``: kept from the last build when the parts of the
+    book's key it depends on (:data:`PAGE_PARTS`) are unchanged, else made by ``make``."""
+    parts = PAGE_PARTS.get(name)
+    if parts is None or not all(part in components for part in parts):
+        return make()
+    key = _digest({"page": name, **{part: components[part] for part in parts}})
+    folder = work_dir() / "pages"
+    text_file, key_file = folder / f"{name}.md", folder / f"{name}.key"
+    try:
+        if key_file.read_text(encoding="utf-8") == key:
+            return text_file.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    text = make()
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file.unlink(missing_ok=True)  # the text is written before the key that vouches for it
+    text_file.write_text(text, encoding="utf-8")
+    key_file.write_text(key, encoding="utf-8")
+    return text
 
 
 def stable_cell_ids(notebook: Path) -> None:

@@ -102,8 +102,8 @@ def test_add_downloads_links_each_file_where_it_appears(tmp_path):
         _figure_cell(png),
         nbformat.v4.new_code_cell("x = 1"),
     ]
-    cells = book.add_downloads(nb, "ch", tmp_path).cells
-    assert [c.cell_type for c in cells] == [
+    cells = book.add_downloads(nb, "ch", tmp_path)["cells"]
+    assert [c["cell_type"] for c in cells] == [
         "code",
         "markdown",
         "code",
@@ -111,12 +111,12 @@ def test_add_downloads_links_each_file_where_it_appears(tmp_path):
         "code",
         "markdown",
     ]
-    assert cells[1].source == "Download: {download}`counts.csv <ch/tables/counts.csv>`"
-    assert cells[3].source == (
+    assert cells[1]["source"] == "Download: {download}`counts.csv <ch/tables/counts.csv>`"
+    assert cells[3]["source"] == (
         "Download this figure: {download}`PNG <ch/figures/line.png>` · "
         "{download}`SVG <ch/figures/line.svg>`"
     )
-    closing = cells[5].source
+    closing = cells[5]["source"]
     assert closing.startswith("## Downloads")
     for file in ("tables/counts.csv", "tables/reproduction.csv", "figures/other.png"):
         assert f"<ch/{file}>`" in closing

@@ -164,8 +164,39 @@ def test_unchanged_book_builds_nothing_and_one_changed_chapter_rereads_one_page(
     record["files"]["chapter.ipynb"] = sha256_file(executed)
     record_path.write_text(json.dumps(record, indent=2), encoding="utf-8")
     assert bookcache.changed_parts(bookcache.book_components(pl.load())) == ["runs"]
+    # ... and the data page, which depends on no run, is kept from the last build.
+    from analysis.compendium import bookpages
+
+    data_page = (build / "book-src" / "data.md").read_text(encoding="utf-8")
+    monkeypatch.setattr(bookpages, "data_page", lambda _: pytest.fail("data page remade"))
     book.build_book(pl.load())
+    assert (build / "book-src" / "data.md").read_text(encoding="utf-8") == data_page
     assert "INCREMENTAL-MARKER" in (html / "chapters" / "chapter.html").read_text()
     reread = {k for k, v in _mtimes(doctrees, "*.doctree").items() if trees.get(k) != v}
     assert reread == {"chapters/chapter.doctree"}
     assert bookcache.changed_parts(bookcache.book_components(pl.load())) == []
+
+
+def test_cached_page_is_kept_while_its_parts_are_unchanged(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPENDIUM_BUILD", str(tmp_path))
+    made = []
+
+    def make(text):
+        return lambda: made.append(text) or text
+
+    parts = {p: f"{p}-1" for p in bookcache.PAGE_PARTS["data"]}
+    components = {**parts, "runs": "r1", "bench": "b1"}
+    assert bookcache.cached_page("data", components, make("one")) == "one"
+    # runs and benchmark changed: not parts of the data page, so kept
+    kept = {**components, "runs": "r2", "bench": "b2"}
+    assert bookcache.cached_page("data", kept, make("two")) == "one" and made == ["one"]
+    for part in parts:  # any of its own parts changed: made again
+        changed = {**kept, part: "new"}
+        assert bookcache.cached_page("data", changed, make(part)) == part
+    assert made == ["one", *parts]
+    # pages without declared parts, or without components, are always made
+    assert bookcache.cached_page("performance", components, make("p")) == "p"
+    assert bookcache.cached_page("data", {}, make("q")) == "q"
+    # an interrupted write (text without its key) is never trusted
+    (tmp_path / "book-work" / "pages" / "data.key").unlink()
+    assert bookcache.cached_page("data", components, make("three")) == "three"
