@@ -9,7 +9,8 @@
 - ``notebooks``: stripping stored notebooks.
 - ``lockfile``: which lock the environment was installed from (the Reproducibility page).
 - ``bench`` (the ``make bench`` command), ``benchsteps`` (what it measures), ``benchtools``
-  (project copies, timed subprocesses), ``benchreport`` (targets and tables of the results).
+  (project copies, timed subprocesses), ``benchreport`` (derived numbers and targets),
+  ``benchtables`` (the tables and summary of the results).
 - ``sweep``: declared parameter sweeps run as Dask tasks, each cached under its own key
   (``compendium sweep``); ``sweepbench``: its throughput and overhead.
 

@@ -55,7 +55,7 @@ from analysis.compendium.benchload import (
     section_load,
     spread_rows,
 )
-from analysis.compendium.benchreport import SPEEDUP_TARGET_PER_CORE, median, report
+from analysis.compendium.benchreport import SPEEDUP_TARGET_PER_CORE, median
 from analysis.compendium.benchsteps import (
     Workspace,
     choose_change,
@@ -71,6 +71,7 @@ from analysis.compendium.benchsteps import (
     pipeline_order,
     speedup_runs,
 )
+from analysis.compendium.benchtables import report
 from analysis.compendium.benchtools import (
     BenchError,
     cli,
@@ -79,6 +80,7 @@ from analysis.compendium.benchtools import (
     dependants,
     load_pipeline,
     project_env,
+    sweep_task_seconds,
     timed,
     upstream_of,
 )
@@ -184,11 +186,12 @@ def measure(source: Path, scratch: Path, settings: Settings) -> dict[str, Any]:
 
 def measure_pipeline(ws: Workspace, settings: Settings) -> dict[str, Any]:
     """Cold runs (parallel and serial) and no-op reruns; keeps the parallel build folders."""
-    out: dict[str, Any] = {"cold": [], "serial": [], "compute": [], "builds": []}
+    out: dict[str, Any] = {"cold": [], "serial": [], "compute": [], "sweeps": [], "builds": []}
     for _ in range(settings.repeat):
         result, build = cold_run(ws, settings.cores)
         out["cold"].append(result.seconds)
         out["compute"].append(compute_by_notebook(build, ws.names))
+        out["sweeps"].append(sweep_task_seconds(build))
         out["builds"].append(str(build))
         out["serial"].append(cold_run(ws, 1)[0].seconds)
     out["noop"] = [run.seconds for run in noop_runs(ws, build, settings.repeat)]

@@ -1,16 +1,15 @@
-"""Benchmark results as numbers and tables: medians, floors, ratios, targets, growth rates.
+"""Benchmark results as numbers: medians, floors, ratios, growth rates and the targets.
 
-:func:`report` turns the raw measurements of :mod:`analysis.compendium.bench` into the document the
-book's Performance page reads: ``{"summary": markdown, "tables": {section: [row, ...]}}``,
-plus the derived numbers. Pure functions; nothing here runs or reads anything.
+:func:`summarise` derives the numbers from the raw measurements of
+:mod:`analysis.compendium.bench` and :func:`targets` judges issue 8's targets on them;
+:mod:`analysis.compendium.benchtables` lays both out for the book. Pure functions; nothing
+here runs or reads anything.
 """
 
 from __future__ import annotations
 
 import math
-import platform
 import statistics
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -59,7 +58,11 @@ def growth_exponent(sizes: list[float], values: list[float]) -> float:
 
 
 def pipeline_floor(
-    compute: dict[str, float], kernel: float, upstream: dict[str, list[str]], cores: int
+    compute: dict[str, float],
+    kernel: float,
+    upstream: dict[str, list[str]],
+    cores: int,
+    tasks: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """The least time the notebooks can take: their work spread over the cores, or the
     longest chain of dependent notebooks, whichever is larger.
@@ -71,9 +74,12 @@ def pipeline_floor(
     kernel
         Kernel start-up and shutdown per notebook.
     upstream
-        Each notebook's upstream notebooks.
+        Each notebook's upstream notebooks, and ``sweep:<name>`` for a sweep it reads.
     cores
-        Notebooks that can run at once.
+        Notebooks (or sweep tasks) that can run at once.
+    tasks
+        Seconds of each sweep task, keyed ``sweep:<name>/<task>`` (no kernel): work that
+        runs before the notebooks reading ``sweep:<name>``.
 
     Returns
     -------
@@ -81,12 +87,19 @@ def pipeline_floor(
         ``work`` (kernel start-ups plus compute), ``spread`` (``work / cores``), ``chain``
         (longest dependent chain of kernel + compute) and ``floor`` (the larger of the two).
     """
-    cost = {name: kernel + seconds for name, seconds in compute.items()}
+    tasks = tasks or {}
+    cost = {name: kernel + seconds for name, seconds in compute.items()} | tasks
     chain: dict[str, float] = {}
+
+    def before_of(name: str) -> list[str]:
+        found = []
+        for u in upstream.get(name, []):
+            found += [t for t in tasks if t.startswith(u + "/")] if u.startswith("sweep:") else [u]
+        return found
 
     def longest(name: str) -> float:
         if name not in chain:
-            before = [longest(u) for u in upstream.get(name, []) if u in cost]
+            before = [longest(u) for u in before_of(name) if u in cost]
             chain[name] = cost[name] + max(before, default=0.0)
         return chain[name]
 
@@ -109,9 +122,12 @@ def _pipeline(raw: dict[str, Any], kernel: float, cores: int) -> dict[str, Any]:
     if not pipe:
         return {}
     compute = {n: median([c[n] for c in pipe["compute"]]) for n in raw["notebooks"]}
+    runs = pipe.get("sweeps") or []
+    tasks = {t: median([r[t] for r in runs if t in r]) for t in (runs[0] if runs else {})}
     out = {f"{k}_s": median(pipe[k]) for k in ("cold", "serial", "noop")}
-    floor = pipeline_floor(compute, 0.0 if math.isnan(kernel) else kernel, raw["upstream"], cores)
-    out.update(compute=compute, floor=floor)
+    kernel = 0.0 if math.isnan(kernel) else kernel
+    floor = pipeline_floor(compute, kernel, raw["upstream"], cores, tasks)
+    out.update(compute=compute, tasks=tasks, floor=floor)
     out["speedup"] = ratio(out["serial_s"], out["cold_s"])
     out["ideal_speedup"] = ratio(floor["work"], floor["floor"])
     return out
@@ -207,7 +223,7 @@ def _target(name: str, measured: str, ok: bool | None, note: str = "") -> dict[s
     return {"target": name, "measured": measured, "result": result, "note": note}
 
 
-def _known(*values: Any) -> bool:
+def known(*values: Any) -> bool:
     return all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values)
 
 
@@ -216,7 +232,7 @@ def _cold_target(s: dict[str, Any]) -> dict[str, str]:
     cold = s.get("cold_s", NA)
     r = ratio(cold, floor)
     note = ""
-    if _known(r) and r > COLD_TARGET_RATIO:
+    if known(r) and r > COLD_TARGET_RATIO:
         note = (
             f"overhead {fmt(cold - floor)} s over the floor; the CLI's own start-up and "
             f"bookkeeping alone (a no-op rerun) take {fmt(s.get('noop_s'))} s"
@@ -225,14 +241,14 @@ def _cold_target(s: dict[str, Any]) -> dict[str, str]:
     return _target(
         "cold run within 1.3 x the floor",
         measured,
-        r <= COLD_TARGET_RATIO if _known(r) else None,
+        r <= COLD_TARGET_RATIO if known(r) else None,
         note,
     )
 
 
 def _noop_target(s: dict[str, Any]) -> dict[str, str]:
     noop = s.get("noop_s", NA)
-    ok = noop < NOOP_TARGET_S if _known(noop) else None
+    ok = noop < NOOP_TARGET_S if known(noop) else None
     return _target("no-op rerun under 2 s", f"{fmt(noop)} s", ok)
 
 
@@ -261,7 +277,7 @@ def _speedup_targets(s: dict[str, Any]) -> list[dict[str, str]]:
         _target(
             f"parallel speed-up >= {goal:.1f} x on independent notebooks",
             f"{fmt(independent)} x with --jobs {cores}",
-            independent >= goal if _known(independent) else None,
+            independent >= goal if known(independent) else None,
             f"{count} synthetic notebooks of equal CPU time",
         )
     ]
@@ -270,7 +286,7 @@ def _speedup_targets(s: dict[str, Any]) -> list[dict[str, str]]:
         _target(
             f"parallel speed-up >= {goal:.1f} x on our notebooks",
             f"{fmt(ours)} x with --jobs {cores}",
-            ours >= min(goal, SPEEDUP_TARGET_PER_CORE * ideal) if _known(ours, ideal) else None,
+            ours >= min(goal, SPEEDUP_TARGET_PER_CORE * ideal) if known(ours, ideal) else None,
             note + f"; judged against {SPEEDUP_TARGET_PER_CORE} x that bound",
         )
     )
@@ -280,7 +296,7 @@ def _speedup_targets(s: dict[str, Any]) -> list[dict[str, str]]:
 def _like_for_like(s: dict[str, Any], ours: float, jupyter_book: float, label: str) -> str:
     """How our run plus our book build compares with a jupyter-book build (which renders)."""
     book = s.get("book_s", NA)
-    if not _known(ours, book, jupyter_book):
+    if not known(ours, book, jupyter_book):
         return ""
     total = ours + book
     return (
@@ -291,12 +307,12 @@ def _like_for_like(s: dict[str, Any], ours: float, jupyter_book: float, label: s
 
 def _peer_targets(s: dict[str, Any]) -> list[dict[str, str]]:
     times = peer_times(s)
-    cold = {k: v[0] for k, v in times.items() if _known(v[0])}
-    rerun = {k: v[1] for k, v in times.items() if _known(v[1])}
+    cold = {k: v[0] for k, v in times.items() if known(v[0])}
+    rerun = {k: v[1] for k, v in times.items() if known(v[1])}
     ours_cold, ours_rerun = s.get("cold_s", NA), s.get("noop_s", NA)
     jb_cache = times["jupyter-book build, execute cache"]
     rows = []
-    if cold and _known(ours_cold):
+    if cold and known(ours_cold):
         name = min(cold, key=cold.get)
         slower = [k for k, v in cold.items() if v <= ours_cold]
         notes = [f"as fast as or faster than ours: {', '.join(slower)}"] if slower else []
@@ -309,7 +325,7 @@ def _peer_targets(s: dict[str, Any]) -> list[dict[str, str]]:
                 "; ".join(n for n in notes if n),
             )
         )
-    if rerun and _known(ours_rerun):
+    if rerun and known(ours_rerun):
         name = min(rerun, key=rerun.get)
         r = ratio(rerun[name], ours_rerun)
         rows.append(
@@ -330,7 +346,7 @@ def _growth_target(s: dict[str, Any]) -> dict[str, str]:
     return _target(
         "analysis time grows no worse than linearly with panel size",
         f"time ~ n^{fmt(b)} over {sizes or 'n/a'} practices",
-        b <= GROWTH_TARGET if _known(b) else None,
+        b <= GROWTH_TARGET if known(b) else None,
         f"linear is n^1; up to n^{GROWTH_TARGET} is accepted as noise",
     )
 
@@ -345,199 +361,3 @@ def targets(s: dict[str, Any]) -> list[dict[str, str]]:
         *_peer_targets(s),
         _growth_target(s),
     ]
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def peer_rows(s: dict[str, Any]) -> list[dict[str, str]]:
-    """Cold and rerun times of our pipeline and every peer, with ratios to ours."""
-    ours_cold, ours_rerun = s.get("cold_s", NA), s.get("noop_s", NA)
-    book = s.get("book_s", NA)
-    rows = [
-        ("compendium run", ours_cold, ours_rerun, "reruns only what changed"),
-        (
-            "compendium run, then compendium book",
-            ours_cold + book,
-            ours_rerun + book,
-            "like for like with jupyter-book, which also renders HTML",
-        ),
-    ]
-    notes = {
-        "papermill loop (sequential)": "no cache: a rerun repeats the cold run",
-        "jupyter nbconvert --execute": "no cache: a rerun repeats the cold run",
-        "jupyter-book build, execute cache": "renders HTML; a rerun reuses jupyter-cache",
-        "jupyter-book build, execute force": "renders HTML; re-executes on every build",
-    }
-    rows += [(name, c, r, notes[name]) for name, (c, r) in peer_times(s).items()]
-    return [
-        {
-            "method": name,
-            "cold (s)": fmt(cold),
-            "rerun (s)": fmt(rerun),
-            "cold / ours": fmt(ratio(cold, ours_cold)),
-            "rerun / ours": fmt(ratio(rerun, ours_rerun)),
-            "note": note,
-        }
-        for name, cold, rerun, note in rows
-    ]
-
-
-def floor_rows(s: dict[str, Any]) -> list[dict[str, str]]:
-    """Kernel start-up, each notebook's own compute, the pipeline floor and our cold run."""
-    rows = [("kernel start-up (an empty notebook through papermill)", s.get("kernel", NA))]
-    if "floor" in s:
-        f = s["floor"]
-        rows += [(f"own compute: {n}", c) for n, c in s["compute"].items()]
-        rows += [
-            ("work: kernel start-ups + own compute", f["work"]),
-            (f"work over {s['cores']} cores", f["spread"]),
-            ("longest chain of dependent notebooks", f["chain"]),
-            ("pipeline floor (the larger of the two)", f["floor"]),
-            ("compendium run, cold", s["cold_s"]),
-            ("cold run / floor", ratio(s["cold_s"], f["floor"])),
-        ]
-    return [{"measure": m, "value": fmt(v)} for m, v in rows]
-
-
-def ours_rows(s: dict[str, Any]) -> list[dict[str, str]]:
-    """Our pipeline's own measurements."""
-    rows = []
-    if "cold_s" in s:
-        rows += [
-            (f"cold run, --jobs {s['cores']} (s)", s["cold_s"], ""),
-            ("cold run, --jobs 1 (s)", s["serial_s"], ""),
-            (
-                "speed-up, serial / parallel",
-                s["speedup"],
-                f"at most {fmt(s['ideal_speedup'])} x here",
-            ),
-            ("no-op rerun (s)", s["noop_s"], "every notebook cached"),
-        ]
-    if "change" in s:
-        c = s["change"]
-        rows.append(
-            (
-                "one parameter default changed, whole pipeline rerun (s)",
-                s["change_s"],
-                f"{c['notebook']}.{c['parameter']} = {c['value']!r}; ran "
-                f"{', '.join(s['change_executed'])}",
-            )
-        )
-    if "book_s" in s:
-        rows.append(("compendium book, HTML without execution (s)", s["book_s"], ""))
-    if "independent" in s:
-        ind = s["independent"]
-        label = f"{ind['notebooks']} independent synthetic notebooks"
-        rows += [
-            (f"{label}, --jobs 1 (s)", ind["serial"], ""),
-            (f"{label}, --jobs {s['cores']} (s)", ind["parallel"], ""),
-            ("speed-up on independent notebooks", s["independent_speedup"], ""),
-        ]
-    return [{"measure": m, "value": fmt(v), "note": n} for m, v, n in rows]
-
-
-def scaling_rows(s: dict[str, Any]) -> list[dict[str, str]]:
-    """Time and extra peak memory of generation and analysis per panel size."""
-    rows = []
-    for size in s.get("scaling", []):
-        for step, seconds, memory in (
-            ("generate_panel", size["generate_s"], size["generate_mb"]),
-            ("whole indicator analysis", size["analyse_s"], size["analyse_mb"]),
-        ):
-            rows.append(
-                {
-                    "practices": f"{size['n_practices']:,}",
-                    "observations": f"{size['observations']:,}",
-                    "step": step,
-                    "seconds": fmt(seconds),
-                    "extra peak memory (MB)": fmt(memory, 0),
-                }
-            )
-    return rows
-
-
-def growth_rows(s: dict[str, Any]) -> list[dict[str, str]]:
-    """Growth exponents per step: time ~ n^b (1 is linear)."""
-    return [
-        {
-            "step": step,
-            "seconds at each size": " / ".join(fmt(t) for t in g["seconds"]),
-            "time exponent b": fmt(g["time_exponent"]),
-            "memory exponent": fmt(g["memory_exponent"]) if _known(g["memory_exponent"]) else "",
-        }
-        for step, g in s.get("growth", {}).items()
-    ]
-
-
-def summary_text(s: dict[str, Any], raw: dict[str, Any], rows: list[dict[str, str]]) -> str:
-    """The page's opening paragraph: when, where, how measured, which targets were missed."""
-    load = [v for v in raw.get("load", []) if v is not None]
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-    lines = [
-        f"Measured by `make bench` (`python -m analysis.compendium.bench`) on {when} UTC with "
-        f"{s['cores']} cores and Python {platform.python_version()}; load average "
-        f"{fmt(min(load, default=NA), 1)} to {fmt(max(load, default=NA), 1)} during the run. "
-        f"Each time is the median of {s['repeat']} run(s). The machine is shared and noisy: "
-        "read the ratios, not the seconds.",
-        "",
-        f"Notebooks measured: {', '.join(raw.get('notebooks', []))}.",
-    ]
-    missed = [r["target"] for r in rows if r["result"] == "missed"]
-    if missed:
-        lines += ["", "Targets missed: " + "; ".join(missed) + " (the notes say why)."]
-    if raw.get("errors"):
-        lines += ["", "Errors: " + "; ".join(e.splitlines()[0] for e in raw["errors"])]
-    return "\n".join(lines)
-
-
-NOTES = {
-    "Targets": (
-        "The targets of issue 8, each with the value measured here. A missed target's note "
-        "says where the time goes."
-    ),
-    "Our pipeline against the usual ways of running notebooks": (
-        "The same notebooks with their default parameters. *Cold*: nothing run before. "
-        "*Rerun*: nothing changed since (our no-op rerun; jupyter-book's cache mode reuses "
-        "its jupyter-cache; the others have no cache and repeat the whole run). The second "
-        "row adds our book build, for a like-for-like comparison with jupyter-book, which "
-        "also renders the HTML."
-    ),
-    "Floors": (
-        "The least the pipeline could take: every notebook needs a kernel (started, run, "
-        "stopped: an empty notebook through papermill) and its own compute (the seconds "
-        "papermill records in its cells). Spread over the cores, but never less than the "
-        "longest chain of notebooks that wait for one another."
-    ),
-    "Analysis on growing synthetic national panels": (
-        "The quality-indicator analysis with default parameters on SYNTHETIC panels made "
-        "by `analysis.indicators.synthetic.generate_panel`, each size in fresh processes; memory "
-        "is the peak resident memory above the process's level before the step."
-    ),
-    "Growth with panel size": (
-        "Each step's time (and memory) fitted as a power of the number of practices, "
-        "`seconds ~ n^b`: b = 1 is linear; fixed costs (model fits per organisation and "
-        "indicator) give b below 1 at small sizes."
-    ),
-}
-
-
-def report(raw: dict[str, Any], cores: int, repeat: int) -> dict[str, Any]:
-    """The results document: summary, tables for the book, derived and raw numbers."""
-    s = summarise(raw, cores, repeat)
-    rows = targets(s)
-    tables = {
-        "Targets": rows,
-        "Our pipeline against the usual ways of running notebooks": peer_rows(s),
-        "Floors": floor_rows(s),
-        "Our pipeline": ours_rows(s),
-        "Analysis on growing synthetic national panels": scaling_rows(s),
-        "Growth with panel size": growth_rows(s),
-    }
-    return {
-        "summary": summary_text(s, raw, rows),
-        "tables": {k: v for k, v in tables.items() if v},
-        "notes": {k: v for k, v in NOTES.items() if tables.get(k)},
-        "derived": s,
-        "raw": raw,
-    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -307,6 +308,20 @@ def peer_notebooks(ws: Workspace, build: Path, folder: Path) -> list[Path]:
     return paths
 
 
+def with_sweeps(ws: Workspace, command: list[str]) -> list[str]:
+    """``command``, preceded by a serial run of every sweep the notebooks read.
+
+    The peers have no notion of a sweep; a user running the notebooks their way would first
+    run the sweep's batches one after the other, as ``compendium sweep NAME --serial`` does.
+    """
+    raw = load_pipeline(ws.root)
+    sweeps = dict.fromkeys(s for n in ws.names for s in raw["notebooks"][n].get("sweeps") or [])
+    if not sweeps:
+        return command
+    first = [shlex.join([*cli("sweep", name, "--serial")]) + " >/dev/null" for name in sweeps]
+    return ["sh", "-c", " && ".join([*first, "exec " + shlex.join(command)])]
+
+
 PAPERMILL_LOOP = """
 import json, sys
 import papermill
@@ -326,7 +341,8 @@ def papermill_loop(ws: Workspace) -> Timed:
         folder.mkdir(parents=True)
         source = ws.root / raw["notebooks"][name]["source"]
         jobs.append([str(source), str(folder / f"{name}.ipynb"), str(folder)])
-    return timed([sys.executable, "-c", PAPERMILL_LOOP, json.dumps(jobs)], ws.env(build))
+    command = [sys.executable, "-c", PAPERMILL_LOOP, json.dumps(jobs)]
+    return timed(with_sweeps(ws, command), ws.env(build))
 
 
 def nbconvert_run(ws: Workspace) -> Timed:
@@ -345,7 +361,7 @@ def nbconvert_run(ws: Workspace) -> Timed:
         "--ExecutePreprocessor.kernel_name=python3",
         *map(str, sources),
     ]
-    return timed(command, ws.env(build), cwd=build)
+    return timed(with_sweeps(ws, command), ws.env(build), cwd=build)
 
 
 def book_source(ws: Workspace, build: Path, mode: str) -> Path:
@@ -379,7 +395,9 @@ def jupyter_book_runs(ws: Workspace, mode: str, repeat: int) -> tuple[list[float
     for _ in range(repeat):
         build = ws.build(f"jb-{mode}")
         source = book_source(ws, build, mode)
-        command = [tool("jupyter-book"), "build", str(source), "--path-output", str(build / "out")]
+        command = with_sweeps(
+            ws, [tool("jupyter-book"), "build", str(source), "--path-output", str(build / "out")]
+        )
         cold.append(timed(command, ws.env(build), cwd=build).seconds)
         if mode == "cache":
             rerun.append(timed(command, ws.env(build), cwd=build).seconds)

@@ -144,9 +144,13 @@ def load_pipeline(root: Path) -> dict[str, Any]:
 
 
 def upstream_of(raw: dict[str, Any]) -> dict[str, list[str]]:
-    """Each notebook's upstream notebooks (from ``<notebook>:<output>`` inputs)."""
+    """Each notebook's upstream notebooks (from ``<notebook>:<output>`` inputs) and the
+    sweeps it reads, as ``sweep:<name>``."""
     return {
-        name: sorted({ref.split(":", 1)[0] for ref in nb.get("inputs") or [] if ":" in ref})
+        name: sorted(
+            {ref.split(":", 1)[0] for ref in nb.get("inputs") or [] if ":" in ref}
+            | {f"sweep:{s}" for s in nb.get("sweeps") or []}
+        )
         for name, nb in raw["notebooks"].items()
     }
 
@@ -173,3 +177,13 @@ def notebook_compute(executed: Path) -> float:
 def compute_by_notebook(build: Path, names: list[str]) -> dict[str, float]:
     """Own compute of every notebook of a completed default run."""
     return {n: notebook_compute(build / "runs" / n / "default" / f"{n}.ipynb") for n in names}
+
+
+def sweep_task_seconds(build: Path) -> dict[str, float]:
+    """Seconds of every finished sweep task in ``build`` (its process, start to end), keyed
+    ``sweep:<sweep>/<task>``: work of a run that no notebook's cells record."""
+    out = {}
+    for record in sorted((build / "sweeps").glob("*/tasks/*/task.json")):
+        task = json.loads(record.read_text(encoding="utf-8"))
+        out[f"sweep:{task['sweep']}/{task['name']}"] = float(task["seconds"])
+    return out

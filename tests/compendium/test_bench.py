@@ -20,9 +20,9 @@ from analysis.compendium.benchreport import (
     median,
     pipeline_floor,
     ratio,
-    report,
     targets,
 )
+from analysis.compendium.benchtables import report
 from analysis.compendium.bookpages import performance_page
 
 
@@ -34,6 +34,15 @@ def test_pipeline_floor_hand_worked():
     # With 4 cores the chain a -> b still takes 7 s; with 1 core all the work, 12 s.
     assert pipeline_floor(compute, 1.0, {"b": ["a"]}, cores=1)["floor"] == 12.0
     assert pipeline_floor(compute, 1.0, {"b": ["a"]}, cores=4)["floor"] == 7.0
+    # c reads sweep s, whose two task processes take 5 and 6 s (no kernel): the chain is
+    # 6 + 1 + 4 = 11 s; the work 12 + 11 = 23 s, 11.5 s over 2 cores.
+    tasks = {"sweep:s/x=1": 5.0, "sweep:s/x=2": 6.0, "sweep:other/y=1": 50.0}
+    upstream = {"b": ["a"], "c": ["sweep:s"]}
+    with_sweep = pipeline_floor(compute, 1.0, upstream, cores=2, tasks=tasks)
+    assert with_sweep["chain"] == 50.0  # the other sweep's task alone is the longest chain
+    del tasks["sweep:other/y=1"]
+    floor = pipeline_floor(compute, 1.0, upstream, cores=2, tasks=tasks)
+    assert floor == {"work": 23.0, "spread": 11.5, "chain": 11.0, "floor": 11.5}
 
 
 def test_growth_exponent_recovers_power_laws():
