@@ -49,6 +49,7 @@ from analysis.compendium.benchbook import book_rebuilds, issue14_rows, issue17_r
 from analysis.compendium.benchload import (
     BUSY_BEFORE_PER_CORE,
     BUSY_EXTRA_PER_CORE,
+    BUSY_OTHER_SHARE,
     LOG,
     load_rows,
     machine_state,
@@ -184,16 +185,21 @@ def measure(source: Path, scratch: Path, settings: Settings) -> dict[str, Any]:
     return raw
 
 
+PIPELINE_SERIES = ("cold", "serial", "compute", "serial_compute", "sweeps", "builds")
+
+
 def measure_pipeline(ws: Workspace, settings: Settings) -> dict[str, Any]:
     """Cold runs (parallel and serial) and no-op reruns; keeps the parallel build folders."""
-    out: dict[str, Any] = {"cold": [], "serial": [], "compute": [], "sweeps": [], "builds": []}
+    out: dict[str, Any] = {key: [] for key in PIPELINE_SERIES}
     for _ in range(settings.repeat):
         result, build = cold_run(ws, settings.cores)
         out["cold"].append(result.seconds)
         out["compute"].append(compute_by_notebook(build, ws.names))
         out["sweeps"].append(sweep_task_seconds(build))
         out["builds"].append(str(build))
-        out["serial"].append(cold_run(ws, 1)[0].seconds)
+        serial, serial_build = cold_run(ws, 1)
+        out["serial"].append(serial.seconds)
+        out["serial_compute"].append(compute_by_notebook(serial_build, ws.names))
     out["noop"] = [run.seconds for run in noop_runs(ws, build, settings.repeat)]
     return out
 
@@ -346,7 +352,9 @@ def mark_load(results: dict[str, Any], raw: dict[str, Any], cores: int) -> None:
     results["tables"]["Machine load"] = load_rows(loads, cores)
     results["tables"]["Spread of the repeated runs"] = spread_rows(raw)
     results["notes"]["Machine load"] = LOAD_NOTE.format(
-        before=BUSY_BEFORE_PER_CORE * cores, peak=cores + BUSY_EXTRA_PER_CORE * cores
+        share=BUSY_OTHER_SHARE,
+        before=BUSY_BEFORE_PER_CORE * cores,
+        peak=cores + BUSY_EXTRA_PER_CORE * cores,
     )
     results["notes"]["Spread of the repeated runs"] = (
         "Median, fastest and slowest of the repeated runs behind each median above; a speed-up "
@@ -365,10 +373,14 @@ SWEEPS_NOTE = (
     "per no-op task submitted to and gathered from two workers."
 )
 LOAD_NOTE = (
-    "The one-minute load average before each timed command and sampled every half second "
-    "while it ran. A command counts as busy when the load before it exceeded {before:.1f} or "
-    "its peak exceeded {peak:.1f} (the measurement's own processes, one per core, plus half a "
-    "core each); the one-minute average lags, so a quiet mark is a good sign, not a proof."
+    "*Other work* is the CPU time the machine spent busy while a command ran (from "
+    "/proc/stat, including time stolen by other virtual machines) minus the CPU time of the "
+    "benchmark and of every process it started, as a share of all cores over the command's "
+    "wall time. A command counts as busy when other work took more than {share:.0%} of the "
+    "machine. The one-minute load average before each command and sampled every half second "
+    "while it ran is shown for information only: it lags by a minute, so right after one of "
+    "our own measurements it still counts that measurement's processes. (Without /proc/stat, "
+    "the load decides: busy above {before:.1f} before the command or {peak:.1f} during it.)"
 )
 
 
