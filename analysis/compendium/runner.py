@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from typing import Any
 from analysis.compendium import atomic, cache
 from analysis.compendium import pipeline as pl
 from analysis.compendium.atomic import InterruptedRun, LockError  # noqa: F401 - re-exported
+from analysis.compendium.outcome import Outcome
+from analysis.compendium.sweepsteps import SweepSteps, sweeps_of  # noqa: F401 - re-exported
 from analysis.errors import CompendiumError, describe_os_error
 from analysis.files import atomic_path
 from analysis.paths import build_dir, repo_root
@@ -41,18 +43,6 @@ ENVIRONMENT_PACKAGES = (
 
 class RunError(CompendiumError, RuntimeError):
     """A run could not start or a notebook failed; the message says which and why."""
-
-
-@dataclass
-class Outcome:
-    """What happened to one notebook in a run."""
-
-    name: str
-    status: str  # executed | cached | failed | skipped
-    folder: Path | None = None
-    seconds: float = 0.0
-    message: str = ""
-    reasons: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- lock
@@ -362,59 +352,6 @@ def _kill_children() -> None:
                 os.kill(int(stat.parent.name), signal.SIGKILL)
 
 
-def sweeps_of(pipeline: pl.Pipeline, names: list[str]) -> list[str]:
-    """The declared sweeps the notebooks ``names`` read, in first-use order."""
-    return list(dict.fromkeys(s for name in names for s in pipeline.notebook(name).sweeps))
-
-
-def run_sweeps(
-    pipeline: pl.Pipeline,
-    names: list[str],
-    *,
-    jobs: int,
-    report: Callable[[Outcome | tuple[str, str]], None] = lambda event: None,
-) -> list[Outcome]:
-    """Run the sweeps the notebooks ``names`` read, before them, on Dask.
-
-    A sweep whose tasks are all done and gathered costs a check (no cluster is started);
-    otherwise its unfinished tasks run on a ``LocalCluster`` of ``jobs`` one-thread workers
-    (serially when ``jobs`` is 1). Each sweep is reported as ``sweep:<name>``.
-    """
-    from analysis.compendium import sweep as sw
-
-    outcomes = []
-    for name in sweeps_of(pipeline, names):
-        declared = sw.get_sweep(pipeline, name)
-        label = pl.SWEEP_REF + name
-        if sw.is_current(declared, pipeline):
-            outcomes.append(Outcome(label, "cached", sw.sweep_dir(name)))
-            report(outcomes[-1])
-            continue
-        report(("start", label))
-        started = time.perf_counter()
-        todo = sum(not sw.is_done(t) for t in sw.tasks(declared, pipeline))
-        client = sw.make_client(workers=min(jobs, todo)) if jobs > 1 and todo > 1 else None
-        try:
-            result = sw.run_sweep(declared, pipeline, client=client)
-        finally:
-            if client is not None:
-                cluster = client.cluster
-                client.close()
-                cluster.close()
-        seconds = time.perf_counter() - started
-        if result.failed:
-            task, message = next(iter(result.failed.items()))
-            more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
-            outcome = Outcome(
-                label, "failed", sw.sweep_dir(name), seconds, f"task {task}: {message}{more}"
-            )
-        else:
-            outcome = Outcome(label, "executed", sw.sweep_dir(name), seconds)
-        outcomes.append(outcome)
-        report(outcome)
-    return outcomes
-
-
 def run(
     pipeline: pl.Pipeline,
     names: list[str] | None = None,
@@ -447,28 +384,29 @@ def run(
     if overrides and len(selected) != 1:
         raise RunError("parameters (-p) can be given only when running exactly one notebook")
     jobs = max(1, jobs or os.cpu_count() or 1)
-    sweeps_failed = {
-        o.name.removeprefix(pl.SWEEP_REF): o.message
-        for o in run_sweeps(pipeline, selected, jobs=jobs, report=report)
-        if o.status == "failed"
-    }
+    lock = threading.Lock()
+
+    def report_locked(event: Outcome | tuple[str, str]) -> None:
+        with lock:  # the sweeps report from their own thread
+            report(event)
+
+    # The sweeps run on their own Dask cluster beside the notebooks that do not read them,
+    # which share the cores that the cluster's workers leave (each holds one).
+    sweeps = SweepSteps(pipeline, selected, jobs=jobs, report=report_locked)
     plans = {name: plan_notebook(pipeline.notebook(name), overrides) for name in selected}
     for plan in plans.values():
         _check_inputs(plan.notebook, produced=set(plans))
     outcomes: dict[str, Outcome] = {}
     pending = list(selected)
     running: dict[Future, str] = {}
-    lock = threading.Lock()
 
     def launch(pool: ThreadPoolExecutor, name: str) -> None:
         plan = plans[name]
-        failed = [s for s in plan.notebook.sweeps if s in sweeps_failed]
+        failed = sweeps.failure(plan.notebook)
         if failed:
-            outcome = Outcome(
-                name, "skipped", message=f"sweep {failed[0]} failed: {sweeps_failed[failed[0]]}"
-            )
+            outcome = Outcome(name, "skipped", message=failed)
             outcomes[name] = outcome
-            report(outcome)
+            report_locked(outcome)
             return
         _check_inputs(plan.notebook)
         # Upstream outputs exist only now: recompute the key before deciding.
@@ -478,9 +416,9 @@ def run(
         if plan.fresh and not force:
             outcome = Outcome(name, "cached", pl.run_dir(name, plan.paramset))
             outcomes[name] = outcome
-            report(outcome)
+            report_locked(outcome)
             return
-        report(("start", name))
+        report_locked(("start", name))
         future = pool.submit(
             execute_notebook, plan.notebook, plan.parameters, plan.paramset, plan.components
         )
@@ -499,8 +437,12 @@ def run(
                         pending.remove(name)
                         outcome = Outcome(name, "skipped", message="an upstream notebook failed")
                         outcomes[name] = outcome
-                        report(outcome)
-                    elif all(u in outcomes for u in upstream):
+                        report_locked(outcome)
+                    elif (
+                        all(u in outcomes for u in upstream)
+                        and sweeps.finished(pipeline.notebook(name))
+                        and len(running) + sweeps.cores_in_use() < jobs
+                    ):
                         pending.remove(name)
                         launch(pool, name)
                 if running:
@@ -508,11 +450,15 @@ def run(
                     for future in done:
                         name = running.pop(future)
                         outcomes[name] = future.result()
-                        report(outcomes[name])
+                        report_locked(outcomes[name])
+                elif pending:
+                    sweeps.wait(0.2)  # only notebooks that read a running sweep are left
         except KeyboardInterrupt:
             pending.clear()
+            sweeps.cancel()
             _kill_children()
             for future in running:
                 future.cancel()
             raise
+    sweeps.join()
     return [outcomes[name] for name in selected]

@@ -341,3 +341,33 @@ def test_a_notebook_naming_an_undeclared_sweep_is_refused_at_its_line(mini):
     )
     with pytest.raises(pl.PipelineError, match="sweeps must be a list of sweep names"):
         pl.load()
+
+
+def test_a_sweep_holds_half_the_cores_while_other_notebooks_wait(mini):
+    from analysis.compendium.sweepsteps import SweepSteps, run_sweep_step
+
+    _project(mini)
+    pipeline = _consumer(mini)
+    held: list[int] = []
+    declared = sw.get_sweep(pipeline, "squares")
+    outcome = run_sweep_step(
+        declared, pipeline, jobs=3, report=lambda e: None, holding=held.append, cluster=False
+    )
+    assert outcome.status == "executed" and held == [1, 0]  # one after another: one core
+    # cached: nothing held, nothing started
+    again = run_sweep_step(declared, pipeline, jobs=3, report=lambda e: None, holding=held.append)
+    assert again.status == "cached" and held == [1, 0]
+    # with other notebooks waiting the sweep gets half the jobs; alone it gets them all
+    steps = SweepSteps(pipeline, ["alpha", "delta"], jobs=4, report=lambda e: None)
+    steps.join()
+    assert steps._jobs == 2 and steps.cores_in_use() == 0
+    assert (
+        steps.finished(pipeline.notebook("delta"))
+        and steps.failure(pipeline.notebook("delta")) == ""
+    )
+    alone = SweepSteps(pipeline, ["delta"], jobs=4, report=lambda e: None)
+    alone.join()
+    assert alone._jobs == 4
+    # a notebook reading no sweep never waits
+    none = SweepSteps(pipeline, ["alpha"], jobs=2, report=lambda e: None)
+    assert none.finished(pipeline.notebook("alpha")) and none.cores_in_use() == 0
