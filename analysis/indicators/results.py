@@ -22,7 +22,7 @@ from analysis.indicators.comparison import (
 )
 from analysis.indicators.selection import Selection
 from analysis.indicators.summary import summary_counts, summary_table
-from analysis.indicators.trends import classify_trends, trend_fits, trend_models
+from analysis.indicators.trends import classify_trends, trend_fits
 from analysis.indicators.truth import (
     EMPTY_COLUMNS,
     classification_recovery,
@@ -52,6 +52,42 @@ class IndicatorResults:
     truth_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     recovery: pd.DataFrame = field(default_factory=pd.DataFrame)
     recovery_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trend_fits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The fitted trend models before ``alpha`` (:func:`~analysis.indicators.trends.trend_fits`),
+    to pass as ``fits`` to another analysis of the same data and trend options."""
+
+
+TREND_OPTIONS = ("baseline_year", "method", "comparator", "members", "model")
+
+
+def _trend_fits(
+    data: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    selection: Selection,
+    trend_method: str,
+    fits: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """``fits`` when given (checked against the selection's trend options), else fitted."""
+    wanted = {
+        "baseline_year": selection.baseline_year,
+        "method": trend_method,
+        "comparator": selection.trend_comparator,
+        "members": selection.trend_members,
+        "model": selection.trend_model,
+    }
+    if fits is None:
+        return trend_fits(data, catalogue, selection.organisations, **wanted)
+    if len(fits):
+        made = {k: fits[k].unique().tolist() for k in TREND_OPTIONS}
+        organisations = set(fits["organisation_id"])
+        if any(made[k] != [wanted[k]] for k in TREND_OPTIONS) or organisations - set(
+            selection.organisations
+        ):
+            raise ValueError(
+                f"fits: made with {made} for {sorted(organisations)}; this analysis needs "
+                f"{wanted} for {list(selection.organisations)}"
+            )
+    return fits
 
 
 def run_analysis(
@@ -63,11 +99,14 @@ def run_analysis(
     truth: pd.DataFrame | None = None,
     trend_method: str = "separate",
     national: pd.DataFrame | None = None,
+    fits: pd.DataFrame | None = None,
 ) -> IndicatorResults:
     """Analyses 1-6 (and truth against estimate when ``truth`` is given) for a selection.
 
     ``data`` is the output of :func:`analysis.indicators.selection.prepare` for ``selection``;
-    ``national`` optional published England rows (the default comparator where given).
+    ``national`` optional published England rows (the default comparator where given);
+    ``fits`` the ``trend_fits`` of an earlier analysis of the same data with the same trend
+    options (checked), which then are not fitted again.
     """
     orgs, alpha = selection.organisations, selection.alpha
     dispersion = overdispersion_table(data, tau2_method=selection.tau2_method)
@@ -80,17 +119,8 @@ def run_analysis(
         comparator=selection.comparator,
         national=national,
     )
-    trend = trend_models(
-        data,
-        catalogue,
-        orgs,
-        baseline_year=selection.baseline_year,
-        alpha=alpha,
-        method=trend_method,
-        comparator=selection.trend_comparator,
-        members=selection.trend_members,
-        model=selection.trend_model,
-    )
+    fits = _trend_fits(data, catalogue, selection, trend_method, fits)
+    trend = classify_trends(fits, alpha=alpha)
     variation = practice_variation(data, orgs)
     summary = summary_table(level, trend, catalogue, selection.years, alpha=alpha)
     scores = performance_scores(summary, score=selection.score)
@@ -108,6 +138,7 @@ def run_analysis(
         counts=summary_counts(summary),
         scores=scores,
         associations=association_tests(scores, organisations_table, alpha=alpha),
+        trend_fits=fits,
     )
     if truth is not None:
         results.truth = truth_vs_estimate(trend, truth, catalogue, alpha=alpha)
@@ -230,13 +261,15 @@ def sensitivity_counts(
     *,
     alphas: tuple[float, ...] = (0.01, 0.05, 0.1),
     tau2_methods: tuple[str, ...] = ("winsorised", "dl"),
+    results: IndicatorResults | None = None,
 ) -> pd.DataFrame:
     """Better / worse counts (unadjusted, all domains) over a grid of ``alpha`` x ``tau2_method``.
 
     The same grid as the ``qi_sensitivity`` sweep of ``pipeline.yml``, computed in-process on
     the already prepared ``data``: the counts of :func:`run_analysis` at each grid point, from
     only the analyses they need (levels and trends), each between-practice variance estimated
-    once per method and the trend models fitted once per ``alpha``.
+    once per method and the trend models fitted once. ``results``, the analysis of ``data``
+    for ``selection``, lends its trend fits and its between-practice variances.
 
     Returns
     -------
@@ -245,16 +278,14 @@ def sensitivity_counts(
         ``n``.
     """
     orgs = selection.organisations
-    dispersions = {m: overdispersion_table(data, tau2_method=m) for m in tau2_methods}
+    known = {results.selection.tau2_method: results.dispersion} if results is not None else {}
+    dispersions = {
+        m: known[m] if m in known else overdispersion_table(data, tau2_method=m)
+        for m in tau2_methods
+    }
     frames = []
-    fits = trend_fits(
-        data,
-        catalogue,
-        orgs,
-        baseline_year=selection.baseline_year,
-        comparator=selection.trend_comparator,
-        members=selection.trend_members,
-        model=selection.trend_model,
+    fits = _trend_fits(
+        data, catalogue, selection, "separate", results.trend_fits if results else None
     )
     for alpha in alphas:
         trend = classify_trends(fits, alpha=float(alpha))

@@ -21,7 +21,8 @@ from typing import Any
 SCALING_STEPS = (
     "overdispersion_table",
     "compare_to_national",
-    "trend_models",
+    "trend_fits",
+    "classify_trends",
     "practice_variation",
     "variation_trend",
     "qof_single_points",

@@ -241,3 +241,36 @@ def test_sensitivity_counts_equal_single_runs(panel, prepared):
     # the grid is not trivially constant: the estimator or alpha moves some classes
     moved = grid.groupby(["alpha", "tau2_method"])[["better", "worse"]].sum()
     assert len(moved.drop_duplicates()) > 1
+
+
+def test_trend_fits_are_shared_only_between_analyses_with_the_same_trend_options(
+    panel, prepared, monkeypatch
+):
+    from dataclasses import fields, replace
+
+    from analysis.indicators import results as results_module
+    from analysis.indicators.results import sensitivity_counts
+
+    selection, data = prepared
+    args = (data, panel["catalogue"], panel["organisations"])
+    fresh = run_analysis(*args, selection)
+    assert len(fresh.trend_fits) and "classification" not in fresh.trend_fits
+    other = with_methods(selection, tau2_method="winsorised", score="z")
+    alone = run_analysis(*args, other)
+    with monkeypatch.context() as patched:  # given fits, nothing is fitted again
+        patched.setattr(results_module, "trend_fits", lambda *a, **k: pytest.fail("refitted"))
+        shared = run_analysis(*args, other, fits=fresh.trend_fits)
+        borrowed = sensitivity_counts(*args, selection, alphas=(0.01, 0.05), results=fresh)
+    for f in fields(shared):
+        if isinstance(getattr(shared, f.name), pd.DataFrame):
+            pd.testing.assert_frame_equal(getattr(shared, f.name), getattr(alone, f.name))
+    # fits made for other trend options or organisations are refused, naming both
+    with pytest.raises(ValueError, match=r"fits: made with .*'model': \['pooled'\].* needs .*"
+                       r"'model': 'practice_fe'"):  # fmt: skip
+        run_analysis(*args, replace(selection, trend_model="practice_fe"), fits=fresh.trend_fits)
+    fewer = replace(selection, organisations=selection.organisations[:2])
+    with pytest.raises(ValueError, match="fits: made with"):
+        run_analysis(*args, fewer, fits=fresh.trend_fits)
+    # the sensitivity grid borrowing the analysis's fits and variances is the same grid
+    grid = sensitivity_counts(*args, selection, alphas=(0.01, 0.05))
+    pd.testing.assert_frame_equal(grid, borrowed)
