@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -190,11 +191,19 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
+# CPython 3.11's parser keeps its recursion depth in state shared between threads: two
+# threads parsing at once can fail with "SystemError: AST constructor recursion depth
+# mismatch" (python/cpython#106905), as a sweep computing its task keys beside the runner
+# planning notebooks once did. One parse at a time.
+AST_LOCK = threading.Lock()
+
+
 def imported_modules(code: str) -> set[str]:
     """The ``analysis`` modules a piece of code imports (``from a import b`` counts ``a.b``
     when ``b`` is a module). Code that does not parse imports nothing we can see."""
     try:
-        tree = ast.parse(code)
+        with AST_LOCK:
+            tree = ast.parse(code)
     except SyntaxError:
         return set()
     found: set[str] = set()

@@ -430,3 +430,23 @@ def test_the_recorded_cache_key_differs_when_any_component_differs(mini):
     for part in ("source", "parameters", "package"):
         assert cache.cache_key({**components, part: "other"}) != key
     assert cache.cache_key({**components, "inputs": {}}) != key
+
+
+def test_code_is_parsed_one_thread_at_a_time(monkeypatch):
+    # CPython 3.11's parser fails when two threads parse at once (python/cpython#106905):
+    # a sweep's thread computes task keys while the runner plans notebooks.
+    import ast
+
+    held = []
+    parse = ast.parse
+
+    def checked(code, *args, **kwargs):
+        held.append(cache.AST_LOCK.locked())
+        return parse(code, *args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", checked)
+    assert cache.imported_modules("from analysis.core import stats") == {
+        "analysis.core",
+        "analysis.core.stats",
+    }
+    assert held == [True]
