@@ -193,8 +193,9 @@ def _module_file(module: str) -> Path | None:
 
 # CPython 3.11's parser keeps its recursion depth in state shared between threads: two
 # threads parsing at once can fail with "SystemError: AST constructor recursion depth
-# mismatch" (python/cpython#106905), as a sweep computing its task keys beside the runner
-# planning notebooks once did. One parse at a time.
+# mismatch" (python/cpython#106905). One parse of ours at a time; other libraries' parses
+# (ast.literal_eval in a notebook thread's imports) are kept apart by the callers, which
+# parse before they start threads (analysis.compendium.sweepsteps).
 AST_LOCK = threading.Lock()
 
 

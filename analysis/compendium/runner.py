@@ -352,6 +352,16 @@ def _kill_children() -> None:
                 os.kill(int(stat.parent.name), signal.SIGKILL)
 
 
+def _load_executor() -> None:
+    """Import papermill, and through it nbformat and jsonschema, here before notebooks start.
+
+    Importing jsonschema compiles grammars with ``ast.literal_eval``; CPython 3.11's parser
+    must not run in two threads at once (python/cpython#106905), and this thread parses each
+    notebook's code while others run (:func:`analysis.compendium.cache.package_digest`).
+    """
+    import papermill  # noqa: F401
+
+
 def run(
     pipeline: pl.Pipeline,
     names: list[str] | None = None,
@@ -396,6 +406,8 @@ def run(
     plans = {name: plan_notebook(pipeline.notebook(name), overrides) for name in selected}
     for plan in plans.values():
         _check_inputs(plan.notebook, produced=set(plans))
+    if force or any(not plan.fresh for plan in plans.values()):
+        _load_executor()
     outcomes: dict[str, Outcome] = {}
     pending = list(selected)
     running: dict[Future, str] = {}

@@ -247,7 +247,7 @@ def _gathered(sweep: Sweep, all_tasks: list[Task]) -> dict[str, Any]:
     }
 
 
-def is_current(sweep: Sweep, pipeline: pl.Pipeline) -> bool:
+def is_current(sweep: Sweep, pipeline: pl.Pipeline, all_tasks: list[Task] | None = None) -> bool:
     """True when every task is done and ``results.csv`` was gathered from exactly these tasks
     (and not edited since): a sweep with nothing to do starts no cluster and reads no CSV."""
     folder = sweep_dir(sweep.name)
@@ -255,7 +255,7 @@ def is_current(sweep: Sweep, pipeline: pl.Pipeline) -> bool:
         recorded = json.loads((folder / GATHERED_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    all_tasks = tasks(sweep, pipeline)
+    all_tasks = tasks(sweep, pipeline) if all_tasks is None else all_tasks
     if {k: v for k, v in recorded.items() if k != "sha256"} != _gathered(sweep, all_tasks):
         return False
     try:
@@ -412,15 +412,18 @@ def run_sweep(
     *,
     client: Any = None,
     report: Callable[[dict[str, Any]], None] | None = None,
+    all_tasks: list[Task] | None = None,
 ) -> SweepReport:
     """Run every unfinished task of ``sweep`` (serially when ``client`` is None).
 
     ``report`` is called at the start and after each task with counts ``done``, ``running``
     (unfinished tasks up to the workers' thread count), ``failed``,
-    ``cached``, ``total`` and ``eta_seconds`` (estimated time left).
+    ``cached``, ``total`` and ``eta_seconds`` (estimated time left). ``all_tasks``, the
+    sweep's :func:`tasks` computed beforehand, spares computing the keys (which parses code)
+    here: a caller running this in a thread computes them first, in its own.
     """
     started = time.perf_counter()
-    all_tasks = tasks(sweep, pipeline)
+    all_tasks = tasks(sweep, pipeline) if all_tasks is None else all_tasks
     result = SweepReport()
     todo = []
     for task in all_tasks:

@@ -38,6 +38,7 @@ def run_sweep_step(
     report: Report,
     holding: Callable[[int], None] = lambda cores: None,
     cluster: bool = True,
+    all_tasks: list[sw.Task] | None = None,
 ) -> Outcome:
     """Run one sweep's unfinished tasks (if any) on a ``LocalCluster`` of up to ``jobs``
     workers (one after another in this process's children without ``cluster``) and gather.
@@ -47,18 +48,19 @@ def run_sweep_step(
     """
     label = pl.SWEEP_REF + declared.name
     folder = sw.sweep_dir(declared.name)
-    if sw.is_current(declared, pipeline):
+    all_tasks = sw.tasks(declared, pipeline) if all_tasks is None else all_tasks
+    if sw.is_current(declared, pipeline, all_tasks):
         outcome = Outcome(label, "cached", folder)
         report(outcome)
         return outcome
     report(("start", label))
     started = time.perf_counter()
-    todo = sum(not sw.is_done(t) for t in sw.tasks(declared, pipeline))
+    todo = sum(not sw.is_done(t) for t in all_tasks)
     workers = max(1, min(jobs, todo)) if cluster else 1
     holding(workers)
     client = sw.make_client(workers=workers) if cluster else None
     try:
-        result = sw.run_sweep(declared, pipeline, client=client)
+        result = sw.run_sweep(declared, pipeline, client=client, all_tasks=all_tasks)
     finally:
         if client is not None:
             cluster = client.cluster
@@ -86,6 +88,11 @@ class SweepSteps:
     def __init__(self, pipeline: pl.Pipeline, names: list[str], *, jobs: int, report: Report):
         self.outcomes: dict[str, Outcome] = {}
         self._declared = [sw.get_sweep(pipeline, name) for name in sweeps_of(pipeline, names)]
+        # The task keys hash the code a task runs, which means parsing it: done here, before
+        # the thread starts. CPython 3.11's parser must not run in two threads at once
+        # (python/cpython#106905), and a notebook's thread may be parsing then (importing
+        # nbformat compiles grammars through ast.literal_eval).
+        self._tasks = {d.name: sw.tasks(d, pipeline) for d in self._declared}
         self._cores = 0
         readers = {n for n in names if pipeline.notebook(n).sweeps}
         self._jobs = max(1, jobs // 2) if set(names) - readers else jobs
@@ -113,6 +120,7 @@ class SweepSteps:
                     report=report,
                     holding=self._hold,
                     cluster=self._cluster,
+                    all_tasks=self._tasks[declared.name],
                 )
         except Exception as err:  # noqa: BLE001 - reported as the sweep's failure, by name
             for declared in self._declared:

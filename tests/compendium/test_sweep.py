@@ -371,3 +371,27 @@ def test_a_sweep_holds_half_the_cores_while_other_notebooks_wait(mini):
     # a notebook reading no sweep never waits
     none = SweepSteps(pipeline, ["alpha"], jobs=2, report=lambda e: None)
     assert none.finished(pipeline.notebook("alpha")) and none.cores_in_use() == 0
+
+
+def test_the_sweep_thread_never_parses_code(mini, monkeypatch):
+    # CPython 3.11's parser fails when two threads parse at once (python/cpython#106905):
+    # the task keys (which hash the code a task runs) are computed before the thread starts.
+    import ast
+    import threading
+
+    from analysis.compendium.sweepsteps import SweepSteps
+
+    _project(mini)
+    pipeline = _consumer(mini, sweep="simulation")  # a `python -m` command: its code is hashed
+    threads = []
+    parse = ast.parse
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", recorded)
+    steps = SweepSteps(pipeline, ["delta"], jobs=1, report=lambda e: None)
+    steps.join()
+    assert steps.outcomes["simulation"].status == "executed"
+    assert threads and "compendium-sweeps" not in threads  # parsed, but only by the caller
