@@ -396,3 +396,14 @@ def test_issue14_targets_and_sweep_table_by_hand():
     assert table[2]["tasks per minute"] == "51.9"
     assert [r["result"] for r in benchbook.issue14_rows({})] == ["n/a"] * 3
     assert benchbook.sweep_rows({}) == []
+
+
+def test_summary_names_the_missed_targets_of_issues_17_and_14():
+    tables = {
+        bench.ISSUE17: [{"target": "a", "result": "met"}, {"target": "b", "result": "missed"}],
+        bench.ISSUE14: [{"target": "c", "result": "missed"}, {"target": "d", "result": "n/a"}],
+    }
+    note = bench.missed_note({"tables": tables})
+    assert note == "\n\nTargets of issues 17 and 14 missed: b; c (their rows say by how much)."
+    tables[bench.ISSUE17][1]["result"] = tables[bench.ISSUE14][0]["result"] = "met"
+    assert bench.missed_note({"tables": tables}) == ""
