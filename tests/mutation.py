@@ -313,7 +313,9 @@ def _mutmut_table(target: Target) -> str:
         'source_paths = ["analysis"]',
         f"only_mutate = {json.dumps([target.source])}",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0"]',
+        # -n 0: mutmut records which tests reach each mutant in its own process, which the
+        # suite's `-n auto` (pyproject addopts) would move into xdist workers it cannot see.
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0", "-n", "0"]',
         "use_git_change_detection = false",
         # A mutant that loops forever is stopped after 4x its tests' usual time, not 15x.
         "timeout_multiplier = 4.0",
