@@ -93,10 +93,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     pipeline = pl.load(args.pipeline)
     for name in sweeps_of(pipeline, pipeline.order()):
         declared = sw.get_sweep(pipeline, name)
-        if sw.is_current(declared, pipeline):
+        all_tasks = sw.tasks(declared, pipeline)
+        if sw.is_current(declared, pipeline, all_tasks):
             print(f"{pl.SWEEP_REF + name:24} fresh")
         else:
-            todo = sum(not sw.is_done(t) for t in sw.tasks(declared, pipeline))
+            todo = sum(not sw.is_done(t) for t in all_tasks)
             print(f"{pl.SWEEP_REF + name:24} stale  ({todo} task(s) to run, then gathered)")
     for plan in status(pipeline):
         state = "fresh" if plan.fresh else "stale"
@@ -209,11 +210,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         result = sw.run_sweep(declared, pipeline, client=client, report=report)
     finally:
-        if client is not None:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None and not args.scheduler:
-                cluster.close()
+        sw.close_client(client, own_cluster=not args.scheduler)
     console.print(
         f"{len(result.executed)} executed, {len(result.cached)} cached, "
         f"{len(result.failed)} failed in {time.perf_counter() - started:.1f} s"

@@ -403,6 +403,17 @@ def make_client(
     return Client(local)
 
 
+def close_client(client: Any, *, own_cluster: bool = True) -> None:
+    """Close a client of :func:`make_client` (None is ignored) and, unless the cluster is
+    someone else's (``--scheduler``), the cluster it started."""
+    if client is None:
+        return
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None and own_cluster:
+        cluster.close()
+
+
 # --------------------------------------------------------------------------- the sweep
 
 

@@ -39,10 +39,7 @@ def _timed_sweep(sweep: sw.Sweep, pipeline: pl.Pipeline, workers: int | None) ->
             result = sw.run_sweep(sweep, pipeline, client=client)
             seconds = time.perf_counter() - started
         finally:
-            if client is not None:
-                cluster = client.cluster
-                client.close()
-                cluster.close()
+            sw.close_client(client)
     if result.failed:
         raise sw.SweepError(f"benchmark sweep failed: {result.failed}")
     return seconds
@@ -58,9 +55,7 @@ def dask_overhead(tasks: int = 200) -> float:
         client.gather(futures)
         return (time.perf_counter() - started) / tasks
     finally:
-        cluster = client.cluster
-        client.close()
-        cluster.close()
+        sw.close_client(client)
 
 
 def measure(

@@ -62,10 +62,7 @@ def run_sweep_step(
     try:
         result = sw.run_sweep(declared, pipeline, client=client, all_tasks=all_tasks)
     finally:
-        if client is not None:
-            cluster = client.cluster
-            client.close()
-            cluster.close()
+        sw.close_client(client)
         holding(0)
     seconds = time.perf_counter() - started
     if result.failed:

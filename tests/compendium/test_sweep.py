@@ -75,9 +75,7 @@ def _project(mini: Path, sleep: float = 0.0) -> pl.Pipeline:
 def client():
     local = sw.make_client(workers=2)
     yield local
-    cluster = local.cluster
-    local.close()
-    cluster.close()
+    sw.close_client(local)
 
 
 def test_declarations_and_task_keys(mini):
