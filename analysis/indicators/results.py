@@ -22,7 +22,7 @@ from analysis.indicators.comparison import (
 )
 from analysis.indicators.selection import Selection
 from analysis.indicators.summary import summary_counts, summary_table
-from analysis.indicators.trends import classify_trends, trend_fits
+from analysis.indicators.trends import FIT_OPTIONS, classify_trends, trend_fits
 from analysis.indicators.truth import (
     EMPTY_COLUMNS,
     classification_recovery,
@@ -57,9 +57,6 @@ class IndicatorResults:
     to pass as ``fits`` to another analysis of the same data and trend options."""
 
 
-TREND_OPTIONS = ("baseline_year", "method", "comparator", "members", "model")
-
-
 def _trend_fits(
     data: pd.DataFrame,
     catalogue: pd.DataFrame,
@@ -78,9 +75,9 @@ def _trend_fits(
     if fits is None:
         return trend_fits(data, catalogue, selection.organisations, **wanted)
     if len(fits):
-        made = {k: fits[k].unique().tolist() for k in TREND_OPTIONS}
+        made = {k: fits[k].unique().tolist() for k in FIT_OPTIONS}
         organisations = set(fits["organisation_id"])
-        if any(made[k] != [wanted[k]] for k in TREND_OPTIONS) or organisations - set(
+        if any(made[k] != [wanted[k]] for k in FIT_OPTIONS) or organisations - set(
             selection.organisations
         ):
             raise ValueError(

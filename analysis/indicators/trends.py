@@ -41,6 +41,8 @@ TREND_METHODS = ("separate", "interaction")
 TREND_COMPARATORS = ("rest", "england")
 TREND_MEMBERS = ("all", "stable")
 TREND_MODELS = ("pooled", "practice_fe")
+FIT_OPTIONS = ("baseline_year", "method", "comparator", "members", "model")
+"""The options :func:`trend_fits` records in every row (the last columns of its table)."""
 
 
 def _glm(frame: pd.DataFrame, design: np.ndarray, distribution: str):
@@ -344,7 +346,7 @@ def classify_trends(fits: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     if fits.empty:
         return fits
     z_crit = stats.z_value(1 - alpha)
-    out = fits.drop(columns=["baseline_year", "method", "comparator", "members", "model"])
+    out = fits.drop(columns=list(FIT_OPTIONS))
     for who in ("org", "national"):
         est, se = out[f"{who}_slope"], out[f"{who}_slope_se"]
         out[f"{who}_annual_ratio"] = np.exp(est)
@@ -360,7 +362,7 @@ def classify_trends(fits: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     out["p"] = two_sided_p(out["z"])
     out["classification"] = classify(diff, out["p"], out["higher_is_better"], alpha)
     out["level_p"] = two_sided_p(out["level_difference"] / out["level_se"])
-    for column in ("baseline_year", "method", "comparator", "members", "model"):
+    for column in FIT_OPTIONS:
         out[column] = fits[column]
     return out.sort_values(KEY, ignore_index=True)
 
