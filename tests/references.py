@@ -53,8 +53,9 @@ def statsmodels_cluster_glm(frame: pd.DataFrame, design: np.ndarray, distributio
     return model.fit(cov_type="cluster", cov_kwds={"groups": groups}, tol=1e-14)
 
 
-def check_row(check_id: str, published, reproduced, tolerance=0.0, must_match=True, **kw):
-    """A consistency check of Table 1 of the federations report unless ``kw`` says otherwise."""
+def check_row(check_id: str, published, reproduced, tolerance=0.0, must_match=None, **kw):
+    """A consistency check of Table 1 of the federations report unless ``kw`` says otherwise
+    (must-match as the kind requires unless ``must_match`` says otherwise)."""
     fields = dict(
         kind="consistency",
         strand="s",

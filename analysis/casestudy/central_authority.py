@@ -102,8 +102,16 @@ def holds_own_contract(table7: pd.DataFrame, site: str) -> str:
     return "Yes" if own else "No"
 
 
+#: Why Box 1 against Table 7 is the compendium's rule, not a consistency of the report.
+BOX1_RULE = (
+    "the compendium's rule, not the report's: a site with a provider function (Box 1) holds "
+    "a contract of its own in Table 7; the report states no such rule"
+)
+
+
 def box1_checks(box1: pd.DataFrame, table7: pd.DataFrame) -> list[Check]:
-    """Box 1's provider function of each site against the contracts Table 7 lists for it."""
+    """Box 1's provider function of each site against the contracts Table 7 lists for it
+    (kind ``coded_rule``: the link between the two is the compendium's rule)."""
     return [
         check_from(
             f"cs_box1_provider_{row.site.lower()}",
@@ -112,7 +120,8 @@ def box1_checks(box1: pd.DataFrame, table7: pd.DataFrame) -> list[Check]:
             quantity=f"Provider function, {row.site}: Box 1 against own contracts in Table 7",
             published=provider_function(row.feature),
             reproduced=holds_own_contract(table7, row.site),
-            kind="consistency",
+            kind="coded_rule",
+            reason=BOX1_RULE,
         )
         for row in box1.itertuples(index=False)
     ]
@@ -145,7 +154,6 @@ def coded_table_checks(table: pd.DataFrame, row: str, evidence: pd.DataFrame) ->
                 if quoted
                 else f"{coded['excerpt']} (lines {coded['source_lines']})",
                 kind="transcribed",
-                must_match=False,
                 reason=(
                     "transcribed with provenance; the coded evidence for this site and theme "
                     + ("quotes the cell" if quoted else "does not quote the cell")

@@ -17,9 +17,13 @@ McDonald et al. (2020) define the two dimensions in words:
 Each Table 5 row is an ordered scale of the report's own words (:data:`TABLE5_LEVELS`); a
 cell scores its rank over the top rank, through a scoring map. Three rules combine the rows
 (:data:`RULES`), and "Divergent views" (Struggling's leaders disagreed; Table 6, line 757)
-is scored three ways (:data:`DIVERGENT`). Comparing the derived styles with the published
-classification is a consistency check between the report's tables and its typology, not a
-reproduction: where they differ, that is a finding about the report.
+is scored three ways (:data:`DIVERGENT`). The report states no cut on either dimension: it
+defines the styles relationally (Embedded "was low on control and more proactive than the
+neglectful sites", line 807). Comparing the derived styles with the published classification
+therefore checks the compendium's own rule (kind ``coded_rule``), not the report's
+consistency: where they differ, the rule or the coding does not give what the report says,
+and each check states the range of cuts over which the compendium's scores give the
+published styles (:func:`definition_checks`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from analysis.casestudy.framework import NAMED_MAPS
 from analysis.casestudy.parameters import check_threshold
 from analysis.casestudy.published import one_row
 from analysis.casestudy.sources import SITES, STRAND
-from analysis.casestudy.typology import classify
+from analysis.casestudy.typology import AT_CUT, classify, threshold_ranges
 from analysis.core.reproduction import Check, check, check_from
 
 TABLE5_LEVELS = {
@@ -150,10 +154,10 @@ def stability(
     pandas.DataFrame
         One row per (``scoring_map``, ``rule``, ``divergent``, ``site``): the two scores,
         the derived ``style`` at the given thresholds, the ``published`` style, whether
-        they ``agree``, and the interval of proactivity thresholds ``[p_from, p_below)``
-        (and control thresholds ``[c_from, c_below)``) over which this site keeps its
-        published level. A low site keeps it for thresholds at or above its score, a high
-        site for thresholds below it.
+        they ``agree``, and the proactivity thresholds strictly between ``p_from`` and
+        ``p_below`` (control: ``c_from``, ``c_below``) over which this site keeps its
+        published level. A low site keeps it for thresholds above its score, a high site
+        for thresholds below it; at its score it is at the cut (in neither level).
     """
     c = check_threshold("control_threshold", control_threshold)
     p = check_threshold("proactivity_threshold", proactivity_threshold)
@@ -199,7 +203,8 @@ def reproducing_thresholds(stable: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``scoring_map, rule, divergent``, ``c_from, c_below, p_from, p_below`` (the
-        intersection of the sites' intervals; empty when ``from >= below``),
+        intersection of the sites' intervals: cuts strictly between ``from`` and
+        ``below``; empty when ``from >= below``),
         ``reproducible`` and ``sites_agreeing`` at the chosen thresholds.
     """
     keys = ["scoring_map", "rule", "divergent"]
@@ -216,14 +221,49 @@ def reproducing_thresholds(stable: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _cut_range(ranges: pd.DataFrame, dimension: str, name: str) -> str:
+    row = ranges.set_index("dimension").loc[dimension]
+    if not row["reproducible"]:
+        return f"no {name} cut separates the published levels"
+    low, high = float(row["lowest"]), float(row["below"])
+    if high == float("inf"):
+        return f"any {name} cut above {low:.3f}"
+    return f"any {name} cut strictly between {low:.3f} and {high:.3f}"
+
+
+def cut_reason(dims: pd.DataFrame, published: pd.DataFrame) -> str:
+    """Why a typology check is the compendium's rule, with the cuts its scores allow.
+
+    The report states no cut (line 807 defines the styles relationally); the range is
+    computed from ``dims`` by :func:`analysis.casestudy.typology.threshold_ranges`.
+    """
+    ranges = threshold_ranges(dims, published)
+    control = _cut_range(ranges, "control", "control")
+    proactivity = _cut_range(ranges, "system_proactivity", "system-proactivity")
+    both = bool(ranges["reproducible"].all())
+    return (
+        "the compendium's rule, not the report's: the report states no cut and defines the "
+        "styles relationally (line 807); on these scores "
+        + (
+            f"{control} and {proactivity} give all four published styles"
+            if both
+            else f"no pair of cuts gives all four published styles ({control}; {proactivity})"
+        )
+    )
+
+
 def definition_checks(
     typology: pd.DataFrame, published: pd.DataFrame, rule_text: str
 ) -> list[Check]:
-    """Derived against published style per site (``consistency``; a disagreement is a finding).
+    """Derived against published style per site, the report's order of the sites on system
+    proactivity, and the count of authoritarian sites (kind ``coded_rule``).
 
-    ``must_match`` is False: the report's classification is what is being examined, so a
-    site where its own definition gives another style is reported, not a failed run.
+    The derived styles rest on the compendium's scoring and cut, not on a rule the report
+    states, so a disagreement says what the compendium's rule gives, not that the report is
+    inconsistent; each row's reason gives the range of cuts over which the compendium's
+    scores give every published style (:func:`cut_reason`).
     """
+    reason = cut_reason(typology, published)
     checks = []
     for row in typology.itertuples(index=False):
         pub = one_row(published, site=row.site)
@@ -235,11 +275,14 @@ def definition_checks(
                 quantity=f"Central-authority style, {row.site}: published against {rule_text}",
                 published=pub["style"],
                 reproduced=row.style,
-                must_match=False,
-                kind="consistency",
+                kind="coded_rule",
+                reason=reason,
             )
         )
     anchor = published.iloc[0]
+    styles = set(published.loc[published["site"].isin(typology["site"]), "style"])
+    if {"indulgent", "neglectful"} <= styles:
+        checks.append(order_check(typology, published))
     checks.append(
         check(
             "cs_typology_authoritarian_count",
@@ -250,8 +293,79 @@ def definition_checks(
             source_lines="657",
             published=0,
             reproduced=int((typology["style"] == "authoritarian").sum()),
-            must_match=False,
-            kind="consistency",
+            kind="coded_rule",
+            reason=reason,
         )
     )
     return checks
+
+
+def order_check(typology: pd.DataFrame, published: pd.DataFrame) -> Check:
+    """The report's relational statement (line 807): the indulgent site "more proactive than
+    the neglectful sites", against the order of the compendium's system-proactivity scores."""
+    pub = published.set_index("site")
+    here = typology.set_index("site")["system_proactivity"]
+    indulgent = [s for s in here.index if pub.loc[s, "style"] == "indulgent"]
+    neglectful = [s for s in here.index if pub.loc[s, "style"] == "neglectful"]
+    anchor = pub.loc[indulgent[0]].to_dict() | {"site": indulgent[0]}
+    claim = f"{', '.join(indulgent)} above {', '.join(neglectful)}"
+    holds = min(here[indulgent]) > max(here[neglectful])
+    scores = "; ".join(f"{site} {here[site]:.3f}" for site in [*indulgent, *neglectful])
+    return check_from(
+        "cs_typology_order",
+        anchor,
+        strand=STRAND,
+        quantity="System proactivity: the indulgent site 'more proactive than the neglectful "
+        f"sites' against the compendium's scores ({scores})",
+        published=claim,
+        reproduced=claim if holds else "not in that order",
+        kind="coded_rule",
+        reason="the scores are the compendium's coding of Table 5; the order is the report's "
+        "own relational definition (line 807)",
+    )
+
+
+def typology_summary(
+    typology: pd.DataFrame,
+    published: pd.DataFrame,
+    ranges: pd.DataFrame,
+    *,
+    control_threshold: float,
+    proactivity_threshold: float,
+) -> pd.DataFrame:
+    """The typology in one row, for the chapter's sentences.
+
+    ``typology`` is :func:`analysis.casestudy.typology.classify` output with a ``published``
+    column, ``ranges`` :func:`reproducing_thresholds` output (every scoring choice).
+
+    Columns: ``sites``; ``agree`` (derived style equals the published one at the chosen
+    cuts); ``at_cut`` and ``at_cut_sites`` (sites with a score exactly at a cut, so placed in
+    neither level); the chosen cuts ``control_cut``, ``proactivity_cut``; the cuts that give
+    every published style on these scores, strictly between ``control_from`` and
+    ``control_below`` and between ``proactivity_from`` and ``proactivity_below``, and
+    ``reproducible`` (both ranges non-empty); ``choices`` (scoring map x rule x divergent
+    views) and ``choices_reproducible`` (those with such cuts).
+    """
+    cuts = threshold_ranges(typology, published).set_index("dimension")
+    at_cut = typology[
+        typology["control_level"].eq(AT_CUT) | typology["proactivity_level"].eq(AT_CUT)
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "sites": len(typology),
+                "agree": int((typology["style"] == typology["published"]).sum()),
+                "at_cut": len(at_cut),
+                "at_cut_sites": ", ".join(at_cut["site"]),
+                "control_cut": float(control_threshold),
+                "proactivity_cut": float(proactivity_threshold),
+                "control_from": float(cuts.loc["control", "lowest"]),
+                "control_below": float(cuts.loc["control", "below"]),
+                "proactivity_from": float(cuts.loc["system_proactivity", "lowest"]),
+                "proactivity_below": float(cuts.loc["system_proactivity", "below"]),
+                "reproducible": bool(cuts["reproducible"].all()),
+                "choices": len(ranges),
+                "choices_reproducible": int(ranges["reproducible"].sum()),
+            }
+        ]
+    )

@@ -79,7 +79,9 @@ EVIDENCE_SCHEMA = DataFrameSchema(
     },
     strict=True,
 )
-STANCES = ("supports", "disconfirms")
+STANCES = ("supports", "disconfirms", "context")
+"""How a further excerpt bears on its judgement: it supports the code, points the other way,
+or is context that points neither way (the ``note`` column says why)."""
 EXCERPTS_SCHEMA = DataFrameSchema(
     {
         "site": Column(str, PaCheck.isin(SITES)),
@@ -217,9 +219,34 @@ def read_excerpts(path: Path | None = None, evidence: pd.DataFrame | None = None
         for i, row in excerpts.iterrows()
         if (row.site, row.theme) not in judged
     ]
+    problems += disconfirming_problems(evidence, excerpts)
     if problems:
         raise file_problems(path, problems)
     return excerpts
+
+
+def disconfirming_problems(evidence: pd.DataFrame, excerpts: pd.DataFrame) -> list[str]:
+    """A judgement lists disconfirming evidence (``evidence.csv``) exactly when it has a
+    disconfirming excerpt (``excerpts.csv``): the two files must tell the same story."""
+    stated = evidence.set_index(["site", "theme"])["disconfirming"].fillna("").str.len() > 0
+    against = excerpts[excerpts["stance"] == "disconfirms"]
+    has = set(zip(against["site"], against["theme"], strict=True))
+    problems = [
+        at_cell(
+            i,
+            "stance",
+            f"disconfirms ({row.site!r}, {row.theme!r}) but evidence.csv lists no "
+            "disconfirming evidence for it",
+        )
+        for i, row in against.iterrows()
+        if not stated.get((row.site, row.theme), False)
+    ]
+    problems += [
+        f"evidence.csv lists disconfirming evidence for {key} but no excerpt disconfirms it"
+        for key, value in stated.items()
+        if value and key not in has
+    ]
+    return problems
 
 
 def cell_excerpts(evidence: pd.DataFrame, excerpts: pd.DataFrame) -> pd.DataFrame:

@@ -279,7 +279,7 @@ def table3_matrix(table3: pd.DataFrame) -> pd.DataFrame:
 
 
 def cross_check(
-    check_id, quantity, row: pd.Series, published: str, reproduced: str, *, kind: str
+    check_id, quantity, row: pd.Series, published: str, reproduced: str, *, kind: str, reason: str
 ) -> Check:
     """A check (id ``cs_<check_id>``) of a published value against one derived from the codes."""
     return check_from(
@@ -290,11 +290,19 @@ def cross_check(
         published=published,
         reproduced=reproduced,
         kind=kind,
+        reason=reason,
     )
 
 
+CODED_PROSE = (
+    "rests on the compendium's coding of the report's prose ({theme}), not on a second "
+    "printed figure: it checks the coding against the table, not the report's consistency"
+)
+
+
 def table3_checks(table3: pd.DataFrame, scored: pd.DataFrame) -> list[Check]:
-    """Table 3's 'Competition for members' against the code read from the prose."""
+    """Table 3's 'Competition for members' against the code read from the prose (kind
+    ``coded_rule``: the other side is the compendium's coding, not a printed figure)."""
     checks = []
     for site in sorted(set(scored["site"]), key=SITES.index):
         row = one_row(table3, characteristic="Competition for members", site=site)
@@ -306,7 +314,8 @@ def table3_checks(table3: pd.DataFrame, scored: pd.DataFrame) -> list[Check]:
                 row,
                 row["value"],
                 "Yes" if code == "yes" else "No",
-                kind="consistency",
+                kind="coded_rule",
+                reason=CODED_PROSE.format(theme="competition_for_members"),
             )
         )
     return checks
@@ -336,7 +345,8 @@ def table7_checks(
     Both are put through the same scoring (``scores``, from the scoring map) and the same
     crisp-set rule as the QCA (:func:`analysis.casestudy.framework.set_membership`): the
     check compares code, score and set membership, so the QCA cannot count a site as
-    showing the outcome that this check counts otherwise.
+    showing the outcome that this check counts otherwise. Kind ``coded_rule``: the prose
+    side is the compendium's coding.
     """
     iagp = scores[scores["theme"] == "iagp_outcome"].set_index("code")["score"]
 
@@ -355,7 +365,9 @@ def table7_checks(
                 rows.iloc[0],
                 label(table7_iagp_code(table7, site)),
                 label(coded),
-                kind="consistency",
+                kind="coded_rule",
+                reason=CODED_PROSE.format(theme="iagp_outcome")
+                + "; both sides are scored and cut by the compendium's rule",
             )
         )
     return checks

@@ -161,6 +161,36 @@ def qca_run(
     )
 
 
+def case_summary(result: QCAResult, threshold: float) -> pd.DataFrame:
+    """How many cases enter the analysis and why the others do not: one row.
+
+    Columns: ``sites`` given, ``cases_in`` (a crisp value on every set), ``cases_out``,
+    ``threshold``, ``left_out`` (each case left out with the sets whose score is exactly at
+    the threshold, ``Small (ccg_relationship 0.5, iagp_outcome 0.5)``; empty when none),
+    ``observed_rows`` and ``remainder_rows`` of the truth table.
+    """
+    left = result.excluded
+    reasons = {
+        case: ", ".join(f"{r.set} {r.score:g}" for r in part.itertuples(index=False))
+        for case, part in left.groupby("case", sort=False)
+    }
+    truth = result.truth
+    observed = int((truth["n"] > 0).sum()) if not truth.empty else 0
+    return pd.DataFrame(
+        [
+            {
+                "sites": len(result.crisp),
+                "cases_in": len(result.crisp) - len(reasons),
+                "cases_out": len(reasons),
+                "threshold": float(threshold),
+                "left_out": "; ".join(f"{case} ({why})" for case, why in reasons.items()),
+                "observed_rows": observed,
+                "remainder_rows": len(truth) - observed,
+            }
+        ]
+    )
+
+
 def _solutions(solutions: pd.DataFrame, kind: str) -> str:
     if solutions.empty:
         return "no case left"

@@ -1,8 +1,13 @@
 """The typology of central-authority styles (McDonald et al. 2020, Chapter 6), derived.
 
 Each site is placed on two coded dimensions, control over members and system
-proactivity (:data:`DIMENSIONS`); a score strictly above a threshold is ``high``, and the
-pair of levels names the style (:data:`analysis.casestudy.published.STYLES`). The
+proactivity (:data:`DIMENSIONS`); a score strictly above a threshold is ``high``, strictly
+below it ``low``, and a score exactly at it is at the cut (:data:`AT_CUT`): the same rule as
+the QCA's crisp sets (:func:`analysis.casestudy.framework.set_membership`, Ragin's
+crossover), so a site at the cut is placed in neither level and its style is
+:data:`UNDETERMINED`. The pair of levels names the style
+(:data:`analysis.casestudy.published.STYLES`). The report states no cut: its styles are
+relational (line 807). The
 thresholds are parameters: :func:`threshold_ranges` gives the ones that reproduce the
 published levels. The coded dimensions were read by someone who knew the published answer,
 so this classification is not a check; :mod:`analysis.casestudy.definitions` derives the
@@ -14,19 +19,25 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
+from analysis.casestudy.framework import set_membership
 from analysis.casestudy.parameters import check_threshold
 from analysis.casestudy.published import STYLES
 from analysis.casestudy.sources import SITES
 
 DIMENSIONS = ("control_over_members", "system_proactivity")
+AT_CUT = "at the cut"
+"""The level of a dimension whose score is exactly the threshold (neither high nor low)."""
+UNDETERMINED = "undetermined"
+"""The style of a site at the cut on either dimension."""
+LEVELS = {"in": "high", "out": "low", "crossover": AT_CUT}
 STYLE_COLOURS = {
     "authoritative": "#0072B2",
     "indulgent": "#009E73",
     "neglectful": "#D55E00",
     "authoritarian": "#CC79A7",
+    UNDETERMINED: "#BBBBBB",
 }
 
 
@@ -53,7 +64,8 @@ def dimension_scores(scored: pd.DataFrame) -> pd.DataFrame:
 def classify(
     dims: pd.DataFrame, control_threshold: float = 0.5, proactivity_threshold: float = 0.5
 ) -> pd.DataFrame:
-    """Place each site in a quadrant: a score strictly above a threshold is ``high``.
+    """Place each site in a quadrant: a score strictly above a threshold is ``high``,
+    strictly below ``low``, exactly at it :data:`AT_CUT` (style :data:`UNDETERMINED`).
 
     Parameters
     ----------
@@ -65,17 +77,21 @@ def classify(
     Returns
     -------
     pandas.DataFrame
-        ``dims`` with ``control_level``, ``proactivity_level`` (``high``/``low``) and
-        ``style`` (authoritative, indulgent, neglectful or authoritarian).
+        ``dims`` with ``control_level``, ``proactivity_level`` (``high``, ``low`` or
+        :data:`AT_CUT`) and ``style`` (authoritative, indulgent, neglectful, authoritarian,
+        or :data:`UNDETERMINED` when a score is at the cut).
     """
     c = check_threshold("control_threshold", control_threshold)
     p = check_threshold("proactivity_threshold", proactivity_threshold)
-    high_c = dims["control"] > c
-    high_p = dims["system_proactivity"] > p
     out = dims.copy()
-    out["control_level"] = np.where(high_c, "high", "low")
-    out["proactivity_level"] = np.where(high_p, "high", "low")
-    out["style"] = [STYLES[(bool(a), bool(b))] for a, b in zip(high_c, high_p, strict=True)]
+    out["control_level"] = [LEVELS[set_membership(float(v), c)] for v in dims["control"]]
+    out["proactivity_level"] = [
+        LEVELS[set_membership(float(v), p)] for v in dims["system_proactivity"]
+    ]
+    out["style"] = [
+        UNDETERMINED if AT_CUT in (a, b) else STYLES[(a == "high", b == "high")]
+        for a, b in zip(out["control_level"], out["proactivity_level"], strict=True)
+    ]
     return out
 
 
@@ -83,13 +99,14 @@ def threshold_ranges(dims: pd.DataFrame, published: pd.DataFrame) -> pd.DataFram
     """For each dimension, the thresholds that reproduce the published high/low levels.
 
     A threshold ``t`` reproduces them when every published-high site scores above ``t``
-    and every published-low site scores at or below it: ``max(low) <= t < min(high)``.
+    and every published-low site below it: ``max(low) < t < min(high)`` (a score at the
+    threshold is at the cut, in neither level).
 
     Returns
     -------
     pandas.DataFrame
-        ``dimension, lowest, below, reproducible``: thresholds in ``[lowest, below)``
-        work; ``reproducible`` is False when no threshold does.
+        ``dimension, lowest, below, reproducible``: thresholds strictly between
+        ``lowest`` and ``below`` work; ``reproducible`` is False when no threshold does.
     """
     levels = published[["site", "control", "system_proactivity"]]
     merged = dims.merge(levels, on="site", suffixes=("", "_published"))

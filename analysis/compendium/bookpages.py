@@ -64,10 +64,15 @@ REPORT_TABLES = {
     "verdicts": "tables/verdicts.csv",
     "findings": "tables/source_findings.csv",
     "summary": "tables/reproduction_summary.csv",
+    "sentences": "tables/sentences.csv",
 }
+#: The report's sentences (``tables/sentences.csv``, keyed) the landing page repeats: its
+#: counts are the report's, generated from its tables and checked against them.
+STATUS_SENTENCES = ("findings", "coded-rule", "must-match")
 KIND_NAMES = {
     "recomputed": "recomputed from independent data",
     "consistency": "consistency between published figures",
+    "coded_rule": "the compendium's own rules and coding",
     "method_recovery": "method recovery on synthetic data",
     "round_trip": "round-trip of a synthetic reconstruction (not evidence)",
     "transcribed": "transcribed only (nothing can check it)",
@@ -159,7 +164,7 @@ def _cell(row: pd.Series | None, kind: str) -> str:
     checks, agree, disagree = (int(row[c]) for c in ("checks", "agree", "disagree"))
     if kind == "transcribed":
         return str(checks)
-    if kind == "consistency":
+    if kind in ("consistency", "coded_rule"):
         return f"{agree} agree, **{disagree} disagree**" if disagree else f"{agree} agree"
     verb = "hold" if kind == "method_recovery" else "agree"
     return f"{agree} of {checks} {verb}"
@@ -175,7 +180,8 @@ def status_table(kinds: pd.DataFrame, verdicts: pd.DataFrame | None) -> pd.DataF
     whole = {}
     if verdicts is not None and len(verdicts):
         rows = verdicts[verdicts["item"] == "whole publication"]
-        whole = dict(zip(rows["publication"], rows["verdict"], strict=True))
+        label = "label" if "label" in rows.columns else "verdict"
+        whole = dict(zip(rows["publication"], rows[label], strict=True))
     publications = sorted(set(kinds["source_document"]) - {"all publications"})
     columns = {}
     for publication in [*publications, "all publications"]:
@@ -190,6 +196,7 @@ def status_table(kinds: pd.DataFrame, verdicts: pd.DataFrame | None) -> pd.DataF
 STATUS_ROWS = [
     "**recomputed** from independent data",
     "**consistency** of published figures",
+    "**coded rule**: the compendium's own rules and coding (not evidence about the source)",
     "**method recovery** on synthetic data",
     "**round-trip** of a synthetic reconstruction (not evidence)",
     "**transcribed only**",
@@ -197,23 +204,46 @@ STATUS_ROWS = [
 
 
 def _findings_list(findings: pd.DataFrame) -> list[str]:
+    """The findings as two lists, inconsistencies and then tensions (never mixed)."""
+    if "class" not in findings.columns:
+        return []
     lines = []
-    for row in findings.itertuples(index=False):
-        lines.append(
-            f"- **{row.finding_id}** ({row.publication}, {row.kind_of_inconsistency}): "
-            f"{row.what}. *{row.location}*: {row.stated_there}; against *{row.against}*: "
-            f"{row.stated_or_implied_there}."
-        )
+    tension = findings["class"] == "tension"
+    for title, part in (
+        ("Inconsistencies in the sources", findings[~tension]),
+        ("Tensions open to interpretation (not inconsistencies)", findings[tension]),
+    ):
+        if part.empty:
+            continue
+        lines += [f"#### {title}", ""]
+        for row in part.itertuples(index=False):
+            lines.append(
+                f"- **{row.finding_id}** ({row.publication}; {row.class_label}): {row.what}. "
+                f"*{row.location_a}*: \u201c{row.stated_a}\u201d; against *{row.location_b}*: "
+                f"\u201c{row.stated_b}\u201d."
+            )
+        lines.append("")
     return lines
+
+
+def _sentences(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """The report's keyed sentences the landing page repeats, in :data:`STATUS_SENTENCES` order."""
+    frame = tables.get("sentences")
+    if frame is None or frame.empty:
+        return []
+    text = dict(zip(frame["key"], frame["text"], strict=False))
+    return [f"- {text[key]}" for key in STATUS_SENTENCES if key in text]
 
 
 def status_summary(pipeline: pl.Pipeline) -> str:
     """Markdown status of this build for the top of the landing page.
 
     Read from the reproduction report's tables (:func:`report_tables`): rows per kind of
-    evidence (never summed across kinds), per publication with its verdict, and the
-    findings about the sources; then the book's figures by data tier (from their captions),
-    the data files by tier (from the catalogue) and whether the runs are fresh.
+    evidence (never summed across kinds), per publication with its verdict, the report's own
+    sentences on the findings, the compendium's rules and the must-match rows (generated
+    from its tables), and the findings by class, inconsistencies apart from tensions; then
+    the book's figures by data tier (from their captions), the data files by tier (from the
+    catalogue) and whether the runs are fresh.
     """
     tables = report_tables(pipeline)
     manifest = _load_json(build_dir() / "manifest.json") or {}
@@ -227,7 +257,6 @@ def status_summary(pipeline: pl.Pipeline) -> str:
         overall = kinds[kinds["source_document"] == "all publications"].set_index("kind")
         recomputed = int(overall["checks"].get("recomputed", 0))
         findings = tables.get("findings", pd.DataFrame())
-        summary = tables.get("summary", pd.DataFrame())
         lines += [
             "Published figures checked, by publication and by what kind of evidence each "
             "check is (defined in {doc}`/methods`; kinds are never added together), from the "
@@ -241,22 +270,10 @@ def status_summary(pipeline: pl.Pipeline) -> str:
                 "respondent-level and practice-level data are not public. Round trips and "
                 "method recovery run on synthetic data."
             )
-        if len(findings):
-            between = int((findings["kind_of_inconsistency"] == "between passages").sum())
-            lines.append(
-                f"- **Inconsistencies found in the sources: {len(findings)}** "
-                f"({len(findings) - between} within a table, {between} between passages; "
-                "listed below)."
-            )
-        if len(summary):
-            total = summary[summary["notebook"] == "total"].iloc[0]
-            lines.append(
-                f"- **Must-match rows:** {int(total['must_match'])}, "
-                f"{int(total['must_match_failed'])} failed (a failure stops the build)."
-            )
+        lines += _sentences(tables)
         lines.append("")
         if len(findings):
-            lines += ["### Findings about the sources", "", *_findings_list(findings), ""]
+            lines += ["### Findings about the sources", "", *_findings_list(findings)]
     lines += [
         "### This build",
         "",

@@ -113,7 +113,7 @@ def _paper() -> dict[str, Any]:
             {"name": a.get("name") or a.get("family-names", "")} for a in citation["authors"]
         ],
         "reference": f"{citation['title']}, version {citation.get('version', '')} "
-        f"(CITATION.cff); reproduces: " + "; ".join(reproduced),
+        f"(CITATION.cff); checks the published figures of: " + "; ".join(reproduced),
     }
 
 
@@ -141,21 +141,32 @@ def _summary(pipeline: pl.Pipeline) -> str:
         f"{int(r.checks)} {r.kind_label} ({int(r.agree)} agree, {int(r.disagree)} disagree)"
         for r in overall.itertuples(index=False)
     ]
-    findings = len(tables.get("findings", []))
+    findings = tables.get("findings")
+    found = ""
+    if findings is not None and "class" in findings.columns:
+        tension = int((findings["class"] == "tension").sum())
+        found = (
+            f" Findings about the source documents: {len(findings) - tension} inconsistencies "
+            f"and {tension} tensions open to interpretation (not counted as inconsistencies)."
+        )
     verdicts = tables.get("verdicts")
     judged = ""
     if verdicts is not None:
         whole = verdicts[verdicts["item"] == "whole publication"]
+        label = "label" if "label" in whole.columns else "verdict"
         judged = (
-            " Verdicts: "
-            + "; ".join(f"{r.publication}: {r.verdict}" for r in whole.itertuples(index=False))
+            " Verdicts (AEA Data Editor's classification): "
+            + "; ".join(
+                f"{p}: {v}" for p, v in zip(whole["publication"], whole[label], strict=True)
+            )
             + "."
         )
     return (
         "Every notebook of the compendium executed by papermill from pipeline.yml; the "
         "reproduction report's rows by kind of evidence (never summed): "
         + "; ".join(parts)
-        + f". {findings} inconsistencies found in the source documents."
+        + "."
+        + found
         + judged
         + " Not signed: for a codechecker to verify and sign."
     )

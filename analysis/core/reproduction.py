@@ -2,10 +2,15 @@
 
 Each strand's notebook writes ``tables/reproduction.csv`` with :func:`check` rows, each
 saying what kind of evidence it is (:data:`KINDS`); the reproduction report gathers them
-all (:func:`read_checks`, :func:`combine`), summarises them (:func:`summary`;
-per kind and publication in :mod:`analysis.core.verdicts`) and fails its run when a
-must-match figure does not match (:func:`assert_reproduced`). The book reads the report's
-tables; it does not import this module.
+all (:func:`read_checks`, :func:`combine`), counts them per notebook and kind, never across
+kinds (:func:`summary`; per kind and publication in :mod:`analysis.core.verdicts`), and
+fails its run when a must-match row does not match (:func:`assert_reproduced`).
+
+Must-match is reserved for checks of the compendium's own code (:data:`MUST_MATCH_KINDS`:
+a round trip of a synthetic reconstruction can only fail through a bug in its generator). A
+check of a source, however it comes out, never stops the build: a disagreement between
+published figures is a finding about the source (:mod:`analysis.core.findings`). The book
+reads the report's tables; it does not import this module.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ STATUSES = ("match", "mismatch", "not checked")
 #: What kind of evidence a check is (defined on the methods page). Never summed together.
 KINDS = (
     "recomputed",  # a published figure computed from data independent of the figure
-    "consistency",  # published figures checked against each other or a stated rule
+    "consistency",  # published figures checked against each other or a rule the source states
+    "coded_rule",  # a check resting on a rule or a coding the compendium made, not the source
     "method_recovery",  # a published statement evaluated on synthetic data with planted truth
     "round_trip",  # a synthetic reconstruction matched to the totals it was built from
     "transcribed",  # recorded with provenance; no independent check possible
@@ -53,10 +59,15 @@ KINDS = (
 KIND_LABELS = {
     "recomputed": "recomputed",
     "consistency": "consistency",
+    "coded_rule": "coded rule",
     "method_recovery": "method recovery",
     "round_trip": "round-trip",
     "transcribed": "transcribed only",
 }
+
+#: The kinds whose rows must match (and stop the run when they do not): checks of the
+#: compendium's own code. Every other kind reports its outcome and never stops the build.
+MUST_MATCH_KINDS = ("round_trip",)
 
 #: The source documents (``../shared/sources``) by file name: short citation and BibTeX key.
 SOURCE_DOCUMENTS = {
@@ -89,7 +100,8 @@ CHECKS_SCHEMA = pa.DataFrameSchema(
 
 
 class ReproductionError(AssertionError):
-    """A must-match published figure was not reproduced, or a check table is inconsistent."""
+    """A must-match check of the compendium's own code failed, or a check table is
+    inconsistent."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +170,7 @@ def check(
     published: float | str,
     reproduced: float | str,
     tolerance: float = 0.0,
-    must_match: bool = True,
+    must_match: bool | None = None,
     kind: str,
     reason: str = "",
     compared_with: str = "",
@@ -167,10 +179,14 @@ def check(
 
     Parameters
     ----------
+    must_match
+        Whether a disagreement stops the run: True exactly for the kinds of
+        :data:`MUST_MATCH_KINDS` (checks of the compendium's own code), which is also the
+        default; a check of a source is never must-match.
     kind
         What kind of evidence the row is, one of :data:`KINDS` (required). A
-        ``transcribed`` row has nothing to compare with: its status is ``not checked``,
-        ``reproduced`` is empty and it cannot be must-match.
+        ``transcribed`` row has nothing to compare with: its status is ``not checked``
+        and ``reproduced`` is empty.
     reason
         Why the row is informational, transcribed only, or judged the way it is.
     compared_with
@@ -179,15 +195,24 @@ def check(
     Raises
     ------
     ValueError
-        Naming the check when ``kind`` is not one of :data:`KINDS`, or a transcribed
-        row is must-match or gives no reason.
+        Naming the check when ``kind`` is not one of :data:`KINDS`, ``must_match`` does
+        not fit the kind, or a transcribed row gives no reason.
     """
     if kind not in KINDS:
         raise ValueError(f"check {check_id!r}: kind {kind!r} is not one of {KINDS}")
-    if kind == "transcribed" and (must_match or not reason):
+    own_code = kind in MUST_MATCH_KINDS
+    if must_match is None:
+        must_match = own_code
+    if bool(must_match) != own_code:
         raise ValueError(
-            f"check {check_id!r}: a transcribed row is never must-match and must give a reason"
+            f"check {check_id!r}: a {kind} row is "
+            + ("always" if own_code else "never")
+            + " must-match (must-match is reserved for checks of the compendium's own code: "
+            + ", ".join(MUST_MATCH_KINDS)
+            + ")"
         )
+    if kind == "transcribed" and not reason:
+        raise ValueError(f"check {check_id!r}: a transcribed row must give a reason")
     status = "not checked" if kind == "transcribed" else status_of(published, reproduced, tolerance)
     return Check(
         check_id=check_id,
@@ -234,13 +259,22 @@ def read_checks(path: str | os.PathLike) -> pd.DataFrame:
     Returns the table with ``must_match`` as booleans and text cells as strings
     (an empty published or reproduced cell becomes ``""``).
     """
-    from analysis.core.datasets import read_table
+    from analysis.core.datasets import DataError, file_line, read_table
 
     frame = read_table(path, CHECKS_SCHEMA, unique=["check_id"])
     text = ("quantity", "source_file", "source_location", "published", "reproduced")
     for column in (*text, "reason", "compared_with"):
         frame[column] = frame[column].fillna("").astype(str)
     frame["must_match"] = frame["must_match"] == "True"
+    wrong = frame["must_match"] != frame["kind"].isin(MUST_MATCH_KINDS)
+    if wrong.any():
+        index = frame.index[wrong][0]
+        raise DataError(
+            f"{path}, line {file_line(index)}, column 'must_match': a "
+            f"{frame.loc[index, 'kind']} row must be {not frame.loc[index, 'must_match']} "
+            f"(must-match is reserved for {', '.join(MUST_MATCH_KINDS)} rows, checks of the "
+            "compendium's own code)"
+        )
     return frame
 
 
@@ -308,30 +342,54 @@ def combine(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return combined[columns].reset_index(drop=True)
 
 
-def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Counts per notebook (in the order of ``frame``) and in total.
+SUMMARY_COLUMNS = [
+    "notebook",
+    "kind",
+    "checks",
+    "agree",
+    "disagree",
+    "not_checked",
+    "must_match",
+    "must_match_failed",
+]
 
-    Columns: ``checks``, ``match``, ``mismatch``, ``not_checked`` (transcribed only),
-    ``must_match`` and ``must_match_failed``. These count rows of every kind together;
-    what the rows are evidence of is counted by kind in :mod:`analysis.core.verdicts`.
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows per notebook and kind of evidence, then per kind over every notebook.
+
+    Columns (:data:`SUMMARY_COLUMNS`): ``checks`` and how many ``agree``, ``disagree`` or
+    are ``not_checked`` (transcribed only), ``must_match`` and ``must_match_failed``. The
+    last rows (``notebook`` = ``all notebooks``) count every kind over every notebook
+    (zero when a kind has no rows, so a sentence can cite it). No
+    row adds different kinds together: a round trip that agrees is a working generator,
+    not a reproduced figure.
     """
-    mismatch = frame["status"] == "mismatch"
+    if frame.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    must = frame["must_match"].astype(bool)
     flags = pd.DataFrame(
         {
             "notebook": frame["notebook"],
+            "kind": frame["kind"],
             "checks": 1,
-            "match": (frame["status"] == "match").astype(int),
-            "mismatch": mismatch.astype(int),
+            "agree": (frame["status"] == "match").astype(int),
+            "disagree": (frame["status"] == "mismatch").astype(int),
             "not_checked": (frame["status"] == "not checked").astype(int),
-            "must_match": frame["must_match"].astype(bool).astype(int),
-            "must_match_failed": (mismatch & frame["must_match"].astype(bool)).astype(int),
+            "must_match": must.astype(int),
+            "must_match_failed": (must & (frame["status"] == "mismatch")).astype(int),
         }
     )
-    per = flags.groupby("notebook", sort=False).sum().reset_index()
-    total = per.drop(columns="notebook").sum().to_frame().T.assign(notebook="total")
-    return pd.concat([per, total[per.columns]], ignore_index=True).astype(
-        {c: int for c in per.columns if c != "notebook"}
-    )
+    order = {k: i for i, k in enumerate(KINDS)}
+    per = flags.groupby(["notebook", "kind"], sort=False).sum().reset_index()
+    per = per.assign(
+        _n=per["notebook"].map({n: i for i, n in enumerate(dict.fromkeys(frame["notebook"]))}),
+        _k=per["kind"].map(order),
+    ).sort_values(["_n", "_k"], kind="stable")
+    overall = flags.drop(columns="notebook").groupby("kind").sum()
+    overall = overall.reindex(list(KINDS), fill_value=0).rename_axis("kind").reset_index()
+    overall = overall.assign(notebook="all notebooks")
+    table = pd.concat([per, overall], ignore_index=True)[SUMMARY_COLUMNS]
+    return table.astype({c: int for c in SUMMARY_COLUMNS[2:]})
 
 
 def must_match_failures(frame: pd.DataFrame) -> pd.DataFrame:
@@ -340,9 +398,11 @@ def must_match_failures(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def assert_reproduced(frame: pd.DataFrame) -> None:
-    """Raise :class:`ReproductionError` naming every failed must-match figure.
+    """Raise :class:`ReproductionError` naming every failed must-match row.
 
-    Also raises when a row claims a match its values contradict (:func:`inconsistent`).
+    Must-match rows check the compendium's own code (:data:`MUST_MATCH_KINDS`), so a failure
+    is a bug to fix, never a finding about a source. Also raises when a row claims a match
+    its values contradict (:func:`inconsistent`).
     """
     problems = []
     for _, row in must_match_failures(frame).iterrows():
@@ -359,7 +419,7 @@ def assert_reproduced(frame: pd.DataFrame) -> None:
         )
     if problems:
         raise ReproductionError(
-            f"{len(problems)} published figure(s) not reproduced:\n" + "\n".join(problems)
+            f"{len(problems)} check(s) of the compendium's own code failed:\n" + "\n".join(problems)
         )
 
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -168,3 +170,17 @@ def check_sentences(sentences: pd.DataFrame, tables: Mapping[str, pd.DataFrame])
         elif shown not in str(row.text):
             problems.append(f"sentence {row.key!r} does not contain {shown!r}")
     return problems
+
+
+def read_tables(folder: str | os.PathLike) -> dict[str, pd.DataFrame]:
+    """Every ``*.csv`` in ``folder`` (a run's ``tables/``) by file stem, as written to disk.
+
+    A chapter builds its :class:`Sentences` from these, and the check reads them the same
+    way, so a sentence cites exactly what a reader of the CSV sees. ``sentences.csv`` is
+    left out (it cites the others).
+    """
+    return {
+        path.stem: pd.read_csv(path, keep_default_na=False, na_values=[""])
+        for path in sorted(Path(folder).glob("*.csv"))
+        if path.name != "sentences.csv"
+    }

@@ -3,27 +3,66 @@
 The rows gathered by :func:`analysis.core.reproduction.combine` are never added up across
 kinds (:data:`~analysis.core.reproduction.KINDS`): a round-trip of a synthetic
 reconstruction or a method recovered on synthetic data is not a reproduced figure. The
-verdicts follow the categories of the AEA Data Editor's replication reports (reproduced,
-reproduced with minor issues, partly reproduced, not reproducible), each with its reasons,
-judged on the ``recomputed`` rows only; the other kinds give reasons, never a reproduction.
+verdicts are the classification of the AEA Data Editor's replication reports, in its words
+(``REPLICATION.md`` of AEADataEditor/replication-template): *full reproduction*, *full
+reproduction with minor issues*, *partial reproduction* (more than a quarter of the numbers
+differ) and *not able to reproduce* (fewer than a quarter reproduced, or nothing could be
+run), each with the template's reason (``data not available``: the data need access steps
+the replicator cannot take; ``discrepancy in output``). They are judged on the
+``recomputed`` rows only; the other kinds give reasons, never a reproduction. An item
+with nothing computed from data (a table of words, or of facts the organisations reported,
+listed in ``data/sources/published/items.csv`` with the reason) *contains no data*.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pandas as pd
+import pandera.pandas as pa
 
 from analysis.core.reproduction import KIND_LABELS, KINDS
+from analysis.paths import data_dir
 
-VERDICTS = (
-    "reproduced",
-    "reproduced with minor issues",
-    "partly reproduced",
-    "not reproducible",
-)
+FULL = "full reproduction"
+MINOR = "full reproduction with minor issues"
+PARTIAL = "partial reproduction"
+NOT_ABLE = "not able to reproduce"
+NO_DATA = "contains no data"
+VERDICTS = (FULL, MINOR, PARTIAL, NOT_ABLE, NO_DATA)
+#: The AEA template's reasons used here.
+DATA_NOT_AVAILABLE = "data not available"
+DISCREPANCY = "discrepancy in output"
+#: Share of recomputed figures that must differ for a partial reproduction (the template:
+#: "a significant number (>25%)"), and below which too few agree to call it reproduced.
+PARTIAL_SHARE = 0.25
 OUTCOMES = ("agree", "disagree", "not checked")
-_ITEMS = [re.compile(rf"\b({word}\s+\w+)") for word in ("Table", "Figure", "Appendix", "Chapter")]
+_ITEMS = [
+    re.compile(rf"\b({word}\s+\w+)") for word in ("Table", "Figure", "Box", "Appendix", "Chapter")
+]
+ITEMS_SCHEMA = pa.DataFrameSchema(
+    {
+        "source_file": pa.Column(str, pa.Check.str_matches(r"^\d{3}_[0-9a-f]{16}\.txt$")),
+        "item": pa.Column(str, pa.Check.str_length(min_value=3)),
+        "lines": pa.Column(str, pa.Check.str_matches(r"^\d+(-\d+)?$")),
+        "excerpt": pa.Column(str, pa.Check.str_length(min_value=3, max_value=300)),
+        "reason": pa.Column(str, pa.Check.str_length(min_value=10)),
+    },
+    strict=True,
+)
+
+
+def items_path() -> Path:
+    return data_dir() / "sources" / "published" / "items.csv"
+
+
+def read_no_data_items(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The items (tables, boxes) of the sources that contain no data, with the reason."""
+    from analysis.core.datasets import read_table
+
+    return read_table(Path(path or items_path()), ITEMS_SCHEMA, unique=["source_file", "item"])
 
 
 def item_of(location: str) -> str:
@@ -49,8 +88,9 @@ def kind_counts(frame: pd.DataFrame, by: str = "source_document") -> pd.DataFram
     """Rows per ``by`` (publication by default) and kind, split by outcome.
 
     One row per publication and kind that has checks, with ``checks`` and the number that
-    ``agree``, ``disagree`` or are ``not checked`` (transcribed only), then a row per kind
-    over all publications (``by`` = ``all publications``). No row sums different kinds.
+    ``agree``, ``disagree`` or are ``not checked`` (transcribed only), then a row for every
+    kind over all publications (``by`` = ``all publications``; zero when a kind has no rows,
+    so a sentence can cite it). No row sums different kinds.
     """
     columns = [by, "kind", "kind_label", "checks", *OUTCOMES]
     if frame.empty:
@@ -58,7 +98,8 @@ def kind_counts(frame: pd.DataFrame, by: str = "source_document") -> pd.DataFram
     flags = pd.crosstab([frame[by], frame["kind"]], _outcome(frame["status"]))
     flags = flags.reindex(columns=list(OUTCOMES), fill_value=0)
     per = flags.reset_index()
-    overall = flags.groupby(level="kind").sum().reset_index().assign(**{by: "all publications"})
+    overall = flags.groupby(level="kind").sum().reindex(list(KINDS), fill_value=0)
+    overall = overall.rename_axis("kind").reset_index().assign(**{by: "all publications"})
     table = pd.concat([per, overall[per.columns]], ignore_index=True)
     table["checks"] = table[list(OUTCOMES)].sum(axis=1)
     table["kind_label"] = table["kind"].map(KIND_LABELS)
@@ -73,13 +114,28 @@ def _reasons(rows: pd.DataFrame) -> list[str]:
     reasons = []
     recomputed = rows[kinds == "recomputed"]
     if recomputed.empty:
-        reasons.append("data not available: no figure recomputed from independent data")
+        reasons.append("no figure recomputed from independent data")
+    else:
+        agree = int((recomputed["status"] == "match").sum())
+        reasons.append(
+            f"{agree} of {len(recomputed)} figures recomputed from independent data agree"
+        )
     consistency = rows[kinds == "consistency"]
     bad = int((consistency["status"] == "mismatch").sum())
     if bad:
-        reasons.append(f"inconsistency in the source: {bad} of {len(consistency)} checks disagree")
+        reasons.append(
+            f"the source is inconsistent: {bad} of {len(consistency)} consistency checks "
+            "disagree (findings)"
+        )
     elif len(consistency):
         reasons.append(f"internally consistent: all {len(consistency)} consistency checks agree")
+    coded = rows[kinds == "coded_rule"]
+    if len(coded):
+        held = int((coded["status"] == "match").sum())
+        reasons.append(
+            f"{held} of {len(coded)} checks of the compendium's own rules or coding agree "
+            "(not evidence about the source)"
+        )
     recovery = rows[kinds == "method_recovery"]
     if len(recovery):
         held = int((recovery["status"] == "match").sum())
@@ -100,48 +156,79 @@ def _reasons(rows: pd.DataFrame) -> list[str]:
     return reasons
 
 
-def verdict_of(rows: pd.DataFrame) -> str:
-    """The verdict for a set of rows, from their ``recomputed`` checks only.
+def verdict_of(rows: pd.DataFrame, *, contains_data: bool = True) -> tuple[str, str]:
+    """The verdict and the AEA template's reason for a set of rows, from their ``recomputed``
+    checks only.
 
-    *reproduced*: every recomputed figure agrees and no consistency check disagrees;
-    *reproduced with minor issues*: every recomputed figure agrees but the source is
-    inconsistent somewhere; *partly reproduced*: some recomputed figures disagree;
-    *not reproducible*: nothing was recomputed from independent data, or nothing agrees.
+    *full reproduction*: every recomputed figure agrees; *full reproduction with minor
+    issues*: some differ, at most a quarter; *partial reproduction*: more than a quarter
+    differ but at least a quarter agree; *not able to reproduce*: fewer than a quarter
+    agree (``discrepancy in output``) or nothing was recomputed (``data not available``).
+    An item that ``contains_data`` False *contains no data*, whatever its rows.
     """
+    if not contains_data:
+        return NO_DATA, ""
     recomputed = rows[rows["kind"] == "recomputed"]
-    agree = int((recomputed["status"] == "match").sum())
-    if recomputed.empty or agree == 0:
-        return "not reproducible"
-    if agree < len(recomputed):
-        return "partly reproduced"
-    inconsistent = ((rows["kind"] == "consistency") & (rows["status"] == "mismatch")).any()
-    return "reproduced with minor issues" if inconsistent else "reproduced"
+    if recomputed.empty:
+        return NOT_ABLE, DATA_NOT_AVAILABLE
+    share = float((recomputed["status"] == "match").mean())
+    if share == 1:
+        return FULL, ""
+    if share >= 1 - PARTIAL_SHARE:
+        return MINOR, DISCREPANCY
+    if share >= PARTIAL_SHARE:
+        return PARTIAL, DISCREPANCY
+    return NOT_ABLE, DISCREPANCY
 
 
-def verdicts(frame: pd.DataFrame) -> pd.DataFrame:
+def verdict_label(verdict: str, reason: str) -> str:
+    """``not able to reproduce: data not available``; the verdict alone when no reason."""
+    return f"{verdict}: {reason}" if reason else verdict
+
+
+def verdicts(frame: pd.DataFrame, no_data: pd.DataFrame | None = None) -> pd.DataFrame:
     """A verdict with its reasons per publication (``item`` = ``whole publication``) and per
     table or section of it (``item`` from :func:`item_of`).
 
-    Columns: ``publication``, ``item``, ``checks``, one count column per kind, ``verdict``
-    and ``reasons`` (``; ``-separated).
+    ``no_data`` lists the items that contain no data (:func:`read_no_data_items`; read from
+    ``data/`` when None): their verdict is *contains no data*, with the reason given there.
+
+    Columns: ``publication``, ``item``, ``checks``, one count column per kind, ``verdict``,
+    ``aea_reason`` (the template's reason, or empty), ``label`` (both together) and
+    ``reasons`` (``; ``-separated details).
     """
-    columns = ["publication", "item", "checks", *KINDS, "verdict", "reasons"]
+    columns = ["publication", "item", "checks", *KINDS, "verdict", "aea_reason", "label", "reasons"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
+    no_data = read_no_data_items() if no_data is None else no_data
+    empty = {
+        (f, i): r
+        for f, i, r in zip(no_data["source_file"], no_data["item"], no_data["reason"], strict=True)
+    }
     frame = frame.assign(item=frame["source_location"].map(item_of))
     rows = []
     for publication, pub_rows in frame.groupby("source_document", sort=True):
         groups = [("whole publication", pub_rows), *pub_rows.groupby("item", sort=True)]
+        source_file = pub_rows["source_file"].iloc[0]
         for item, part in groups:
             counts = part["kind"].value_counts()
+            why = empty.get((source_file, item))
+            verdict, reason = verdict_of(part, contains_data=why is None)
+            details = _reasons(part)
+            if why:
+                details.insert(0, f"contains no data: {why}")
+            elif reason == DATA_NOT_AVAILABLE:
+                details.insert(0, "data not available: the data behind the figures are not public")
             rows.append(
                 {
                     "publication": publication,
                     "item": item,
                     "checks": len(part),
                     **{k: int(counts.get(k, 0)) for k in KINDS},
-                    "verdict": verdict_of(part),
-                    "reasons": "; ".join(_reasons(part)),
+                    "verdict": verdict,
+                    "aea_reason": reason,
+                    "label": verdict_label(verdict, reason),
+                    "reasons": "; ".join(details),
                 }
             )
     return pd.DataFrame(rows, columns=columns)
@@ -150,6 +237,7 @@ def verdicts(frame: pd.DataFrame) -> pd.DataFrame:
 KIND_COLOURS = {
     "recomputed": "#1b5e20",
     "consistency": "#1565c0",
+    "coded_rule": "#00838f",
     "method_recovery": "#6a1b9a",
     "round_trip": "#9e9e9e",
     "transcribed": "#6d4c41",

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from references import check_row
 
@@ -20,6 +22,8 @@ from analysis.core import catalogue
 from analysis.core import reproduction as rp
 from analysis.core.datasets import write_csv
 from analysis.paths import repo_root
+
+REPO = Path(__file__).resolve().parents[2]
 
 BOOK = repo_root() / "book"
 
@@ -169,7 +173,7 @@ def _report_project(mini, checks: dict[str, list]) -> str:
     text += (
         "  report:\n    title: Report\n    source: notebooks/report.ipynb\n"
         "    outputs: [tables/kind_counts.csv, tables/verdicts.csv, "
-        "tables/source_findings.csv, tables/reproduction_summary.csv]\n"
+        "tables/source_findings.csv, tables/reproduction_summary.csv, tables/sentences.csv]\n"
     )
     (mini / "pipeline.yml").write_text(text)
     nbformat.write(nbformat.v4.new_notebook(), mini / "notebooks" / "report.ipynb")
@@ -177,9 +181,18 @@ def _report_project(mini, checks: dict[str, list]) -> str:
     folder = pl.run_dir("report") / "tables"
     folder.mkdir(parents=True)
     write_csv(vd.kind_counts(report), folder / "kind_counts.csv")
-    write_csv(vd.verdicts(report), folder / "verdicts.csv")
-    write_csv(fd.source_findings(report), folder / "source_findings.csv")
+    no_data = pd.DataFrame(columns=["source_file", "item", "lines", "excerpt", "reason"])
+    write_csv(vd.verdicts(report, no_data), folder / "verdicts.csv")
+    register = fd.read_findings(REPO / "data" / "sources" / "published" / "findings.csv")
+    write_csv(fd.source_findings(report, register), folder / "source_findings.csv")
     write_csv(rp.summary(report), folder / "reproduction_summary.csv")
+    sentences = pd.DataFrame(
+        {
+            "key": ["findings", "other", "must-match"],
+            "text": ["The sources hold 9 findings.", "Not on the landing page.", "2 ran."],
+        }
+    )
+    write_csv(sentences, folder / "sentences.csv")
     return "report"
 
 
@@ -189,13 +202,14 @@ def test_status_summary_reads_the_report_tables(mini):
         {
             "alpha": [
                 check_row("a1", 1, 1),
-                check_row("a2", 26, 20, must_match=False, compared_with="Table 2, line 202"),
+                check_row("a2", 26, 20, compared_with="Table 2, line 202"),
+                check_row("a3", "x", "y", kind="coded_rule"),
             ],
             "beta": [
                 check_row("b1", "x", "x", kind="round_trip"),
                 check_row("b2", 2, 2, kind="round_trip"),
                 check_row("b3", 3, 3, kind="recomputed"),
-                check_row("b4", "85", "", must_match=False, kind="transcribed", reason="no source"),
+                check_row("b4", "85", "", kind="transcribed", reason="no source"),
             ],
         },
     )
@@ -219,14 +233,23 @@ def test_status_summary_reads_the_report_tables(mini):
     assert lines["| **round-trip** of a synthetic reconstruction (not evidence)"].endswith(
         "| 2 of 2 agree | 2 of 2 agree |"
     )
+    coded = next(k for k in lines if k.startswith("| **coded rule**"))
+    assert lines[coded].endswith("| 0 agree, **1 disagree** | 0 agree, **1 disagree** |")
     assert lines["| **transcribed only**"].endswith("| 1 | 1 |")
-    assert lines["| **verdict**"].endswith("| *reproduced with minor issues* | *–* |")
+    assert lines["| **verdict**"].endswith("| *full reproduction* | *–* |")
     header = summary.split("| --- |")[0].lower()
     assert "total" not in header and "reproduced" not in header
-    assert "Inconsistencies found in the sources: 1** (0 within a table, 1 between passages" in (
-        summary
-    )
-    assert "**F1** (McDonald et al. (2020), between passages)" in summary
+    # The report's keyed sentences are repeated, in order; other sentences are not.
+    assert "- The sources hold 9 findings.\n- 2 ran." in summary
+    assert "Not on the landing page" not in summary
+    # The unlisted disagreeing check is an unreviewed finding, between printed figures; the
+    # register's statement-level findings and tensions follow, tensions in their own list.
+    unreviewed = "(McDonald et al. (2020); inconsistency between printed figures or statements): "
+    assert unreviewed + "quantity a2." in summary
+    inconsistencies, tensions = summary.split("#### Tensions open to interpretation")
+    tensions = tensions.split("### This build")[0]
+    assert "**T1**" in tensions and "**T1**" not in inconsistencies
+    assert not re.search(r"\*\*F\d", tensions)
     # Counted by the caption's first word: the compendium's own coding is not "published".
     assert "**Figures in this book:** 3 (1 published, 1 synthetic, 0 user, 0 real, 1 coded)" in (
         summary

@@ -45,13 +45,20 @@ notebooks:
         type: list[str]
         default: [chapter]
         choices: [chapter]
-    inputs: ["chapter:tables/reproduction.csv", data/sources/published/passages.csv]
+    inputs:
+      - "chapter:tables/reproduction.csv"
+      - data/sources/published/passages.csv
+      - data/sources/published/findings.csv
+      - data/sources/published/items.csv
     outputs:
       - tables/reproduction_report.csv
       - tables/reproduction_summary.csv
       - tables/kind_counts.csv
       - tables/verdicts.csv
       - tables/source_findings.csv
+      - tables/finding_counts.csv
+      - tables/rule_disagreements.csv
+      - tables/sentences.csv
       - figures/reproduction_status.png
 """
 
@@ -81,7 +88,7 @@ CHECKS = """\
 row = check("mini-total", strand="mini", quantity="meetings, total",
             source_file="000_088f6aeed890f33a.txt", source_location="Table 1",
             source_lines="139", published=139, reproduced=reproduced, tolerance=0.5,
-            kind="recomputed")
+            kind="round_trip")
 write_csv(to_frame([row]), out / "tables" / "reproduction.csv")
 print("RUN-MARKER", reproduced)
 """
@@ -215,15 +222,20 @@ def test_landing_page_status_and_report(built):
     intro = html(root, "intro.html")
     assert "Status of this build" in intro
     text = re.sub(r"<[^>]+>", "", intro)
-    assert "recomputed from independent data" in text and "1 of 1 agree" in text
-    assert "Must-match rows: 1, 0 failed" in text
+    assert "recomputed from independent data" in text and "round-trip" in text
+    assert "1 of 1 agree" in text
+    # The report's own sentences, repeated: generated from its tables.
+    assert "1 must-match rows (round trips of synthetic reconstructions) ran and 0 failed" in text
+    assert "The sources hold" in text and "are not counted as inconsistencies" in text
+    assert "Tensions open to interpretation (not inconsistencies)" in text
     assert "Figures in this book: 2 (1 published, 1 synthetic, 0 user, 0 real, 0 coded)" in text
     # The book was built while the chapter's source was broken: the page says so.
     assert "stale runs shown (rerun make all): chapter (source changed" in text
     report = re.sub(r"<[^>]+>", "", html(root, "chapters/reproduction.html"))
     assert "mini-total" in report and "McDonald et al. (2020), Table 1, lines 139" in report
-    assert "1 must-match rows agree" in report
+    assert "1 must-match rows (round trips of synthetic reconstructions) ran and 0 failed" in report
     assert "Table R1." in report and "src-t2-atmedics-practices" in report
+    assert "not able to reproduce: data not available" in report
 
 
 def test_broken_page_fails_the_build_and_keeps_the_previous_book(built, tmp_path, monkeypatch):
@@ -264,7 +276,7 @@ def test_must_match_failure_fails_the_run_and_the_book(built, tmp_path, monkeypa
     assert "chapter/mini-total: meetings, total: published 139, reproduced 141.0" in (
         partial.read_text()
     )
-    with pytest.raises(book.BookError, match="not reproduced") as err:
+    with pytest.raises(book.BookError, match="own code failed") as err:
         book.build_book(pl.load())
     assert "chapter/mini-total" in str(err.value)
 

@@ -95,10 +95,13 @@ def report(mini):
         "all publications,round_trip,round-trip,5,5,0,0\n"
     )
     (tables / "verdicts.csv").write_text(
-        "publication,item,checks,verdict,reasons\n"
-        "Rosen et al. (2016),whole publication,3,not reproducible,data not available\n"
+        "publication,item,checks,verdict,aea_reason,label,reasons\n"
+        "Rosen et al. (2016),whole publication,3,not able to reproduce,data not available,"
+        "not able to reproduce: data not available,no figure recomputed\n"
     )
-    (tables / "source_findings.csv").write_text("finding_id,what\nF1,a\n")
+    (tables / "source_findings.csv").write_text(
+        "finding_id,class,what\nF1,figures,a\nF2,rule,b\nT1,tension,c\n"
+    )
     return mini
 
 
@@ -116,6 +119,8 @@ def test_certify_lists_every_output_and_summarises_by_kind(report, capsys):
     summary = config["summary"]
     assert "3 consistency (2 agree, 1 disagree)" in summary
     assert "5 round-trip (5 agree, 0 disagree)" in summary
-    assert "1 inconsistencies" in summary and "Rosen et al. (2016): not reproducible" in summary
+    assert "2 inconsistencies and 1 tensions open to interpretation" in summary
+    assert "Rosen et al. (2016): not able to reproduce: data not available" in summary
+    assert "checks the published figures of" in config["paper"]["reference"]
     page = certify.certificate_page(pipeline)
     assert "Reproduction certificate (unsigned)" in page and "```yaml" in page

@@ -47,7 +47,7 @@ def test_agrees_and_inconsistent_catch_a_false_match():
 
 
 def test_read_checks_round_trip(tmp_path):
-    frame = rp.to_frame([check_row("b", 43, 43.0), check_row("a", "x", "y", must_match=False)])
+    frame = rp.to_frame([check_row("b", 43, 43.0, kind="round_trip"), check_row("a", "x", "y")])
     path = write_csv(frame, tmp_path / "reproduction.csv")
     back = rp.read_checks(path)
     assert list(back.columns) == rp.COLUMNS
@@ -63,19 +63,26 @@ def test_read_checks_round_trip(tmp_path):
         (lambda t: t.replace(",139-164,", ",lines 139,", 1), "line 2, column 'source_lines'"),
         (lambda t: t.replace(",True,", ",yes,", 1), "line 2, column 'must_match'"),
         (lambda t: t.replace("check_id,", "id,", 1), "line 1: missing column(s) ['check_id']"),
+        # must-match is reserved for checks of the compendium's own code (round trips)
+        (lambda t: t.replace(",True,", ",False,", 1), "line 2, column 'must_match': a round_trip"),
+        (
+            lambda t: t.replace(",round_trip,", ",consistency,", 1),
+            "line 2, column 'must_match': a consistency row must be False",
+        ),
     ],
 )
 def test_read_checks_names_line_and_column(tmp_path, edit, message):
-    path = write_csv(rp.to_frame([check_row("a", 1, 1)]), tmp_path / "reproduction.csv")
+    rows = [check_row("a", 1, 1, kind="round_trip")]
+    path = write_csv(rp.to_frame(rows), tmp_path / "reproduction.csv")
     path.write_text(edit(path.read_text()))
     with pytest.raises(DataError) as err:
         rp.read_checks(path)
     assert str(path) in str(err.value) and message in str(err.value)
 
 
-def test_combine_orders_by_notebook_then_id_and_summary_counts():
-    first = rp.to_frame([check_row("z", 1, 1), check_row("a", 1, 2, must_match=False)])
-    second = rp.to_frame([check_row("m", 5, 9), check_row("b", "t", "t")])
+def test_combine_orders_by_notebook_then_id_and_summary_counts_per_kind():
+    first = rp.to_frame([check_row("z", 1, 1, kind="round_trip"), check_row("a", 1, 2)])
+    second = rp.to_frame([check_row("m", 5, 9, kind="round_trip"), check_row("b", "t", "t")])
     combined = rp.combine({"surveys": first, "case_studies": second})
     assert list(zip(combined["notebook"], combined["check_id"], strict=True)) == [
         ("surveys", "a"),
@@ -84,14 +91,24 @@ def test_combine_orders_by_notebook_then_id_and_summary_counts():
         ("case_studies", "m"),
     ]
     assert combined["source_document"].unique().tolist() == ["McDonald et al. (2020)"]
-    counts = rp.summary(combined).set_index("notebook")
-    # Hand count: surveys 2 checks, 1 match, 1 informational mismatch; case_studies 2 checks,
-    # 1 match, 1 must-match failure.
-    # Columns: checks, match, mismatch, not_checked, must_match, must_match_failed.
-    assert counts.loc["surveys"].tolist() == [2, 1, 1, 0, 1, 0]
-    assert counts.loc["case_studies"].tolist() == [2, 1, 1, 0, 2, 1]
-    assert counts.loc["total"].tolist() == [4, 2, 2, 0, 3, 1]
-    assert list(counts.index) == ["surveys", "case_studies", "total"]
+    counts = rp.summary(combined).set_index(["notebook", "kind"])
+    # Hand count. Columns: checks, agree, disagree, not_checked, must_match, must_match_failed.
+    assert counts.loc[("surveys", "consistency")].tolist() == [1, 0, 1, 0, 0, 0]
+    assert counts.loc[("surveys", "round_trip")].tolist() == [1, 1, 0, 0, 1, 0]
+    assert counts.loc[("case_studies", "consistency")].tolist() == [1, 1, 0, 0, 0, 0]
+    assert counts.loc[("case_studies", "round_trip")].tolist() == [1, 0, 1, 0, 1, 1]
+    assert counts.loc[("all notebooks", "round_trip")].tolist() == [2, 1, 1, 0, 2, 1]
+    assert counts.loc[("all notebooks", "consistency")].tolist() == [2, 1, 1, 0, 0, 0]
+    # every kind over all notebooks, zero included; never a row across kinds
+    overall = counts.loc["all notebooks"]
+    assert list(overall.index) == list(rp.KINDS)
+    assert overall.loc["recomputed"].sum() == 0
+    assert "total" not in counts.index.get_level_values("notebook")
+    assert list(dict.fromkeys(counts.index.get_level_values("notebook"))) == [
+        "surveys",
+        "case_studies",
+        "all notebooks",
+    ]
 
 
 def test_combine_rejects_repeated_ids():
@@ -102,14 +119,16 @@ def test_combine_rejects_repeated_ids():
 
 def test_assert_reproduced_names_each_failure():
     ok = rp.combine(
-        {"s": rp.to_frame([check_row("a", 1, 1), check_row("b", 1, 3, must_match=False)])}
+        {"s": rp.to_frame([check_row("a", 1, 1, kind="round_trip"), check_row("b", 1, 3)])}
     )
-    rp.assert_reproduced(ok)  # an informational mismatch does not fail
-    bad = rp.combine({"s": rp.to_frame([check_row("a", 139, 140, tolerance=0.5)])})
+    rp.assert_reproduced(ok)  # a disagreeing source check never stops the build
+    for kind in ("consistency", "coded_rule", "recomputed", "method_recovery"):
+        rp.assert_reproduced(rp.combine({"s": rp.to_frame([check_row("c", 1, 3, kind=kind)])}))
+    bad = rp.combine({"s": rp.to_frame([check_row("a", 139, 140, 0.5, kind="round_trip")])})
     with pytest.raises(rp.ReproductionError) as err:
         rp.assert_reproduced(bad)
     text = str(err.value)
-    assert "1 published figure(s) not reproduced" in text
+    assert "1 check(s) of the compendium's own code failed" in text
     assert "s/a: quantity a: published 139, reproduced 140 (tolerance 0.5" in text
     assert "000_088f6aeed890f33a.txt lines 139-164" in text
 
@@ -138,23 +157,36 @@ def test_kind_is_required_and_named():
     assert rp.KINDS == (
         "recomputed",
         "consistency",
+        "coded_rule",
         "method_recovery",
         "round_trip",
         "transcribed",
     )
     assert set(rp.KIND_LABELS) == set(rp.KINDS)
+    assert rp.KIND_LABELS["coded_rule"] == "coded rule"
+
+
+@pytest.mark.parametrize("kind", ["recomputed", "consistency", "coded_rule", "method_recovery"])
+def test_must_match_is_reserved_for_checks_of_the_compendiums_own_code(kind):
+    assert check_row("a", 1, 2, kind=kind).must_match is False
+    with pytest.raises(ValueError, match=rf"check 'a': a {kind} row is never must-match"):
+        check_row("a", 1, 1, kind=kind, must_match=True)
+    assert check_row("r", 1, 1, kind="round_trip").must_match is True
+    with pytest.raises(ValueError, match="a round_trip row is always must-match"):
+        check_row("r", 1, 1, kind="round_trip", must_match=False)
 
 
 def test_transcribed_rows_are_not_checked_never_must_match_and_give_a_reason():
-    row = check_row("t", "some 85%", "", must_match=False, kind="transcribed", reason="no source")
+    row = check_row("t", "some 85%", "", kind="transcribed", reason="no source")
     assert row.status == "not checked" and row.reason == "no source"
-    with pytest.raises(ValueError, match="never must-match and must give a reason"):
+    with pytest.raises(ValueError, match="a transcribed row is never must-match"):
         check_row("t", "85", "", must_match=True, kind="transcribed", reason="r")
     with pytest.raises(ValueError, match="must give a reason"):
-        check_row("t", "85", "", must_match=False, kind="transcribed")
+        check_row("t", "85", "", kind="transcribed")
     frame = rp.combine({"s": rp.to_frame([row, check_row("m", 1, 1)])})
-    counts = rp.summary(frame).set_index("notebook")
-    assert counts.loc["total", "not_checked"] == 1 and counts.loc["total", "mismatch"] == 0
+    counts = rp.summary(frame).set_index(["notebook", "kind"])
+    assert counts.loc[("all notebooks", "transcribed"), "not_checked"] == 1
+    assert counts.loc[("all notebooks", "consistency"), "disagree"] == 0
     rp.assert_reproduced(frame)  # a transcribed row is never a failure
 
 
@@ -167,9 +199,7 @@ def test_empty_kind_in_a_table_is_named(tmp_path):
 
 
 def test_reason_and_compared_with_survive_the_csv(tmp_path):
-    row = check_row(
-        "a", 26, 20, must_match=False, reason="two counts", compared_with="row 2, line 9"
-    )
+    row = check_row("a", 26, 20, reason="two counts", compared_with="row 2, line 9")
     back = rp.read_checks(write_csv(rp.to_frame([row]), tmp_path / "r.csv"))
     assert back.loc[0, "reason"] == "two counts"
     assert back.loc[0, "compared_with"] == "row 2, line 9"
