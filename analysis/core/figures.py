@@ -47,8 +47,12 @@ def stamp(fig: plt.Figure, tier: str) -> plt.Figure:
 def save_figure(fig: plt.Figure, path: str | os.PathLike, tier: str) -> list[Path]:
     """Stamp ``fig`` with its tier and save ``<path>.png`` and ``<path>.svg`` atomically.
 
-    ``path`` is given without a suffix. Returns the written paths.
+    ``path`` is given without a suffix. Returns the written paths. What the figure draws
+    (titles, axis labels, legends, labelled series) is recorded in ``<path>.json`` beside
+    them, so its caption can be checked against it (:mod:`analysis.core.drawn`).
     """
+    from analysis.core.drawn import write_description
+
     stamp(fig, tier)
     written = []
     base = Path(path)
@@ -57,4 +61,5 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike, tier: str) -> list[Pat
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format=suffix[1:], metadata=metadata, bbox_inches="tight")
         written.append(target)
+    write_description(fig, base.with_suffix(".json"), skip=(tier_label(tier),))
     return written

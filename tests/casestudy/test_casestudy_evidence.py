@@ -252,3 +252,46 @@ def test_module_works_from_a_copy_of_the_data(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPENDIUM_ROOT", str(tmp_path))
     copy = load()
     assert copy.evidence.equals(DATA.evidence)
+
+
+# --------------------------------------------------------------------------- disconfirming
+
+
+def test_disconfirming_evidence_is_recorded_in_both_files_or_neither(tmp_path):
+    from analysis.casestudy.evidence import disconfirming_problems, read_excerpts
+
+    assert disconfirming_problems(DATA.evidence, DATA.excerpts) == []
+    against = DATA.excerpts[DATA.excerpts["stance"] == "disconfirms"]
+    stated = DATA.evidence[DATA.evidence["disconfirming"].notna()]
+    assert set(zip(against["site"], against["theme"], strict=True)) == set(
+        zip(stated["site"], stated["theme"], strict=True)
+    )
+    # An excerpt turned against a judgement that lists no disconfirming evidence is named.
+    text = data_path("excerpts").read_text(encoding="utf-8").splitlines()
+    line = next(i for i, t in enumerate(text) if t.startswith("Small,iagp_outcome,supports,"))
+    text[line] = text[line].replace(",supports,", ",disconfirms,", 1)
+    path = tmp_path / "excerpts.csv"
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=rf"line {line + 1}, column 'stance': disconfirms"):
+        read_excerpts(path, evidence=DATA.evidence)
+
+
+def test_audited_excerpts_support_their_code_or_are_context():
+    """The excerpts an audit found not to disconfirm their code (file lines 25, 26, 32 and 35)
+    support it; the federation monitoring its own engagement targets (line 39) is context."""
+    rows = DATA.excerpts.set_index(["site", "theme", "excerpt"])["stance"]
+    assert rows[("Struggling", "size_geography", "90")] == "supports"
+    assert rows[("Struggling", "size_geography", "they’re scattered all over the city")] == (
+        "supports"
+    )
+    dependent = "the degree to which the fortunes of the federation appeared to be very "
+    assert rows[
+        ("Struggling", "leadership_management", dependent + "dependent on two individuals")
+    ] == ("supports")
+    assert rows[("Small", "iagp_outcome", "In contrast, Small did not submit a bid.")] == "supports"
+    context = DATA.excerpts[DATA.excerpts["stance"] == "context"]
+    assert list(zip(context["site"], context["theme"], strict=True)) == [
+        ("Embedded", "control_over_members")
+    ]
+    assert context["note"].str.len().gt(20).all()  # a context excerpt says why
+    assert (DATA.excerpts["stance"] == "disconfirms").sum() == 15 - 4 - 1

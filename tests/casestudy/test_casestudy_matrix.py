@@ -99,9 +99,11 @@ def test_box1_against_table7_and_a_changed_cell_mismatches():
     assert holds_own_contract(DATA.table7, "Small") == "No"
     assert holds_own_contract(DATA.table7, "Struggling") == "Yes"
     checks = box1_checks(DATA.box1, DATA.table7)
+    # The link between Box 1 and Table 7 is the compendium's rule: a coded rule check.
     assert [c.status for c in checks] == ["match"] * 4 and {c.kind for c in checks} == {
-        "consistency"
+        "coded_rule"
     }
+    assert all("the report states no such rule" in c.reason for c in checks)
     box1 = DATA.box1.copy()
     box1.loc[box1["site"] == "Small", "feature"] = "Bidding for service contracts"
     status = {c.check_id: c.status for c in box1_checks(box1, DATA.table7)}

@@ -53,9 +53,14 @@ def test_changing_one_code_changes_the_classification():
     assert typology(evidence=evidence)["Small"] == "authoritarian"
 
 
-def test_thresholds_are_parameters_and_a_score_on_the_threshold_is_low():
+def test_thresholds_are_parameters_and_a_score_on_the_threshold_is_at_the_cut():
     assert typology(proactivity=0.7)["Embedded"] == "neglectful"
-    assert typology(proactivity=2 / 3)["Embedded"] == "neglectful"
+    # Embedded's coded proactivity is 2/3: exactly at the cut it is placed in neither level,
+    # the QCA's crossover rule (Ragin), so its style is undetermined.
+    assert typology(proactivity=2 / 3)["Embedded"] == "undetermined"
+    dims = classify(dimension_scores(scored()), 0.5, 2 / 3).set_index("site")
+    assert dims.loc["Embedded", "proactivity_level"] == "at the cut"
+    assert dims.loc["Embedded", "control_level"] == "low"
     assert typology(proactivity=0.66)["Embedded"] == "indulgent"
     assert typology(control=0.0)["Embedded"] == "authoritative"
     assert typology("convex")["Embedded"] == "neglectful"
@@ -80,10 +85,10 @@ def test_classify_covers_all_four_quadrants():
 def test_threshold_ranges_by_hand():
     dims = dimension_scores(scored())
     ranges = threshold_ranges(dims, DATA.typology).set_index("dimension")
-    # control: published high = Expanding (1); lows = 1/3, 0, 0 -> [1/3, 1)
+    # control: published high = Expanding (1); lows = 1/3, 0, 0 -> cuts strictly inside (1/3, 1)
     assert ranges.loc["control", "lowest"] == pytest.approx(1 / 3)
     assert ranges.loc["control", "below"] == pytest.approx(1.0)
-    # proactivity: highs = Expanding 1, Embedded 2/3; lows = 0, 1/3 -> [1/3, 2/3)
+    # proactivity: highs = Expanding 1, Embedded 2/3; lows = 0, 1/3 -> (1/3, 2/3)
     assert ranges.loc["system_proactivity", "lowest"] == pytest.approx(1 / 3)
     assert ranges.loc["system_proactivity", "below"] == pytest.approx(2 / 3)
     assert ranges["reproducible"].all()
