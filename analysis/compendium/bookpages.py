@@ -159,7 +159,7 @@ def _freshness(pipeline: pl.Pipeline) -> str:
 
 
 def _cell(row: pd.Series | None, kind: str) -> str:
-    if row is None:
+    if row is None or int(row["checks"]) == 0:
         return "0"
     checks, agree, disagree = (int(row[c]) for c in ("checks", "agree", "disagree"))
     if kind == "transcribed":
@@ -220,7 +220,7 @@ def _findings_list(findings: pd.DataFrame) -> list[str]:
             lines.append(
                 f"- **{row.finding_id}** ({row.publication}; {row.class_label}): {row.what}. "
                 f"*{row.location_a}*: \u201c{row.stated_a}\u201d; against *{row.location_b}*: "
-                f"\u201c{row.stated_b}\u201d."
+                f"\u201c{str(row.stated_b).rstrip('.')}\u201d."
             )
         lines.append("")
     return lines
