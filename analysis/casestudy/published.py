@@ -2,9 +2,10 @@
 and checked.
 
 The tables are transcribed as published, with provenance; cells the plain text lost are
-rows with no value and a note saying so. Tables 1 and 2 have their totals recomputed
-from their cells; Table 3's "Competition for members" row and Table 7's IAGP entries are
-checked against the codes read from the prose (:mod:`analysis.casestudy.evidence`). The
+rows with no value and a note saying so. Tables 1 and 2 have their totals added up again
+from their cells (consistency); Table 3's "Competition for members" row and Table 7's IAGP
+entries are checked against the codes read from the prose (:mod:`analysis.casestudy.evidence`;
+kind ``coded_rule``). The
 published classification of the sites (:data:`STYLES`) is read here and derived in
 :mod:`analysis.casestudy.typology`.
 """
@@ -167,7 +168,7 @@ def _check_against(check_id: str, quantity: str, row: pd.Series, reproduced) -> 
 
 
 def table1_checks(table1: pd.DataFrame) -> list[Check]:
-    """Table 1: the 139 meetings recomputed from site totals and from meeting-type totals,
+    """Table 1: the total of meetings added up from site totals and from meeting-type totals,
     and each site's total against the figure given in the text.
 
     The per-site, per-type cells were lost in the plain text, so row sums cannot be checked.
@@ -196,7 +197,7 @@ def table1_checks(table1: pd.DataFrame) -> list[Check]:
 
 
 def table2_matrix(table2: pd.DataFrame) -> pd.DataFrame:
-    """Table 2 as sites x interviewee types with published and recomputed totals."""
+    """Table 2 as sites x interviewee types with published totals and the sums of their cells."""
     table = table2[table2["reported_in"] == "table"]
     wide = table.pivot(index="site", columns="interviewee_type", values="n")
     wide = wide.reindex(index=[*SITES, "National perspectives", "All sites"])
@@ -205,17 +206,17 @@ def table2_matrix(table2: pd.DataFrame) -> pd.DataFrame:
     recomputed = pd.Series(np.nan, index=wide.index, dtype="float64")
     recomputed[list(SITES)] = cells.sum(axis=1).to_numpy()
     recomputed["All sites"] = wide.loc[[*SITES, "National perspectives"], "Total"].sum()
-    wide["Total (recomputed)"] = recomputed
+    wide["Total (sum of cells)"] = recomputed
     type_sums = cells.sum(axis=0)
     out = wide.astype("Float64")
-    out.loc["All sites (recomputed)"] = pd.NA
-    out.loc["All sites (recomputed)", list(INTERVIEW_TYPES)] = type_sums.to_numpy()
+    out.loc["All sites (sum of cells)"] = pd.NA
+    out.loc["All sites (sum of cells)", list(INTERVIEW_TYPES)] = type_sums.to_numpy()
     out.columns.name = None
     return out.reset_index(names="site")
 
 
 def table2_checks(table2: pd.DataFrame) -> list[Check]:
-    """Table 2: every site total and type total recomputed from the cells, and 205 overall."""
+    """Table 2: every site total and type total added up again from the cells, and 205 overall."""
     table = table2[table2["reported_in"] == "table"]
     cells = table[table["site"].isin(SITES) & (table["interviewee_type"] != "Total")]
     checks = []
@@ -247,7 +248,7 @@ def table2_checks(table2: pd.DataFrame) -> list[Check]:
         ),
         _check_against(
             "t2_text_total",
-            "Interviews: text against recomputed total",
+            "Interviews: text against the sum of the cells",
             one_row(table2, site="All sites", interviewee_type="Total", reported_in="text"),
             cells["n"].sum() + national,
         ),
@@ -256,7 +257,7 @@ def table2_checks(table2: pd.DataFrame) -> list[Check]:
 
 
 def table1_matrix(table1: pd.DataFrame) -> pd.DataFrame:
-    """Table 1 as published: sites x meeting types (lost cells empty) with recomputed totals."""
+    """Table 1 as published: sites x meeting types (lost cells empty) with the sums of its cells."""
     table = table1[table1["reported_in"] == "table"]
     wide = table.pivot(index="site", columns="meeting_type", values="n")
     columns = ["Federation", "Federation services", "Practice", "Other", "Total"]
@@ -264,7 +265,7 @@ def table1_matrix(table1: pd.DataFrame) -> pd.DataFrame:
     recomputed = wide["Total"].copy()
     recomputed["All sites"] = wide.loc[list(SITES), "Total"].sum()
     recomputed[list(SITES)] = pd.NA
-    wide["Total (recomputed)"] = recomputed
+    wide["Total (sum of cells)"] = recomputed
     wide.columns.name = None
     return wide.reset_index(names="site")
 

@@ -58,9 +58,9 @@ def test_table2_totals_recompute_to_205_interviews_by_type_and_site():
 
 def test_table2_matrix_recomputes_margins():
     wide = table2_matrix(DATA.table2).set_index("site")
-    assert wide.loc["Embedded", "Total (recomputed)"] == 68
-    assert wide.loc["All sites", "Total (recomputed)"] == 205
-    assert wide.loc["All sites (recomputed)", "Patients"] == 45
+    assert wide.loc["Embedded", "Total (sum of cells)"] == 68
+    assert wide.loc["All sites", "Total (sum of cells)"] == 205
+    assert wide.loc["All sites (sum of cells)", "Patients"] == 45
 
 
 def test_a_transcription_error_shows_up_as_a_mismatch():
