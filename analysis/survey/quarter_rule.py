@@ -69,15 +69,3 @@ def table1_check(table1: pd.DataFrame, rule: str = "exact") -> pd.DataFrame:
     out["status"] = status
     out["max_count_if_unshown"] = [largest_unshown(m, rule) for m in table1["n"]]
     return out
-
-
-def describe_rule_mismatches(rule_table: pd.DataFrame) -> str:
-    """Markdown bullets for published cells a reading of the quarter rule would not report."""
-    wrong = rule_table[rule_table["status"].eq("mismatch")]
-    names = {"exact": "the rule as stated", "rounded_percent": "the rounded reading"}
-    lines = [
-        f"- {names.get(r.rule, r.rule)}: **{r.activity}** ({r.maturity_group}) is shown "
-        f"with {r.count} of {r.n} = {r.percent:.1f}%, which this reading would not report."
-        for r in wrong.itertuples(index=False)
-    ]
-    return "\n".join(lines) or "- Every reading reproduces every published cell."
