@@ -47,6 +47,13 @@ UNIT_COLUMNS = [
 DIRECTIONS = ("higher", "lower", "neutral")
 CLASS_ORDER = ("better", "not different", "worse", "higher", "lower")
 LIMITS = {"95": 0.95, "998": 0.998}
+TAU2_NAMES = {
+    "winsorised": "Winsorised phi, as published by Spiegelhalter",
+    "winsorised_rescaled": "Winsorised phi rescaled",
+    "dl": "DerSimonian-Laird",
+    "reml": "REML",
+}
+"""Readable names of :data:`analysis.core.stats.TAU2_METHODS`, as the tables show them."""
 
 
 def _classes(diff: np.ndarray, p: np.ndarray, direction: np.ndarray, alpha: float) -> np.ndarray:
@@ -113,7 +120,7 @@ def compare_to_england(
     frame["tau2"] = [
         tau2.get(k, np.nan) for k in zip(frame["source"], frame["indicator_id"], strict=True)
     ]
-    frame["tau2_method"] = tau2_method
+    frame["tau2_method"] = TAU2_NAMES.get(tau2_method, tau2_method)
     frame["difference"] = frame["value"] - frame["england"]
     total = frame["variance"] + frame["tau2"]
     frame["z"] = frame["difference"] / np.sqrt(total)
@@ -178,18 +185,18 @@ def indicator_summary(compared: pd.DataFrame) -> pd.DataFrame:
 
 
 def domain_summary(compared: pd.DataFrame) -> pd.DataFrame:
-    """Comparisons by class per source and domain (after BH), with a row ``all`` per source.
+    """Comparisons by class per family and domain (after BH), with a row ``all`` per family.
 
     Returns
     -------
     pandas.DataFrame
-        ``source``, ``domain``, ``indicators``, ``comparisons``, the counts ``better`` ...
-        ``lower``, the shares ``share_better``, ``share_not_different``, ``share_worse``
-        (of the domain's comparisons of indicators with a better direction),
+        ``source``, ``family``, ``domain``, ``indicators``, ``comparisons``, the counts
+        ``better`` ... ``lower``, the shares ``share_better``, ``share_not_different``,
+        ``share_worse`` (of the domain's comparisons of indicators with a better direction),
         ``outside_sampling_only`` and ``share_outside_sampling_only``.
     """
     rows = []
-    for source, part in compared.groupby("source", sort=False):
+    for (source, family), part in compared.groupby(["source", "family"], sort=False):
         domains = [(d, g) for d, g in part.groupby("domain", sort=True)]
         for domain, group in [*domains, ("all", part)]:
             judged = group[group["direction"] != "neutral"]
@@ -199,6 +206,7 @@ def domain_summary(compared: pd.DataFrame) -> pd.DataFrame:
             rows.append(
                 {
                     "source": source,
+                    "family": family,
                     "domain": domain,
                     "indicators": group["indicator_id"].nunique(),
                     "comparisons": len(group),
@@ -227,10 +235,12 @@ def organisation_profile(compared: pd.DataFrame) -> pd.DataFrame:
         ``net`` (better minus worse), sorted by source and ``net``.
     """
     judged = compared[compared["direction"] != "neutral"]
+    judged = judged.assign(
+        better=judged["classification"].eq("better").astype(int),
+        worse=judged["classification"].eq("worse").astype(int),
+    )
     out = judged.groupby(["source", "organisation_id"], as_index=False).agg(
-        indicators=("indicator_id", "size"),
-        better=("classification", lambda s: int((s == "better").sum())),
-        worse=("classification", lambda s: int((s == "worse").sum())),
+        indicators=("indicator_id", "size"), better=("better", "sum"), worse=("worse", "sum")
     )
     out["net"] = out["better"] - out["worse"]
     return out.sort_values(["source", "net", "organisation_id"], ignore_index=True)

@@ -42,6 +42,9 @@ RULES = {
     "practice_fe": "each year's own membership, practice fixed effects (within-practice change)",
 }
 PANEL_COLUMNS = ["practice_code", "year", "indicator_id", "value"]
+CHANGED = 0.05
+"""A trend that differs from the reference rule's by more than this (units per year) has
+been moved by the rule."""
 
 
 def _codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -169,9 +172,11 @@ def rule_summary(
     -------
     pandas.DataFrame
         ``rule``, ``indicator_id``, ``organisations``, ``england_slope``, ``median_slope``,
-        ``between_sd`` (``sqrt(tau2)``), ``faster``, ``slower``, ``correlation`` and
-        ``median_abs_difference`` (with the reference rule's slopes), ``size_slope``,
-        ``size_p``.
+        ``between_sd`` (``sqrt(tau2)``), ``faster``, ``slower``, ``correlation`` (with the
+        reference rule's slopes), ``moved_by_rule`` (organisations whose trend differs from
+        the reference rule's by more than :data:`CHANGED`), ``p90_abs_difference`` (90th
+        percentile of the absolute differences), ``size_slope`` and ``size_p`` (the trend
+        difference on ``log2`` member practices, HC1).
     """
     ref = trends[trends["rule"] == reference].set_index(["indicator_id", "organisation_id"])
     rows = []
@@ -189,7 +194,8 @@ def rule_summary(
             "faster": int((group["classification"] == "faster").sum()),
             "slower": int((group["classification"] == "slower").sum()),
             "correlation": float(np.corrcoef(a, b)[0, 1]) if len(common) > 2 else np.nan,
-            "median_abs_difference": float((a - b).abs().median()) if len(common) else np.nan,
+            "moved_by_rule": int(((a - b).abs() > CHANGED).sum()),
+            "p90_abs_difference": float((a - b).abs().quantile(0.9)) if len(common) else np.nan,
         }
         if sizes is not None:
             joined = group.merge(sizes, on="organisation_id", how="inner")
