@@ -76,6 +76,15 @@ class RealChapter:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _in_project(path: str | os.PathLike) -> Path:
+    """A relative path is relative to the project root (where pipeline.yml is), as in
+    ``pipeline.yml``; an absolute path is taken as it is."""
+    from analysis.paths import repo_root
+
+    path = Path(path)
+    return path if path.is_absolute() else repo_root() / path
+
+
 def folder_files(folder: str | os.PathLike, pattern: str, parameter: str) -> list[Path]:
     """The files of ``folder`` matching ``pattern``; a one-line error naming the parameter."""
     path = Path(folder)
@@ -317,11 +326,21 @@ def run_real_chapter(
 ) -> RealChapter:
     """Read every REAL file and make every table of the chapter (see the module notes).
 
+    Paths relative to the project root are taken from it (as ``pipeline.yml`` gives them).
+
     Raises
     ------
     analysis.core.datasets.DataError, analysis.configschema.ConfigError, ValueError
         One line naming the file (line, column) or the parameter.
     """
+    membership_source, organisation_table, organisation_mapping = (
+        _in_project(membership_source), _in_project(organisation_table),
+        _in_project(organisation_mapping),
+    )  # fmt: skip
+    practice_groups, practice_groups_mapping, qof_source = (
+        _in_project(practice_groups), _in_project(practice_groups_mapping),
+        _in_project(qof_source),
+    )  # fmt: skip
     if tau2_method not in stats.TAU2_METHODS:
         raise ValueError(f"parameter 'tau2_method': {tau2_method!r}; expected {stats.TAU2_METHODS}")
     timings: dict[str, float] = {}

@@ -139,7 +139,7 @@ def organisation_trends(
             for indicator, part in trends.groupby("indicator_id")
             if len(part) > 1
         }
-        trends["tau2"] = trends["indicator_id"].map(tau2)
+        trends["tau2"] = trends["indicator_id"].map(tau2).astype(float)
         trends["z"] = trends["difference"] / np.sqrt(trends["se"] ** 2 + trends["tau2"])
         trends["p"] = 2 * sps.norm.sf(np.abs(trends["z"]))
         trends["p_bh"] = trends.groupby("indicator_id")["p"].transform(
