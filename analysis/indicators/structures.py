@@ -380,3 +380,37 @@ def membership_table(
     fixed = members[members["year"] == int(rule)].drop(columns="year")
     grid = pd.DataFrame({"year": list(years)}).merge(fixed, how="cross")
     return grid[["practice_code", "year", "organisation_id"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m analysis.indicators.structures FOLDER_OR_FILE ...``: read every mapping
+    file (each matched to its layout) and print the practices and PCNs of each year and what
+    changed between consecutive years; a bad file stops with one line naming it."""
+    import argparse
+
+    from analysis.indicators import turnover
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument(
+        "paths", nargs="+", help="structures_<year>_<year>.parquet files or folders"
+    )
+    args = parser.parse_args(argv)
+    files: list[Path] = []
+    for given in map(Path, args.paths):
+        found = sorted(given.glob("*.parquet")) if given.is_dir() else [given]
+        if not found:
+            raise DataError(f"{given}: no .parquet files in the folder")
+        files += found
+    years = read_structure_years(files)
+    print(years.files.to_string(index=False))
+    if len(years.files) > 1:
+        print()
+        columns = ["period", "changed_pcn", "closed", "opened", "pcns_formed", "pcns_closed"]
+        print(turnover.transitions(years.practices)[columns].to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    from analysis.errors import run_main
+
+    raise SystemExit(run_main(main))
