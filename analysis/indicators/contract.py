@@ -120,11 +120,15 @@ class Findings:
         self.errors.extend(f"{name}: {p.strip()}" for p in problems)
 
     def absorb(self, err: BaseException) -> None:
-        """Record the lines of an error (``file: N problem(s):`` then one line each)."""
+        """Record the lines of an error: ``[file: ]N problem(s)...:`` then one line each."""
         first, *rest = str(err).strip().splitlines() or [type(err).__name__]
-        match = re.match(r"^(.*?): \d+ problem\(s\):?$", first)
+        match = re.match(r"^(?:(.*?): )?\d+ [\w ]*?problem\(s\)[\w ]*:$", first)
         if match and rest:
-            self.add(match.group(1), [r for r in rest if r.strip()])
+            lines = [r.strip() for r in rest if r.strip()]
+            if match.group(1):
+                self.add(match.group(1), lines)
+            else:
+                self.errors.extend(lines)
         else:
             self.errors.append(" ".join([first, *(r.strip() for r in rest)]))
 
@@ -209,7 +213,8 @@ def check_catalogue(catalogue: pd.DataFrame, *, domains: Sequence[str] | None = 
                 f"{catalogue.at[index, 'years_available']}"
             )
     if "scale" in catalogue.columns:
-        wrong = catalogue["scale"].eq("percent") & catalogue["distribution"].ne("binomial")
+        percent = catalogue["scale"].eq("percent").fillna(False)
+        wrong = percent & catalogue["distribution"].ne("binomial")
         for index in catalogue.index[wrong.to_numpy()][:MAX_REPORTED]:
             problems.append(
                 f"line {file_line(index)}, column 'scale': 'percent' needs a binomial "
@@ -258,7 +263,9 @@ def values_to_counts(
     facts = catalogue.set_index("indicator_id")
     distribution = frame["indicator_id"].map(facts["distribution"])
     scale = frame["indicator_id"].map(facts["scale"]) if "scale" in facts else None
-    percent = scale.eq("percent").to_numpy() if scale is not None else np.zeros(len(frame), bool)
+    percent = np.zeros(len(frame), bool)
+    if scale is not None:
+        percent = scale.eq("percent").fillna(False).to_numpy(dtype=bool)
     value = frame["value"].to_numpy(dtype=float)
     binomial = distribution.eq("binomial").to_numpy()
     checks = {

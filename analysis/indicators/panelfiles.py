@@ -93,6 +93,11 @@ def read_catalogue(
     else:
         frame = tablefiles.read_checked(path, catalogue_schema)
     raise_problems(check_catalogue(frame, domains=domains), str(path))
+    for column in ("unit", "scale", "single_year"):  # the analyses read these
+        if column not in frame.columns:
+            frame[column] = pd.array(
+                [pd.NA] * len(frame), dtype="Int64" if column == "single_year" else "string"
+            )
     return frame.assign(higher_is_better=_direction(frame["higher_is_better"]))
 
 

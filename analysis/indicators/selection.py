@@ -193,7 +193,7 @@ def select(
     if len(problems) == 1:
         raise ValueError(problems[0])
     if problems:
-        raise ValueError(f"{len(problems)} parameter problems:\n  " + "\n  ".join(problems))
+        raise ValueError(f"{len(problems)} parameter problem(s):\n  " + "\n  ".join(problems))
     return Selection(
         organisations=sorted(set(organisations)) if len(organisations) else known_orgs,
         indicators=chosen,
