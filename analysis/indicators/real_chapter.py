@@ -28,12 +28,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import stats
-from analysis.core.datasets import DataError
 from analysis.indicators import org_compare, rule_trends, turnover
 from analysis.indicators import organisation_table as ot
-from analysis.indicators import practice_groups as pg
 from analysis.indicators import structures as st
-from analysis.indicators.qof import choose_mapping, file_year, read_qof_years
+from analysis.indicators.real_inputs import read_inputs
 from analysis.indicators.trend_fe import fe_glm, informative
 
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0"
@@ -74,34 +72,6 @@ class RealChapter:
 
     tables: dict[str, pd.DataFrame]
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _in_project(path: str | os.PathLike) -> Path:
-    """A relative path is relative to the project root (where pipeline.yml is), as in
-    ``pipeline.yml``; an absolute path is taken as it is."""
-    from analysis.paths import repo_root
-
-    path = Path(path)
-    return path if path.is_absolute() else repo_root() / path
-
-
-def folder_files(folder: str | os.PathLike, pattern: str, parameter: str) -> list[Path]:
-    """The files of ``folder`` matching ``pattern``; a one-line error naming the parameter."""
-    path = Path(folder)
-    if not path.is_dir():
-        raise DataError(f"parameter {parameter!r}: {path} is not a folder")
-    files = sorted(path.glob(pattern))
-    if not files:
-        raise DataError(f"parameter {parameter!r}: no {pattern} files in {path}")
-    return files
-
-
-def qof_year_files(folder: str | os.PathLike) -> dict[int, Path]:
-    """The QOF practice summaries of a folder by year (each matched to its layout)."""
-    files = [
-        *folder_files(folder, "*.csv*", "qof_source"),
-    ]
-    return {file_year(p, choose_mapping(p)): p for p in files}
 
 
 def _variance(value: pd.Series, n: pd.Series) -> pd.Series:
@@ -330,39 +300,20 @@ def run_real_chapter(
 
     Raises
     ------
-    analysis.core.datasets.DataError, analysis.configschema.ConfigError, ValueError
-        One line naming the file (line, column) or the parameter.
+    analysis.indicators.real_inputs.InputProblems
+        Every problem of every file and parameter, one line each
+        (:func:`analysis.indicators.real_inputs.read_inputs`).
     """
-    membership_source, organisation_table, organisation_mapping = (
-        _in_project(membership_source), _in_project(organisation_table),
-        _in_project(organisation_mapping),
-    )  # fmt: skip
-    practice_groups, practice_groups_mapping, qof_source = (
-        _in_project(practice_groups), _in_project(practice_groups_mapping),
-        _in_project(qof_source),
-    )  # fmt: skip
-    if tau2_method not in stats.TAU2_METHODS:
-        raise ValueError(f"parameter 'tau2_method': {tau2_method!r}; expected {stats.TAU2_METHODS}")
     timings: dict[str, float] = {}
     mark = time.perf_counter()
-    files = folder_files(membership_source, "*.parquet", "membership_source")
-    structures = st.read_structure_years(files)
+    inputs = read_inputs(
+        membership_source=membership_source, organisation_table=organisation_table,
+        organisation_mapping=organisation_mapping, practice_groups=practice_groups,
+        practice_groups_mapping=practice_groups_mapping, qof_source=qof_source,
+        membership_year=membership_year, trend_years=trend_years, tau2_method=tau2_method,
+    )  # fmt: skip
+    structures, table, groups, qof = inputs.structures, inputs.table, inputs.groups, inputs.qof
     mapped = structures.practices
-    years = sorted(int(y) for y in structures.files["year"])
-    if membership_year not in years:
-        raise ValueError(
-            f"parameter 'membership_year': {membership_year} has no mapping file; files: {years}"
-        )
-    table = ot.read_organisation_table(organisation_table, organisation_mapping)
-    groups = pg.read_practice_groups(practice_groups, practice_groups_mapping)
-    qof_files = qof_year_files(qof_source)
-    missing = [y for y in trend_years if y not in qof_files or y not in years]
-    if missing or len(trend_years) < 2:
-        raise ValueError(
-            f"parameter 'trend_years': {list(trend_years)} needs two or more years with both a QOF "
-            f"summary ({sorted(qof_files)}) and a mapping file ({years}); missing {missing}"
-        )
-    qof = read_qof_years([qof_files[y] for y in sorted(trend_years)])
     timings["read files"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -431,7 +382,7 @@ def run_real_chapter(
     timings["trends"] = time.perf_counter() - mark
 
     tables["files"] = _files_table(
-        structures, table, groups, qof, organisation_table, practice_groups
+        structures, table, groups, qof, inputs.table_path, inputs.groups_path
     )
     tables["set_aside"] = pd.concat(
         [

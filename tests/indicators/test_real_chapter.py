@@ -233,3 +233,35 @@ def test_bad_parameters_are_named(tmp_path):
         real_chapter.run_real_chapter(**files, tau2_method="mean")
     with pytest.raises(Exception, match="parameter 'membership_source'.* is not a folder"):
         real_chapter.run_real_chapter(**{**files, "membership_source": tmp_path / "none"})
+
+
+def test_every_input_problem_is_reported_at_once(tmp_path):
+    from analysis.indicators import organisation_table as ot
+    from analysis.indicators import practice_groups as pg
+    from analysis.indicators import real_inputs
+
+    folder = tmp_path / "membership"
+    folder.mkdir()
+    for path in st.stored_files():
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "structures_2024_2025.parquet").write_text("not parquet\n")
+    mapping = tmp_path / "practice_groups_x.yml"
+    mapping.write_text(pg.stored_mapping().read_text().replace("scale: percent", "scale: per cent"))
+    parameters = {
+        **real_inputs.DEFAULTS,
+        "membership_source": str(folder),
+        "practice_groups_mapping": str(mapping),
+        "trend_years": [2020, 2021],
+        "tau2_method": "mean",
+    }
+    with pytest.raises(real_inputs.InputProblems) as err:
+        real_inputs.read_inputs(**parameters)
+    lines = str(err.value).splitlines()
+    assert lines[0] == "4 input problem(s):"
+    assert lines[1].strip().startswith("parameter 'tau2_method': 'mean'")
+    assert "structures_2024_2025.parquet: not a readable Parquet file" in lines[2]
+    assert "practice_groups_x.yml:12: scale: expected one of percent, proportion" in lines[3]
+    assert "parameter 'trend_years': [2020, 2021] needs" in lines[4]
+    assert ot.stored_file().exists()  # nothing was written or moved
+    code = real_inputs.main(["--parameters", __import__("json").dumps(parameters)])
+    assert code == 2
