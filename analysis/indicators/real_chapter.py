@@ -129,6 +129,37 @@ def group_units(
     return out[org_compare.UNIT_COLUMNS]
 
 
+NO_SAMPLING_VARIANCE = 1e-12
+"""The sampling variance given to every unit when none is assumed: DerSimonian-Laird's tau2
+is then the units' sample variance."""
+
+
+def denominator_sensitivity(
+    units: pd.DataFrame, levels: pd.DataFrame, *, alpha: float, tau2_method: str
+) -> pd.DataFrame:
+    """The PCN table's classes with its approximate denominators and with none.
+
+    With no sampling variance each PCN is compared with the spread between PCNs only (the rule
+    of the generic quality-indicator analysis for values without denominators). One row per
+    family: comparisons, better / worse / higher / lower under each, and how many change class.
+    """
+    flat = org_compare.compare_to_england(
+        units.assign(variance=NO_SAMPLING_VARIANCE), alpha=alpha, tau2_method=tau2_method
+    )
+    key = ["family", "indicator_id", "organisation_id"]
+    joined = levels.merge(flat[[*key, "classification"]], on=key, suffixes=("", "_none"))
+    rows = []
+    for family, part in joined.groupby("family", sort=False):
+        row = {"family": family, "comparisons": len(part)}
+        for label, column in (("denominators", "classification"), ("none", "classification_none")):
+            counts = part[column].value_counts()
+            for name in ("better", "worse", "higher", "lower"):
+                row[f"{name}_{label}"] = int(counts.get(name, 0))
+        row["changed_class"] = int((part["classification"] != part["classification_none"]).sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _practice_list(values: pd.DataFrame) -> pd.Series:
     """Each practice's list size: the value most of its groups give (groups such as BP count
     only part of the list)."""
@@ -338,6 +369,9 @@ def run_real_chapter(
     tables["indicator_summary"] = org_compare.indicator_summary(levels)
     tables["domain_summary"] = org_compare.domain_summary(levels)
     tables["organisation_profile"] = org_compare.organisation_profile(levels)
+    tables["denominator_sensitivity"] = denominator_sensitivity(
+        units[units["source"] == TABLE_SOURCE], levels, alpha=alpha, tau2_method=tau2_method
+    )
     timings["levels"] = time.perf_counter() - mark
 
     mark = time.perf_counter()

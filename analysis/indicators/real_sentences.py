@@ -140,6 +140,23 @@ def _levels(said: Sentences, tables: Mapping[str, pd.DataFrame]) -> None:
                 )
             else:
                 said.add(f"{key}_domains", text + "; no area had a PCN better.", **worse)
+    sensitivity = tables.get("denominator_sensitivity")
+    family = f"{TABLE_SOURCE} achievement"
+    if sensitivity is not None and (sensitivity["family"] == family).any():
+
+        def alt(column: str, fmt: str = ",") -> object:
+            return said.cite("denominator_sensitivity", column, format=fmt, family=family)
+
+        said.add(
+            "denominators",
+            "The table publishes no denominators; comparing each PCN with the spread between "
+            "PCNs only (no sampling variance, the generic analysis's rule for values without "
+            "denominators) instead of the approximate registers gives {better} better and "
+            "{worse} worse, and changes the class of {changed} of the {comparisons} "
+            "comparisons.",
+            better=alt("better_none"), worse=alt("worse_none"),
+            changed=alt("changed_class"), comparisons=alt("comparisons"),
+        )  # fmt: skip
     family = f"{TABLE_SOURCE} prevalence"
     if ((domains["family"] == family) & (domains["domain"] == "all")).any():
 
