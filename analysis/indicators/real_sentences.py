@@ -102,8 +102,8 @@ def _levels(said: Sentences, tables: Mapping[str, pd.DataFrame]) -> None:
             "On the {indicators} " + what + ", {better} of the {comparisons} comparisons of a "
             "PCN with England ({share_better}) were better and {worse} ({share_worse}) worse, "
             "the rest not different, with the between-PCN variance ({method}) in the limits "
-            "and Benjamini-Hochberg over the family; limits with sampling variance only would "
-            "have put {outside} ({share_outside}) outside.",
+            "and Benjamini-Hochberg over the family; 95% limits with sampling variance only "
+            "(unadjusted) would have put {outside} ({share_outside}) outside.",
             indicators=cite("indicators"), better=cite("better", ","),
             comparisons=cite("comparisons", ","), share_better=cite("share_better", PCT),
             worse=cite("worse", ","), share_worse=cite("share_worse", PCT), method=method,
