@@ -191,11 +191,12 @@ def characteristics(organisations_table: pd.DataFrame) -> tuple[list[str], list[
 
     The study's (:data:`NUMERIC_CHARACTERISTICS`, :data:`CATEGORICAL_CHARACTERISTICS`) first
     where present, then the table's other columns in file order: numeric when they hold
-    numbers, categorical otherwise; a column with no value at all is left out.
+    numbers, categorical otherwise; a column with fewer than two distinct values is left out.
     """
     skip = {"organisation_id", "label"}
     present = [c for c in organisations_table.columns if c not in skip]
-    present = [c for c in present if organisations_table[c].notna().any()]
+    # a column with one value at most (no data, or case_study never given) tests nothing
+    present = [c for c in present if organisations_table[c].nunique(dropna=True) > 1]
     numeric = [
         c
         for c in present

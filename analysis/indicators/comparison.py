@@ -85,11 +85,15 @@ def classify(
     """
     estimate = np.asarray(estimate, dtype=float)
     p = np.asarray(p, dtype=float)
-    direction = pd.array(np.asarray(higher_is_better, dtype=object), dtype="boolean")
-    higher = direction.fillna(False).to_numpy(dtype=bool)
+    direction = np.asarray(higher_is_better)
+    if direction.dtype == bool:
+        higher, neutral = direction, np.zeros(direction.shape, dtype=bool)
+    else:  # missing: no direction
+        neutral = pd.isna(direction)
+        higher = np.where(neutral, False, direction).astype(bool)
     favourable = np.where(higher, estimate > 0, estimate < 0)
     named = np.where(favourable, "better", "worse")
-    named = np.where(direction.isna(), np.where(estimate > 0, "higher", "lower"), named)
+    named = np.where(neutral, np.where(estimate > 0, "higher", "lower"), named)
     out = np.where(p < alpha, named, "not different")
     return np.where(np.isnan(p) | np.isnan(estimate), None, out).astype(object)
 

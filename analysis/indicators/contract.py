@@ -256,9 +256,9 @@ def values_to_counts(
     Returns
     -------
     frame, problems
-        ``frame`` in :data:`OBSERVATION_COLUMNS` order (with the file's unit column first);
-        ``problems`` name the lines of a proportion outside [0, 1], a percentage outside
-        [0, 100] or a negative rate.
+        ``frame`` in :data:`OBSERVATION_COLUMNS` order (with the file's unit column first),
+        without the rows whose value is out of range; ``problems`` name the lines of a
+        proportion outside [0, 1], a percentage outside [0, 100] or a negative rate.
     """
     facts = catalogue.set_index("indicator_id")
     distribution = frame["indicator_id"].map(facts["distribution"])
@@ -284,13 +284,14 @@ def values_to_counts(
     proportion = np.where(percent, value / 100, value)
     unit = frame.columns[0]
     out = frame[[unit, "year", "indicator_id"]].copy()
+    invalid = np.logical_or.reduce(list(checks.values()))
     if form == "value_denominator":
         out["numerator"] = proportion * frame["denominator"].to_numpy(dtype=float)
         out["denominator"] = frame["denominator"].to_numpy(dtype=float)
     else:
         out["numerator"] = proportion
         out["denominator"] = 1.0
-    return out, problems
+    return out[~invalid], problems
 
 
 def validate_observations(
@@ -470,7 +471,8 @@ def _overlaps(membership: pd.DataFrame) -> list[str]:
     for i in np.flatnonzero(overlap.to_numpy())[: MAX_REPORTED + 1]:
         a, b = spells.iloc[i - 1], spells.iloc[i]
         problems.append(
-            f"practice {b['practice_code']!r} is in {a['organisation_id']} (line {a['_line']}) "
+            f"column 'organisation_id': practice {b['practice_code']!r} is in "
+            f"{a['organisation_id']} (line {a['_line']}) "
             f"and {b['organisation_id']} (line {b['_line']}) in overlapping years "
             f"(from {max(int(a['joined']), int(b['joined']))}); expected one organisation "
             "per practice and year"

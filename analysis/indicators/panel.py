@@ -36,6 +36,7 @@ from analysis.indicators.contract import (
 from analysis.indicators.panelfiles import (  # noqa: F401 - the panel's readers, re-exported
     catalogue_path,
     indicators_dir,
+    light_table,
     observation_form,
     organisations_from_membership,
     read_catalogue,
@@ -197,8 +198,10 @@ def load_panel(
         folder. Anything but the stored synthetic folder is tier ``user`` (or ``real``,
         as ``panel.yml`` says).
     findings
-        Where problems and notices go; when given, nothing is raised (the caller reports)
-        and ``None`` is returned if the panel cannot be built.
+        Where problems and notices go; when given, nothing is raised (the caller reports),
+        the panel may be partial (``membership`` or ``organisations`` ``None`` when their
+        file failed, so parameters can still be checked against the data) and ``None`` is
+        returned when the observations or the catalogue cannot be read.
 
     Returns
     -------
@@ -231,7 +234,9 @@ def load_panel(
     if catalogue is not None and form is not None:
         observations = findings.attempt(read_observations, obs_path, catalogue)
     level, unit = (form[0], UNIT_COLUMNS[form[0]]) if form else ("practice", "practice_code")
-    if observations is not None:
+    if observations is None and form is not None and not report:
+        observations = _unchecked(obs_path, unit)  # failed: enough to check the parameters
+    elif observations is not None:
         observations = _set_aside_blank(observations, str(obs_path), findings)
         if form[1] == "value":
             ids = observations["indicator_id"].unique().tolist()
@@ -242,6 +247,8 @@ def load_panel(
     membership = _membership(folder, level, observations, config, findings)
     org_file = tablefiles.find(folder, "organisations")
     organisations = findings.attempt(read_organisations, org_file) if org_file else None
+    if org_file and organisations is None and not report:
+        organisations = light_table(org_file, ["organisation_id"])
     if organisations is None and membership is not None and not org_file:
         organisations = organisations_from_membership(membership, years)
     if membership is not None and observations is not None and organisations is not None:
@@ -260,12 +267,21 @@ def load_panel(
     national = findings.attempt(read_national, folder / "england.csv")
     tier = "synthetic" if folder == stored else config.get("tier", "user")
     panel = None
-    if not findings.errors:
+    if observations is not None and catalogue is not None:  # partial when other files failed
         panel = Panel(
             observations, membership, organisations, catalogue, tier, national, level,
             list(findings.notices), config,
         )  # fmt: skip
     return _finish(panel, findings, report, folder)
+
+
+def _unchecked(path: Path, unit: str) -> pd.DataFrame | None:
+    """The units, years and indicators of an observation file that failed its checks."""
+    frame = light_table(path, [unit, "year", "indicator_id"])
+    if frame is None:
+        return None
+    years = pd.to_numeric(frame["year"], errors="coerce")
+    return frame.assign(year=years).dropna(subset=["year"]).astype({"year": "int64"})
 
 
 def _finish(panel: Panel | None, findings: Findings, report: bool, where: Path) -> Panel | None:
@@ -308,9 +324,10 @@ def _membership(
             "organisation_id)"
         )
         return None
-    spells = findings.attempt(read_membership, path)
+    spells = findings.attempt(read_membership, path, check=False)
     if spells is None:
         return None
+    findings.attempt(validate_membership, spells, name=str(path))  # kept to check the rest
     excluded = spells["organisation_id"].isin(config.get("exclude", []))
     if excluded.any():
         findings.notices.append(

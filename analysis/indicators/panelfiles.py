@@ -106,13 +106,16 @@ def read_panel_config(path: str | os.PathLike) -> dict:
     return dict(load_config(path, PANEL_CONFIG_SCHEMA) or {})
 
 
-def read_membership(path: str | os.PathLike) -> pd.DataFrame:
+def read_membership(path: str | os.PathLike, *, check: bool = True) -> pd.DataFrame:
     """Read and check a membership file: spells, or one row per practice and year (turned into
-    one-year spells); ``list_size`` optional. CSV or Parquet."""
+    one-year spells); ``list_size`` optional. CSV or Parquet. ``check=False`` leaves the
+    spells' order and overlaps to the caller (:func:`~analysis.indicators.contract.
+    validate_membership`)."""
     frame = tablefiles.read_checked(path, membership_schema)
     if "year" in frame.columns:
         frame = year_rows_to_spells(frame)
-    validate_membership(frame, name=str(path))
+    if check:
+        validate_membership(frame, name=str(path))
     return frame
 
 
@@ -180,6 +183,17 @@ def read_national(path: Path) -> pd.DataFrame | None:
             f"{path}: line 1: expected columns indicator_id, year, numerator, denominator"
         )
     return national
+
+
+def light_table(path: str | os.PathLike, columns: list[str]) -> pd.DataFrame | None:
+    """``columns`` of a table as text, read without validation (``None`` if they cannot be
+    read): enough of a failed file to check the run's parameters against it."""
+    try:
+        if tablefiles.is_parquet(path):
+            return tablefiles.as_text(tablefiles.read_parquet(path, columns))
+        return pd.read_csv(path, usecols=columns, dtype=str)
+    except (DataError, OSError, ValueError, EOFError, zlib.error):
+        return None
 
 
 def observation_form(path: str | os.PathLike) -> tuple[str, str]:

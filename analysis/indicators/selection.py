@@ -141,7 +141,12 @@ def select(
     indicators = _as_list(indicators, str)
     years = _as_list(years, int | np.integer)
     problems = []
-    known_orgs = sorted(organisations_table["organisation_id"])
+    # None: the organisations could not be read (reported elsewhere); nothing to check against
+    known_orgs = (
+        sorted(set(organisations))
+        if organisations_table is None
+        else sorted(organisations_table["organisation_id"])
+    )
     bad = [o for o in organisations if o not in known_orgs]
     if bad:
         problems.append(str(unknown_value("organisations", bad, known_orgs[:20])))

@@ -103,7 +103,10 @@ NEUTRAL = ("higher", "lower")
 
 
 def _classes(summary: pd.DataFrame) -> list[str]:
-    present = set(summary["class_unadjusted"].dropna()) | set(summary["class_bh"].dropna())
+    present = {
+        *summary["class_unadjusted"].dropna().unique(),
+        *summary["class_bh"].dropna().unique(),
+    }
     return [*CLASSES, *(c for c in NEUTRAL if c in present)]
 
 
@@ -115,15 +118,14 @@ def summary_counts(summary: pd.DataFrame) -> pd.DataFrame:
     ``worse`` (and ``higher``, ``lower`` when an indicator has no direction), ``n``.
     """
     classes = _classes(summary)
+    keys = ["organisation_id", "domain", "comparison"]
     frames = []
     for adjustment, column in (("unadjusted", "class_unadjusted"), ("BH", "class_bh")):
         for domain_level in (True, False):
             frame = summary.assign(domain=summary["domain"] if domain_level else "all")
-            counts = pd.crosstab(
-                [frame["organisation_id"], frame["domain"], frame["comparison"]],
-                pd.Categorical(frame[column], categories=classes),
-                dropna=False,
-            )
+            frame = frame[[*keys, column]].dropna(subset=[column])
+            counts = frame.groupby([*keys, column], sort=True).size().unstack(column, fill_value=0)
+            counts = counts.reindex(columns=classes, fill_value=0)
             counts = counts.reset_index().rename_axis(columns=None)
             counts["adjustment"] = adjustment
             frames.append(counts)
