@@ -38,8 +38,29 @@ def _finite_number(checker: Any, instance: Any) -> bool:
     )
 
 
+def _import_jsonschema() -> Any:
+    """jsonschema, imported without its optional URI-syntax checker ``rfc3987_syntax``.
+
+    That checker compiles 38 grammars on import (two seconds of a notebook's run); no schema
+    here checks a URI format, and a missing optional format checker is jsonschema's designed
+    fallback. The block is lifted afterwards, so other code may still import the module.
+    """
+    import sys
+
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import jsonschema
+
+        return jsonschema
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        import jsonschema
+    finally:
+        del sys.modules["rfc3987_syntax"]
+    return jsonschema
+
+
 def _validator(schema: Mapping[str, Any]) -> Any:
-    import jsonschema
+    jsonschema = _import_jsonschema()
 
     base = jsonschema.Draft202012Validator
     checker = base.TYPE_CHECKER.redefine("number", _finite_number)
@@ -111,7 +132,7 @@ def check_config(data: Any, schema: Mapping[str, Any], source: str | os.PathLike
         At the first problem (jsonschema's best match), naming ``source``, the line where
         the file is YAML on disk, the key path and what was expected.
     """
-    import jsonschema
+    jsonschema = _import_jsonschema()
 
     error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(data))
     if error is None:

@@ -1,11 +1,13 @@
-"""Book rebuild costs, and the targets of issues 17 and 14, measured by ``make bench``.
+"""Book rebuild costs, and the targets of issues 17 and 14 and of the REAL networks chapter.
 
 :func:`book_rebuilds` times ``compendium book`` in a build whose book is already built: with
 nothing changed (the cache key matches, no Sphinx run) and after one chapter's executed
 notebook changed (Sphinx re-reads that chapter). :func:`issue17_rows` judges issue 17's
 targets from these and from the derived numbers of :mod:`analysis.compendium.benchreport`;
 :func:`issue14_rows` and :func:`sweep_rows` judge and show the analysis time and the Dask
-sweep measurements (:mod:`analysis.compendium.sweepbench`).
+sweep measurements (:mod:`analysis.compendium.sweepbench`); :func:`real_chapter_runs` and
+:func:`real_chapter_rows` measure and judge the REAL networks chapter (its workers,
+``python -m analysis.indicators.real_bench``, run as commands: the engine imports no strand).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ QI_COMPUTE_TARGET_S = 8.0
 ANALYSIS_TARGET_S = 1.5
 ANALYSIS_PRACTICES = 7_000
 SWEEP_SPEEDUP_TARGET = 1.7
+REAL_PANEL_TARGET_S = 10.0
+REAL_FIGURES_TARGET_S = 5.0
+REAL_MEMORY_TARGET_MB = 2048.0
+REAL_WORKER = "analysis.indicators.real_bench"
 
 
 def touch_chapter(build: Path, name: str, mark: int) -> Path:
@@ -198,3 +204,51 @@ def sweep_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def real_chapter_runs(repeat: int, env: dict[str, str]) -> dict[str, list[dict]]:
+    """The REAL networks chapter's two workers, each in ``repeat`` fresh processes."""
+    import sys
+
+    out: dict[str, list[dict]] = {"panel": [], "chapter": []}
+    for _ in range(repeat):
+        for step in out:
+            result = timed([sys.executable, "-m", REAL_WORKER, step], env)
+            out[step].append(json.loads(result.stdout))
+    return out
+
+
+def real_chapter_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
+    """The REAL networks chapter's targets: the five-year panel, the figures, peak memory."""
+    runs = raw.get("realchapter") or {}
+    panel = [r["seconds"] for r in runs.get("panel", [])]
+    figures = [r["figures_seconds"] for r in runs.get("chapter", [])]
+    tables = [r["tables_seconds"] for r in runs.get("chapter", [])]
+    peaks = [r["peak_mb"] for r in (*runs.get("panel", []), *runs.get("chapter", []))]
+    shape = (runs.get("panel") or [{}])[0]
+    panel_cpu = [r.get("cpu_seconds", math.nan) for r in runs.get("panel", [])]
+    figures_cpu = [r.get("figures_cpu_seconds", math.nan) for r in runs.get("chapter", [])]
+    peak = max(peaks) if peaks else None
+    return [
+        _row(
+            f"REAL chapter: practice-level five-year panel with trends and variation under "
+            f"{REAL_PANEL_TARGET_S:.0f} s on one core",
+            f"{_range(panel)} s (CPU {_range(panel_cpu)} s)",
+            spread(panel)["median"] if panel else None, lambda v: v < REAL_PANEL_TARGET_S,
+            f"{shape.get('practices', 'n/a')} practices x {shape.get('years', 'n/a')} years x "
+            f"{shape.get('indicators', 'n/a')} indicators ({shape.get('rows', 'n/a')} rows): REAL "
+            "practice-years of the geography mappings, SYNTHETIC values; three membership "
+            "rules and REML variation per indicator and year",
+        ),
+        _row(
+            f"REAL chapter: its figures under {REAL_FIGURES_TARGET_S:.0f} s together",
+            f"{_range(figures)} s (CPU {_range(figures_cpu)} s; its tables: {_range(tables)} s)",
+            spread(figures)["median"] if figures else None, lambda v: v < REAL_FIGURES_TARGET_S,
+            "five figures drawn and saved as PNG and SVG, as the notebook does",
+        ),
+        _row(
+            f"REAL chapter: peak memory under {REAL_MEMORY_TARGET_MB / 1024:.0f} GiB",
+            f"{_fmt(peak, 0)} MB (largest of the workers' peak resident memory)",
+            peak, lambda v: v < REAL_MEMORY_TARGET_MB,
+        ),
+    ]  # fmt: skip

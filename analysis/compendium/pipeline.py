@@ -33,7 +33,9 @@ from analysis.parameters import paramset_name as _paramset_name
 from analysis.paths import repo_root, run_dir, sweep_results
 
 PIPELINE_FILE = "pipeline.yml"
-NOTEBOOK_KEYS = {"title", "source", "timeout", "parameters", "inputs", "sweeps", "outputs"}
+NOTEBOOK_KEYS = {
+    "title", "source", "timeout", "parameters", "inputs", "sweeps", "outputs", "validate"
+}  # fmt: skip
 NOTEBOOK_NAME = re.compile(r"[a-z][a-z0-9_]*")
 SWEEP_REF = "sweep:"  # a sweep's gathered results as a cache input: sweep:<name>
 # A pipeline file is a page of YAML; these bounds stop a hostile one (an alias bomb, deep
@@ -99,6 +101,9 @@ class Notebook:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     sweeps: tuple[str, ...] = ()
+    validate: tuple[str, ...] = ()
+    """A command that checks the run's inputs before its kernel starts (``python -m ...``;
+    the runner adds ``--notebook NAME --parameters JSON``): exit 0, or 2 with every problem."""
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -227,6 +232,14 @@ def _parse_notebook(path: Path, name: str, raw: Any, line: int) -> Notebook:
         _relative_file(raw["source"], "source")
     except ValueError as err:
         raise _fail(path, _line(raw, "source"), f"notebook {name!r}: {err}") from None
+    validate = raw.get("validate") or []
+    validate = validate.split() if isinstance(validate, str) else validate
+    if not isinstance(validate, list) or not all(isinstance(v, str) and v for v in validate):
+        raise _fail(
+            path,
+            _line(raw, "validate"),
+            f"notebook {name!r}: validate must be a command, e.g. [python, -m, package.module]",
+        )
     timeout = raw.get("timeout", 600)
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
         raise _fail(
@@ -243,6 +256,7 @@ def _parse_notebook(path: Path, name: str, raw: Any, line: int) -> Notebook:
         inputs=tuple(raw.get("inputs") or ()),
         outputs=tuple(raw["outputs"]),
         sweeps=tuple(sweeps),
+        validate=tuple(validate),
     )
 
 
@@ -350,21 +364,25 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 def resolve_parameters(notebook: Notebook, overrides: dict[str, Any]) -> dict[str, Any]:
     """Defaults updated by ``overrides``, each validated; errors name notebook and parameter."""
     resolved = dict(notebook.defaults)
+    problems = []
     for name, value in overrides.items():
         if name not in notebook.parameters:
             known = ", ".join(notebook.parameters) or "none"
             close = difflib.get_close_matches(name, list(notebook.parameters), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise PipelineError(
+            problems.append(
                 f"notebook {notebook.name!r}: unknown parameter {name!r}{hint}; it takes: {known}"
             )
+            continue
         param = notebook.parameters[name]
         try:
             resolved[name] = coerce_value(param, value)
         except ValueError as err:
-            raise PipelineError(
-                f"notebook {notebook.name!r}, parameter {name!r} ({param.type}): {err}"
-            ) from None
+            problems.append(f"notebook {notebook.name!r}, parameter {name!r} ({param.type}): {err}")
+    if len(problems) > 1:  # every bad parameter at once, one line each
+        raise PipelineError(f"{len(problems)} parameter problem(s):\n  " + "\n  ".join(problems))
+    if problems:
+        raise PipelineError(problems[0])
     return resolved
 
 

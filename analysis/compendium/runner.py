@@ -27,6 +27,7 @@ from typing import Any
 from analysis.compendium import atomic, cache
 from analysis.compendium import pipeline as pl
 from analysis.compendium.atomic import InterruptedRun, LockError  # noqa: F401 - re-exported
+from analysis.compendium.inputcheck import input_problems
 from analysis.compendium.outcome import Outcome
 from analysis.compendium.sweepsteps import SweepSteps, sweeps_of  # noqa: F401 - re-exported
 from analysis.errors import CompendiumError, describe_os_error
@@ -245,7 +246,12 @@ def execute_notebook(
     paramset: str,
     components: dict[str, Any],
 ) -> Outcome:
-    """Run one notebook with papermill in a fresh kernel and move its run into place."""
+    """Check the notebook's inputs (:func:`input_problems`), then run it with papermill in a
+    fresh kernel and move its run into place. Bad inputs start no kernel and write nothing."""
+    checked = time.perf_counter()
+    problems = input_problems(notebook, parameters)
+    if problems:
+        return Outcome(notebook.name, "failed", None, time.perf_counter() - checked, problems)
     import papermill
 
     # A timed-out cell leaves nbclient's output poller pending; asyncio then logs noise.

@@ -83,6 +83,10 @@ def load(root: Path | None = None) -> list[Dataset]:
 
 
 def _data_rows(path: Path) -> int:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
         return max(sum(1 for _ in handle) - 1, 0)

@@ -249,6 +249,23 @@ def read_table(
         # The index is the file line minus 2, so file_line(index) is the physical line
         # even after blank lines or a quoted cell spanning lines (unchanged otherwise).
         frame.index = pd.Index([start - 2 for start in starts[1:]])
+    return validate_text_frame(path, frame, schema, unique=unique)
+
+
+def validate_text_frame(
+    path: str | os.PathLike,
+    frame: pd.DataFrame,
+    schema: pa.DataFrameSchema,
+    *,
+    unique: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Parse the numeric columns of an all-text ``frame`` and validate it against ``schema``.
+
+    The second half of :func:`read_table`, for tables read from another format (a Parquet
+    file's columns as text): the index is the 0-based data row (reported as
+    :func:`file_line`). Raises :class:`DataError` naming ``path``, line and column.
+    """
+    path = Path(path)
     type_problems = _parse_numbers(frame, schema)
     try:
         frame = schema.validate(frame, lazy=True)

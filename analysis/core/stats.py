@@ -72,7 +72,9 @@ def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
 # Exact Poisson intervals, funnel-plot limits and Spiegelhalter's (2005) overdispersion
 # estimates; checked in tests/test_stats_indicators.py.
 
-DISTRIBUTIONS = ("binomial", "poisson")
+DISTRIBUTIONS = ("binomial", "poisson", "continuous")
+"""Binomial proportions, Poisson rates, and continuous values whose sampling variance is not
+known (a published score without its counts): their null standard error is 0."""
 
 
 def garwood_interval(
@@ -108,7 +110,8 @@ def null_standard_error(target: ArrayLike, n: ArrayLike, distribution: str) -> n
     """Standard error of an observed rate with denominator ``n`` if its true rate is ``target``.
 
     ``sqrt(target (1 - target) / n)`` for a binomial proportion, ``sqrt(target / n)`` for a
-    Poisson rate per unit of denominator (Spiegelhalter 2005, funnel plots).
+    Poisson rate per unit of denominator (Spiegelhalter 2005, funnel plots); 0 for a
+    continuous value (no sampling variance is known: all its spread is between units).
     """
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"distribution {distribution!r} is not one of {DISTRIBUTIONS}")
@@ -116,6 +119,8 @@ def null_standard_error(target: ArrayLike, n: ArrayLike, distribution: str) -> n
     n = np.asarray(n, dtype=float)
     if np.any(n <= 0):
         raise ValueError("null_standard_error needs denominators n > 0")
+    if distribution == "continuous":
+        return np.zeros(np.broadcast(target, n).shape)
     variance = target * (1 - target) if distribution == "binomial" else target
     return np.sqrt(variance / n)
 
@@ -140,6 +145,8 @@ def funnel_limits(
     se = null_standard_error(target, n, distribution)
     half = z_value(confidence) * np.sqrt(phi * se**2 + tau2)
     target = np.asarray(target, dtype=float)
+    if distribution == "continuous":
+        return target - half, target + half
     upper_bound = 1.0 if distribution == "binomial" else np.inf
     return np.clip(target - half, 0.0, None), np.clip(target + half, None, upper_bound)
 
@@ -337,6 +344,11 @@ def between_variance(
     """
     if method not in TAU2_METHODS:
         raise ValueError(f"method {method!r} is not one of {TAU2_METHODS}")
+    if np.size(v) and not np.any(np.asarray(v, dtype=float)):
+        # No sampling variance (continuous values): every method's estimate is then the
+        # spread of the estimates, the DerSimonian-Laird and REML limit as v -> 0.
+        values = np.asarray(y, dtype=float)
+        return float(np.var(values[~np.isnan(values)], ddof=1))
     if method == "dl":
         return dersimonian_laird(y, v)
     if method == "reml":

@@ -49,8 +49,10 @@ def performance_scores(summary: pd.DataFrame, *, score: str = "z") -> pd.DataFra
     """
     if score not in SCORES:
         raise ValueError(f"parameter 'score': unknown value {score!r}; expected one of {SCORES}")
-    frame = summary.dropna(subset=[score]).copy()
-    frame["signed"] = np.where(frame["higher_is_better"], frame[score], -frame[score])
+    # An indicator with no direction (a prevalence) cannot say better or worse: left out.
+    frame = summary.dropna(subset=[score, "higher_is_better"]).copy()
+    higher = frame["higher_is_better"].astype(bool)
+    frame["signed"] = np.where(higher, frame[score], -frame[score])
     out = frame.groupby(["organisation_id", "comparison"], as_index=False).agg(
         score=("signed", "mean"), n_indicators=("signed", "size")
     )
@@ -176,16 +178,55 @@ def critical_rho(null: np.ndarray, alpha: float) -> float:
     return float(ok.min()) if ok.size else np.nan
 
 
+ASYMPTOTIC_MIN_N = 51
+"""From this many organisations the tests use their large-sample p-values (scipy's
+``spearmanr`` t approximation and ``kruskal`` chi-squared): a permutation distribution of
+hundreds of organisations is what they approximate, at a cost a run cannot afford."""
+MAX_CATEGORIES = 12
+"""A text characteristic with more categories than this (names, postcodes) is not tested."""
+
+
+def characteristics(organisations_table: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The numeric and categorical characteristics of an organisations table, in test order.
+
+    The study's (:data:`NUMERIC_CHARACTERISTICS`, :data:`CATEGORICAL_CHARACTERISTICS`) first
+    where present, then the table's other columns in file order: numeric when they hold
+    numbers, categorical otherwise; a column with fewer than two distinct values is left out.
+    """
+    skip = {"organisation_id", "label"}
+    present = [c for c in organisations_table.columns if c not in skip]
+    # a column with one value at most (no data, or case_study never given) tests nothing
+    present = [c for c in present if organisations_table[c].nunique(dropna=True) > 1]
+    numeric = [
+        c
+        for c in present
+        if c in NUMERIC_CHARACTERISTICS
+        or (
+            c not in CATEGORICAL_CHARACTERISTICS
+            and pd.api.types.is_numeric_dtype(organisations_table[c])
+            and not pd.api.types.is_bool_dtype(organisations_table[c])
+        )
+    ]
+    categorical = [c for c in present if c not in numeric]
+    order = {c: i for i, c in enumerate((*NUMERIC_CHARACTERISTICS, *CATEGORICAL_CHARACTERISTICS))}
+    return (
+        sorted(numeric, key=lambda c: order.get(c, len(order))),
+        sorted(categorical, key=lambda c: order.get(c, len(order))),
+    )
+
+
 def association_tests(
     scores: pd.DataFrame, organisations_table: pd.DataFrame, *, alpha: float = 0.05
 ) -> pd.DataFrame:
-    """Analysis 5: performance scores against organisation characteristics, exact tests.
+    """Analysis 5: performance scores against organisation characteristics.
 
-    Numeric characteristics (``n_practices``, ``list_size``, ``ccgs_spanned``): Spearman's
-    rho, exact two-sided p over all orderings. Categorical ones (``form``, ``rurality``,
-    ``case_study``): Kruskal-Wallis H, exact p over all regroupings. With about eight
-    organisations these tests have little power; the ``caveat`` column says how large an
-    association must be to reach ``alpha``.
+    Numeric characteristics (``n_practices``, ``list_size``, ``ccgs_spanned`` and any other
+    numeric column): Spearman's rho, exact two-sided p over all orderings. Categorical ones
+    (``form``, ``rurality``, ``case_study``, any other text column): Kruskal-Wallis H, exact
+    p over all regroupings. With about eight organisations these tests have little power;
+    the ``caveat`` column says how large an association must be to reach ``alpha``. From
+    :data:`ASYMPTOTIC_MIN_N` organisations the large-sample p-values are used. An
+    organisation without a value of a characteristic is left out of that test.
 
     Returns
     -------
@@ -196,15 +237,18 @@ def association_tests(
     """
     rows = []
     chars = organisations_table.set_index("organisation_id")
+    numeric, categorical = characteristics(organisations_table)
     for comparison, group in scores.groupby("comparison", sort=True):
         group = group.set_index("organisation_id").join(chars, how="inner").sort_index()
-        n = len(group)
-        for name in NUMERIC_CHARACTERISTICS:
-            rows.append(_numeric_association(comparison, name, group, n, alpha))
-        for name in CATEGORICAL_CHARACTERISTICS:
-            rows.append(_categorical_association(comparison, name, group, n, alpha))
-    out = pd.DataFrame(rows)
-    out["p_bh"] = stats.benjamini_hochberg(out["p_exact"])
+        for name in numeric:
+            known = group[group[name].notna()]
+            rows.append(_numeric_association(comparison, name, known, len(known), alpha))
+        for name in categorical:
+            known = group[group[name].notna()]
+            rows.append(_categorical_association(comparison, name, known, len(known), alpha))
+    columns = ["comparison", "characteristic", "test", "n", "statistic", "p_exact", "caveat"]
+    out = pd.DataFrame(rows, columns=columns)
+    out["p_bh"] = stats.benjamini_hochberg(out["p_exact"]) if len(out) else []
     out["significant"] = out["p_exact"] < alpha
     out["significant_bh"] = out["p_bh"] < alpha
     return out
@@ -219,9 +263,14 @@ def _numeric_association(comparison, name, group, n, alpha) -> dict:
         "statistic": np.nan,
         "p_exact": np.nan,
     }
-    x = group[name].astype(float).to_numpy()
+    x = pd.to_numeric(group[name], errors="coerce").to_numpy(dtype=float)
     if n < 3 or np.unique(x).size < 2 or group["score"].nunique() < 2:
         return {**row, "caveat": f"n={n}: too few organisations or no variation; not tested"}
+    if n >= ASYMPTOTIC_MIN_N:
+        rho, p = sps.spearmanr(x, group["score"].to_numpy())
+        caveat = f"n={n} organisations: large-sample p-value (Student t approximation)"
+        test = "Spearman rho (asymptotic)"
+        return {**row, "test": test, "statistic": rho, "p_exact": p, "caveat": caveat}
     rho, p, null = exact_spearman(x, group["score"].to_numpy())
     crit = critical_rho(null, alpha)
     reach = (
@@ -250,6 +299,13 @@ def _categorical_association(comparison, name, group, n, alpha) -> dict:
     samples = [group.loc[labels == level, "score"].to_numpy() for level in sorted(set(labels))]
     if len(samples) < 2 or group["score"].nunique() < 2:
         return {**row, "caveat": f"n={n}: only one {name} category or no variation; not tested"}
+    if len(samples) > MAX_CATEGORIES:
+        return {**row, "caveat": f"{len(samples)} categories (an identifier?); not tested"}
+    if n >= ASYMPTOTIC_MIN_N:
+        h, p = sps.kruskal(*samples)
+        caveat = f"n={n} organisations in {len(samples)} groups: large-sample p-value (chi2)"
+        test = "Kruskal-Wallis H (asymptotic)"
+        return {**row, "test": test, "statistic": h, "p_exact": p, "caveat": caveat}
     h, p = exact_kruskal(group["score"].to_numpy(), labels)
     sizes = "/".join(str(len(s)) for s in samples)
     caveat = (

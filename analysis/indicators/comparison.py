@@ -80,12 +80,21 @@ def classify(
     """``better`` / ``worse`` when ``p < alpha`` in the favourable / unfavourable direction.
 
     ``estimate`` is a signed difference from the comparator (rate difference, log ratio);
-    missing ``p`` gives a missing class.
+    missing ``p`` gives a missing class. An indicator with no direction (``higher_is_better``
+    missing, as for a prevalence) is ``higher`` / ``lower`` instead.
     """
     estimate = np.asarray(estimate, dtype=float)
     p = np.asarray(p, dtype=float)
-    favourable = np.where(np.asarray(higher_is_better, dtype=bool), estimate > 0, estimate < 0)
-    out = np.where(p < alpha, np.where(favourable, "better", "worse"), "not different")
+    direction = np.asarray(higher_is_better)
+    if direction.dtype == bool:
+        higher, neutral = direction, np.zeros(direction.shape, dtype=bool)
+    else:  # missing: no direction
+        neutral = pd.isna(direction)
+        higher = np.where(neutral, False, direction).astype(bool)
+    favourable = np.where(higher, estimate > 0, estimate < 0)
+    named = np.where(favourable, "better", "worse")
+    named = np.where(neutral, np.where(estimate > 0, "higher", "lower"), named)
+    out = np.where(p < alpha, named, "not different")
     return np.where(np.isnan(p) | np.isnan(estimate), None, out).astype(object)
 
 
@@ -189,14 +198,19 @@ def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised")
     rows = []
     for k, (indicator, year) in enumerate(grouping.groups.keys()):
         z, se, rate = columns["z"][k], columns["se"][k], columns["rate"][k]
-        # A national rate of 0 (or 1) leaves no finite z-score: nothing to estimate.
-        enough = np.count_nonzero(~np.isnan(z)) >= 2 and bool(np.all(se > 0))
+        # A national rate of 0 (or 1) leaves no finite z-score: nothing to estimate. A
+        # continuous value has no sampling variance (se 0): tau2 is the units' spread.
+        continuous = bool(np.all(se == 0))
+        finite = np.count_nonzero(~np.isnan(rate if continuous else z)) >= 2
+        enough = finite and (continuous or bool(np.all(se > 0)))
         rows.append(
             {
                 "indicator_id": indicator,
                 "year": int(year),
                 "n_units": len(z),
-                "phi": stats.winsorised_phi(z, WINSOR_FRACTION) if enough else np.nan,
+                "phi": stats.winsorised_phi(z, WINSOR_FRACTION)
+                if enough and not continuous
+                else np.nan,
                 "tau2": stats.between_variance(
                     rate, se**2, method=tau2_method, target=float(national[k][0])
                 )
@@ -355,7 +369,8 @@ def compare_to_national(
             out["national_rate"], out["comparator_denominator"], out["distribution"]
         )
         se = np.hypot(se, se_comparator)
-    out["z"] = (out["rate"] - out["national_rate"]) / se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["z"] = np.where(se > 0, (out["rate"] - out["national_rate"]) / se, np.nan)
     out["p"] = two_sided_p(out["z"])
     out["overdispersion"] = overdispersion
     herfindahl = out["herfindahl"].to_numpy()
@@ -367,16 +382,20 @@ def compare_to_national(
         variance = se**2 + out["tau2"].to_numpy() * herfindahl
     else:
         variance = se**2
+    # A continuous value's only variance is the spread between units, whatever the option.
+    continuous = (out["distribution"] == "continuous").to_numpy()
+    variance = np.where(continuous, out["tau2"].to_numpy() * herfindahl, variance)
     out["se_adjusted"] = np.sqrt(variance)
     out["z_adjusted"] = (out["rate"] - out["national_rate"]) / out["se_adjusted"]
     out["p_adjusted"] = two_sided_p(out["z_adjusted"])
     upper_cap = np.where(out["distribution"] == "binomial", 1.0, np.inf)
+    lower_cap = np.where(continuous, -np.inf, 0.0)
     half = stats.z_value(1 - alpha) * out["se_adjusted"]
-    out["ci_lower_adjusted"] = np.clip(out["rate"] - half, 0.0, None)
+    out["ci_lower_adjusted"] = np.maximum(out["rate"] - half, lower_cap)
     out["ci_upper_adjusted"] = np.minimum(out["rate"] + half, upper_cap)
     for label, confidence in FUNNEL_LEVELS.items():
         half = stats.z_value(confidence) * out["se_adjusted"]
-        out[f"lower{label}"] = np.clip(out["national_rate"] - half, 0.0, None)
+        out[f"lower{label}"] = np.maximum(out["national_rate"] - half, lower_cap)
         out[f"upper{label}"] = np.minimum(out["national_rate"] + half, upper_cap)
     out["classification"] = classify(
         out["rate"] - out["national_rate"], out["p_adjusted"], out["higher_is_better"], alpha

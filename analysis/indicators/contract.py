@@ -1,173 +1,153 @@
-"""Quality-indicator panel contract: the schemas of its four tables and the checks beyond them.
+"""Quality-indicator data contract: the tables of a panel, their schemas and the checks beyond.
 
-A panel is four tables, each validated on reading (errors name file, line and column):
+One analysis takes any of three kinds of data, told apart by the observation file's header:
 
-``observations``
-    The tidy contract: one row per ``practice_code``, ``year``, ``indicator_id`` with a
-    ``numerator`` (>= 0) and a ``denominator`` (> 0). ``year`` is the start of the financial
-    year (2009 means 2009/10); which years are allowed comes from the catalogue's
-    ``years_available`` (2009 to 2014 for the study's indicators), not from this schema.
-    For binomial indicators the numerator may not exceed the denominator; the indicator
-    must be in the catalogue.
-``membership``
-    ``practice_code``, ``organisation_id`` (any code: ``ORG01``, a PCN's ``U12345``...),
-    ``joined``, ``left``: the practice is a member in financial years
-    ``joined <= year < left`` (``left`` empty: still a member at the end; at most one year
-    after the data's last year). A practice in two organisations in overlapping years is an
-    error. Any number of organisations.
-``organisations``
-    One row per organisation: label, form, number of practices, list size, CCGs spanned,
-    rurality and whether it was a case-study site. The file is optional: without it the
-    organisations are those of the membership file, with no characteristics.
+``observations`` (practice level)
+    ``practice_code, year, indicator_id`` and either counts (``numerator`` >= 0,
+    ``denominator`` > 0) or a ``value`` (optionally with a ``denominator``). ``year`` is the
+    start of the financial year (2009 means 2009/10). One row per practice, year and
+    indicator. For binomial indicators the numerator may not exceed the denominator.
+``observations`` (organisation level)
+    The same with ``organisation_id`` in place of ``practice_code``: one row per
+    organisation (a PCN's own published rate), no practice rows and no membership file.
+    The analyses then treat each organisation as its own single unit.
+``value``
+    A proportion in [0, 1] for a binomial indicator (a percentage in [0, 100] where the
+    catalogue's ``scale`` is ``percent``), a rate >= 0 for a Poisson one, any finite number
+    for a continuous one. With a ``denominator`` a value becomes counts
+    (``numerator = value x denominator``); without one the indicator is analysed as
+    ``continuous``: compared with the spread between units, no sampling variance. A blank
+    value is a missing row (counted); an indicator whose values are all blank is set aside.
+``membership`` (practice level only)
+    Either spells ``practice_code, organisation_id, joined, left`` (member in financial
+    years ``joined <= year < left``; ``left`` blank: still a member) or one row per year
+    ``practice_code, year, organisation_id`` (the official mapping of each year), both with
+    an optional ``list_size``. A practice in two organisations in one year is an error;
+    codes listed under ``exclude`` in ``panel.yml`` (``U``: no PCN) mean no organisation.
+``organisations`` (optional)
+    ``organisation_id`` and any characteristics: the known ones are typed
+    (:data:`KNOWN_CHARACTERISTICS`), any other column is numeric when every cell is a number
+    and text otherwise. Without the file, the organisations are those of the data, with the
+    number of member practices and, where the membership gives list sizes, their sum.
 ``catalogue``
-    ``data/indicators/published/indicator_catalogue.csv``: the 15 indicators (see
-    :data:`INDICATOR_SCHEMA`), with ``definition_source`` ``published`` where the research
+    ``indicator_id, name, domain, distribution, higher_is_better`` and optional columns
+    (:data:`CATALOGUE_OPTIONAL`). Ids and domains are the user's own (:data:`ANY_ID`,
+    :data:`DOMAIN_PATTERN`); ``higher_is_better`` blank means no direction (classes
+    ``higher`` / ``lower``). The stored catalogue,
+    ``data/indicators/published/indicator_catalogue.csv``, has the study's 15 indicators in
+    its four :data:`DOMAINS`, with ``definition_source`` ``published`` where the research
     summary {cite}`rosen2016bigger` states the indicator and ``assumed`` where we chose a
     standard public definition.
+``panel.yml`` (optional)
+    :data:`PANEL_CONFIG_SCHEMA`: the data's tier, publisher and licence, its domains in
+    display order (a catalogue row with another domain is then an error) and the codes that
+    mean no organisation.
 
 The synthetic panel's truth table has :data:`TRUTH_SCHEMA`. Reading and loading the files is
-:mod:`analysis.indicators.panel`.
+:mod:`analysis.indicators.panel`; problems are collected by :class:`Findings` so that a run
+reports every one at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from analysis.core.datasets import MAX_REPORTED, DataError, file_line
-
-FIRST_YEAR, LAST_YEAR = 2009, 2014
-YEARS = tuple(range(FIRST_YEAR, LAST_YEAR + 1))
-DOMAINS = ("prescribing", "hospital_use", "qof", "patient_satisfaction")
-DISTRIBUTIONS = ("binomial", "poisson")
-FORMS = ("network", "federation", "super-partnership", "multisite")
-RURALITY = ("urban", "rural", "mixed")
-NATIONAL = "ENGLAND"
-TRUTH_PARAMETERS = (
-    "national_level",
-    "national_trend",
-    "between_practice_sd",
-    "practice_year_sd",
-    "level_log_ratio",
-    "trend_log_ratio",
-    "mean_practice_effect",
+from analysis.errors import CompendiumError
+from analysis.indicators.schemas import (  # noqa: F401 - the contract's names, re-exported
+    _ANY_ID,
+    _CODE,
+    _ID,
+    ANY_ID,
+    CATALOGUE_OPTIONAL,
+    CATALOGUE_REQUIRED,
+    DISTRIBUTIONS,
+    DOMAIN_PATTERN,
+    DOMAINS,
+    FIRST_YEAR,
+    FORMS,
+    INDICATOR_SCHEMA,
+    KEY,
+    KNOWN_CHARACTERISTICS,
+    LAST_YEAR,
+    LEVELS,
+    MAX_YEAR,
+    MEMBERSHIP_SCHEMA,
+    MEMBERSHIP_YEAR_SCHEMA,
+    MIN_YEAR,
+    NATIONAL,
+    OBSERVATION_COLUMNS,
+    OBSERVATION_DTYPES,
+    OBSERVATION_FORMS,
+    ORGANISATION_SCHEMA,
+    PANEL_CONFIG_SCHEMA,
+    PANEL_SCHEMA,
+    RURALITY,
+    SCALES,
+    TRUTH_PARAMETERS,
+    TRUTH_SCHEMA,
+    UNIT_COLUMNS,
+    YEARS,
+    catalogue_schema,
+    membership_schema,
+    observation_schema,
+    organisation_schema,
 )
-OBSERVATION_COLUMNS = ["practice_code", "year", "indicator_id", "numerator", "denominator"]
-KEY = ["practice_code", "year", "indicator_id"]
-OBSERVATION_DTYPES = {
-    "practice_code": str,
-    "year": "int64",
-    "indicator_id": str,
-    "numerator": "float64",
-    "denominator": "float64",
-}
+
+# --------------------------------------------------------------------------- findings
 
 
-def _boolean_text() -> pa.Check:
-    return pa.Check(lambda s: s.str.lower().isin(["true", "false"]), error="one of true/false")
+@dataclass
+class Findings:
+    """Every problem (stops the run) and notice (data set aside, said) of one data source.
 
+    Each entry is one line naming the file and where in it; :meth:`attempt` runs a reader
+    and keeps going after a :class:`DataError`, so one pass finds every problem.
+    """
 
-_ID = r"^[A-Z]{3}\d{2}$"
-_CODE = r"^[A-Za-z0-9]{1,20}$"
-_ANY_ID = r"^[A-Za-z0-9_.\-]{1,40}$"
-MIN_YEAR, MAX_YEAR = 1900, 2100
+    errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
+    def add(self, name: str, problems: Sequence[str]) -> None:
+        """Record ``problems`` of file ``name`` (each without the file)."""
+        self.errors.extend(f"{name}: {p.strip()}" for p in problems)
 
-def _matches(pattern: str) -> pa.Check:
-    """``str_matches`` evaluated once per distinct value (fast on long columns)."""
+    def absorb(self, err: BaseException) -> None:
+        """Record the lines of an error: ``[file: ]N problem(s)...:`` then one line each."""
+        first, *rest = str(err).strip().splitlines() or [type(err).__name__]
+        match = re.match(r"^(?:(.*?): )?\d+ [\w ]*?problem\(s\)[\w ]*:$", first)
+        if match and rest:
+            lines = [r.strip() for r in rest if r.strip()]
+            if match.group(1):
+                self.add(match.group(1), lines)
+            else:
+                self.errors.extend(lines)
+        else:
+            self.errors.append(" ".join([first, *(r.strip() for r in rest)]))
 
-    def check(values: pd.Series) -> pd.Series:
-        codes, uniques = pd.factorize(values)
-        ok = pd.Series(uniques).str.fullmatch(pattern).to_numpy(dtype=bool)
-        return pd.Series(np.where(codes >= 0, ok[codes], False), index=values.index)
+    def attempt(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)``, or ``None`` with its error recorded."""
+        try:
+            return function(*args, **kwargs)
+        except (CompendiumError, ValueError) as err:
+            self.absorb(err)
+            return None
 
-    return pa.Check(check, name="str_matches", error=f"str_matches('{pattern}')")
-
-
-INDICATOR_SCHEMA = pa.DataFrameSchema(
-    {
-        "indicator_id": pa.Column(str, pa.Check.str_matches(_ID)),
-        "name": pa.Column(str),
-        "domain": pa.Column(str, pa.Check.isin(DOMAINS)),
-        "numerator": pa.Column(str),
-        "denominator": pa.Column(str),
-        "unit": pa.Column(str),
-        "distribution": pa.Column(str, pa.Check.isin(DISTRIBUTIONS)),
-        "higher_is_better": pa.Column(str, _boolean_text()),
-        "data_source": pa.Column(str),
-        "years_available": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{4}$")),
-        "single_year": pa.Column(
-            "Int64", pa.Check.in_range(MIN_YEAR, MAX_YEAR), nullable=True, coerce=True
-        ),
-        "definition_source": pa.Column(str, pa.Check.isin(["published", "assumed"])),
-        "definition_note": pa.Column(str),
-        "source_file": pa.Column(str),
-        "source_lines": pa.Column(str, pa.Check.str_matches(r"^\d+(-\d+)?$")),
-        "source_location": pa.Column(str),
-        "note": pa.Column(str, nullable=True),
-    },
-    strict=True,
-    ordered=True,
-)
-"""Schema of the indicator catalogue file (booleans stored as ``true``/``false`` text)."""
-
-PANEL_SCHEMA = pa.DataFrameSchema(
-    {
-        "practice_code": pa.Column(str, _matches(_CODE)),
-        "year": pa.Column("int64", pa.Check.in_range(MIN_YEAR, MAX_YEAR), coerce=True),
-        "indicator_id": pa.Column(str, _matches(_ANY_ID)),
-        "numerator": pa.Column("float64", pa.Check.ge(0), coerce=True),
-        "denominator": pa.Column("float64", pa.Check.gt(0), coerce=True),
-    },
-    strict=True,
-    ordered=True,
-)
-"""Tidy observation contract: one row per practice, year and indicator."""
-
-MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
-    {
-        "practice_code": pa.Column(str, pa.Check.str_length(1, 20)),
-        "organisation_id": pa.Column(str, pa.Check.str_matches(_ANY_ID)),
-        "joined": pa.Column("Int64", pa.Check.in_range(MIN_YEAR, MAX_YEAR), coerce=True),
-        "left": pa.Column(
-            "Int64", pa.Check.in_range(MIN_YEAR, MAX_YEAR), nullable=True, coerce=True
-        ),
-    },
-    strict=True,
-    ordered=True,
-)
-"""Membership spells: member in financial years ``joined <= year < left``."""
-
-ORGANISATION_SCHEMA = pa.DataFrameSchema(
-    {
-        "organisation_id": pa.Column(str, pa.Check.str_matches(_ANY_ID), unique=True),
-        "label": pa.Column(str),
-        "form": pa.Column(str, pa.Check.isin(FORMS)),
-        "n_practices": pa.Column("Int64", pa.Check.ge(1), coerce=True),
-        "list_size": pa.Column("Int64", pa.Check.ge(1), coerce=True),
-        "ccgs_spanned": pa.Column("Int64", pa.Check.ge(1), coerce=True),
-        "rurality": pa.Column(str, pa.Check.isin(RURALITY)),
-        "case_study": pa.Column(str, _boolean_text()),
-    },
-    strict=True,
-    ordered=True,
-)
-"""Organisation characteristics (``case_study`` stored as ``true``/``false`` text)."""
-
-TRUTH_SCHEMA = pa.DataFrameSchema(
-    {
-        "organisation_id": pa.Column(str, pa.Check.str_matches(_ANY_ID)),
-        "indicator_id": pa.Column(str, pa.Check.str_matches(_ID)),
-        "parameter": pa.Column(str, pa.Check.isin(TRUTH_PARAMETERS)),
-        "value": pa.Column("float64", coerce=True),
-    },
-    strict=True,
-    ordered=True,
-)
-"""What the synthetic data-generating process put in (link scale)."""
+    def raise_errors(self, what: str) -> None:
+        """Raise one :class:`DataError` listing every error (one line each), if any."""
+        if self.errors:
+            errors = list(dict.fromkeys(self.errors))
+            raise DataError(
+                f"{what}: {len(errors)} problem(s) found before the analysis:\n  "
+                + "\n  ".join(errors)
+            )
 
 
 def describe_lines(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> str:
@@ -184,8 +164,72 @@ def raise_problems(problems: list[str], name: str) -> None:
         raise DataError(f"{name}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
 
 
+def check_catalogue(catalogue: pd.DataFrame, *, domains: Sequence[str] | None = None) -> list[str]:
+    """Problems of a catalogue beyond its schema: id clashes and unknown domains.
+
+    Parameters
+    ----------
+    catalogue
+        As read (index: 0-based data row of the file).
+    domains
+        The declared domains (``panel.yml``); ``None``: any well-formed domain.
+
+    Returns
+    -------
+    list of str
+        One line per problem, naming the line(s) and column (an id listed twice; an id that
+        is also a domain name, which the ``indicators`` parameter could not tell apart; a
+        domain not among the declared ones; a ``single_year`` outside ``years_available``;
+        ``scale: percent`` on an indicator that is not binomial).
+    """
+    problems = []
+    ids = catalogue["indicator_id"]
+    for value, rows in catalogue[ids.duplicated(keep=False)].groupby("indicator_id").groups.items():
+        problems.append(
+            f"column 'indicator_id': id clash, {value!r} on lines "
+            f"{[file_line(i) for i in rows[:MAX_REPORTED]]}; expected one row per indicator"
+        )
+    clash = ids.isin(set(catalogue["domain"]) | set(domains or ()))
+    for index in catalogue.index[clash.to_numpy()][:MAX_REPORTED]:
+        problems.append(
+            f"line {file_line(index)}, column 'indicator_id': id clash, {ids[index]!r} is also "
+            "a domain name (the indicators parameter takes both); expected a distinct id"
+        )
+    if domains is not None:
+        unknown = ~catalogue["domain"].isin(list(domains))
+        for index in catalogue.index[unknown.to_numpy()][:MAX_REPORTED]:
+            problems.append(
+                f"line {file_line(index)}, column 'domain': unknown domain "
+                f"{catalogue.at[index, 'domain']!r}; expected one of {list(domains)} "
+                "(the domains panel.yml declares)"
+            )
+    if {"single_year", "years_available"} <= set(catalogue.columns):
+        first, last = year_window(ids, catalogue)
+        single = catalogue["single_year"].astype(float).to_numpy()
+        outside = ~np.isnan(single) & ((single < first) | (single > last))
+        for index in catalogue.index[outside][:MAX_REPORTED]:
+            problems.append(
+                f"line {file_line(index)}, column 'single_year': outside years_available "
+                f"{catalogue.at[index, 'years_available']}"
+            )
+    if "scale" in catalogue.columns:
+        percent = catalogue["scale"].eq("percent").fillna(False)
+        wrong = percent & catalogue["distribution"].ne("binomial")
+        for index in catalogue.index[wrong.to_numpy()][:MAX_REPORTED]:
+            problems.append(
+                f"line {file_line(index)}, column 'scale': 'percent' needs a binomial "
+                f"indicator (a proportion); this one is {catalogue.at[index, 'distribution']!r}"
+            )
+    return problems
+
+
 def _year_bounds(catalogue: pd.DataFrame) -> pd.DataFrame:
-    bounds = catalogue["years_available"].str.split("-", expand=True).astype(int)
+    if "years_available" not in catalogue.columns:
+        return pd.DataFrame(
+            {"first": np.nan, "last": np.nan}, index=catalogue["indicator_id"].to_numpy()
+        )
+    text = catalogue["years_available"].fillna(f"{MIN_YEAR}-{MAX_YEAR}")
+    bounds = text.str.split("-", expand=True).astype(int)
     return pd.DataFrame(
         {"first": bounds[0].to_numpy(), "last": bounds[1].to_numpy()},
         index=catalogue["indicator_id"].to_numpy(),
@@ -193,26 +237,83 @@ def _year_bounds(catalogue: pd.DataFrame) -> pd.DataFrame:
 
 
 def year_window(indicator_ids: pd.Series, catalogue: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """First and last year available for each row's indicator (NaN for unknown ids)."""
+    """First and last year available for each row's indicator (NaN: unknown or not stated)."""
     codes, uniques = pd.factorize(indicator_ids)
     bounds = _year_bounds(catalogue).reindex(uniques)
     return tuple(bounds[c].to_numpy(dtype=float)[codes] for c in ("first", "last"))
 
 
+def values_to_counts(
+    frame: pd.DataFrame, catalogue: pd.DataFrame, form: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """A ``value`` file in the counts form, and the problems of its values.
+
+    With a ``denominator`` (form ``value_denominator``), ``numerator = value x
+    denominator``; without one, ``numerator = value`` and ``denominator = 1`` (the indicator
+    is then analysed as continuous). Percentages (catalogue ``scale: percent``) are divided
+    by 100. Blank values stay blank (NaN numerator) for the caller to count and set aside.
+
+    Returns
+    -------
+    frame, problems
+        ``frame`` in :data:`OBSERVATION_COLUMNS` order (with the file's unit column first),
+        without the rows whose value is out of range; ``problems`` name the lines of a
+        proportion outside [0, 1], a percentage outside [0, 100] or a negative rate.
+    """
+    facts = catalogue.set_index("indicator_id")
+    distribution = frame["indicator_id"].map(facts["distribution"])
+    scale = frame["indicator_id"].map(facts["scale"]) if "scale" in facts else None
+    percent = np.zeros(len(frame), bool)
+    if scale is not None:
+        percent = scale.eq("percent").fillna(False).to_numpy(dtype=bool)
+    value = frame["value"].to_numpy(dtype=float)
+    binomial = distribution.eq("binomial").to_numpy()
+    checks = {
+        "a proportion outside [0, 1] (a binomial indicator's value; set scale: percent in "
+        "the catalogue for percentages)": binomial & ~percent & ((value < 0) | (value > 1)),
+        "a percentage above 100 or below 0 (scale: percent)": percent
+        & ((value < 0) | (value > 100)),
+        "a negative rate (Poisson indicator)": distribution.eq("poisson").to_numpy() & (value < 0),
+    }
+    problems = [
+        f"column 'value': {label} on {describe_lines(frame, mask)} (values "
+        f"{frame.loc[np.asarray(mask), 'value'].head(3).tolist()})"
+        for label, mask in checks.items()
+        if mask.any()
+    ]
+    proportion = np.where(percent, value / 100, value)
+    unit = frame.columns[0]
+    out = frame[[unit, "year", "indicator_id"]].copy()
+    invalid = np.logical_or.reduce(list(checks.values()))
+    if form == "value_denominator":
+        out["numerator"] = proportion * frame["denominator"].to_numpy(dtype=float)
+        out["denominator"] = frame["denominator"].to_numpy(dtype=float)
+    else:
+        out["numerator"] = proportion
+        out["denominator"] = 1.0
+    return out[~invalid], problems
+
+
 def validate_observations(
-    observations: pd.DataFrame, catalogue: pd.DataFrame, name: str = "observations"
+    observations: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    name: str = "observations",
+    *,
+    unit: str = "practice_code",
 ) -> pd.DataFrame:
     """Check tidy observations against the contract and the catalogue.
 
     Parameters
     ----------
     observations
-        Columns of :data:`PANEL_SCHEMA`; the index is the 0-based data row of the file
-        (reported as file line ``index + 2``).
+        Columns of :func:`observation_schema` (``unit`` first); the index is the 0-based
+        data row of the file (reported as file line ``index + 2``).
     catalogue
         The indicator catalogue (:func:`analysis.indicators.panel.read_catalogue`).
     name
         File name used in messages.
+    unit
+        ``practice_code`` or ``organisation_id`` (an organisation-level table).
 
     Returns
     -------
@@ -223,8 +324,8 @@ def validate_observations(
     ------
     DataError
         Naming the lines with missing or negative counts, a numerator above the
-        denominator of a binomial indicator, unknown indicator ids, years outside the data
-        or duplicated practice-year-indicator rows.
+        denominator of a binomial indicator, unknown indicator ids, years outside the
+        indicator's ``years_available`` or duplicated unit-year-indicator rows.
     """
     problems = []
     for column in ("numerator", "denominator"):
@@ -236,13 +337,14 @@ def validate_observations(
             )
     raise_problems(problems, name)
     try:
-        frame = PANEL_SCHEMA.validate(observations, lazy=True)
+        frame = observation_schema(unit).validate(observations, lazy=True)
     except pa.errors.SchemaErrors as err:
         raise_problems(_schema_problems(err.failure_cases), name)
     known = frame["indicator_id"].isin(catalogue["indicator_id"])
     unknown = sorted(frame.loc[~known, "indicator_id"].unique())[:MAX_REPORTED]
     first, last = year_window(frame["indicator_id"], catalogue)
     binomial = catalogue.loc[catalogue["distribution"] == "binomial", "indicator_id"]
+    kind = "practice" if unit == "practice_code" else "organisation"
     checks = {
         f"unknown indicator id(s) {unknown} (not in the catalogue)": ~known,
         "column 'year': outside the indicator's years_available": (
@@ -251,7 +353,7 @@ def validate_observations(
         "numerator greater than denominator (binomial indicator)": (
             frame["indicator_id"].isin(binomial) & (frame["numerator"] > frame["denominator"])
         ),
-        f"duplicated practice-year-indicator rows {KEY}": _duplicated_key(frame),
+        f"duplicated {kind}-year-indicator rows {[unit, *KEY[1:]]}": _duplicated_key(frame, unit),
     }
     for label, mask in checks.items():
         if mask.any():
@@ -260,11 +362,11 @@ def validate_observations(
     return frame
 
 
-def _duplicated_key(frame: pd.DataFrame) -> pd.Series:
+def _duplicated_key(frame: pd.DataFrame, unit: str = "practice_code") -> pd.Series:
     """``frame.duplicated(KEY, keep=False)`` on one integer key (fast on long columns)."""
     if frame.empty:
         return pd.Series(False, index=frame.index)
-    practice = pd.factorize(frame["practice_code"])[0].astype(np.int64)
+    practice = pd.factorize(frame[unit])[0].astype(np.int64)
     indicator = pd.factorize(frame["indicator_id"])[0].astype(np.int64)
     year, years = pd.factorize(frame["year"])
     key = (practice * (indicator.max() + 1) + indicator) * len(years) + year.astype(np.int64)
@@ -284,14 +386,25 @@ def _schema_problems(cases: pd.DataFrame) -> list[str]:
     return problems
 
 
+def year_rows_to_spells(membership: pd.DataFrame) -> pd.DataFrame:
+    """Membership by year (``practice_code, year, organisation_id``) as one-year spells
+    (``joined = year``, ``left = year + 1``), keeping the file's lines as the index."""
+    spells = membership.assign(
+        joined=membership["year"].astype("Int64"), left=membership["year"].astype("Int64") + 1
+    )
+    columns = ["practice_code", "organisation_id", "joined", "left"]
+    return spells[columns + (["list_size"] if "list_size" in spells else [])]
+
+
 def validate_membership(
     membership: pd.DataFrame,
     organisations: pd.DataFrame | None = None,
     practices: pd.Series | None = None,
     name: str = "membership",
     years: Sequence[int] | None = None,
+    notices: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Check membership spells: ordered years, no overlaps, known organisations and practices.
+    """Check membership spells: ordered years, no overlaps, known organisations.
 
     Parameters
     ----------
@@ -300,18 +413,21 @@ def validate_membership(
     organisations
         If given, every ``organisation_id`` must be listed there.
     practices
-        If given, every member practice must have observations.
+        If given, member practices without observations are noted (the official
+        membership lists practices an indicator file leaves out: closed, merged or
+        suppressed): one line in ``notices`` naming the file, lines and column.
     name
         File name used in messages.
     years
         If given, the data's years: ``left`` may be at most a year after the last.
+    notices
+        Where notices go (default: dropped).
 
     Raises
     ------
     DataError
         Naming the lines of a spell that ends before it starts or too late, of a practice in two
-        organisations (or twice in one) in overlapping years, of an unknown organisation
-        or of a practice without observations.
+        organisations (or twice in one) in overlapping years, or of an unknown organisation.
     """
     problems = []
     if years is not None and len(years):
@@ -324,28 +440,41 @@ def validate_membership(
     bad_order = membership["left"].notna() & (membership["left"] <= membership["joined"])
     if bad_order.any():
         problems.append(f"'left' not after 'joined' on {describe_lines(membership, bad_order)}")
+    problems += _overlaps(membership)
+    if organisations is not None:
+        unknown = ~membership["organisation_id"].isin(organisations["organisation_id"])
+        if unknown.any():
+            where = describe_lines(membership, unknown)
+            problems.append(f"organisation_id not in the organisations table on {where}")
+    if practices is not None and notices is not None:
+        absent = ~membership["practice_code"].isin(practices)
+        if absent.any():
+            shown = membership.loc[absent, "practice_code"].drop_duplicates().head(3).tolist()
+            notices.append(
+                f"{name}: column 'practice_code': {absent.sum()} row(s) name practices with no "
+                f"observations (e.g. {shown}) on {describe_lines(membership, absent)}; "
+                "left out of the analysis"
+            )
+    raise_problems(problems[: MAX_REPORTED + 1], name)
+    return membership
+
+
+def _overlaps(membership: pd.DataFrame) -> list[str]:
+    """A practice in two organisations (or twice in one) in overlapping years."""
     spells = membership.assign(
         _line=membership.index.map(file_line),
         _end=membership["left"].fillna(MAX_YEAR + 1),
     ).sort_values(["practice_code", "joined", "_line"])
     same = spells["practice_code"].eq(spells["practice_code"].shift())
     overlap = same & (spells["joined"] < spells["_end"].shift())
-    for i in np.flatnonzero(overlap.to_numpy()):
+    problems = []
+    for i in np.flatnonzero(overlap.to_numpy())[: MAX_REPORTED + 1]:
         a, b = spells.iloc[i - 1], spells.iloc[i]
         problems.append(
-            f"practice {b['practice_code']!r} is in {a['organisation_id']} (line {a['_line']}) "
-            f"and {b['organisation_id']} (line {b['_line']}) in overlapping years"
+            f"column 'organisation_id': practice {b['practice_code']!r} is in "
+            f"{a['organisation_id']} (line {a['_line']}) "
+            f"and {b['organisation_id']} (line {b['_line']}) in overlapping years "
+            f"(from {max(int(a['joined']), int(b['joined']))}); expected one organisation "
+            "per practice and year"
         )
-    if organisations is not None:
-        unknown = ~membership["organisation_id"].isin(organisations["organisation_id"])
-        if unknown.any():
-            where = describe_lines(membership, unknown)
-            problems.append(f"organisation_id not in the organisations table on {where}")
-    if practices is not None:
-        absent = ~membership["practice_code"].isin(practices)
-        if absent.any():
-            problems.append(
-                f"practice_code with no observations on {describe_lines(membership, absent)}"
-            )
-    raise_problems(problems[: MAX_REPORTED + 1], name)
-    return membership
+    return problems

@@ -184,16 +184,17 @@ def funnel_figure(
     Parameters
     ----------
     domain
-        One of :data:`DOMAIN_ORDER`. A domain with no selected indicator gives a figure
-        saying so, so that every declared output exists.
+        One of :data:`DOMAIN_ORDER` or of the catalogue's domains. A domain with no selected
+        indicator gives a figure saying so, so that every declared output exists.
 
     Raises
     ------
     ValueError
         For an unknown domain or tier.
     """
-    if domain not in DOMAIN_ORDER:
-        raise ValueError(f"domain: unknown value {domain!r}; expected one of {list(DOMAIN_ORDER)}")
+    known = list(dict.fromkeys([*DOMAIN_ORDER, *catalogue["domain"]]))
+    if domain not in known:
+        raise ValueError(f"domain: unknown value {domain!r}; expected one of {known}")
     label = domain.replace("_", " ")
     title = f"{tier_title(tier)}: practice funnel plots, {label}"
     ref = reference_years(catalogue, selection.years).set_index("indicator_id")

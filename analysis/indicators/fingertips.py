@@ -455,6 +455,15 @@ def read_fingertips(
     return to_tidy(read_export(path), mapping, catalogue, name=str(path))
 
 
+def write_catalogue(extract: Extract, mapping: dict[str, Any], path: Path) -> Path:
+    """The catalogue rows of the extract's indicators (stored or declared by the mapping),
+    beside the observations, so the folder is a panel on its own."""
+    catalogue = indicator_catalogue(mapping, read_catalogue())
+    rows = catalogue[catalogue["indicator_id"].isin(extract.observations["indicator_id"])]
+    direction = rows["higher_is_better"].map({True: "true", False: "false"})
+    return write_csv(rows.assign(higher_is_better=direction), path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Convert a Fingertips export to the tidy panel.")
     parser.add_argument("export", type=Path)
@@ -462,13 +471,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
-        extract = read_fingertips(args.export, args.mapping)
+        mapping = read_mapping(args.mapping)
+        extract = read_fingertips(args.export, mapping)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     ordered = extract.observations.sort_values(["practice_code", "year", "indicator_id"])
     print(f"wrote {write_observations(ordered, args.out / 'observations.csv')}")
     print(f"wrote {write_csv(extract.england, args.out / 'england.csv')}")
+    print(f"wrote {write_catalogue(extract, mapping, args.out / 'indicator_catalogue.csv')}")
     for reason, count in extract.set_aside.items():
         print(f"set aside: {count} row(s), {reason}")
     if extract.unmapped:

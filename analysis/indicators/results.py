@@ -97,15 +97,23 @@ def run_analysis(
     trend_method: str = "separate",
     national: pd.DataFrame | None = None,
     fits: pd.DataFrame | None = None,
+    level: str = "practice",
 ) -> IndicatorResults:
     """Analyses 1-6 (and truth against estimate when ``truth`` is given) for a selection.
 
     ``data`` is the output of :func:`analysis.indicators.selection.prepare` for ``selection``;
     ``national`` optional published England rows (the default comparator where given);
     ``fits`` the ``trend_fits`` of an earlier analysis of the same data with the same trend
-    options (checked), which then are not fitted again.
+    options (checked), which then are not fitted again. At ``level="organisation"`` (one
+    row per organisation, no practices) there is no trend (nothing to cluster on) and no
+    variation between member practices: those tables are empty.
     """
     orgs, alpha = selection.organisations, selection.alpha
+    if level == "organisation":
+        fits = pd.DataFrame()
+        members = data.iloc[:0]
+    else:
+        members = data
     dispersion = overdispersion_table(data, tau2_method=selection.tau2_method)
     level = compare_to_national(
         data,
@@ -118,7 +126,7 @@ def run_analysis(
     )
     fits = _trend_fits(data, catalogue, selection, trend_method, fits)
     trend = classify_trends(fits, alpha=alpha)
-    variation = practice_variation(data, orgs)
+    variation = practice_variation(members, orgs)
     summary = summary_table(level, trend, catalogue, selection.years, alpha=alpha)
     scores = performance_scores(summary, score=selection.score)
     results = IndicatorResults(

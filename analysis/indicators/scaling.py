@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 SCALING_STEPS = (
     "overdispersion_table",
     "compare_to_national",
@@ -33,6 +36,69 @@ SCALING_STEPS = (
     "truth_vs_estimate",
     "truth_summary",
 )
+
+
+def organisation_table(
+    n_organisations: int = 1_300, n_indicators: int = 50, *, seed: int = 20230401
+) -> dict[str, pd.DataFrame]:
+    """A SYNTHETIC organisation-level table shaped like a year of QOF by PCN, cheaply.
+
+    One row per organisation and indicator: a proportion (logit-normal between organisations
+    around each indicator's own level, a few blank) without denominators, as in a table of
+    published PCN achievement; five domains; a third of the indicators without a direction.
+    Organisations carry ``n_practices``, ``list_size`` and a deprivation score. Returns the
+    tables a panel folder holds: ``observations``, ``indicator_catalogue``,
+    ``organisations``.
+    """
+    rng = np.random.default_rng(seed)
+    orgs = [f"ORG{i:04d}" for i in range(1, n_organisations + 1)]
+    ids = [f"IND{i:02d}" for i in range(1, n_indicators + 1)]
+    domains = [f"domain_{chr(97 + i % 5)}" for i in range(n_indicators)]
+    level = rng.normal(1.5, 0.8, n_indicators)
+    spread = rng.uniform(0.15, 0.6, n_indicators)
+    logit = level[None, :] + spread[None, :] * rng.standard_normal((n_organisations, n_indicators))
+    value = 1 / (1 + np.exp(-logit))
+    value[rng.random(value.shape) < 0.002] = np.nan
+    observations = pd.DataFrame(
+        {
+            "organisation_id": np.repeat(orgs, n_indicators),
+            "year": 2021,
+            "indicator_id": np.tile(ids, n_organisations),
+            "value": value.ravel(),
+        }
+    )
+    direction = np.where(np.arange(n_indicators) % 3 == 2, "", "true")
+    catalogue = pd.DataFrame(
+        {
+            "indicator_id": ids,
+            "name": [f"Synthetic indicator {i}" for i in ids],
+            "domain": domains,
+            "distribution": "binomial",
+            "higher_is_better": direction,
+        }
+    )
+    n_practices = rng.integers(1, 20, n_organisations)
+    organisations = pd.DataFrame(
+        {
+            "organisation_id": orgs,
+            "n_practices": n_practices,
+            "list_size": n_practices * rng.integers(3_000, 12_000, n_organisations),
+            "imd_score": rng.gamma(4.0, 5.0, n_organisations).round(2),
+        }
+    )
+    return {
+        "observations": observations,
+        "indicator_catalogue": catalogue,
+        "organisations": organisations,
+    }
+
+
+def write_table_folder(tables: dict[str, pd.DataFrame], folder: Path) -> Path:
+    """Write :func:`organisation_table`'s tables as a panel folder (CSV files)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+    return folder
 
 
 def peak_rss_mb() -> float:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.indicators.panel import members_in_year
+from analysis.indicators.panel import fixed_membership, members_in_year
 
 OVERDISPERSION = ("none", "multiplicative", "additive")
 """Overdispersion adjustments of :func:`analysis.indicators.comparison.compare_to_national`."""
@@ -43,6 +43,7 @@ class Selection:
     trend_comparator: str = "rest"
     trend_members: str = "all"
     trend_model: str = "pooled"
+    membership_year: int = 0
 
 
 METHOD_CHOICES = {
@@ -84,6 +85,10 @@ def unknown_value(name: str, values: Sequence, known: Sequence) -> ValueError:
     return ValueError(f"parameter {name!r}: unknown value(s) {list(values)}; expected {shown}")
 
 
+def _as_list(value: object, scalar: type | tuple) -> list:
+    return [value] if isinstance(value, scalar) else list(value)  # type: ignore[arg-type]
+
+
 def select(
     observations: pd.DataFrame,
     catalogue: pd.DataFrame,
@@ -95,70 +100,105 @@ def select(
     baseline_year: int | None = None,
     alpha: float = 0.05,
     overdispersion: str = "additive",
+    membership_year: int = 0,
+    membership: pd.DataFrame | None = None,
 ) -> Selection:
-    """Check the notebook parameters against the panel; empty lists mean "all".
+    """Check the notebook parameters against the panel; empty lists mean "all in the data".
 
-    A single string (or year) is taken as a list of one.
+    A single string (or year) is taken as a list of one. Every problem is found before
+    anything is raised, so one error lists them all.
 
     Parameters
     ----------
     observations, catalogue, organisations_table
         The panel's tables.
     organisations
-        Organisation ids (``ORG01``...).
+        Organisation ids (``ORG01``, a PCN code...); empty: every organisation.
     indicators
-        Indicator ids and/or domain names (``prescribing``, ``hospital_use``, ``qof``,
-        ``patient_satisfaction``), expanded to indicator ids in catalogue order.
+        Indicator ids and/or domain names, expanded to indicator ids in catalogue order;
+        empty: every catalogued indicator with data. A named indicator without data is an
+        error.
     years
-        Years (start of the financial year) within the data.
+        Years (start of the financial year) within the data; empty: all.
     baseline_year
         Year at which GLM levels are reported (time is ``year - baseline_year``); one of
-        ``years``; default the first.
+        ``years``; ``None`` or 0: the first.
     alpha
         Significance level in (0, 0.5); intervals are ``1 - alpha``.
     overdispersion
         ``none``, ``multiplicative`` or ``additive``.
+    membership_year
+        0: each year's own membership; a year: that year's organisations in every year
+        (needs ``membership`` to check that the year has members).
 
     Raises
     ------
     ValueError
-        Naming the parameter and the unknown values, and listing what the panel has.
+        Naming each parameter with unknown values and listing what the panel has (one line
+        per parameter).
     """
-    organisations = [organisations] if isinstance(organisations, str) else list(organisations)
-    indicators = [indicators] if isinstance(indicators, str) else list(indicators)
-    years = [years] if isinstance(years, int | np.integer) else list(years)
-    known_orgs = sorted(organisations_table["organisation_id"])
+    organisations = _as_list(organisations, str)
+    indicators = _as_list(indicators, str)
+    years = _as_list(years, int | np.integer)
+    problems = []
+    # None: the organisations could not be read (reported elsewhere); nothing to check against
+    known_orgs = (
+        sorted(set(organisations))
+        if organisations_table is None
+        else sorted(organisations_table["organisation_id"])
+    )
     bad = [o for o in organisations if o not in known_orgs]
     if bad:
-        raise unknown_value("organisations", bad, known_orgs)
+        problems.append(str(unknown_value("organisations", bad, known_orgs[:20])))
+    present = set(observations["indicator_id"].unique())
     ids = list(catalogue["indicator_id"])
     domains = list(dict.fromkeys(catalogue["domain"]))
     bad = [i for i in indicators if i not in ids and i not in domains]
     if bad:
-        raise unknown_value("indicators", bad, [*domains, *ids])
+        problems.append(str(unknown_value("indicators", bad, [*domains, *ids])))
+    empty = [i for i in indicators if i in ids and i not in present]
+    if empty:
+        problems.append(
+            f"parameter 'indicators': {empty} have no values in the data (every value is "
+            "missing or the indicator has no rows)"
+        )
     wanted = set(indicators)
     chosen = [
         i
         for i, d in zip(catalogue["indicator_id"], catalogue["domain"], strict=True)
-        if not wanted or i in wanted or d in wanted
+        if i in present and (not wanted or i in wanted or d in wanted)
     ]
+    if not chosen and not empty:
+        problems.append(f"parameter 'indicators': {indicators} select no indicator with data")
     data_years = sorted(int(y) for y in observations["year"].unique())
     bad = sorted({int(y) for y in years} - set(data_years))
     if bad:
-        raise ValueError(
+        problems.append(
             f"parameter 'years': {bad} outside the data, which has years "
             f"{data_years[0]}-{data_years[-1]}"
         )
-    chosen_years = sorted({int(y) for y in years}) if len(years) else data_years
-    baseline = chosen_years[0] if baseline_year is None else int(baseline_year)
+    chosen_years = sorted({int(y) for y in years} & set(data_years)) or data_years
+    baseline = chosen_years[0] if not baseline_year else int(baseline_year)
     if baseline not in chosen_years:
-        raise ValueError(
-            f"parameter 'baseline_year': {baseline} is not one of the selected years {chosen_years}"
+        problems.append(
+            f"parameter 'baseline_year': {baseline} is not one of the selected years "
+            f"{chosen_years} (0: the first)"
         )
     if not 0 < alpha < 0.5:
-        raise ValueError(f"parameter 'alpha': {alpha} is not in (0, 0.5)")
+        problems.append(f"parameter 'alpha': {alpha} is not in (0, 0.5)")
     if overdispersion not in OVERDISPERSION:
-        raise unknown_value("overdispersion", [overdispersion], OVERDISPERSION)
+        problems.append(str(unknown_value("overdispersion", [overdispersion], OVERDISPERSION)))
+    if membership_year and membership is not None:
+        having = [y for y in data_years if len(members_in_year(membership, y))]
+        if int(membership_year) not in having:
+            problems.append(
+                f"parameter 'membership_year': {membership_year} has no members in the data's "
+                f"membership; years with members: {having} (0: each year's own)"
+            )
+    if len(problems) == 1:
+        raise ValueError(problems[0])
+    if problems:
+        raise ValueError(f"{len(problems)} parameter problem(s):\n  " + "\n  ".join(problems))
     return Selection(
         organisations=sorted(set(organisations)) if len(organisations) else known_orgs,
         indicators=chosen,
@@ -166,6 +206,7 @@ def select(
         baseline_year=baseline,
         alpha=float(alpha),
         overdispersion=overdispersion,
+        membership_year=int(membership_year),
     )
 
 
@@ -174,28 +215,44 @@ def prepare(
     membership: pd.DataFrame,
     catalogue: pd.DataFrame,
     selection: Selection,
+    *,
+    unit: str = "practice_code",
 ) -> pd.DataFrame:
     """Observations of the selected indicators and years with organisation and indicator facts.
 
     Adds ``organisation_id`` (missing for practices outside every organisation that year;
-    all organisations are kept so the comparator excludes every member),
+    all organisations are kept so the comparator excludes every member; the organisations
+    of ``selection.membership_year`` in every year when it is set),
     ``rate = numerator / denominator`` and the catalogue's ``domain``, ``distribution`` and
-    ``higher_is_better``.
+    ``higher_is_better`` (missing: no direction). At organisation level (``unit`` is
+    ``organisation_id``) each organisation is its own single unit: ``practice_code`` then
+    holds the organisation's id, so every analysis runs unchanged on one unit per
+    organisation.
     """
     keep = observations["indicator_id"].isin(selection.indicators) & observations["year"].isin(
         selection.years
     )
-    frame = observations.loc[keep, ["practice_code", "year", "indicator_id"]].copy()
+    frame = observations.loc[keep, [unit, "year", "indicator_id"]].rename(
+        columns={unit: "practice_code"}
+    )
     frame["numerator"] = observations.loc[keep, "numerator"].astype(float)
     frame["denominator"] = observations.loc[keep, "denominator"].astype(float)
     frame["year"] = frame["year"].astype(int)
-    spells = pd.concat(
-        [members_in_year(membership, y).assign(year=y) for y in selection.years],
-        ignore_index=True,
-    )
-    frame = frame.merge(spells, on=["practice_code", "year"], how="left", validate="m:1")
+    if unit == "organisation_id":
+        frame["organisation_id"] = frame["practice_code"]
+    else:
+        if selection.membership_year:
+            membership = fixed_membership(
+                membership, selection.membership_year, tuple(selection.years)
+            )
+        spells = pd.concat(
+            [members_in_year(membership, y).assign(year=y) for y in selection.years],
+            ignore_index=True,
+        )
+        frame = frame.merge(spells, on=["practice_code", "year"], how="left", validate="m:1")
     facts = catalogue[["indicator_id", "domain", "distribution", "higher_is_better"]]
     frame = frame.merge(facts, on="indicator_id", how="left", validate="m:1")
-    frame["higher_is_better"] = frame["higher_is_better"].astype(bool)
+    direction = frame["higher_is_better"].astype("boolean")
+    frame["higher_is_better"] = direction.astype(bool) if direction.notna().all() else direction
     frame["rate"] = frame["numerator"] / frame["denominator"]
     return frame.sort_values(["indicator_id", "year", "practice_code"], ignore_index=True)

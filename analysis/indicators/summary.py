@@ -17,10 +17,11 @@ from analysis.indicators.selection import KEY
 
 
 def _link(rate: pd.Series, distribution: pd.Series) -> np.ndarray:
-    """Logit for binomial, log for Poisson rates."""
+    """Logit for binomial, log for Poisson rates, the value itself for continuous ones."""
     rate = rate.to_numpy(dtype=float)
-    with np.errstate(divide="ignore"):
-        return np.where(distribution == "binomial", np.log(rate / (1 - rate)), np.log(rate))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        link = np.where(distribution == "binomial", np.log(rate / (1 - rate)), np.log(rate))
+    return np.where(distribution == "continuous", rate, link)
 
 
 def summary_table(
@@ -91,10 +92,22 @@ def summary_table(
     for comparison in out["comparison"].unique():
         mask = out["comparison"] == comparison
         out.loc[mask, "p_bh"] = stats.benjamini_hochberg(out.loc[mask, "p"])
-    higher = out["higher_is_better"].astype(bool)
+    higher = out["higher_is_better"]  # missing: no direction (higher / lower)
     out["class_unadjusted"] = classify(out["estimate"], out["p"], higher, alpha)
     out["class_bh"] = classify(out["estimate"], out["p_bh"], higher, alpha)
     return out.sort_values(["comparison", *KEY], ignore_index=True)
+
+
+NEUTRAL = ("higher", "lower")
+"""Classes of an indicator with no direction (a prevalence): above or below the comparator."""
+
+
+def _classes(summary: pd.DataFrame) -> list[str]:
+    present = {
+        *summary["class_unadjusted"].dropna().unique(),
+        *summary["class_bh"].dropna().unique(),
+    }
+    return [*CLASSES, *(c for c in NEUTRAL if c in present)]
 
 
 def summary_counts(summary: pd.DataFrame) -> pd.DataFrame:
@@ -102,22 +115,51 @@ def summary_counts(summary: pd.DataFrame) -> pd.DataFrame:
 
     Returns one row per ``organisation_id``, ``domain`` (plus ``all``), ``comparison`` and
     ``adjustment`` (``unadjusted`` / ``BH``) with columns ``better``, ``not different``,
-    ``worse``, ``n``.
+    ``worse`` (and ``higher``, ``lower`` when an indicator has no direction), ``n``.
     """
+    classes = _classes(summary)
+    keys = ["organisation_id", "domain", "comparison"]
     frames = []
     for adjustment, column in (("unadjusted", "class_unadjusted"), ("BH", "class_bh")):
         for domain_level in (True, False):
             frame = summary.assign(domain=summary["domain"] if domain_level else "all")
-            counts = pd.crosstab(
-                [frame["organisation_id"], frame["domain"], frame["comparison"]],
-                pd.Categorical(frame[column], categories=CLASSES),
-                dropna=False,
-            )
+            frame = frame[[*keys, column]].dropna(subset=[column])
+            counts = frame.groupby([*keys, column], sort=True).size().unstack(column, fill_value=0)
+            counts = counts.reindex(columns=classes, fill_value=0)
             counts = counts.reset_index().rename_axis(columns=None)
             counts["adjustment"] = adjustment
             frames.append(counts)
     out = pd.concat(frames, ignore_index=True)
-    out = out[out[list(CLASSES)].sum(axis=1) > 0].copy()
-    out["n"] = out[list(CLASSES)].sum(axis=1)
-    cols = ["organisation_id", "domain", "comparison", "adjustment", *CLASSES, "n"]
+    out = out[out[classes].sum(axis=1) > 0].copy()
+    out["n"] = out[classes].sum(axis=1)
+    cols = ["organisation_id", "domain", "comparison", "adjustment", *classes, "n"]
     return out[cols].sort_values(cols[:4], ignore_index=True)
+
+
+def domain_shares(summary: pd.DataFrame) -> pd.DataFrame:
+    """Across organisations: how many comparisons are better, not different or worse, by domain.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``domain`` (plus ``all``), ``comparison`` and ``adjustment``: the counts
+        of each class, ``n`` (organisation x indicator comparisons with a class),
+        ``indicators``, ``organisations`` and ``share_<class>`` (count / n).
+    """
+    classes = _classes(summary)
+    rows = []
+    for adjustment, column in (("unadjusted", "class_unadjusted"), ("BH", "class_bh")):
+        for domain, frame in [*summary.groupby("domain", sort=True), ("all", summary)]:
+            for comparison, group in frame.groupby("comparison", sort=True):
+                counts = group[column].value_counts()
+                n = int(counts.sum())
+                row = {"domain": domain, "comparison": comparison, "adjustment": adjustment}
+                row |= {c: int(counts.get(c, 0)) for c in classes}
+                row |= {
+                    "n": n,
+                    "indicators": group["indicator_id"].nunique(),
+                    "organisations": group["organisation_id"].nunique(),
+                }
+                row |= {f"share_{c}": counts.get(c, 0) / n if n else np.nan for c in classes}
+                rows.append(row)
+    return pd.DataFrame(rows)

@@ -200,15 +200,25 @@ def _change(slope: pd.Series, p: np.ndarray, higher: pd.Series, alpha: float) ->
         "better": "improved",
         "worse": "deteriorated",
         "not different": "no significant change",
+        "higher": "rose",  # an indicator with no direction
+        "lower": "fell",
     }
     return np.array([names.get(c) for c in cls], dtype=object)
 
 
 def trend_indicators(data: pd.DataFrame, catalogue: pd.DataFrame) -> list[str]:
-    """Selected indicators that have a time series (no ``single_year``)."""
-    single = catalogue.set_index("indicator_id")["single_year"]
+    """Selected indicators that have a time series: no ``single_year``, two years or more
+    of data, and counts (a continuous value has no binomial or Poisson trend model)."""
+    facts = catalogue.set_index("indicator_id")
+    single = facts["single_year"] if "single_year" in facts else pd.Series(dtype=float)
+    continuous = set(facts.index[facts["distribution"] == "continuous"])
+    years = data.groupby("indicator_id", sort=False)["year"].nunique()
     present = list(pd.unique(data["indicator_id"].to_numpy(dtype=object)))
-    return [i for i in present if pd.isna(single.get(i))]
+    return [
+        i
+        for i in present
+        if pd.isna(single.get(i)) and i not in continuous and years.get(i, 0) >= 2
+    ]
 
 
 def trend_models(
@@ -412,7 +422,7 @@ def _trend_rows(
             "indicator_id": indicator,
             "domain": first["domain"],
             "distribution": distribution,
-            "higher_is_better": bool(first["higher_is_better"]),
+            "higher_is_better": first["higher_is_better"],  # missing: no direction
             "ratio_type": "odds ratio" if distribution == "binomial" else "rate ratio",
             "n_practices": own["n_practices"],
             "n_years": own["n_years"],

@@ -18,6 +18,20 @@ from scipy import stats as sps
 
 from analysis.indicators.selection import KEY
 
+VARIATION_COLUMNS = [
+    "organisation_id",
+    "indicator_id",
+    "year",
+    "n_practices",
+    "mean",
+    "sd",
+    "cv",
+    "q1",
+    "q3",
+    "iqr",
+    "tau2_link",
+]
+
 
 def practice_variation(data: pd.DataFrame, organisations: Sequence[str]) -> pd.DataFrame:
     """Analysis 4: spread of member practices' rates per organisation, indicator and year.
@@ -29,6 +43,8 @@ def practice_variation(data: pd.DataFrame, organisations: Sequence[str]) -> pd.D
         ``q3``, ``iqr`` of the unweighted practice rates.
     """
     members = data[data["organisation_id"].isin(organisations)]
+    if members.empty:
+        return pd.DataFrame(columns=VARIATION_COLUMNS)
     grouped = members.groupby(["organisation_id", "indicator_id", "year"])["rate"]
     out = grouped.agg(n_practices="size", mean="mean", sd="std").reset_index()
     quartiles = grouped.quantile([0.25, 0.75]).unstack()
@@ -38,20 +54,9 @@ def practice_variation(data: pd.DataFrame, organisations: Sequence[str]) -> pd.D
     out["iqr"] = out["q3"] - out["q1"]
     tau2 = link_variance(members)
     out = out.merge(tau2, on=["organisation_id", "indicator_id", "year"], how="left")
-    cols = [
-        "organisation_id",
-        "indicator_id",
-        "year",
-        "n_practices",
-        "mean",
-        "sd",
-        "cv",
-        "q1",
-        "q3",
-        "iqr",
-        "tau2_link",
-    ]
-    return out[cols].sort_values(["organisation_id", "indicator_id", "year"], ignore_index=True)
+    return out[VARIATION_COLUMNS].sort_values(
+        ["organisation_id", "indicator_id", "year"], ignore_index=True
+    )
 
 
 VARIATION_MEASURES = ("cv", "tau2_link")
@@ -82,6 +87,11 @@ def link_variance(data: pd.DataFrame) -> pd.DataFrame:
     groups at once from weighted sums (NaN for a group of one practice).
     """
     keys = ["organisation_id", "indicator_id", "year"]
+    continuous = (data["distribution"] == "continuous").to_numpy()
+    if continuous.any():  # no sampling variance known: the members' spread itself
+        counted = link_variance(data[~continuous]) if (~continuous).any() else None
+        spread = data[continuous].groupby(keys)["rate"].var(ddof=1).rename("tau2_link")
+        return pd.concat([counted, spread.reset_index()], ignore_index=True)
     frame = link_scale(data)
     w = 1 / frame["v"]
     sums = (

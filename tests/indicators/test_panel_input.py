@@ -94,13 +94,24 @@ def test_bad_observations_are_refused_naming_the_line(tmp_path, line, row, messa
             MEMBERSHIP.replace("P2,ORG02", "P2,ORG09"),
             r"not in the organisations table on line\(s\) 3",
         ),
-        (MEMBERSHIP.replace("P2,ORG02", "P9,ORG02"), r"no observations on line\(s\) 3"),
     ],
 )
 def test_bad_membership_is_refused_naming_the_lines(tmp_path, membership, message):
     folder = _folder(tmp_path, membership=membership)
     with pytest.raises(DataError, match=message):
         panel.load_panel(folder)
+
+
+def test_a_member_practice_without_observations_is_a_notice_naming_file_line_and_column(
+    tmp_path,
+):
+    # Official membership lists practices an indicator file leaves out (closed, suppressed):
+    # said in one line, not a failure.
+    folder = _folder(tmp_path, membership=MEMBERSHIP.replace("P2,ORG02", "P9,ORG02"))
+    loaded = panel.load_panel(folder)
+    (notice,) = [n for n in loaded.notices if "no observations" in n]
+    assert "membership.csv: column 'practice_code'" in notice and "line(s) 3" in notice
+    assert "P9" in notice and "\n" not in notice
 
 
 def test_bad_organisations_and_headers_are_refused(tmp_path):
@@ -130,8 +141,8 @@ def test_validate_panel_checks_tier_and_cross_references():
         stored.catalogue,
         "synthetic",
     )
-    with pytest.raises(DataError, match="no observations"):
-        panel.validate_panel(bad)
+    panel.validate_panel(bad)  # member practices without observations: a notice
+    assert any("no observations" in n for n in bad.notices)
     bad.tier = "published"
     bad.membership = stored.membership[stored.membership["practice_code"] == "none"]
     with pytest.raises(DataError, match="tier"):

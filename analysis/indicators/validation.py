@@ -1,0 +1,112 @@
+"""Every input problem of a quality-indicator run, found in one pass before the run starts.
+
+:func:`check_run` reads the run's data source (catalogue, observations, membership,
+organisations, ``panel.yml``, ``england.csv``) and checks its parameters against the data,
+collecting every problem rather than stopping at the first. ``compendium run`` calls it as a
+command before the notebook's kernel starts (``validate:`` in ``pipeline.yml``), so a user
+reads every problem of a run in one message; the notebook calls :func:`prepare_run` in its
+first cells, so a run by hand stops with the same message.
+
+``python -m analysis.indicators.validation --parameters '{"data_source": "mydata/smoking"}'``
+prints the notices (what is set aside) and exits 0, or prints every problem and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from analysis.indicators.contract import Findings
+from analysis.indicators.panel import Panel, load_panel
+from analysis.indicators.selection import METHOD_CHOICES, Selection, select, with_methods
+from analysis.parameters import resolve_path
+
+SELECTION_PARAMETERS = (
+    "organisations",
+    "indicators",
+    "years",
+    "baseline_year",
+    "alpha",
+    "overdispersion",
+    "membership_year",
+)
+
+
+def source_path(parameters: Mapping[str, Any]) -> Path | None:
+    """The run's ``data_source`` as a path (``None``: the stored synthetic panel)."""
+    source = str(parameters.get("data_source") or "").strip()
+    return resolve_path(source) if source else None
+
+
+def check_run(parameters: Mapping[str, Any]) -> tuple[Panel | None, Selection | None, Findings]:
+    """The panel and selection of a run, and every problem and notice found on the way.
+
+    Parameters
+    ----------
+    parameters
+        The notebook's parameters (``data_source`` and those of
+        :func:`analysis.indicators.selection.select` and the method options); missing ones
+        take their defaults. An empty ``organisations`` list means the panel's own default
+        (``panel.yml``), else every organisation.
+
+    Returns
+    -------
+    panel, selection, findings
+        ``panel`` and ``selection`` are ``None`` when problems prevent building them.
+    """
+    findings = Findings()
+    panel = load_panel(source_path(parameters), findings=findings)
+    if panel is None:
+        return None, None, findings
+    chosen = {k: parameters[k] for k in SELECTION_PARAMETERS if k in parameters}
+    chosen["organisations"] = list(chosen.get("organisations") or panel.default_organisations)
+    selection = findings.attempt(
+        select,
+        panel.observations,
+        panel.catalogue,
+        panel.organisations,
+        membership=panel.membership,
+        **chosen,
+    )
+    methods = {k: parameters[k] for k in METHOD_CHOICES if k in parameters}
+    if selection is not None and methods:
+        findings.attempt(with_methods, selection, **methods)
+    return panel, selection, findings
+
+
+def prepare_run(**parameters: Any) -> tuple[Panel, Selection]:
+    """:func:`check_run`, raising one :class:`~analysis.core.datasets.DataError` that lists
+    every problem (one line each: file, line, column or parameter, and what was expected)."""
+    panel, selection, findings = check_run(parameters)
+    where = source_path(parameters) or "the stored synthetic panel"
+    findings.raise_errors(f"data source {where}")
+    return panel, selection
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check a run's inputs: notices on stdout and exit 0, or every problem and exit 2."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notebook", default="quality_indicators", help="for messages")
+    parser.add_argument("--parameters", default="{}", help="the run's parameters as JSON")
+    args = parser.parse_args(argv)
+    try:
+        parameters = json.loads(args.parameters)
+    except json.JSONDecodeError as err:
+        print(f"error: --parameters: not JSON ({err})", file=sys.stderr)
+        return 2
+    _, _, findings = check_run(parameters)
+    where = source_path(parameters) or "the stored synthetic panel"
+    findings.raise_errors(f"notebook {args.notebook!r}, data source {where}")
+    for notice in findings.notices:
+        print(f"note: {notice}")
+    return 0
+
+
+if __name__ == "__main__":
+    from analysis.errors import run_main
+
+    raise SystemExit(run_main(main))
