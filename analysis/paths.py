@@ -41,6 +41,10 @@ def run_dir(notebook: str, paramset: str = DEFAULT_PARAMSET) -> Path:
     return build_dir() / "runs" / notebook / paramset
 
 
+# Content-addressed copies of validated tables (analysis.core.fastcache), each keyed by the
+# bytes of the file it was made from: reading one is reading that file.
+CACHE_SUBDIR = "cache"
+
 SWEEP_RESULTS = "results.csv"
 SWEEP_RECORD = "gathered.json"
 

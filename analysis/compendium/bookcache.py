@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.compendium import pipeline as pl
-from analysis.compendium.cache import file_digest, package_folder
+from analysis.compendium.cache import file_digest, input_digest, package_folder
 from analysis.files import atomic_path
 from analysis.paths import build_dir, data_dir, repo_root
 
@@ -69,7 +69,7 @@ def _run_inputs(pipeline: pl.Pipeline) -> dict[str, str]:
         files[str(notebook.source)] = file_digest(repo_root() / notebook.source)
         for ref in notebook.cache_inputs:
             if ":" not in ref or ref.startswith(pl.SWEEP_REF):
-                files[ref] = file_digest(pl.input_path(ref))
+                files[ref] = input_digest(ref)
         for name, param in notebook.parameters.items():
             if param.type == "path" and param.default:
                 files[f"{notebook.name}:{name}"] = file_digest(pl.resolve_path(param.default))

@@ -161,6 +161,11 @@ def _relative_file(value: Any, what: str) -> str:
     return value
 
 
+def is_pattern(ref: str) -> bool:
+    """True for a data input naming files by a pattern (``data/x/qof_*.yml``)."""
+    return ":" not in ref and any(char in ref for char in "*?[")
+
+
 def _check_reference(ref: str, what: str) -> None:
     if ":" in ref:
         upstream, output = ref.split(":", 1)
@@ -169,6 +174,8 @@ def _check_reference(ref: str, what: str) -> None:
         _relative_file(output, what)
     else:
         _relative_file(ref, what)
+        if is_pattern(ref) and any(is_pattern(part) for part in Path(ref).parts[:-1]):
+            raise ValueError(f"{what} {ref!r}: a pattern may use * ? [ ] in the file name only")
 
 
 def _parse_notebook(path: Path, name: str, raw: Any, line: int) -> Notebook:
@@ -379,7 +386,9 @@ def paramset_name(notebook: Notebook, parameters: dict[str, Any]) -> str:
 def input_path(ref: str) -> Path:
     """A declared input as a file: ``data/...`` in the repository, another notebook's output
     (``<notebook>:<output>``) or a sweep's gathered results (``sweep:<name>``, from a
-    notebook's ``sweeps``)."""
+    notebook's ``sweeps``). A pattern (``data/x/qof_*.yml``) gives its folder."""
+    if is_pattern(ref):
+        return repo_root() / Path(ref).parent
     if ref.startswith(SWEEP_REF):
         return sweep_results(ref[len(SWEEP_REF) :])
     if ":" in ref:
