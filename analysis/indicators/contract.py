@@ -4,11 +4,11 @@ A panel is four tables, each validated on reading (errors name file, line and co
 
 ``observations``
     The tidy contract: one row per ``practice_code``, ``year``, ``indicator_id`` with a
-    ``numerator`` (>= 0) and a ``denominator`` (> 0). ``year`` is the start of the financial
-    year (2009 means 2009/10); which years are allowed comes from the catalogue's
-    ``years_available`` (2009 to 2014 for the study's indicators), not from this schema.
-    For binomial indicators the numerator may not exceed the denominator; the indicator
-    must be in the catalogue.
+    ``numerator`` (>= 0) and a ``denominator`` (>= 1), both counts (finite whole numbers).
+    ``year`` is the start of the financial year (2009 means 2009/10); which years are allowed
+    comes from the catalogue's ``years_available`` (2009 to 2014 for the study's
+    indicators), not from this schema. For binomial indicators the numerator may not exceed
+    the denominator; the indicator must be in the catalogue.
 ``membership``
     ``practice_code``, ``organisation_id`` (any code: ``ORG01``, a PCN's ``U12345``...),
     ``joined``, ``left``: the practice is a member in financial years
@@ -243,7 +243,11 @@ def validate_observations(
     unknown = sorted(frame.loc[~known, "indicator_id"].unique())[:MAX_REPORTED]
     first, last = year_window(frame["indicator_id"], catalogue)
     binomial = catalogue.loc[catalogue["distribution"] == "binomial", "indicator_id"]
+    numerator, denominator = frame["numerator"].to_numpy(), frame["denominator"].to_numpy()
     checks = {
+        "column 'numerator': not a finite whole number (a count)": _not_a_count(numerator),
+        "column 'denominator': not a finite whole number (a count)": _not_a_count(denominator),
+        "column 'denominator': below 1 (a count of at least one)": denominator < 1,
         f"unknown indicator id(s) {unknown} (not in the catalogue)": ~known,
         "column 'year': outside the indicator's years_available": (
             known & ((frame["year"] < first) | (frame["year"] > last))
@@ -258,6 +262,12 @@ def validate_observations(
             problems.append(f"{label} on {describe_lines(frame, mask)}")
     raise_problems(problems, name)
     return frame
+
+
+def _not_a_count(values: np.ndarray) -> np.ndarray:
+    """True where a value is infinite or fractional (counts are finite whole numbers)."""
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(values) | (np.mod(values, 1) != 0)
 
 
 def _duplicated_key(frame: pd.DataFrame) -> pd.Series:
