@@ -303,9 +303,15 @@ def _check_book(path: Path, book: Any, line: int) -> dict:
     return dict(book)
 
 
-def load(path: str | Path | None = None) -> Pipeline:
-    """Read and check the pipeline file; errors name the file and line."""
-    path = Path(path) if path else repo_root() / PIPELINE_FILE
+def check_data_input(ref: str) -> None:
+    """A data input (``data/...``: a file, a folder or a pattern); a ValueError saying why not."""
+    if ":" in ref:
+        raise ValueError(f"input {ref!r}: expected a data file, folder or pattern (data/...)")
+    _check_reference(ref, "input")
+
+
+def read_raw(path: Path) -> Any:
+    """The pipeline file's YAML, read within bounds, every mapping remembering its lines."""
     try:
         text = safeyaml.read_text(path, MAX_PIPELINE_BYTES)
         safeyaml.check_shape(path, text, MAX_DEPTH)
@@ -320,6 +326,13 @@ def load(path: str | Path | None = None) -> Pipeline:
         raise _fail(path, line, f"malformed YAML: {problem}") from None
     except (TypeError, RecursionError) as err:
         raise _fail(path, 0, f"unsupported YAML structure ({err})") from None
+    return raw
+
+
+def load(path: str | Path | None = None) -> Pipeline:
+    """Read and check the pipeline file; errors name the file and line."""
+    path = Path(path) if path else repo_root() / PIPELINE_FILE
+    raw = read_raw(path)
     if (
         not isinstance(raw, dict)
         or not isinstance(raw.get("notebooks"), dict)
