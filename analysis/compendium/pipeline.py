@@ -359,9 +359,11 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise PipelineError(f"parameter {text!r}: expected NAME=VALUE")
     name, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+        value = safeyaml.load_text(raw, f"parameter {name.strip()}") if raw.strip() else ""
+    except safeyaml.YamlError as err:
+        if "aliases" in str(err) or "nested deeper" in str(err) or "NUL" in str(err):
+            raise PipelineError(str(err)) from None
+        value = raw  # not YAML: taken as text
     if value is None:
         value = raw
     return name.strip(), value

@@ -315,3 +315,29 @@ def test_kernels_and_tasks_die_with_their_parent(tmp_path):
     while _orphans() and time.time() < deadline:
         time.sleep(0.1)
     assert _orphans() == [], "the child outlived its killed parent"
+
+
+def test_every_yaml_file_goes_through_the_bounded_reader():
+    """Only analysis.safeyaml parses YAML (and pipeline.read_raw, after safeyaml's checks)."""
+    import ast
+
+    package = Path(reads.__file__).resolve().parents[1]
+    found = []
+    for file in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "yaml"
+                and node.attr in {"safe_load", "load", "full_load", "unsafe_load", "load_all"}
+            ):
+                found.append(f"{file.relative_to(package)}:{node.lineno}")
+    assert {f.split(":")[0] for f in found} == {"safeyaml.py", "compendium/pipeline.py"}, found
+    assert sum(f.startswith("compendium/pipeline.py") for f in found) == 1  # read_raw only
+
+
+def test_a_command_line_value_is_read_within_the_same_bounds():
+    with pytest.raises(pl.PipelineError, match=r"parameter x:1: YAML aliases"):
+        pl.parse_assignment("x=[&a [1, 1], *a, *a]")
+    assert pl.parse_assignment("x=[1, 2]") == ("x", [1, 2])
+    assert pl.parse_assignment("x=a: b: c") == ("x", "a: b: c")  # not YAML: text
