@@ -175,10 +175,11 @@ def _summary(pipeline: pl.Pipeline) -> str:
 def codecheck(pipeline: pl.Pipeline) -> dict[str, Any]:
     """The configuration as a mapping, validated with :func:`validate`."""
     written = (_read_json(build_dir() / "manifest.json") or {}).get("written")
+    listed = manifest(pipeline)  # first: nothing is described unless every run stands
     config = {
         "version": SPEC_VERSION,
         "paper": _paper(),
-        "manifest": manifest(pipeline),
+        "manifest": listed,
         "codechecker": [],
         "certificate": None,
         "repository": _repository(),

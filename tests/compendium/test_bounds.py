@@ -341,3 +341,37 @@ def test_a_command_line_value_is_read_within_the_same_bounds():
         pl.parse_assignment("x=[&a [1, 1], *a, *a]")
     assert pl.parse_assignment("x=[1, 2]") == ("x", [1, 2])
     assert pl.parse_assignment("x=a: b: c") == ("x", "a: b: c")  # not YAML: text
+
+
+# --------------------------------------------------------------------------- counts
+
+
+@pytest.mark.parametrize(
+    "numerator, denominator, message",
+    [
+        ("inf", "100", "column 'numerator': not a finite whole number"),
+        ("3.5", "100", "column 'numerator': not a finite whole number"),
+        ("3", "1e-9", "column 'denominator': not a finite whole number"),
+        ("0", "0.5", "column 'denominator': below 1"),
+    ],
+)
+def test_counts_in_a_users_panel_are_finite_whole_numbers(numerator, denominator, message):
+    import pandas as pd
+
+    from analysis.indicators.contract import validate_observations
+    from analysis.indicators.panel import read_catalogue
+
+    frame = pd.DataFrame(
+        {
+            "practice_code": ["A81001", "A81002"],
+            "year": [2010, 2010],
+            "indicator_id": ["PRE02", "PRE02"],
+            "numerator": ["2", numerator],
+            "denominator": ["10", denominator],
+        }
+    )
+    with pytest.raises(Exception, match=message) as caught:
+        validate_observations(frame, read_catalogue(), name="user.csv")
+    assert "line(s) 3" in str(caught.value)
+    frame.loc[1, ["numerator", "denominator"]] = ["3", "100"]
+    assert len(validate_observations(frame, read_catalogue(), name="user.csv")) == 2
