@@ -9,7 +9,9 @@ the line and the key, and what was expected:
     data/indicators/mappings/qof_2022-23.yml:2: max_points: expected a number, got true
 
 Schemas are plain dictionaries kept beside the code that reads the file. Numbers are checked
-as finite (YAML's ``.inf`` and ``.nan`` are refused) wherever a schema says ``"number"``.
+as finite (YAML's ``.inf`` and ``.nan`` are refused) wherever a schema says ``"number"``; a
+string a schema marks ``"patternGroups": ["year"]`` must be a regular expression RE2 runs in
+linear time (:mod:`analysis.patterns`) defining those named groups (``[]``: any pattern).
 """
 
 from __future__ import annotations
@@ -59,12 +61,28 @@ def _import_jsonschema() -> Any:
     return jsonschema
 
 
+def _pattern_groups(validator: Any, groups: list[str], instance: Any, schema: Any) -> Any:
+    """``patternGroups: [year]``: a string must be an RE2 pattern defining these groups."""
+    from jsonschema.exceptions import ValidationError
+
+    from analysis.patterns import ConfigPattern, PatternError
+
+    if isinstance(instance, str):
+        try:
+            ConfigPattern(instance, groups)
+        except PatternError as err:
+            yield ValidationError(str(err))
+
+
 def _validator(schema: Mapping[str, Any]) -> Any:
     jsonschema = _import_jsonschema()
 
     base = jsonschema.Draft202012Validator
     checker = base.TYPE_CHECKER.redefine("number", _finite_number)
-    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+    extended = jsonschema.validators.extend(
+        base, validators={"patternGroups": _pattern_groups}, type_checker=checker
+    )
+    return extended(schema)
 
 
 def key_path(path: Sequence[object]) -> str:
@@ -158,12 +176,26 @@ def load_config(path: str | os.PathLike, schema: Mapping[str, Any]) -> Any:
 
 
 def distinct_values(mapping: Mapping[str, Any], source: str | os.PathLike, what: str) -> None:
-    """Refuse a mapping in which one value serves two keys (one column in two roles)."""
+    """Refuse a mapping in which one value serves two keys (one column in two roles).
+
+    Keys are shown as ``what.key`` (``key`` alone when ``what`` is empty, for keys that are
+    already dotted paths such as ``columns.list_size``), with the line of the second one.
+    """
     seen: dict[Any, str] = {}
     for key, value in mapping.items():
+        if isinstance(value, list | dict):
+            continue
+        shown = f"{what}.{key}" if what else str(key)
         if value in seen:
+            line = 0
+            if Path(source).is_file():
+                try:
+                    line = _line(read_text(source), shown.split("."))
+                except CompendiumError:
+                    line = 0
+            prefix = f"{source}:{line}" if line else f"{source}"
             raise ConfigError(
-                f"{source}: {what}.{key} and {what}.{seen[value]} both name {value!r}; "
+                f"{prefix}: {shown} and {seen[value]} both name {value!r}; "
                 "one column can have one role only"
             )
-        seen[value] = key
+        seen[value] = shown

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 DEBUG_FLAG = "--debug"
 EXIT_ERROR = 2
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a service (scheduler, cluster) cannot be used
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not a bad input
 EXIT_INTERRUPTED = 130
 
@@ -24,13 +25,20 @@ class CompendiumError(Exception):
     """An input, parameter or run problem whose message tells the user what to fix."""
 
 
+class ServiceError(CompendiumError):
+    """A service the command needs (a Dask scheduler, a SLURM cluster) cannot be reached or
+    was lost: not a bad input, so it exits with its own code (69)."""
+
+
 def describe_os_error(err: OSError) -> str:
     """One line for an operating-system error, saying what to do about it.
 
     A full disk and a read-only checkout are the two a user meets most; both name the file
     and suggest a build folder elsewhere (``COMPENDIUM_BUILD``).
     """
-    where = err.filename or "a file"
+    if not err.filename:  # a connection or a timeout, not a file
+        return f"{type(err).__name__}: {err.strerror or err}"
+    where = err.filename
     if err.filename2:
         where = f"{err.filename} -> {err.filename2}"
     if err.errno == errno.ENOSPC or err.errno == errno.EDQUOT:
@@ -80,7 +88,8 @@ def run_main(
     Returns
     -------
     int
-        ``main``'s code; 2 for an expected error, 70 for a bug, 130 when interrupted.
+        ``main``'s code; 2 for an expected error, 69 for a service that cannot be used,
+        70 for a bug, 130 when interrupted.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in args
@@ -98,5 +107,7 @@ def run_main(
             traceback.print_exc()
         message = one_line(err)
         write("error: " + message)
+        if isinstance(err, ServiceError):
+            return EXIT_UNAVAILABLE
         expected = isinstance(err, CompendiumError | OSError | UnicodeDecodeError | MemoryError)
         return EXIT_ERROR if expected else EXIT_INTERNAL

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import CompendiumError
-from analysis.paths import DEFAULT_PARAMSET, manual_output_dir, repo_root
+from analysis.paths import DEFAULT_PARAMSET, manual_output_dir, output_dir_problem, repo_root
 
 SCALAR_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "path": str}
 LIST_TYPES = {f"list[{name}]": name for name in ("str", "int", "float")}
@@ -197,13 +197,13 @@ def hand_run_dir(notebook: str, paramset: str) -> Path:
 
 def declared_parameters(notebook: str, pipeline: str | os.PathLike | None = None) -> dict:
     """The parameters ``pipeline.yml`` declares for ``notebook``, parsed and checked."""
-    import yaml
+    from analysis.safeyaml import load_yaml
 
     path = Path(pipeline or os.environ.get(PIPELINE_ENV) or repo_root() / "pipeline.yml")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path)
         declared = raw["notebooks"][notebook].get("parameters") or {}
-    except (OSError, ValueError, yaml.YAMLError, KeyError, TypeError, AttributeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ParameterError(
             f"{path}: cannot read the parameters of notebook {notebook!r} ({err}); "
             "run `compendium list` to see what is wrong"
@@ -222,8 +222,10 @@ def check_parameters(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]
     """Check a notebook's parameter values (its ``globals()``) against ``pipeline.yml``.
 
     Called in each notebook's first code cell. Under the pipeline (``output_dir`` set) it
-    only checks. Run by hand (``output_dir`` empty) it also points ``output_dir`` at the
-    hand run's own parameter-set folder and writes a ``run.json`` there saying what ran.
+    only checks, also that ``output_dir`` lies in the build folder's ``runs/`` or ``manual/``
+    (a hand run's ``-p output_dir ../../X`` is refused). Run by hand (``output_dir`` empty)
+    it also points ``output_dir`` at the hand run's own parameter-set folder and writes a
+    ``run.json`` there saying what ran.
 
     Parameters
     ----------
@@ -253,7 +255,11 @@ def check_parameters(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]
             raise ParameterError(
                 f"notebook {notebook!r}, parameter {name!r} ({param.type}): {err}"
             ) from None
-    if not namespace.get("output_dir"):
+    given = namespace.get("output_dir")
+    problem = output_dir_problem(given, notebook) if given else None
+    if problem:
+        raise ParameterError(problem)
+    if not given:
         defaults = {name: p.default for name, p in declared.items()}
         folder = hand_run_dir(notebook, paramset_name(defaults, values))
         folder.mkdir(parents=True, exist_ok=True)

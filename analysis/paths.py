@@ -41,6 +41,10 @@ def run_dir(notebook: str, paramset: str = DEFAULT_PARAMSET) -> Path:
     return build_dir() / "runs" / notebook / paramset
 
 
+# Content-addressed copies of validated tables (analysis.core.fastcache), each keyed by the
+# bytes of the file it was made from: reading one is reading that file.
+CACHE_SUBDIR = "cache"
+
 SWEEP_RESULTS = "results.csv"
 SWEEP_RECORD = "gathered.json"
 
@@ -78,8 +82,31 @@ def manual_output_dir(notebook: str, paramset: str | None = None) -> Path:
     return folder / paramset if paramset else folder
 
 
+def output_dir_problem(output_dir: str | os.PathLike, notebook: str) -> str | None:
+    """Why ``output_dir`` may not be written (None when it may): a notebook writes only under
+    ``<build>/runs`` (where the pipeline runs it) or ``<build>/manual`` (a hand run)."""
+    path = Path(os.path.realpath(output_dir))
+    allowed = [Path(os.path.realpath(build_dir() / sub)) for sub in ("runs", "manual")]
+    if any(path == folder or folder in path.parents for folder in allowed):
+        return None
+    return (
+        f"notebook {notebook!r}: output_dir {str(output_dir)!r} is {path}, outside the build "
+        f"folder's runs/ and manual/; run by hand, leave output_dir empty and the results go "
+        f"to {manual_output_dir(notebook)}/<parameter set>"
+    )
+
+
 def resolve_output_dir(output_dir: str | os.PathLike | None, notebook: str) -> Path:
-    """The folder a notebook writes to: the one the pipeline injected, else the manual one."""
+    """The folder a notebook writes to: the one the pipeline injected, else the manual one.
+
+    Raises
+    ------
+    ValueError
+        When ``output_dir`` lies outside the build folder's ``runs/`` and ``manual/``.
+    """
     path = Path(output_dir) if output_dir else manual_output_dir(notebook)
+    problem = output_dir_problem(path, notebook)
+    if problem:
+        raise ValueError(problem)
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -79,6 +79,22 @@ def malformed(path: str | os.PathLike, err: yaml.YAMLError) -> YamlError:
     return _fail(Path(path), mark.line + 1 if mark else 0, f"malformed YAML: {problem}")
 
 
+def load_text(text: str, source: str, max_bytes: int = MAX_BYTES) -> Any:
+    """Check and parse YAML ``text`` that is not a file (a command-line value), within the
+    same bounds; ``source`` names it in messages."""
+    if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise YamlError(f"{source}: above the {max_bytes} bytes expected")
+    if "\x00" in text:
+        raise YamlError(f"{source}: contains a NUL character")
+    check_shape(source, text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise malformed(source, err) from None
+    except (TypeError, RecursionError) as err:
+        raise YamlError(f"{source}: unsupported YAML structure ({err})") from None
+
+
 def load_yaml(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Any:
     """Read, check and parse a YAML file (``yaml.safe_load`` within the bounds above)."""
     text = read_text(path, max_bytes)

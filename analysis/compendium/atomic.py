@@ -105,7 +105,7 @@ def leftovers(root: Path | None = None) -> list[Path]:
     if not root.is_dir():
         return []
     found = []
-    for parent in (root, root / "book", *root.glob("runs/*")):
+    for parent in (root, root / "book", *root.glob("runs/*"), *root.glob("sweeps/*/tasks")):
         if parent.is_dir():
             found += [p for p in parent.iterdir() if p.name.startswith((TMP_PREFIX, OLD_PREFIX))]
     return sorted(found)

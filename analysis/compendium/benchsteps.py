@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from analysis import safeyaml
 from analysis.compendium.benchtools import (
     BenchError,
     Timed,
@@ -182,7 +183,7 @@ def parse_change(spec: str) -> tuple[str, str, Any]:
     match = re.fullmatch(r"([^:=]+):([^=]+)=(.*)", spec)
     if not match:
         raise BenchError(f"--change {spec!r}: expected NOTEBOOK:NAME=VALUE")
-    return match.group(1), match.group(2), yaml.safe_load(match.group(3))
+    return match.group(1), match.group(2), safeyaml.load_text(match.group(3), f"--change {spec}")
 
 
 def set_default(root: Path, notebook: str, name: str, value: Any) -> None:

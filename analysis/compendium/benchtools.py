@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from analysis import safeyaml
 from analysis.compendium.benchload import LOG
 from analysis.paths import sources_dir
 
@@ -140,7 +139,7 @@ def tool(name: str) -> str:
 
 def load_pipeline(root: Path) -> dict[str, Any]:
     """The raw ``pipeline.yml`` of a project copy."""
-    return yaml.safe_load((root / "pipeline.yml").read_text(encoding="utf-8"))
+    return safeyaml.load_yaml(root / "pipeline.yml")
 
 
 def upstream_of(raw: dict[str, Any]) -> dict[str, list[str]]:

@@ -1,6 +1,8 @@
 """The book's cache key and its persistent Sphinx folder: rebuild only what changed.
 
-The book is cached like a notebook. Its key digests everything the HTML is made from: each
+The book is cached like a notebook, and the built site is checked against the sha256 of each
+of its files recorded beside it, so a hand edit of the published HTML is rebuilt away. Its
+key digests everything the HTML is made from: each
 chapter's executed notebook, tables and figures; the run manifest (less the time it was
 written); the hand-written pages of ``book/`` (with ``references.bib`` and ``_static/``);
 ``pipeline.yml`` (the table of contents and configuration); the data catalogues (the data
@@ -27,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from analysis.compendium import pipeline as pl
-from analysis.compendium.cache import file_digest, package_folder
-from analysis.files import atomic_path
+from analysis.compendium.cache import file_digest, input_digest, package_folder
+from analysis.files import atomic_path, sha256_file
 from analysis.paths import build_dir, data_dir, repo_root
 
 TOOLS = ("jupyter-book", "sphinx", "myst-nb", "myst-parser", "sphinx-book-theme",
@@ -69,7 +71,7 @@ def _run_inputs(pipeline: pl.Pipeline) -> dict[str, str]:
         files[str(notebook.source)] = file_digest(repo_root() / notebook.source)
         for ref in notebook.cache_inputs:
             if ":" not in ref or ref.startswith(pl.SWEEP_REF):
-                files[ref] = file_digest(pl.input_path(ref))
+                files[ref] = input_digest(ref)
         for name, param in notebook.parameters.items():
             if param.type == "path" and param.default:
                 files[f"{notebook.name}:{name}"] = file_digest(pl.resolve_path(param.default))
@@ -180,22 +182,55 @@ def changed_parts(components: dict[str, Any]) -> list[str]:
     return [part for part, value in components.items() if before.get(part) != value]
 
 
+def html_files(html: Path) -> dict[str, list]:
+    """Every file of the built site: ``{relative path: [size, mtime_ns, ctime_ns, sha256]}``."""
+    out = {}
+    for path in sorted(p for p in html.rglob("*") if p.is_file()):
+        st = path.stat()
+        out[str(path.relative_to(html))] = [
+            st.st_size, st.st_mtime_ns, st.st_ctime_ns, sha256_file(path)
+        ]  # fmt: skip
+    return out
+
+
+def html_intact(files: Any, html: Path) -> bool:
+    """True when the site holds exactly the files recorded, each with its recorded sha256.
+
+    A file whose size and times (the change time included, which no user can set) are as
+    recorded is taken as unchanged; any other is hashed, so a hand edit is always seen.
+    """
+    if not isinstance(files, dict):
+        return False
+    present = {str(p.relative_to(html)) for p in html.rglob("*") if p.is_file()}
+    if present != set(files):
+        return False
+    for rel, (size, mtime, ctime, digest) in files.items():
+        st = (html / rel).stat()
+        if (st.st_size, st.st_mtime_ns, st.st_ctime_ns) != (size, mtime, ctime):
+            if sha256_file(html / rel) != digest:
+                return False
+    return True
+
+
 def up_to_date(components: dict[str, Any], html: Path) -> bool:
-    """True when the site exists and was built from exactly these components."""
+    """True when the site exists, was built from exactly these components and is as built
+    (every file matches the sha256 recorded beside it)."""
     record = recorded()
     return (
         record is not None
         and record.get("key") == book_key(components)
         and (html / "index.html").is_file()
+        and html_intact(record.get("html"), html)
     )
 
 
 def record(components: dict[str, Any]) -> Path:
-    """Record the key of the site just built (after the site is in place)."""
+    """Record the key of the site just built, and its files' hashes (after it is in place)."""
     document = {
         "key": book_key(components),
         "rebuilt_because": changed_parts(components),
         "components": components,
+        "html": html_files(html_dir()),
     }
     with atomic_path(key_path()) as tmp:
         tmp.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -24,6 +24,7 @@ from analysis.compendium.pipeline import (
     PipelineError,
     canonical_json,
     input_path,
+    is_pattern,
     resolve_path,
 )
 from analysis.files import sha256_file
@@ -105,6 +106,24 @@ def directory_digest(folder: Path) -> str:
     digest = hashlib.sha256()
     for file in sorted(files):
         digest.update(str(file.relative_to(folder)).encode())
+        digest.update(file_digest(file).encode())
+    return digest.hexdigest()
+
+
+def pattern_files(ref: str) -> list[Path]:
+    """The files a pattern input (``data/x/qof_*.yml``) matches now, sorted."""
+    folder = input_path(ref)
+    return sorted(p for p in folder.glob(Path(ref).name) if p.is_file())
+
+
+def input_digest(ref: str) -> str:
+    """SHA-256 of a declared input: a file, a folder, or the names and contents of the files
+    a pattern matches (so a file added that matches it changes the digest too)."""
+    if not is_pattern(ref):
+        return file_digest(input_path(ref))
+    digest = hashlib.sha256()
+    for file in pattern_files(ref):
+        digest.update(file.name.encode())
         digest.update(file_digest(file).encode())
     return digest.hexdigest()
 
@@ -277,7 +296,7 @@ def _package_reason(recorded: Any, current: dict[str, str], source_changed: bool
 
 def cache_components(notebook: Notebook, parameters: dict[str, Any]) -> dict[str, Any]:
     """The parts of a notebook's cache key, kept apart so a stale run can say why."""
-    inputs = {ref: file_digest(input_path(ref)) for ref in notebook.cache_inputs}
+    inputs = {ref: input_digest(ref) for ref in notebook.cache_inputs}
     for name, param in notebook.parameters.items():
         if param.type == "path" and parameters.get(name):
             try:
@@ -303,7 +322,12 @@ def input_stamps(notebook: Notebook, parameters: dict[str, Any]) -> dict[str, An
             paths[f"parameter:{name}"] = resolve_path(parameters[name])
     stamps: dict[str, Any] = {}
     for ref, path in paths.items():
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        if is_pattern(ref):
+            files = pattern_files(ref)
+        elif path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            files = [path]
         for file in files:
             try:
                 st = file.stat()

@@ -17,8 +17,10 @@ from typing import Any
 
 import yaml
 
+from analysis import safeyaml
 from analysis.compendium import pipeline as pl
 from analysis.errors import CompendiumError
+from analysis.files import sha256_file
 from analysis.paths import build_dir, repo_root
 
 SPEC_VERSION = "https://codecheck.org.uk/spec/config/1.0/"
@@ -68,7 +70,7 @@ def manifest(pipeline: pl.Pipeline) -> list[dict[str, str]]:
     CertifyError
         Naming the notebook whose default run is missing or lacks a declared output.
     """
-    from analysis.compendium.runner import MANIFEST
+    from analysis.compendium.runner import MANIFEST, plan_notebook
 
     entries = []
     for name in pipeline.order():
@@ -77,6 +79,14 @@ def manifest(pipeline: pl.Pipeline) -> list[dict[str, str]]:
         run = _read_json(folder / MANIFEST)
         if run is None:
             raise CertifyError(f"notebook {name!r} has no default run; run `compendium run`")
+        # Only what is current and intact is certified: a stale run (its code, inputs or
+        # parameters changed) or one whose files differ from its run.json is refused.
+        reasons = plan_notebook(notebook).reasons
+        if reasons:
+            raise CertifyError(
+                f"notebook {name!r} cannot be certified: its run is stale ({'; '.join(reasons)}); "
+                f"run `compendium run {name}` first"
+            )
         captions = list(_captions(folder / f"{name}.ipynb").values())
         figures = iter(captions)
         for output in notebook.outputs:
@@ -89,18 +99,19 @@ def manifest(pipeline: pl.Pipeline) -> list[dict[str, str]]:
             else:
                 rows = sum(1 for _ in path.open(encoding="utf-8")) - 1
                 comment = f"table of the chapter '{notebook.title}' ({rows} rows, CSV)"
-            entries.append(
-                {"file": str(rel), "comment": f"{comment}; sha256 {run['outputs'][output][:12]}"}
-            )
+            digest = sha256_file(path)  # hashed now: the certificate lists these bytes
+            if digest != run["outputs"][output]:
+                raise CertifyError(f"{path} differs from the sha256 in its run.json; run again")
+            entries.append({"file": str(rel), "comment": f"{comment}; sha256 {digest[:12]}"})
     return entries
 
 
 def _paper() -> dict[str, Any]:
     path = repo_root() / "CITATION.cff"
     try:
-        citation = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
-        raise CertifyError(f"{path}: cannot read the citation ({err})") from None
+        citation = safeyaml.load_yaml(path)
+    except safeyaml.YamlError as err:
+        raise CertifyError(f"cannot read the citation: {err}") from None
     if not isinstance(citation, dict) or not citation.get("title") or not citation.get("authors"):
         raise CertifyError(f"{path}: needs 'title' and 'authors'")
     reproduced = [
@@ -175,10 +186,11 @@ def _summary(pipeline: pl.Pipeline) -> str:
 def codecheck(pipeline: pl.Pipeline) -> dict[str, Any]:
     """The configuration as a mapping, validated with :func:`validate`."""
     written = (_read_json(build_dir() / "manifest.json") or {}).get("written")
+    listed = manifest(pipeline)  # first: nothing is described unless every run stands
     config = {
         "version": SPEC_VERSION,
         "paper": _paper(),
-        "manifest": manifest(pipeline),
+        "manifest": listed,
         "codechecker": [],
         "certificate": None,
         "repository": _repository(),
@@ -205,9 +217,14 @@ def validate(config: dict[str, Any]) -> None:
 
 
 def write_codecheck(pipeline: pl.Pipeline) -> Path:
-    """Write ``build/codecheck.yml`` and return its path."""
-    config = codecheck(pipeline)
+    """Write ``build/codecheck.yml`` and return its path; when the runs cannot be certified,
+    an earlier configuration is removed, so none describes results that no longer stand."""
     path = codecheck_path()
+    try:
+        config = codecheck(pipeline)
+    except CertifyError:
+        path.unlink(missing_ok=True)
+        raise
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100)
     path.write_text(text, encoding="utf-8")
@@ -215,9 +232,13 @@ def write_codecheck(pipeline: pl.Pipeline) -> Path:
 
 
 def certificate_page(pipeline: pl.Pipeline) -> str:
-    """The book page rendering ``codecheck.yml`` (written afresh from this build)."""
-    path = write_codecheck(pipeline)
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The book page rendering ``codecheck.yml`` (written afresh from this build); a build
+    of stale or altered runs gets a page saying why there is no configuration."""
+    try:
+        path = write_codecheck(pipeline)
+    except CertifyError as err:
+        return f"# Reproduction certificate (unsigned)\n\nNo configuration was written: {err}.\n"
+    config = safeyaml.load_yaml(path)
     lines = [
         "# Reproduction certificate (unsigned)",
         "",

@@ -7,6 +7,7 @@ compendium run                       # every notebook that is stale, in parallel
 compendium run quality_indicators -p alpha=0.01 -p organisations='["ORG01","ORG02"]'
 compendium book
 compendium certify                   # build/codecheck.yml for a codechecker to sign
+compendium clean --failed --set p-1a2b3c4d5e   # remove failed runs and one parameter set
 compendium sweep simulation                       # a LocalCluster of 2 one-thread workers
 compendium sweep simulation --scheduler tcp://host:8786
 compendium sweep simulation --cluster slurm --config slurm.yml --workers 4
@@ -15,9 +16,11 @@ compendium sweep simulation --cluster slurm --config slurm.yml --workers 4
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
+from concurrent.futures import CancelledError
 from typing import Any
 
 from rich.console import Console
@@ -26,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from analysis.compendium import pipeline as pl
+from analysis.errors import CompendiumError, ServiceError
 
 # Nothing printed is read as rich markup: a value holding "[/]" is shown as it is.
 console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
@@ -50,12 +54,17 @@ class ProgressBoard:
                 seconds = f" {event.seconds:.1f} s" if event.status == "executed" else ""
                 status = (f"{event.status:9}", STYLE[event.status])
                 console.print(Text.assemble(status, f" {event.name}{seconds}"))
+        elif event[0] == "progress":  # ("progress", name, "2/4 tasks done")
+            _, name, text = event
+            self.state[name] = ("running", 0.0, text)
+            if not console.is_terminal:
+                console.print(Text(f"running   {name}: {text}"))
         else:
             _, name = event
             self.started[name] = time.perf_counter()
             self.state[name] = ("running", 0.0, "")
             if not console.is_terminal:
-                console.print(f"running   {name}")
+                console.print(Text(f"running   {name}"))
         if self.live:
             self.live.update(self.render())
 
@@ -63,11 +72,12 @@ class ProgressBoard:
         table = Table(title=f"compendium run ({time.perf_counter() - self.t0:.1f} s)", box=None)
         for column in ("notebook", "status", "time"):
             table.add_column(column)
-        for name, (status, seconds, _) in self.state.items():
+        for name, (status, seconds, note) in self.state.items():
             if status == "running":
-                seconds = time.perf_counter() - self.started[name]
+                seconds = time.perf_counter() - self.started.get(name, self.t0)
             shown = f"{seconds:.1f} s" if status in ("running", "executed", "failed") else ""
-            table.add_row(Text(name), Text(status, style=STYLE.get(status, "white")), shown)
+            label = f"{status} ({note})" if status == "running" and note else status
+            table.add_row(Text(name), Text(label, style=STYLE.get(status, "white")), shown)
         return table
 
 
@@ -99,10 +109,38 @@ def cmd_status(args: argparse.Namespace) -> int:
         else:
             todo = sum(not sw.is_done(t) for t in all_tasks)
             print(f"{pl.SWEEP_REF + name:24} stale  ({todo} task(s) to run, then gathered)")
+    from analysis.compendium import housekeeping as hk
+
+    others: dict[str, list] = {}
+    for folder in hk.run_folders(pipeline):
+        others.setdefault(folder.notebook, []).append(folder)
     for plan in status(pipeline):
         state = "fresh" if plan.fresh else "stale"
         why = f"  ({'; '.join(plan.reasons)})" if plan.reasons else ""
         print(f"{plan.notebook.name:24} {state}{why}")
+        for folder in others.get(plan.notebook.name, []):
+            size, age = hk.describe_size(folder.bytes), hk.describe_age(folder.age_seconds)
+            values = "" if folder.failed else f"  {hk.parameters_of(folder.path)}"
+            print(f"  {folder.name:22} {folder.state}, {size}, {age}{values}")
+    if others:
+        print("remove sets or failed folders with `compendium clean --set NAME` or `--failed`")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from analysis.compendium import housekeeping as hk
+
+    pipeline = pl.load(args.pipeline)
+    for name in args.notebooks:
+        pipeline.notebook(name)
+    if not (args.set or args.all_sets or args.failed):
+        console.print("removing temporary folders only (choose --set, --all-sets or --failed)")
+    done = hk.clean(
+        pipeline, args.notebooks, sets=args.set, all_sets=args.all_sets, failed=args.failed
+    )
+    for line in done:
+        console.print(Text(line))
+    console.print(f"{len(done)} change(s)" if done else "nothing to remove")
     return 0
 
 
@@ -202,28 +240,64 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"{counts['failed']} failed{left}"
         )
 
-    client = None
-    if not args.serial:
-        client = sw.make_client(
-            scheduler=args.scheduler, cluster=args.cluster, config=args.config, workers=args.workers
-        )
-    try:
-        result = sw.run_sweep(declared, pipeline, client=client, report=report)
-    finally:
-        sw.close_client(client, own_cluster=not args.scheduler)
+    from analysis.compendium.atomic import build_lock
+
+    with build_lock("compendium " + " ".join(sys.argv[1:])):
+        client = None
+        if not args.serial:
+            client = sw.make_client(
+                scheduler=args.scheduler,
+                cluster=args.cluster,
+                config=args.config,
+                workers=args.workers,
+            )
+        try:
+            result = sw.run_sweep(declared, pipeline, client=client, report=report)
+        except (OSError, TimeoutError, CancelledError) as err:
+            if client is None:
+                raise
+            raise ServiceError(
+                f"sweep {declared.name}: the Dask cluster was lost ({type(err).__name__}: "
+                f"{err}); finished tasks are kept: run the sweep again to resume"
+            ) from None
+        finally:
+            with contextlib.suppress(OSError, TimeoutError, CancelledError):
+                sw.close_client(client, own_cluster=not args.scheduler)
     console.print(
         f"{len(result.executed)} executed, {len(result.cached)} cached, "
         f"{len(result.failed)} failed in {time.perf_counter() - started:.1f} s"
     )
     for name, message in result.failed.items():
-        console.print(f"[bold red]failed:[/] {declared.name} task {name}: {message}")
+        _error(f"{declared.name} task {name}: {message}")
     if result.results:
         console.print(f"results: {result.results}")
     return 1 if result.failed else 0
 
 
+class UsageError(CompendiumError):
+    """A command-line argument the command cannot take; reported in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (``error: ...``, exit 2), no usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive(text: str) -> int:
+    """A count of workers or jobs: a whole number of at least one (0 would wait for ever)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="compendium", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pipeline", help="pipeline file (default: pipeline.yml in the repo)")
@@ -244,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument(
         "--jobs",
         "-j",
-        type=int,
+        type=_positive,
         default=os.cpu_count(),
         help="notebooks run at once (default: number of cores)",
     )
@@ -260,11 +334,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep_p.add_argument("--config", help="SLURM settings (YAML) for --cluster slurm")
     sweep_p.add_argument(
-        "--workers", type=int, default=2, help="worker processes (SLURM: jobs), one thread each"
+        "--workers",
+        type=_positive,
+        default=2,
+        help="worker processes (SLURM: jobs), one thread each",
     )
     sweep_p.add_argument("--serial", action="store_true", help="run the tasks here, without Dask")
     sweep_p.set_defaults(func=cmd_sweep)
     sub.add_parser("strip", help="remove outputs from notebooks").set_defaults(func=cmd_strip)
+    clean_p = sub.add_parser(
+        "clean", help="remove parameter sets, failed runs and leftover temporary folders"
+    )
+    clean_p.add_argument("notebooks", nargs="*", help="notebooks to clean (default: all)")
+    clean_p.add_argument(
+        "--set", action="append", default=[], metavar="NAME", help="a parameter set p-<hash>"
+    )
+    clean_p.add_argument("--all-sets", action="store_true", help="every non-default set")
+    clean_p.add_argument("--failed", action="store_true", help="every failed-* folder")
+    clean_p.set_defaults(func=cmd_clean)
     sub.add_parser(
         "certify", help="write build/codecheck.yml (CODECHECK configuration, unsigned)"
     ).set_defaults(func=cmd_certify)

@@ -166,6 +166,11 @@ def _relative_file(value: Any, what: str) -> str:
     return value
 
 
+def is_pattern(ref: str) -> bool:
+    """True for a data input naming files by a pattern (``data/x/qof_*.yml``)."""
+    return ":" not in ref and any(char in ref for char in "*?[")
+
+
 def _check_reference(ref: str, what: str) -> None:
     if ":" in ref:
         upstream, output = ref.split(":", 1)
@@ -174,6 +179,8 @@ def _check_reference(ref: str, what: str) -> None:
         _relative_file(output, what)
     else:
         _relative_file(ref, what)
+        if is_pattern(ref) and any(is_pattern(part) for part in Path(ref).parts[:-1]):
+            raise ValueError(f"{what} {ref!r}: a pattern may use * ? [ ] in the file name only")
 
 
 def _parse_notebook(path: Path, name: str, raw: Any, line: int) -> Notebook:
@@ -310,9 +317,15 @@ def _check_book(path: Path, book: Any, line: int) -> dict:
     return dict(book)
 
 
-def load(path: str | Path | None = None) -> Pipeline:
-    """Read and check the pipeline file; errors name the file and line."""
-    path = Path(path) if path else repo_root() / PIPELINE_FILE
+def check_data_input(ref: str) -> None:
+    """A data input (``data/...``: a file, a folder or a pattern); a ValueError saying why not."""
+    if ":" in ref:
+        raise ValueError(f"input {ref!r}: expected a data file, folder or pattern (data/...)")
+    _check_reference(ref, "input")
+
+
+def read_raw(path: Path) -> Any:
+    """The pipeline file's YAML, read within bounds, every mapping remembering its lines."""
     try:
         text = safeyaml.read_text(path, MAX_PIPELINE_BYTES)
         safeyaml.check_shape(path, text, MAX_DEPTH)
@@ -327,6 +340,13 @@ def load(path: str | Path | None = None) -> Pipeline:
         raise _fail(path, line, f"malformed YAML: {problem}") from None
     except (TypeError, RecursionError) as err:
         raise _fail(path, 0, f"unsupported YAML structure ({err})") from None
+    return raw
+
+
+def load(path: str | Path | None = None) -> Pipeline:
+    """Read and check the pipeline file; errors name the file and line."""
+    path = Path(path) if path else repo_root() / PIPELINE_FILE
+    raw = read_raw(path)
     if (
         not isinstance(raw, dict)
         or not isinstance(raw.get("notebooks"), dict)
@@ -353,9 +373,11 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise PipelineError(f"parameter {text!r}: expected NAME=VALUE")
     name, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+        value = safeyaml.load_text(raw, f"parameter {name.strip()}") if raw.strip() else ""
+    except safeyaml.YamlError as err:
+        if "aliases" in str(err) or "nested deeper" in str(err) or "NUL" in str(err):
+            raise PipelineError(str(err)) from None
+        value = raw  # not YAML: taken as text
     if value is None:
         value = raw
     return name.strip(), value
@@ -397,7 +419,9 @@ def paramset_name(notebook: Notebook, parameters: dict[str, Any]) -> str:
 def input_path(ref: str) -> Path:
     """A declared input as a file: ``data/...`` in the repository, another notebook's output
     (``<notebook>:<output>``) or a sweep's gathered results (``sweep:<name>``, from a
-    notebook's ``sweeps``)."""
+    notebook's ``sweeps``). A pattern (``data/x/qof_*.yml``) gives its folder."""
+    if is_pattern(ref):
+        return repo_root() / Path(ref).parent
     if ref.startswith(SWEEP_REF):
         return sweep_results(ref[len(SWEEP_REF) :])
     if ":" in ref:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.compendium import atomic, cache
+from analysis.compendium import atomic, cache, observe, reads
 from analysis.compendium import pipeline as pl
 from analysis.compendium.atomic import InterruptedRun, LockError  # noqa: F401 - re-exported
 from analysis.compendium.inputcheck import input_problems
@@ -166,6 +166,8 @@ def _check_inputs(notebook: pl.Notebook, produced: set[str] = frozenset()) -> No
         if ref.split(":", 1)[0] in produced:
             continue
         path = pl.input_path(ref)
+        if pl.is_pattern(ref) and path.is_dir() and not cache.pattern_files(ref):
+            raise RunError(f"notebook {notebook.name!r}: input {ref} matches no file in {path}")
         if not path.exists():
             hint = f" (run {ref.split(':')[0]!r} first)" if ":" in ref else ""
             raise RunError(f"notebook {notebook.name!r}: input {ref} not found at {path}{hint}")
@@ -212,6 +214,30 @@ def _check_after(
         )
 
 
+def _check_reads(notebook: pl.Notebook, parameters: dict[str, Any], tmp: Path) -> list[str]:
+    """Refuse a run that read a project file its cache key does not cover; return the
+    project files it read (for its manifest)."""
+    log = tmp / observe.READS_LOG
+    if not log.is_file():
+        raise RunError(
+            f"notebook {notebook.name!r}: its kernel did not record the files it read "
+            f"({log.name} missing: was the analysis package importable in the kernel?)"
+        )
+    read = observe.read_log(log)
+    log.unlink()
+    paths = [
+        parameters[name]
+        for name, param in notebook.parameters.items()
+        if param.type == "path" and parameters.get(name)
+    ]
+    covered = reads.coverage(notebook.cache_inputs, paths, own=[tmp])
+    missing = reads.undeclared(read, covered)
+    if missing:
+        raise RunError(reads.describe(notebook.name, "notebook", missing))
+    own = Path(os.path.realpath(tmp))
+    return reads.recorded_reads(p for p in read if not Path(p).is_relative_to(own))
+
+
 def _write_manifest(
     tmp: Path,
     notebook: pl.Notebook,
@@ -219,6 +245,7 @@ def _write_manifest(
     paramset: str,
     components: dict[str, Any],
     seconds: float,
+    read: list[str],
 ) -> None:
     files = cache.folder_hashes(tmp)
     manifest = {
@@ -232,6 +259,7 @@ def _write_manifest(
         "outputs": {out: files[out] for out in notebook.outputs},
         "files": files,
         "executed_notebook": f"{notebook.name}.ipynb",
+        "reads": read,
         "seconds": round(seconds, 3),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
@@ -272,7 +300,11 @@ def execute_notebook(
             # The kernel starts in the run folder; papermill's own `cwd` would chdir the
             # whole process, which races between parallel runs.
             resources={"metadata": {"path": str(tmp)}},
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # Every file the kernel opens is recorded, and the kernel dies with this process.
+            extra_arguments=[
+                "--IPKernelApp.log_level=ERROR",
+                f"--IPKernelApp.exec_lines={observe.kernel_startup()}",
+            ],
             # Each kernel serves one notebook whose results are already saved: no need to wait.
             shutdown_kernel="immediate",
             execution_timeout=notebook.timeout,
@@ -280,12 +312,13 @@ def execute_notebook(
             progress_bar=False,
             log_output=False,
         )
+        read = _check_reads(notebook, parameters, tmp)
         missing = [out for out in notebook.outputs if not (tmp / out).is_file()]
         if missing:
             raise RunError(f"notebook {notebook.name!r} did not write declared output(s) {missing}")
         _check_after(notebook, parameters, components, stamps)
         seconds = time.perf_counter() - started
-        _write_manifest(tmp, notebook, parameters, paramset, components, seconds)
+        _write_manifest(tmp, notebook, parameters, paramset, components, seconds, read)
     except BaseException as err:
         failed = final.parent / f"failed-{paramset}"
         shutil.rmtree(failed, ignore_errors=True)

@@ -31,11 +31,13 @@ outputs are gathered, with one column per grid parameter, into
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,17 +47,57 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from analysis.compendium import cache
+from analysis.compendium import cache, observe, reads
 from analysis.compendium import pipeline as pl
+from analysis.compendium.clusters import (  # noqa: F401 - the sweep's cluster API, re-exported
+    close_client,
+    make_client,
+    slurm_cluster,
+)
+from analysis.configschema import check_config
 from analysis.errors import CompendiumError
 from analysis.files import sha256_file
 from analysis.paths import SWEEP_RECORD, repo_root, sweep_dir
 from analysis.paths import SWEEP_RESULTS as RESULTS_FILE
 
-SWEEP_KEYS = {"title", "command", "notebook", "grid", "fixed", "output"}
 TASK_FILE = "task.json"
+DEFAULT_TIMEOUT = 600
+_VALUE = {"type": ["string", "number", "boolean"]}
+_VALUES = {"oneOf": [_VALUE, {"type": "array", "items": _VALUE}]}
+SWEEPS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "sweeps": {
+            "type": ["object", "null"],
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["grid", "output"],
+                "properties": {
+                    "title": {"type": "string"},
+                    "command": {
+                        "oneOf": [
+                            {"type": "string", "minLength": 1},
+                            {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                        ]
+                    },
+                    "notebook": {"type": "string", "minLength": 1},
+                    "grid": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "additionalProperties": {"type": "array", "minItems": 1, "items": _VALUES},
+                    },
+                    "fixed": {"type": ["object", "null"], "additionalProperties": _VALUES},
+                    "output": {"type": "string", "minLength": 1},
+                    "inputs": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                    "timeout": {"type": "integer", "minimum": 1},
+                },
+            },
+        }
+    },
+}
+"""What ``pipeline.yml``'s ``sweeps`` section may say: types, allowed keys, flat values."""
 GATHERED_FILE = SWEEP_RECORD  # the declaration, task keys and sha256 behind results.csv
 
 
@@ -74,6 +116,8 @@ class Sweep:
     command: tuple[str, ...] = ()
     notebook: str = ""
     fixed: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()
+    timeout: int = DEFAULT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -106,37 +150,23 @@ def _fail(path: Path, line: int, message: str) -> SweepError:
 
 
 def load_sweeps(pipeline: pl.Pipeline) -> dict[str, Sweep]:
-    """The ``sweeps`` section of the pipeline file; errors name the file and line."""
-    raw = yaml.load(pipeline.path.read_text(encoding="utf-8"), Loader=pl._LineLoader)  # noqa: S506
-    section = raw.get("sweeps") or {}
+    """The ``sweeps`` section of the pipeline file, checked against :data:`SWEEPS_SCHEMA`
+    and the notebooks it names; errors name the file, line and key."""
     path = pipeline.path
-    if not isinstance(section, dict):
-        raise _fail(path, pl._line(raw, "sweeps"), "'sweeps' must be a mapping of sweep names")
+    raw = pl.read_raw(path)
+    check_config(raw, SWEEPS_SCHEMA, path)
+    section = raw.get("sweeps") or {}
     sweeps = {}
     for name, spec in section.items():
         line = pl._line(section, name)
-        if not isinstance(spec, dict):
-            raise _fail(path, line, f"sweep {name!r}: expected a mapping")
-        unknown = sorted(set(spec) - SWEEP_KEYS)
-        if unknown:
-            raise _fail(
-                path,
-                line,
-                f"sweep {name!r}: unknown key(s) {unknown}; allowed {sorted(SWEEP_KEYS)}",
-            )
         if bool(spec.get("command")) == bool(spec.get("notebook")):
             raise _fail(path, line, f"sweep {name!r}: give exactly one of 'command' or 'notebook'")
-        grid = spec.get("grid")
-        if (
-            not isinstance(grid, dict)
-            or not grid
-            or not all(isinstance(v, list) and v for v in grid.values())
-        ):
-            raise _fail(
-                path, line, f"sweep {name!r}: 'grid' must map parameter names to non-empty lists"
-            )
-        if not isinstance(spec.get("output"), str):
-            raise _fail(path, line, f"sweep {name!r}: 'output' must name the file each task writes")
+        grid = spec["grid"]
+        try:
+            for ref in spec.get("inputs") or []:
+                pl.check_data_input(ref)
+        except ValueError as err:
+            raise _fail(path, pl._line(spec, "inputs"), f"sweep {name!r}: {err}") from None
         notebook = spec.get("notebook") or ""
         if notebook:
             if notebook not in pipeline.notebooks:
@@ -162,6 +192,8 @@ def load_sweeps(pipeline: pl.Pipeline) -> dict[str, Sweep]:
             command=tuple(str(c) for c in command),
             notebook=notebook,
             fixed=dict(spec.get("fixed") or {}),
+            inputs=tuple(spec.get("inputs") or ()),
+            timeout=spec.get("timeout", DEFAULT_TIMEOUT),
         )
     return sweeps
 
@@ -210,11 +242,10 @@ def tasks(sweep: Sweep, pipeline: pl.Pipeline) -> list[Task]:
             plan = _plan(pipeline, sweep.notebook, parameters)
             key = cache.cache_key(plan.components)
         else:
-            key = hashlib.sha256(
-                pl.canonical_json(
-                    {"command": sweep.command, "parameters": parameters, "code": code}
-                ).encode()
-            ).hexdigest()
+            made_of = {"command": sweep.command, "parameters": parameters, "code": code}
+            if sweep.inputs:
+                made_of["inputs"] = {ref: cache.input_digest(ref) for ref in sweep.inputs}
+            key = hashlib.sha256(pl.canonical_json(made_of).encode()).hexdigest()
         name = _task_name(grid_values)
         slug = hashlib.sha256(name.encode()).hexdigest()[:10]
         out.append(Task(sweep.name, name, parameters, key, sweep_dir(sweep.name) / "tasks" / slug))
@@ -290,17 +321,7 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         if spec.get("command"):
-            command = [sys.executable if c == "python" else c for c in spec["command"]]
-            command += [*_arguments(spec["parameters"]), "--output", str(tmp / spec["output"])]
-            env = {**os.environ, "PYTHONHASHSEED": "0"}
-            done = subprocess.run(  # noqa: S603 - the command is the pipeline's own declaration
-                command, cwd=repo_root(), capture_output=True, text=True, env=env, check=False
-            )
-            if done.returncode != 0:
-                last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-                raise RuntimeError(f"exit status {done.returncode}: {last}")
-            if not (tmp / spec["output"]).is_file():
-                raise RuntimeError(f"did not write its output {spec['output']!r}")
+            _run_command(spec, tmp)
         else:
             from analysis.compendium.runner import execute_notebook
 
@@ -329,6 +350,44 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
     return {"name": spec["name"], "seconds": seconds}
 
 
+def _run_command(spec: dict[str, Any], tmp: Path) -> None:
+    """Run a command task in its own process group, within its timeout; a ``python``
+    command runs under :mod:`.observe`, and a project file it read that the sweep's
+    ``inputs`` (or its script) do not cover fails the task, naming the file."""
+    command = list(spec["command"])
+    log = tmp / observe.READS_LOG
+    if command[0] == "python":
+        command = [sys.executable, "-m", observe.__name__, str(log), "--", *command[1:]]
+    command += [*_arguments(spec["parameters"]), "--output", str(tmp / spec["output"])]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    process = subprocess.Popen(  # noqa: S603 - the command is the pipeline's own declaration
+        command, cwd=repo_root(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _, stderr = process.communicate(timeout=spec["timeout"])
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"timed out after {spec['timeout']} s (the sweep's timeout in pipeline.yml)"
+        ) from None
+    finally:  # the whole group: nothing the task started outlives it
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if process.returncode != 0:
+        last = (stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"exit status {process.returncode}: {last}")
+    if not (tmp / spec["output"]).is_file():
+        raise RuntimeError(f"did not write its output {spec['output']!r}")
+    if log.is_file():
+        scripts = [arg for arg in spec["command"] if arg.endswith(".py")]
+        covered = reads.coverage(spec.get("inputs", ()), scripts, own=[tmp])
+        missing = reads.undeclared(observe.read_log(log), covered)
+        log.unlink()
+        if missing:
+            raise RuntimeError(reads.describe(spec["sweep"], "sweep", missing))
+
+
 def _spec(task: Task, sweep: Sweep, pipeline: pl.Pipeline) -> dict[str, Any]:
     return {
         "sweep": sweep.name,
@@ -340,78 +399,9 @@ def _spec(task: Task, sweep: Sweep, pipeline: pl.Pipeline) -> dict[str, Any]:
         "command": list(sweep.command),
         "notebook": sweep.notebook,
         "pipeline": str(pipeline.path),
+        "inputs": list(sweep.inputs),
+        "timeout": sweep.timeout,
     }
-
-
-# --------------------------------------------------------------------------- clusters
-
-
-def slurm_cluster(config: str | Path, *, jobs: int = 1):
-    """A ``dask_jobqueue.SLURMCluster`` from a YAML file of its settings, scaled to ``jobs``.
-
-    The file holds the keyword arguments of ``SLURMCluster`` (``account``, ``queue``,
-    ``cores``, ``memory``, ``walltime``, and optionally ``job_extra_directives``...);
-    ``processes`` defaults to ``cores`` so each worker process has one thread.
-    """
-    from dask_jobqueue import SLURMCluster
-
-    path = Path(config)
-    try:
-        settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise SweepError(f"{path}: cannot read the SLURM configuration ({err})") from None
-    if not isinstance(settings, dict):
-        raise SweepError(f"{path}: expected a mapping of SLURMCluster settings")
-    missing = [k for k in ("queue", "cores", "memory", "walltime") if k not in settings]
-    if missing:
-        raise SweepError(f"{path}: missing SLURM setting(s) {missing}")
-    settings.setdefault("processes", settings["cores"])
-    settings.setdefault("python", sys.executable)
-    cluster = SLURMCluster(**settings)
-    if jobs:
-        cluster.scale(jobs=jobs)
-    return cluster
-
-
-def make_client(
-    *,
-    scheduler: str | None = None,
-    cluster: str = "local",
-    config: str | None = None,
-    workers: int = 2,
-):
-    """A Dask client: an existing scheduler, a SLURM cluster, or a local one (default).
-
-    The local cluster has ``workers`` processes of one thread each (papermill and kernels are
-    not thread-safe) and no dashboard.
-    """
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        return Client(scheduler, timeout="10s")
-    if cluster == "slurm":
-        if not config:
-            raise SweepError(
-                "--cluster slurm needs --config <file> with account, queue, cores, memory, walltime"
-            )
-        return Client(slurm_cluster(config, jobs=max(1, workers)))
-    if cluster != "local":
-        raise SweepError(f"--cluster: unknown value {cluster!r}; expected local or slurm")
-    local = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    return Client(local)
-
-
-def close_client(client: Any, *, own_cluster: bool = True) -> None:
-    """Close a client of :func:`make_client` (None is ignored) and, unless the cluster is
-    someone else's (``--scheduler``), the cluster it started."""
-    if client is None:
-        return
-    cluster = getattr(client, "cluster", None)
-    client.close()
-    if cluster is not None and own_cluster:
-        cluster.close()
 
 
 # --------------------------------------------------------------------------- the sweep

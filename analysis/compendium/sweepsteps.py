@@ -59,8 +59,17 @@ def run_sweep_step(
     workers = max(1, min(jobs, todo)) if cluster else 1
     holding(workers)
     client = sw.make_client(workers=workers) if cluster else None
+
+    def progress(counts: dict) -> None:
+        done = counts["done"] + counts["cached"]
+        if done or counts["failed"]:  # the first report says nothing new
+            failed = f", {counts['failed']} failed" if counts["failed"] else ""
+            report(("progress", label, f"{done}/{counts['total']} tasks done{failed}"))
+
     try:
-        result = sw.run_sweep(declared, pipeline, client=client, all_tasks=all_tasks)
+        result = sw.run_sweep(
+            declared, pipeline, client=client, all_tasks=all_tasks, report=progress
+        )
     finally:
         sw.close_client(client)
         holding(0)

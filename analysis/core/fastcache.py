@@ -22,9 +22,7 @@ from types import ModuleType
 import pandas as pd
 
 from analysis.files import atomic_path, sha256_file
-from analysis.paths import build_dir
-
-CACHE_SUBDIR = "cache"
+from analysis.paths import CACHE_SUBDIR, build_dir
 
 
 def cache_dir() -> Path:

@@ -3,10 +3,10 @@
 One analysis takes any of three kinds of data, told apart by the observation file's header:
 
 ``observations`` (practice level)
-    ``practice_code, year, indicator_id`` and either counts (``numerator`` >= 0,
-    ``denominator`` > 0) or a ``value`` (optionally with a ``denominator``). ``year`` is the
-    start of the financial year (2009 means 2009/10). One row per practice, year and
-    indicator. For binomial indicators the numerator may not exceed the denominator.
+    ``practice_code, year, indicator_id`` and either counts (finite whole numbers:
+    ``numerator`` >= 0, ``denominator`` >= 1) or a ``value`` (optionally with a
+    ``denominator``). ``year`` is the start of the financial year (2009 means 2009/10). One
+    row per practice, year and indicator. For binomial indicators the numerator may not exceed the denominator.
 ``observations`` (organisation level)
     The same with ``organisation_id`` in place of ``practice_code``: one row per
     organisation (a PCN's own published rate), no practice rows and no membership file.
@@ -300,6 +300,7 @@ def validate_observations(
     name: str = "observations",
     *,
     unit: str = "practice_code",
+    whole_counts: bool = True,
 ) -> pd.DataFrame:
     """Check tidy observations against the contract and the catalogue.
 
@@ -314,6 +315,11 @@ def validate_observations(
         File name used in messages.
     unit
         ``practice_code`` or ``organisation_id`` (an organisation-level table).
+    whole_counts
+        Whether numerators and denominators are counts read from a file (finite whole
+        numbers, denominators at least 1). False for counts derived from values
+        (``numerator = value x denominator``), which need only be finite, with positive
+        denominators.
 
     Returns
     -------
@@ -345,7 +351,21 @@ def validate_observations(
     first, last = year_window(frame["indicator_id"], catalogue)
     binomial = catalogue.loc[catalogue["distribution"] == "binomial", "indicator_id"]
     kind = "practice" if unit == "practice_code" else "organisation"
+    numerator, denominator = frame["numerator"].to_numpy(), frame["denominator"].to_numpy()
+    if whole_counts:
+        count_checks = {
+            "column 'numerator': not a finite whole number (a count)": _not_a_count(numerator),
+            "column 'denominator': not a finite whole number (a count)": _not_a_count(denominator),
+            "column 'denominator': below 1 (a count of at least one)": denominator < 1,
+        }
+    else:
+        count_checks = {
+            "column 'numerator': not a finite number": ~np.isfinite(numerator),
+            "column 'denominator': not a finite positive number": ~np.isfinite(denominator)
+            | (denominator <= 0),
+        }
     checks = {
+        **count_checks,
         f"unknown indicator id(s) {unknown} (not in the catalogue)": ~known,
         "column 'year': outside the indicator's years_available": (
             known & ((frame["year"] < first) | (frame["year"] > last))
@@ -360,6 +380,12 @@ def validate_observations(
             problems.append(f"{label} on {describe_lines(frame, mask)}")
     raise_problems(problems, name)
     return frame
+
+
+def _not_a_count(values: np.ndarray) -> np.ndarray:
+    """True where a value is infinite or fractional (counts are finite whole numbers)."""
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(values) | (np.mod(values, 1) != 0)
 
 
 def _duplicated_key(frame: pd.DataFrame, unit: str = "practice_code") -> pd.Series:

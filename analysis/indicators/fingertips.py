@@ -22,7 +22,9 @@ mapping says ``missing_counts: value`` (the ``Value`` column analysed as a conti
 measure, in :attr:`Extract.values`) or ``drop``.
 
 Use ``python -m analysis.indicators.fingertips EXPORT.csv --out FOLDER`` to write
-``FOLDER/observations.csv`` (and ``england.csv``); add ``membership.csv`` and
+``FOLDER/observations.csv`` (and ``england.csv``, and ``values.csv`` with the scores kept
+without counts; an export with no practice row with counts is refused, writing nothing);
+add ``membership.csv`` and
 ``organisations.csv`` there and point the notebook's ``data_source`` at the folder.
 """
 
@@ -41,15 +43,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import yaml
 
+from analysis.configschema import ConfigError, distinct_values, load_config
 from analysis.core.datasets import DataError, read_table, write_csv
 from analysis.indicators.contract import (
+    DISTRIBUTIONS,
     OBSERVATION_COLUMNS,
     describe_lines,
     validate_observations,
 )
 from analysis.indicators.panel import indicators_dir, read_catalogue, write_observations
+from analysis.patterns import ConfigPattern
 
 FINGERTIPS_COLUMNS = [
     "Indicator ID",
@@ -92,21 +96,9 @@ NUMERIC = {
     "Denominator",
 }
 REQUIRED = {"Area Code", "Area Type", "Time period"}
-MAPPING_KEYS = {
-    "source",
-    "columns",
-    "practice_area_type",
-    "national_area_type",
-    "period_pattern",
-    "keep_empty",
-    "missing_counts",
-    "indicators",
-    "select",
-}
 COUNT_POLICIES = ("error", "drop", "value")
 DEFAULT_SELECT = {"Sex": ["Persons"], "Age": ["All ages"]}
 """Rows kept unless the mapping's ``select`` says otherwise for that column (``[]``: any)."""
-INDICATOR_KEYS = {"indicator_id", "name", "distribution", "domain", "higher_is_better"}
 ROLES = ("indicator", "area_code", "area_type", "period", "numerator", "denominator")
 
 
@@ -173,35 +165,64 @@ EXPORT_SCHEMA = export_schema([])
 """The fixed columns of every export (the parent comparison column varies; see above)."""
 
 
-def _indicators(doc: dict, path: Path) -> dict[str, dict]:
-    """``{fingertips id: {indicator_id, ...}}``: a catalogue id, or a declared indicator."""
-    out = {}
-    for key, value in doc.items():
-        entry = {"indicator_id": value} if isinstance(value, str) else dict(value or {})
-        unknown = sorted(set(entry) - INDICATOR_KEYS)
-        if unknown or "indicator_id" not in entry:
-            raise DataError(
-                f"{path}: indicators: {key}: expected a catalogue indicator_id or a mapping "
-                f"with keys {sorted(INDICATOR_KEYS)} (indicator_id required); got {value!r}"
-            )
-        out[str(key)] = {k: (str(v) if k != "higher_is_better" else v) for k, v in entry.items()}
-    return out
+_TEXT = {"type": "string", "minLength": 1}
+_TEXTS = {"type": "array", "items": _TEXT}
+_INDICATOR = {
+    "oneOf": [
+        _TEXT,
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["indicator_id"],
+            "properties": {
+                "indicator_id": _TEXT,
+                "name": _TEXT,
+                "distribution": {"enum": list(DISTRIBUTIONS)},
+                "domain": _TEXT,
+                "higher_is_better": {"type": ["boolean", "null"]},
+            },
+        },
+    ]
+}
+MAPPING_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["columns", "indicators"],
+    "properties": {
+        "source": {"type": "string"},
+        "columns": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(ROLES),
+            "properties": {role: _TEXT for role in ROLES},
+        },
+        "practice_area_type": {"oneOf": [_TEXT, {**_TEXTS, "minItems": 1}]},
+        "national_area_type": _TEXT,
+        "period_pattern": {"type": "string", "patternGroups": ["year"]},
+        "keep_empty": _TEXTS,
+        "missing_counts": {"enum": list(COUNT_POLICIES)},
+        "indicators": {"type": "object", "additionalProperties": _INDICATOR},
+        # a column's selected values: one text or a flat list of texts (none nested)
+        "select": {
+            "type": ["object", "null"],
+            "additionalProperties": {"oneOf": [_TEXT, _TEXTS]},
+        },
+    },
+}
+"""What a Fingertips column-mapping file may say (checked by
+:func:`analysis.configschema.load_config`)."""
 
 
 def read_mapping(path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Read and check a column-mapping file; errors name the file and the key."""
+    """Read and check a column-mapping file against :data:`MAPPING_SCHEMA`: allowed keys and
+    types, a period pattern RE2 can run, each export column in one role only; errors name the
+    file, line and key."""
     path = Path(path or mapping_path())
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise DataError(f"{path}: cannot read the mapping ({err})") from None
-    unknown = sorted(set(doc) - MAPPING_KEYS)
-    missing = sorted({"columns", "indicators"} - set(doc))
-    if unknown or missing:
-        raise DataError(f"{path}: unknown key(s) {unknown}, missing key(s) {missing}")
-    columns = doc["columns"] or {}
-    if sorted(columns) != sorted(ROLES):
-        raise DataError(f"{path}: 'columns' must map exactly {list(ROLES)}; got {sorted(columns)}")
+        doc = load_config(path, MAPPING_SCHEMA)
+        distinct_values(doc["columns"], path, "columns")
+    except ConfigError as err:
+        raise DataError(str(err)) from None
     if not doc["indicators"]:
         raise DataError(
             f"{path}: 'indicators' is empty; map each Fingertips Indicator ID to a catalogue "
@@ -209,27 +230,20 @@ def read_mapping(path: str | os.PathLike | None = None) -> dict[str, Any]:
         )
     area = doc.get("practice_area_type", ["GPs", "GP"])
     select = doc.get("select") or {}
-    if not isinstance(select, dict):
-        raise DataError(f"{path}: 'select' must map export columns to lists of values")
-    mapping = {
-        "columns": columns,
+    return {
+        "columns": doc["columns"],
         "practice_area_type": [area] if isinstance(area, str) else list(area),
         "national_area_type": doc.get("national_area_type", "England"),
         "period_pattern": doc.get("period_pattern", r"^(?P<year>\d{4})(?:/\d{2})?$"),
         "keep_empty": list(doc.get("keep_empty", ["Category Type"])),
         "missing_counts": doc.get("missing_counts", "error"),
-        "indicators": _indicators(doc["indicators"], path),
-        "select": DEFAULT_SELECT
-        | {
-            str(k): [str(v) for v in (vs if isinstance(vs, list) else [vs])]
-            for k, vs in select.items()
+        "indicators": {
+            str(key): {"indicator_id": value} if isinstance(value, str) else dict(value)
+            for key, value in doc["indicators"].items()
         },
+        "select": DEFAULT_SELECT
+        | {str(k): vs if isinstance(vs, list) else [vs] for k, vs in select.items()},
     }
-    if mapping["missing_counts"] not in COUNT_POLICIES:
-        raise DataError(f"{path}: missing_counts must be one of {list(COUNT_POLICIES)}")
-    if "year" not in re.compile(mapping["period_pattern"]).groupindex:
-        raise DataError(f"{path}: period_pattern needs a named group (?P<year>...)")
-    return mapping
 
 
 def read_export(path: str | os.PathLike) -> pd.DataFrame:
@@ -249,8 +263,9 @@ def read_export(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def _years(periods: pd.Series, pattern: str, name: str) -> pd.Series:
-    parsed = periods.str.extract(pattern)["year"]
-    bad = parsed.isna()
+    extracted = ConfigPattern(pattern, ["year"]).extract(periods.fillna("").astype(str), "year")
+    parsed = pd.Series(extracted, index=periods.index, dtype=object)
+    bad = parsed.isna() | ~parsed.fillna("").str.fullmatch(r"\d{4}")
     if bad.any():
         raise DataError(
             f"{name}: column 'Time period': not a year matching {pattern!r} on "
@@ -476,10 +491,22 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if extract.observations.empty:
+        kept = 0 if extract.values is None else len(extract.values)
+        why = f"; {kept} practice row(s) without counts were kept as values" if kept else ""
+        print(
+            f"error: {args.export}: no practice row with counts to convert{why}; the tidy "
+            "panel needs counts (numerator and denominator), so nothing was written",
+            file=sys.stderr,
+        )
+        return 2
     ordered = extract.observations.sort_values(["practice_code", "year", "indicator_id"])
     print(f"wrote {write_observations(ordered, args.out / 'observations.csv')}")
     print(f"wrote {write_csv(extract.england, args.out / 'england.csv')}")
     print(f"wrote {write_catalogue(extract, mapping, args.out / 'indicator_catalogue.csv')}")
+    if extract.values is not None and not extract.values.empty:
+        scored = extract.values.sort_values(["practice_code", "year", "indicator_id"])
+        print(f"wrote {write_csv(scored, args.out / 'values.csv')} (scores without counts)")
     for reason, count in extract.set_aside.items():
         print(f"set aside: {count} row(s), {reason}")
     if extract.unmapped:

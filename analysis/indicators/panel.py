@@ -119,7 +119,9 @@ def validate_panel(panel: Panel) -> Panel:
 
     Member practices without observations are added to ``panel.notices``.
     """
-    validate_observations(panel.observations, panel.catalogue, unit=panel.unit)
+    # Counts read from a file were checked as whole numbers when read; counts derived from
+    # values (value x denominator) are fractional, so here they need only be finite.
+    validate_observations(panel.observations, panel.catalogue, unit=panel.unit, whole_counts=False)
     practices = pd.Series(panel.observations[panel.unit].unique())
     validate_membership(panel.membership, panel.organisations, practices, notices=panel.notices)
     if panel.tier not in TIERS:

@@ -295,7 +295,11 @@ def _values(
     problems += value_problems
     try:
         counts = validate_observations(
-            counts.dropna(subset=["denominator"]), catalogue, name=name, unit=unit
+            counts.dropna(subset=["denominator"]),
+            catalogue,
+            name=name,
+            unit=unit,
+            whole_counts=False,
         )
     except DataError as err:
         problems += [line.strip() for line in str(err).splitlines()[1:]]

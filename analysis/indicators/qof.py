@@ -22,7 +22,6 @@ import csv
 import gzip
 import io
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,15 +29,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import yaml
 
+from analysis.configschema import ConfigError, distinct_values, load_config
 from analysis.core.datasets import MAX_REPORTED, DataError
 from analysis.indicators.panel import indicators_dir
+from analysis.patterns import ConfigPattern
 
 FIELDS = ("practice_code", "practice_name", "list_size", "points_achieved", "points_available")
 NUMERIC_FIELDS = ("list_size", "points_achieved", "points_available")
-MAPPING_KEYS = {"layout", "max_points", "missing", "year", "year_from_filename", "columns"}
-MAPPING_KEYS |= {"groups", "practice_code_pattern"}
 PRACTICE_CODE = r"^[A-Z][0-9A-Z]\d{4}$"
 
 QOF_SCHEMA = pa.DataFrameSchema(
@@ -83,37 +81,55 @@ class Mapping:
         return [*self.columns.values(), *self.groups.values()]
 
 
+MAPPING_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["layout", "max_points", "columns"],
+    "properties": {
+        "layout": {"type": "string", "minLength": 1},
+        "max_points": {"type": "number", "exclusiveMinimum": 0},
+        "missing": {"type": "array", "items": {"type": "string"}},
+        "year": {"type": ["integer", "null"], "minimum": 1990, "maximum": 2100},
+        "year_from_filename": {"type": "string", "patternGroups": ["year"]},
+        "practice_code_pattern": {"type": "string", "patternGroups": []},
+        "columns": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(FIELDS),
+            "properties": {name: {"type": "string", "minLength": 1} for name in FIELDS},
+        },
+        "groups": {
+            "type": ["object", "null"],
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+            "additionalProperties": {"type": "string", "minLength": 1},
+        },
+    },
+}
+"""What a QOF layout mapping file may say (checked by :func:`analysis.configschema.load_config`)."""
+
+
 def read_mapping(path: str | os.PathLike) -> Mapping:
-    """Read and check one mapping file; errors name the file and the key."""
+    """Read and check one mapping file against :data:`MAPPING_SCHEMA`: allowed keys, types,
+    a finite positive ``max_points``, patterns RE2 can run, and each column in one role
+    only; errors name the file, line and key."""
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise DataError(f"{path}: cannot read the mapping ({err})") from None
-    if not isinstance(doc, dict):
-        raise DataError(f"{path}: expected a YAML mapping of keys {sorted(MAPPING_KEYS)}")
-    unknown = sorted(set(doc) - MAPPING_KEYS)
-    missing = sorted({"layout", "max_points", "columns"} - set(doc))
-    if unknown or missing:
-        raise DataError(f"{path}: unknown key(s) {unknown}, missing key(s) {missing}")
-    columns = doc["columns"] or {}
-    if sorted(columns) != sorted(FIELDS):
-        raise DataError(f"{path}: 'columns' must map exactly {list(FIELDS)}; got {sorted(columns)}")
-    if not isinstance(doc["max_points"], int | float) or doc["max_points"] <= 0:
-        raise DataError(f"{path}: 'max_points' must be a positive number")
-    pattern = doc.get("year_from_filename", r"(?P<year>\d{4})-\d{2}")
-    if "year" not in re.compile(pattern).groupindex:
-        raise DataError(f"{path}: year_from_filename needs a named group (?P<year>...)")
+        doc = load_config(path, MAPPING_SCHEMA)
+        groups = doc.get("groups") or {}
+        roles = {f"columns.{k}": v for k, v in doc["columns"].items()}
+        distinct_values(roles | {f"groups.{k}": v for k, v in groups.items()}, path, "")
+    except ConfigError as err:
+        raise DataError(str(err)) from None
     return Mapping(
         path=path,
-        layout=str(doc["layout"]),
+        layout=doc["layout"],
         max_points=float(doc["max_points"]),
-        columns={str(k): str(v) for k, v in columns.items()},
-        groups={str(k): str(v) for k, v in (doc.get("groups") or {}).items()},
-        missing=tuple(str(m) for m in doc.get("missing", [":"])),
-        year=None if doc.get("year") is None else int(doc["year"]),
-        year_from_filename=pattern,
-        practice_code_pattern=str(doc.get("practice_code_pattern", PRACTICE_CODE)),
+        columns=dict(doc["columns"]),
+        groups=dict(groups),
+        missing=tuple(doc.get("missing", [":"])),
+        year=doc.get("year"),
+        year_from_filename=doc.get("year_from_filename", Mapping.year_from_filename),
+        practice_code_pattern=doc.get("practice_code_pattern", PRACTICE_CODE),
     )
 
 
@@ -161,8 +177,8 @@ def file_year(path: str | os.PathLike, mapping: Mapping) -> int:
     """The financial year (its first calendar year) of a file, from the mapping or its name."""
     if mapping.year is not None:
         return mapping.year
-    found = re.search(mapping.year_from_filename, Path(path).name)
-    if not found:
+    found = ConfigPattern(mapping.year_from_filename, ["year"]).search(Path(path).name)
+    if not found or found["year"] is None or not found["year"].isdigit():
         raise DataError(
             f"{path}: the file name does not give a year: expected a match of "
             f"{mapping.year_from_filename!r} (e.g. 'QOF 2019-20.csv'), or set 'year:' in "
@@ -264,7 +280,11 @@ def read_qof(
     name = str(path)
     codes = frame[mapping.columns["practice_code"]].str.strip()
     problems = []
-    malformed = ~codes.str.fullmatch(mapping.practice_code_pattern)
+    if mapping.practice_code_pattern == PRACTICE_CODE:
+        malformed = ~codes.str.fullmatch(PRACTICE_CODE)
+    else:  # the mapping's own pattern, run by RE2 (linear time)
+        pattern = ConfigPattern(mapping.practice_code_pattern)
+        malformed = ~codes.map(pattern.fullmatch).astype(bool)
     if malformed.any():
         problems.append(
             f"column {mapping.columns['practice_code']!r}: malformed practice code on "

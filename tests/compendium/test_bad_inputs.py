@@ -41,6 +41,7 @@ import yaml
 
 from analysis.core import catalogue
 from analysis.core.datasets import DataError
+from analysis.errors import CompendiumError
 from analysis.files import sha256_file
 from analysis.paths import data_dir, sources_dir
 
@@ -217,7 +218,7 @@ def test_corpus_is_well_formed():
     assert len(ids) == len(set(ids)), "duplicated case ids"
     assert len(CASES) >= 30
     kinds = {case["kind"] for case in CASES}
-    assert kinds == {"data", "pipeline", "parameter", "notebook", "run"}
+    assert kinds == {"data", "config", "pipeline", "parameter", "notebook", "run"}
     strands = {case["target"].split("/")[0] for case in CASES if case["project"] == "data"}
     assert strands == {path.parent.name for path in catalogue.catalogue_files()}
     for case in CASES:
@@ -235,7 +236,8 @@ def _reader(case: dict, file: Path):
         return entry.read
     module, _, name = case["reader"].partition(":")
     function = getattr(importlib.import_module(module), name)
-    args = [str(file) if a == "{file}" else a for a in case.get("args", [])]
+    root = str(data_dir().parent)
+    args = [a.replace("{file}", str(file)).replace("{root}", root) for a in case.get("args", [])]
     return lambda: function(*args)
 
 
@@ -272,6 +274,32 @@ def test_bad_data_file(data_copy, case):
     assert_message(case, str(info.value))
     after = {k: v for k, v in snapshot(data_copy).items() if k != case["target"]}
     assert after == others, "the reader changed other data files"
+
+
+# --------------------------------------------------------------------------- configuration files
+
+CONFIG_CASES = _params(lambda c: c["project"] == "config")
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES)
+def test_bad_configuration_file(tmp_path, case):
+    """A configuration file a reader takes (a layout mapping): it reads cleanly as shipped,
+    and corrupted it is refused in one line naming the file, line and key, in bounded time.
+    Only the file is copied (the readers take it by path); data it is used on is read in
+    place."""
+    target = tmp_path / case["target"]
+    target.parent.mkdir(parents=True)
+    shutil.copy2(data_dir().parent / case["target"], target)
+    read = _reader(case, target)
+    if not case.get("reads_after"):
+        read()  # the control: the shipped file reads
+    corrupt(target, case["mutate"])
+    started = time.perf_counter()
+    with pytest.raises(CompendiumError) as info:
+        read()
+    assert time.perf_counter() - started < 30, "the reader took unbounded time"
+    assert_message(case, str(info.value))
+    assert "\n" not in str(info.value), "the message is not one line"
 
 
 # --------------------------------------------------------------------------- through the CLI

@@ -54,6 +54,11 @@ def test_validate_names_the_missing_field(edit, message):
 
 
 def _fake_runs(root) -> None:
+    """Runs recorded as the runner would (cache key of the current code and data, sha256 of
+    each output), without executing anything."""
+    from analysis.compendium.runner import plan_notebook
+    from analysis.files import sha256_file
+
     pipeline = pl.load()
     for name in pipeline.order():
         folder = pl.run_dir(name)
@@ -61,8 +66,28 @@ def _fake_runs(root) -> None:
         for output in pipeline.notebook(name).outputs:
             (folder / output).parent.mkdir(parents=True, exist_ok=True)
             (folder / output).write_text("x,y\n1,2\n")
-            outputs[output] = "f" * 64
-        (folder / "run.json").write_text(json.dumps({"outputs": outputs}))
+        plan = plan_notebook(pipeline.notebook(name))
+        outputs = {out: sha256_file(folder / out) for out in pipeline.notebook(name).outputs}
+        record = {"outputs": outputs, "files": outputs, "cache": plan.components}
+        record["parameters"] = plan.parameters
+        (folder / "run.json").write_text(json.dumps(record))
+
+
+def _write_tables(tables) -> None:
+    (tables / "kind_counts.csv").write_text(
+        "source_document,kind,kind_label,checks,agree,disagree,not checked\n"
+        "Rosen et al. (2016),consistency,consistency,3,2,1,0\n"
+        "all publications,consistency,consistency,3,2,1,0\n"
+        "all publications,round_trip,round-trip,5,5,0,0\n"
+    )
+    (tables / "verdicts.csv").write_text(
+        "publication,item,checks,verdict,aea_reason,label,reasons\n"
+        "Rosen et al. (2016),whole publication,3,not able to reproduce,data not available,"
+        "not able to reproduce: data not available,no figure recomputed\n"
+    )
+    (tables / "source_findings.csv").write_text(
+        "finding_id,class,what\nF1,figures,a\nF2,rule,b\nT1,tension,c\n"
+    )
 
 
 def test_certify_without_runs_is_one_clear_line(mini, capsys):
@@ -86,22 +111,17 @@ def report(mini):
 
     nbformat.write(nbformat.v4.new_notebook(), mini / "notebooks" / "report.ipynb")
     (mini / "CITATION.cff").write_text(CITATION)
+    (pl.run_dir("report") / "tables").mkdir(parents=True)
+    _write_tables(pl.run_dir("report") / "tables")
     _fake_runs(mini)
-    tables = pl.run_dir("report") / "tables"
-    (tables / "kind_counts.csv").write_text(
-        "source_document,kind,kind_label,checks,agree,disagree,not checked\n"
-        "Rosen et al. (2016),consistency,consistency,3,2,1,0\n"
-        "all publications,consistency,consistency,3,2,1,0\n"
-        "all publications,round_trip,round-trip,5,5,0,0\n"
-    )
-    (tables / "verdicts.csv").write_text(
-        "publication,item,checks,verdict,aea_reason,label,reasons\n"
-        "Rosen et al. (2016),whole publication,3,not able to reproduce,data not available,"
-        "not able to reproduce: data not available,no figure recomputed\n"
-    )
-    (tables / "source_findings.csv").write_text(
-        "finding_id,class,what\nF1,figures,a\nF2,rule,b\nT1,tension,c\n"
-    )
+    _write_tables(pl.run_dir("report") / "tables")  # the report's tables, as recorded
+    folder = pl.run_dir("report")
+    record = json.loads((folder / "run.json").read_text())
+    from analysis.files import sha256_file
+
+    for out in record["outputs"]:
+        record["outputs"][out] = record["files"][out] = sha256_file(folder / out)
+    (folder / "run.json").write_text(json.dumps(record))
     return mini
 
 
@@ -124,3 +144,25 @@ def test_certify_lists_every_output_and_summarises_by_kind(report, capsys):
     assert "checks the published figures of" in config["paper"]["reference"]
     page = certify.certificate_page(pipeline)
     assert "Reproduction certificate (unsigned)" in page and "```yaml" in page
+
+
+def test_certify_hashes_what_it_lists_and_refuses_altered_or_stale_runs(report, capsys):
+    assert main(["certify"]) == 0
+    written = certify.codecheck_path()
+    assert written.exists()
+    capsys.readouterr()
+    out = pl.run_dir("alpha") / "tables" / "out.csv"
+    out.write_text("x,y\n9,9\n")  # a hand edit after the run
+    assert main(["certify"]) == 2
+    err = capsys.readouterr().err
+    assert "notebook 'alpha' cannot be certified: its run is stale" in err
+    assert "out.csv was modified" in err and err.count("\n") == 1
+    assert not written.exists()  # no configuration describes results that no longer stand
+    out.write_text("x,y\n1,2\n")
+    assert main(["certify"]) == 0
+    capsys.readouterr()
+    (report / "data" / "input.csv").write_text("value\n7\n")  # an input changed since
+    assert main(["certify"]) == 2
+    assert "its run is stale (input file changed: data/input.csv)" in capsys.readouterr().err
+    page = certify.certificate_page(pl.load())
+    assert page.startswith("# Reproduction certificate (unsigned)\n\nNo configuration")

@@ -103,7 +103,16 @@ def test_up_to_date_needs_the_same_key_and_the_site(mini):
     assert not bookcache.up_to_date(components, html)  # no site yet
     html.mkdir(parents=True)
     (html / "index.html").write_text("<html></html>")
+    assert not bookcache.up_to_date(components, html)  # a site it did not record
+    bookcache.record(components)
     assert bookcache.up_to_date(components, html)
+    (html / "index.html").write_text("<html>edited by hand</html>")
+    assert not bookcache.up_to_date(components, html)
+    (html / "index.html").write_text("<html></html>")  # the same bytes, touched again
+    assert bookcache.up_to_date(components, html)
+    (html / "extra.html").write_text("<script></script>")  # a page the build did not make
+    assert not bookcache.up_to_date(components, html)
+    (html / "extra.html").unlink()
     assert bookcache.changed_parts(components) == []
     (mini / "book" / "intro.md").write_text("# changed\n")
     assert bookcache.changed_parts(_key(pipeline)) == ["pages"]
@@ -175,6 +184,18 @@ def test_unchanged_book_builds_nothing_and_one_changed_chapter_rereads_one_page(
     reread = {k for k, v in _mtimes(doctrees, "*.doctree").items() if trees.get(k) != v}
     assert reread == {"chapters/chapter.doctree"}
     assert bookcache.changed_parts(bookcache.book_components(pl.load())) == []
+
+
+@pytest.mark.e2e
+def test_a_hand_edit_of_the_published_html_is_rebuilt_away(project, monkeypatch):
+    use(monkeypatch, project)
+    page = project / "build" / "book" / "html" / "intro.html"
+    built = page.read_bytes()
+    page.write_bytes(built.replace(b"</body>", b"<p>HAND-EDIT</p></body>"))
+    assert not bookcache.is_fresh(pl.load())
+    book.build_book(pl.load())
+    assert page.read_bytes() == built
+    assert bookcache.is_fresh(pl.load())
 
 
 def test_cached_page_is_kept_while_its_parts_are_unchanged(tmp_path, monkeypatch):

@@ -19,6 +19,7 @@ import pytest
 from analysis import errors, markup, parameters
 from analysis.compendium import atomic, cache
 from analysis.compendium import pipeline as pl
+from analysis.paths import resolve_output_dir
 
 # --------------------------------------------------------------------------- swaps
 
@@ -242,9 +243,24 @@ def test_a_hand_run_writes_to_its_own_parameter_set_folder(tmp_path, monkeypatch
     assert record["parameters"] == {"alpha": 0.01, "sites": ["a"]}
     assert record["runner"].startswith("hand")
     assert not (root / "build" / "runs").exists()
+    run_folder = root / "build" / "runs" / "nb" / "default"
+    run_folder.mkdir(parents=True)
+    monkeypatch.chdir(run_folder)  # where the pipeline starts the kernel
     piped = {"alpha": 0.01, "sites": ["b"], "output_dir": "."}
     assert parameters.check_parameters("nb", piped) == {"alpha": 0.01, "sites": ["b"]}
     assert piped["output_dir"] == "."
+
+
+@pytest.mark.parametrize("output_dir", ["../../X", "/tmp", "build/manual/../../escape"])
+def test_a_hand_run_may_write_only_under_the_build_folder(tmp_path, monkeypatch, output_dir):
+    root = _project(tmp_path, monkeypatch)
+    monkeypatch.chdir(root)
+    namespace = {"alpha": 0.05, "sites": ["a"], "output_dir": output_dir}
+    with pytest.raises(parameters.ParameterError, match=r"outside the build folder's runs/"):
+        parameters.check_parameters("nb", namespace)
+    with pytest.raises(ValueError, match=r"leave output_dir empty"):
+        resolve_output_dir(output_dir, "nb")
+    assert not (root / "build").exists() and not (root.parent / "X").exists()
 
 
 def test_the_pipeline_and_the_notebooks_share_one_parameter_check():
@@ -416,4 +432,6 @@ def test_notebooks_check_against_the_pipeline_file_the_command_was_given(tmp_pat
         "    parameters:\n      alpha: {type: int, default: 1}\n"
     )
     monkeypatch.setenv(parameters.PIPELINE_ENV, str(other))
+    (tmp_path / "build" / "manual" / "nb").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "build" / "manual" / "nb")
     assert parameters.check_parameters("nb", {"alpha": 2, "output_dir": "."}) == {"alpha": 2}

@@ -19,6 +19,7 @@ import pytest
 
 from analysis.compendium import pipeline as pl
 from analysis.compendium import sweep as sw
+from analysis.configschema import ConfigError
 from analysis.files import sha256_file
 
 pytestmark = pytest.mark.e2e
@@ -218,10 +219,7 @@ def test_slurm_job_script(tmp_path):
 def test_slurm_config_missing_setting(tmp_path):
     config = tmp_path / "slurm.yml"
     config.write_text("account: gp-scale\ncores: 4\n")
-    with pytest.raises(
-        sw.SweepError,
-        match=r"slurm.yml: missing SLURM setting\(s\) \['queue', 'memory', 'walltime'\]",
-    ):
+    with pytest.raises(ConfigError, match=r"slurm.yml:1: \(top level\): 'queue' is required"):
         sw.slurm_cluster(config)
 
 
