@@ -6,7 +6,8 @@ One analysis takes any of three kinds of data, told apart by the observation fil
     ``practice_code, year, indicator_id`` and either counts (finite whole numbers:
     ``numerator`` >= 0, ``denominator`` >= 1) or a ``value`` (optionally with a
     ``denominator``). ``year`` is the start of the financial year (2009 means 2009/10). One
-    row per practice, year and indicator. For binomial indicators the numerator may not exceed the denominator.
+    row per practice, year and indicator. For binomial indicators the numerator may not
+    exceed the denominator.
 ``observations`` (organisation level)
     The same with ``organisation_id`` in place of ``practice_code``: one row per
     organisation (a PCN's own published rate), no practice rows and no membership file.
