@@ -19,6 +19,11 @@ from analysis.core.sentences import Sentences
 UNITS = {"pcn": "networks", "ccg": "CCGs"}
 
 
+def _lie(count) -> str:
+    """The verb agreeing with a cited count."""
+    return "lies" if count.value == 1 else "lie"
+
+
 def _funnel_cite(said: Sentences, column: str, limits: str, side: str, fmt: str = ""):
     where = {"limits": limits, "confidence": "99.8%", "side": side}
     return said.cite("funnel_summary", column, format=fmt, **where)
@@ -57,8 +62,9 @@ def _funnel(said: Sentences, unit: str) -> None:
     verdict = _beyond(said, limits, cells)
     said.add(
         "funnel_sampling",
-        f"In {{year}}, {{below}} of the {{k}} {unit} lie below and {{above}} above the 99.8% "
-        f"limits of a funnel with sampling variation only. If {unit} did not differ, "
+        f"In {{year}}, of the {{k}} {unit}, {{below}} {_lie(cells['below'])} below and "
+        f"{{above}} above the 99.8% limits of a funnel with sampling variation only. If {unit} "
+        "did not differ, "
         "{perm_below} below and {perm_above} above would be expected (mean of {b} shuffles of "
         f"practices across {unit}, each keeping its number of practices; the normal "
         "distribution gives {normal} on each side): " + verdict,
@@ -93,7 +99,8 @@ def _funnel(said: Sentences, unit: str) -> None:
     said.add(
         "funnel_tau2",
         f"With the variance between {unit} added to the limits (tau-squared {{tau2}} squared "
-        "percentage points, {method}), {below} lie below and {above} above the 99.8% limits. "
+        f"percentage points, {{method}}), {{below}} {_lie(cells['below'])} below and {{above}} "
+        "above the 99.8% limits. "
         f"If {unit} differed only by a normal effect of that variance, {{perm_below}} below "
         "and {perm_above} above would be expected (the normal distribution gives {normal} on "
         "each side): " + verdict,
@@ -138,27 +145,37 @@ def _icc(said: Sentences, unit: str) -> None:
     )
 
 
-def _size(said: Sentences) -> None:
+def _size(said: Sentences, unit: str) -> None:
     smallest = said.tables["size_associations"].sort_values("p").iloc[0]
     where = {"outcome": smallest["outcome"], "size_measure": smallest["size_measure"]}
+    family = said.tables["size_family"].iloc[0]
+    asked = "against achievement in {years} " + (
+        "year" if family["achievement_years"] == 1 else "years"
+    )
+    if family["change_tests"] > 0:
+        asked += " and against its change"
+    cells = {
+        "m": said.cite("size_family", "tests"),
+        "measures": said.cite("size_family", "size_measures"),
+        "years": said.cite("size_family", "achievement_years"),
+        "p": said.cite("size_associations", "p", format=".3f", **where),
+        "outcome": said.cite("size_associations", "outcome", **where),
+        "per": said.cite("size_associations", "per", **where),
+        "q": said.cite("size_associations", "q", format=".3f", **where),
+        "d": said.cite("size_family", "discoveries"),
+        "fdr": said.cite("size_family", "fdr", format="g"),
+        "coef": said.cite("size_associations", "coefficient", format=".2f", **where),
+        "lower": said.cite("size_associations", "ci_lower", format=".2f", **where),
+        "upper": said.cite("size_associations", "ci_upper", format=".2f", **where),
+    }
     said.add(
         "size_tests",
-        "Size was tested {m} times (two size measures, against achievement in each year and "
-        "against its change): one family. The smallest p-value, {p} ({outcome}, per "
-        "{per}), is q = {q} after Benjamini-Hochberg over the family, and {d} of the {m2} "
-        "tests have q below {fdr}. The estimate is {coef} percentage points per doubling "
-        "(95% CI {lower} to {upper}).",
-        m=said.cite("size_family", "tests"),
-        p=said.cite("size_associations", "p", format=".3f", **where),
-        outcome=said.cite("size_associations", "outcome", **where),
-        per=said.cite("size_associations", "per", **where),
-        q=said.cite("size_associations", "q", format=".3f", **where),
-        d=said.cite("size_family", "discoveries"),
-        m2=said.cite("size_family", "tests"),
-        fdr=said.cite("size_family", "fdr", format="g"),
-        coef=said.cite("size_associations", "coefficient", format=".2f", **where),
-        lower=said.cite("size_associations", "ci_lower", format=".2f", **where),
-        upper=said.cite("size_associations", "ci_upper", format=".2f", **where),
+        f"The size of the {unit} was tested {{m}} times, one family ({{measures}} size measures, "
+        + asked
+        + "). The smallest p-value, {p} ({outcome}, per {per}), is q = {q} after "
+        "Benjamini-Hochberg over the family; tests with q below {fdr}: {d}. That estimate is "
+        "{coef} percentage points per doubling (95% CI {lower} to {upper}).",
+        **cells,
     )
 
 
@@ -200,6 +217,6 @@ def network_findings(tables: Mapping[str, pd.DataFrame], *, grouping: str = "pcn
     unit = UNITS.get(grouping, "organisations")
     _funnel(said, unit)
     _icc(said, unit)
-    _size(said)
+    _size(said, unit)
     _reml(said)
     return said

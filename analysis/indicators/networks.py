@@ -342,14 +342,19 @@ def size_family(sizes: pd.DataFrame, fdr: float = 0.05) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``family``, ``tests``, ``smallest_p``, ``smallest_q``, ``fdr``, ``discoveries``,
-        ``below_005_unadjusted`` (tests with ``p < 0.05`` before adjustment).
+        ``family``, ``tests``, ``size_measures``, ``achievement_years``, ``change_tests``,
+        ``smallest_p``, ``smallest_q``, ``fdr``, ``discoveries``, ``below_005_unadjusted``
+        (tests with ``p < 0.05`` before adjustment).
     """
+    change = sizes["outcome"].str.startswith("change")
     return pd.DataFrame(
         [
             {
                 "family": SIZE_FAMILY,
                 "tests": len(sizes),
+                "size_measures": int(sizes["size_measure"].nunique()),
+                "achievement_years": int(sizes.loc[~change, "outcome"].nunique()),
+                "change_tests": int(change.sum()),
                 "smallest_p": float(sizes["p"].min()),
                 "smallest_q": float(sizes["q"].min()),
                 "fdr": float(fdr),

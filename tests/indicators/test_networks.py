@@ -323,6 +323,11 @@ def test_findings_choose_their_words_from_the_cells(real_run):
     keys = {row["key"] for row in said.rows}
     assert "icc_before_networks" not in keys
     assert "within the shuffles' 2.5th to 97.5th percentiles" in said.text("funnel_tau2")
-    assert said.text("funnel_sampling").startswith("In 2021-22, 36 of the 1,261 CCGs")
+    assert said.text("funnel_sampling").startswith("In 2021-22, of the 1,261 CCGs, 36 lie below")
+    assert said.text("size_tests").startswith("The size of the CCGs was tested 10 times")
+    assert "in 4 years and against its change)" in said.text("size_tests")
     tables["funnel_reference"]["skewness_england"] = 0.5
-    assert "right-skewed" in network_findings(tables).text("skew")
+    tables["size_family"][["achievement_years", "change_tests"]] = [1, 0]
+    again = network_findings(tables)
+    assert "right-skewed" in again.text("skew")
+    assert "against achievement in 1 year)" in again.text("size_tests")
