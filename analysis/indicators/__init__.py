@@ -5,7 +5,9 @@ Panel: ``contract`` (schemas and checks), ``panel`` (loading, membership by year
 Real data (issue 13): ``qof`` (NHS Digital QOF practice summaries by layout mapping),
 ``membership`` (organisations from a parent-code column such as the PCN), ``listsizes`` (the
 2013 list sizes), ``mixed`` (random-intercept REML), ``networks`` (PCNs against England),
-``network_run`` and ``network_figures`` (the REAL primary-care-network chapter).
+``network_funnel`` (the networks' funnel with the between-network variance and the shuffled
+reference), ``network_findings`` (its results in words), ``network_run`` and
+``network_figures`` (the REAL primary-care-network chapter).
 Analyses: ``selection``, ``comparison`` (1, 3), ``trends`` (2), ``variation`` (4),
 ``associations`` (5), ``summary`` (6), ``truth`` (truth against estimate), ``results`` (a run
 and its tables). Chapter: ``statements`` (published findings judged), ``figures``.
@@ -27,6 +29,8 @@ __all__ = [
     "membership",
     "mixed",
     "network_figures",
+    "network_findings",
+    "network_funnel",
     "network_run",
     "networks",
     "panel",

@@ -5,11 +5,14 @@ The model is statsmodels' ``MixedLM`` with ``groups`` and no other random effect
 variance ratio ``gamma = sigma_b^2 / sigma^2`` every group's covariance inverts in closed form
 (``V_g^-1 = (I - w_g J) / sigma^2``, ``w_g = gamma / (1 + n_g gamma)``), so the restricted
 likelihood profiled over ``beta`` and ``sigma^2`` is a function of ``gamma`` alone, evaluated
-with group sums in a few vectorised operations and maximised with
-:func:`scipy.optimize.minimize_scalar`. ``MixedLM`` loops over groups in Python and takes about
-2 s per fit on 6,400 practices in 1,260 primary care networks; this takes milliseconds and
-gives the same estimates (the tests compare the two on every quantity reported, and the
-chapter reports a ``MixedLM`` fit beside it for its headline year).
+with group sums in a few vectorised operations. It is maximised by solving its score equation
+(the derivative in ``gamma``, also in closed form) with Brent's method, after a bounded search
+has located the maximum: comparing function values alone stops about 1e-7 short in relative
+terms, because the log-likelihood is flat at its maximum. ``MixedLM`` loops over groups in
+Python and takes about 2 s per fit on 6,400 practices in 1,260 primary care networks; this
+takes milliseconds and agrees with statsmodels' own REML score and a tightly converged
+``MixedLM`` to 1e-9 (the tests), and the chapter reports a ``MixedLM`` fit beside it for its
+headline year.
 """
 
 from __future__ import annotations
@@ -20,6 +23,36 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
+
+LOWER, UPPER = -25.0, 12.0
+"""Search range of ``log(gamma)``; below ``LOWER`` the between-group variance is taken as 0."""
+
+
+def _solve_score(objective, score) -> float:
+    """The variance ratio ``gamma`` at which the REML score is zero (0 at the boundary).
+
+    A bounded scalar search finds the neighbourhood of the minimum of ``objective`` (it
+    compares function values, which stop resolving ``gamma`` at about 1e-7 relative because
+    the objective is flat there); the root of ``score`` bracketed around that point is then
+    found by Brent's method to machine precision (``xtol`` 1e-14 on ``log(gamma)``).
+    """
+    found = optimize.minimize_scalar(
+        objective, bounds=(LOWER, UPPER), method="bounded", options={"xatol": 1e-8}
+    )
+    if score(LOWER) >= 0 and objective(LOWER) <= found.fun:
+        return 0.0
+    low, high, step = found.x, found.x, 1e-6
+    while score(low) > 0 and low > LOWER:
+        low = max(low - step, LOWER)
+        step *= 4
+    step = 1e-6
+    while score(high) < 0 and high < UPPER:
+        high = min(high + step, UPPER)
+        step *= 4
+    if np.sign(score(low)) == np.sign(score(high)):
+        return float(np.exp(found.x))  # no sign change inside the range: keep the search's answer
+    root = optimize.brentq(score, low, high, xtol=1e-14, rtol=4 * np.finfo(float).eps)
+    return float(np.exp(root))
 
 
 @dataclass(frozen=True)
@@ -99,33 +132,46 @@ def fit_random_intercept(
     n_obs, p = x.shape
     n = np.bincount(codes, minlength=k).astype(float)
     sx = _group_sums(x, codes, k)
-    sy = _group_sums(y[:, None], codes, k)[:, 0]
-    xtx, xty, yty = x.T @ x, x.T @ y, y @ y
+    sy = np.bincount(codes, weights=y, minlength=k)
+    xtx, xty = x.T @ x, x.T @ y
+    dof = n_obs - p
 
     def pieces(gamma: float):
         w = gamma / (1 + n * gamma)
         a = xtx - (sx * w[:, None]).T @ sx
         b = xty - (sx * w[:, None]).T @ sy
         beta = np.linalg.solve(a, b)
-        # r'V^-1 r sigma^2 = sum r^2 - sum_g w_g (sum_g r)^2, with r = y - X beta
-        sr = sy - sx @ beta
-        rss = yty - 2 * beta @ xty + beta @ xtx @ beta
-        q = rss - np.sum(w * sr**2)
-        return beta, a, q, w
+        # sigma^2 r'V^-1 r = sum r^2 - sum_g w_g (sum_g r)^2, with r = y - X beta; the
+        # residuals are formed directly (not as y'y - 2 b'X'y + ...) so that nothing cancels
+        r = y - x @ beta
+        sr = np.bincount(codes, weights=r, minlength=k)
+        q = r @ r - np.sum(w * sr**2)
+        return beta, a, q, sr
 
     def objective(log_gamma: float) -> float:
+        """-2 x the REML log-likelihood profiled over beta and sigma^2, up to a constant."""
         gamma = np.exp(log_gamma)
         _, a, q, _ = pieces(gamma)
-        sign, logdet = np.linalg.slogdet(a)
-        return (n_obs - p) * np.log(q / (n_obs - p)) + np.sum(np.log1p(n * gamma)) + logdet
+        return dof * np.log(q / dof) + np.sum(np.log1p(n * gamma)) + np.linalg.slogdet(a)[1]
 
-    found = optimize.minimize_scalar(
-        objective, bounds=(-25.0, 12.0), method="bounded", options={"xatol": 1e-10}
-    )
-    boundary = objective(-25.0)
-    gamma = float(np.exp(found.x)) if found.fun < boundary else 0.0
+    def score(log_gamma: float) -> float:
+        """d objective / d log(gamma): zero at the REML estimate.
+
+        With d_g = dw_g / dgamma = 1 / (1 + n_g gamma)^2, the pieces' derivatives are
+        dq = -sum d_g (sum_g r)^2 (beta is at its optimum, so it does not move q to first
+        order), dlog|A| = -sum d_g sx_g' A^-1 sx_g and dsum log(1 + n_g gamma) =
+        sum n_g / (1 + n_g gamma).
+        """
+        gamma = np.exp(log_gamma)
+        _, a, q, sr = pieces(gamma)
+        d = 1 / (1 + n * gamma) ** 2
+        leverage = np.einsum("gi,gi->g", sx, np.linalg.solve(a, sx.T).T)
+        slope = -dof * np.sum(d * sr**2) / q + np.sum(n / (1 + n * gamma)) - np.sum(d * leverage)
+        return gamma * slope
+
+    gamma = _solve_score(objective, score)
     beta, a, q, _ = pieces(gamma)
-    sigma2 = q / (n_obs - p)
+    sigma2 = q / dof
     cov = sigma2 * np.linalg.inv(a)
     names = list(exog.columns)
     params = pd.Series(beta, index=names)

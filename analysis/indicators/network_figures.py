@@ -27,16 +27,21 @@ POSITION_COLOURS = {
 def funnel_figure(funnel: pd.DataFrame, national: pd.DataFrame) -> plt.Figure:
     """Each organisation's mean percentage of available points against its member practices.
 
+    Points are coloured by their position against the limits with the between-organisation
+    variance; those limits are drawn dark (95% dashed, 99.8% solid), the sampling-only 99.8%
+    limits light and dotted. The figure is 8 x 5 inches whatever the number of organisations.
+
     Parameters
     ----------
     funnel
-        :func:`analysis.indicators.networks.organisation_funnel`.
+        :func:`analysis.indicators.network_funnel.organisation_funnel`.
     national
         :func:`analysis.indicators.networks.national_comparator` (the row of the funnel's year
         gives the centre line and the between-practice SD).
     """
     year = int(funnel["year"].iloc[0])
     england = national.set_index("year").loc[year]
+    tau2 = float(funnel["tau2"].iloc[0])
     fig, ax = plt.subplots(figsize=(8, 5))
     rng = np.random.default_rng(0)  # horizontal jitter only, so points of equal size separate
     shown = funnel.assign(x=funnel["n_practices"] + rng.uniform(-0.25, 0.25, len(funnel)))
@@ -44,7 +49,7 @@ def funnel_figure(funnel: pd.DataFrame, national: pd.DataFrame) -> plt.Figure:
         data=shown,
         x="x",
         y="mean_pct",
-        hue="position",
+        hue="position_tau2",
         hue_order=list(POSITION_COLOURS),
         palette=POSITION_COLOURS,
         s=14,
@@ -52,10 +57,19 @@ def funnel_figure(funnel: pd.DataFrame, national: pd.DataFrame) -> plt.Figure:
         ax=ax,
     )
     grid = np.linspace(1, max(funnel["n_practices"].max(), 2), 300)
-    for confidence, style in ((0.95, "--"), (0.998, "-")):
-        half = sps.norm.ppf(0.5 + confidence / 2) * england["sd"] / np.sqrt(grid)
+    sampling = england["sd"] ** 2 / grid
+    lines = [
+        (0.998, sampling, ":", "#9e9e9e", "99.8%, sampling only"),
+        (0.95, sampling + tau2, "--", "#333333", "95%, with between-network variance"),
+        (0.998, sampling + tau2, "-", "#333333", "99.8%, with between-network variance"),
+    ]
+    handles, labels = ax.get_legend_handles_labels()
+    for confidence, variance, style, colour, label in lines:
+        half = sps.norm.ppf(0.5 + confidence / 2) * np.sqrt(variance)
         for sign in (-1, 1):
-            ax.plot(grid, england["value"] + sign * half, style, color="#444444", lw=0.9)
+            (line,) = ax.plot(grid, england["value"] + sign * half, style, color=colour, lw=1)
+        handles.append(line)
+        labels.append(label)
     ax.axhline(england["value"], color="#1f4e79", lw=1.2)
     ax.set_ylim(max(funnel["mean_pct"].min() - 2, 0), 101)
     ax.set_xlabel("member practices in the network")
@@ -64,7 +78,14 @@ def funnel_figure(funnel: pd.DataFrame, national: pd.DataFrame) -> plt.Figure:
         f"REAL data: {len(funnel):,} networks against England, QOF {year}-{(year + 1) % 100:02d}",
         fontsize=11,
     )
-    ax.legend(title="against England", fontsize=8, title_fontsize=8, loc="lower right")
+    ax.legend(
+        handles,
+        labels,
+        title="against England (with between-network variance)",
+        fontsize=8,
+        title_fontsize=8,
+        loc="lower right",
+    )
     fig.tight_layout()
     return fig
 

@@ -18,8 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.core.datasets import DataError
-from analysis.indicators import networks
+from analysis.core.sentences import Sentences
+from analysis.core.stats import TAU2_METHODS
+from analysis.indicators import network_funnel, networks
 from analysis.indicators.membership import derive
+from analysis.indicators.network_findings import network_findings
 from analysis.indicators.qof import choose_mapping, file_year, read_qof_years
 
 GROUPINGS = ("pcn", "ccg")
@@ -29,10 +32,12 @@ ATTRIBUTION = "Contains public sector information licensed under the Open Govern
 
 @dataclass
 class NetworkRun:
-    """Tables of one run (every one labelled REAL) and the headline numbers."""
+    """Tables of one run (every one labelled REAL), the headline numbers and the findings
+    in words (built from the tables; written as ``tables/sentences.csv``)."""
 
     tables: dict[str, pd.DataFrame]
     headline: dict[str, float | int | str]
+    findings: Sentences
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -70,6 +75,9 @@ def check_parameters(
     membership_year: int,
     comparator: str,
     sensitivity_years: Sequence[int],
+    tau2_method: str = "dl",
+    permutations: int = 500,
+    fdr: float = 0.05,
 ) -> list[int]:
     """The years to read; a ValueError naming the parameter for anything the data lacks."""
     available = sorted(files)
@@ -84,6 +92,14 @@ def check_parameters(
         raise ValueError(
             f"parameter 'comparator': {comparator!r}; expected one of {networks.COMPARATORS}"
         )
+    if tau2_method not in TAU2_METHODS:
+        raise ValueError(
+            f"parameter 'tau2_method': {tau2_method!r}; expected one of {TAU2_METHODS}"
+        )
+    if int(permutations) != permutations or permutations < 1:
+        raise ValueError(f"parameter 'permutations': {permutations}; expected a whole number >= 1")
+    if not 0 < fdr < 1:
+        raise ValueError(f"parameter 'fdr': {fdr}; expected a number between 0 and 1")
     years = [y for y in available if first_year <= y <= last_year]
     for name, values in (
         ("membership_year", [membership_year]),
@@ -105,6 +121,10 @@ def run_networks(
     exclude: Sequence[str] = ("U",),
     comparator: str = "practice_mean",
     sensitivity_years: Sequence[int] = (2019, 2021, 0),
+    tau2_method: str = "dl",
+    permutations: int = 500,
+    seed: int = 2019,
+    fdr: float = 0.05,
 ) -> NetworkRun:
     """Read the QOF files and run every analysis of the chapter.
 
@@ -124,6 +144,14 @@ def run_networks(
         England as the mean of practices' percentages or as pooled points.
     sensitivity_years
         Membership years compared in the sensitivity analysis (0: each year's own).
+    tau2_method
+        Estimator of the between-network variance added to the funnel's limits
+        (:data:`analysis.core.stats.TAU2_METHODS`; ``dl``: DerSimonian-Laird).
+    permutations, seed
+        Shuffles of practices across networks that give the expected counts of the funnel,
+        and their seed.
+    fdr
+        False discovery rate at which the size tests' Benjamini-Hochberg q-values are counted.
 
     Returns
     -------
@@ -140,6 +168,9 @@ def run_networks(
         membership_year=membership_year,
         comparator=comparator,
         sensitivity_years=sensitivity_years,
+        tau2_method=tau2_method,
+        permutations=permutations,
+        fdr=fdr,
     )
     qof = read_qof_years([files[y] for y in needed])
     timings["read QOF files"] = time.perf_counter() - mark
@@ -151,10 +182,23 @@ def run_networks(
     data = data[data["year"].between(first_year, last_year)].reset_index(drop=True)
     national = networks.national_comparator(data, comparator)
     partition = networks.variance_partition(data)
-    funnel = networks.organisation_funnel(data, national, last_year)
-    summary = networks.funnel_summary(funnel)
+    funnel = network_funnel.organisation_funnel(
+        networks.organisation_table(data), national, last_year, tau2_method=tau2_method
+    )
     sizes = networks.size_associations(data, first_year, last_year)
     timings["analysis"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    members = data[(data["year"] == last_year) & data["organisation_id"].notna()]
+    shuffles = network_funnel.permutation_reference(
+        members["pct"].to_numpy(),
+        members["organisation_id"].to_numpy(),
+        funnel,
+        permutations=permutations,
+        seed=seed,
+    )
+    summary = network_funnel.funnel_summary(funnel, shuffles)
+    reference = network_funnel.funnel_reference(data, national, funnel, shuffles, last_year)
+    timings["permutation reference"] = time.perf_counter() - mark
     mark = time.perf_counter()
     check = networks.mixedlm_check(data, last_year)
     timings["MixedLM cross-check"] = time.perf_counter() - mark
@@ -173,6 +217,9 @@ def run_networks(
         ["practice_code", "year", "points_achieved", "points_available", "layout", "line"],
     ].assign(note="points achieved above points available, as published; kept")
     counts = membership.counts[membership.counts["year"].between(first_year, last_year)]
+    codes = qof.practices[grouping].fillna("").astype(str).str.strip().ne("")
+    in_file = codes.groupby(qof.practices["year"]).any().rename("codes_in_file")
+    counts = counts.merge(in_file, left_on="year", right_index=True, how="left")
     tables = {
         "files": qof.files,
         "membership": counts.assign(rule=membership.rule),
@@ -181,27 +228,27 @@ def run_networks(
         "mixedlm_check": check,
         "pcn_funnel": funnel,
         "funnel_summary": summary,
+        "funnel_reference": reference,
         "size_associations": sizes,
+        "size_family": networks.size_family(sizes, fdr),
         "membership_sensitivity": sensitivity,
         "anomalies": anomalies,
     }
     last = partition.set_index("year").loc[last_year]
-    change = sizes[sizes["outcome"].str.startswith("change")].set_index("size_measure")
+    outside = summary.set_index(["limits", "confidence", "side"])["organisations"]
     headline = {
         "organisations": int(funnel["organisation_id"].nunique()),
         "practices_last_year": int(last["n_practices"]),
         "practices_in_file_last_year": int(national.set_index("year").at[last_year, "n_practices"]),
         "icc_last_year": float(last["icc"]),
-        "between_sd_last_year": float(last["between_sd"]),
-        "within_sd_last_year": float(last["within_sd"]),
-        "england_last_year": float(national.set_index("year").at[last_year, "value"]),
-        "outside_998": int(funnel["position"].isin(["below 99.8%", "above 99.8%"]).sum()),
-        "expected_outside_998": 0.002 * len(funnel),
-        "change_per_doubling_practices": float(change.at["log2_practices", "coefficient"])
-        if "log2_practices" in change.index
-        else float("nan"),
+        "outside_998": int(outside[("sampling only", "99.8%", "outside")]),
+        "outside_998_tau2": int(outside[("with between-network variance", "99.8%", "outside")]),
     }
-    return NetworkRun({k: label_real(v) for k, v in tables.items()}, headline, timings)
+    mark = time.perf_counter()
+    labelled = {k: label_real(v) for k, v in tables.items()}
+    findings = network_findings(labelled, grouping=grouping)
+    timings["findings"] = time.perf_counter() - mark
+    return NetworkRun(labelled, headline, findings, timings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,8 +7,8 @@ is binomial: the percentage is a continuous outcome, and practices are nested in
 organisation (PCN), so a linear mixed model with a random intercept per organisation
 (statsmodels ``MixedLM``, REML) estimates how much of the variation lies between
 organisations and how much between practices within them. The model is fitted by
-:mod:`analysis.indicators.mixed` (closed-form REML, the same estimates as ``MixedLM``, which
-:func:`mixedlm_check` fits beside it for one year).
+:mod:`analysis.indicators.mixed` (REML score equation solved in closed form per group; the
+same estimates as ``MixedLM``, which :func:`mixedlm_check` fits beside it for one year).
 
 * :func:`practice_outcomes`: the analysis table (one row per practice and year).
 * :func:`national_comparator`: England per year, with which comparator and how many
@@ -16,11 +16,11 @@ organisations and how much between practices within them. The model is fitted by
   from the practices in the files).
 * :func:`variance_partition`: between- and within-organisation variance and the intraclass
   correlation per year.
-* :func:`organisation_funnel` and :func:`funnel_summary`: each organisation's mean against
-  England with funnel limits for a mean of ``n`` practices, and how many fall outside
-  against how many would by chance.
+* :func:`organisation_table`: each organisation's practices, patients and mean percentage
+  (the funnel plot is :mod:`analysis.indicators.network_funnel`).
 * :func:`size_associations`: organisation size (practices, registered patients) against
-  achievement and against its change between the first and last year.
+  achievement and against its change between the first and last year, with
+  Benjamini-Hochberg q-values over the family of those tests.
 * :func:`membership_sensitivity`: the variance partition and size associations under
   different membership years.
 """
@@ -33,10 +33,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
-from scipy import stats as sps
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
+from analysis.core.stats import benjamini_hochberg
 from analysis.indicators.membership import Membership, derive
 from analysis.indicators.mixed import fit_random_intercept
 
@@ -44,11 +44,14 @@ COMPARATORS = ("practice_mean", "pooled_points")
 """``practice_mean``: mean of practices' percentages (what an organisation's mean is
 compared with); ``pooled_points``: all points achieved over all points available."""
 SIZE_MEASURES = {
-    "log2_practices": "member practices (doubling)",
-    "log2_patients": "registered patients (doubling)",
+    "log2_practices": "doubling of member practices",
+    "log2_patients": "doubling of registered patients",
 }
-POSITIONS = ("below 99.8%", "below 95%", "within 95%", "above 95%", "above 99.8%")
 SMALL = 30
+SIZE_FAMILY = "network size: both size measures, achievement in every year and its change"
+"""The family of tests over which Benjamini-Hochberg q-values are computed, per membership
+rule: every test of :func:`size_associations` (two size measures times each year's
+achievement and the change between the first and last year)."""
 
 
 class SmallComparatorWarning(UserWarning):
@@ -145,49 +148,81 @@ def _anova_ratio(frame: pd.DataFrame) -> float:
     return max((between - within) / n0, 1e-3) / within
 
 
-def mixedlm_check(data: pd.DataFrame, year: int) -> pd.DataFrame:
-    """The variance partition of ``year`` by statsmodels ``MixedLM`` (REML), as a cross-check.
+def _statsmodels_reml(model, gamma: float) -> tuple[float, float]:
+    """statsmodels' REML log-likelihood (profiled over beta and the scale) at variance ratio
+    ``gamma``, and its derivative in ``gamma`` (``MixedLM.score_full``)."""
+    cov_re = np.array([[gamma]])
+    fe_params, _ = model.get_fe_params(cov_re, np.zeros(0))
+    params = MixedLMParams.from_components(fe_params=fe_params, cov_re=cov_re)
+    loglik = float(model.loglike(params, profile_fe=False))
+    score = float(model.score_full(params, calc_fe=False)[1][0])
+    return loglik, score
 
-    The outcome is standardised for the optimiser (``MixedLM`` stalls at the boundary on
-    percentages near 100) and the variances scaled back.
+
+def mixedlm_check(data: pd.DataFrame, year: int, *, gtol: float = 1e-10) -> pd.DataFrame:
+    """The variance partition of ``year`` recomputed by statsmodels ``MixedLM`` (REML).
+
+    ``MixedLM`` is started at the method-of-moments variance ratio (not at the closed-form
+    answer, so the check is independent) and run with BFGS to gradient tolerance ``gtol``
+    (its default, 1e-5, stops about 1e-6 short in relative terms). The outcome is
+    standardised for the optimiser (``MixedLM`` stalls at the boundary on percentages near
+    100) and the variances scaled back. For both fits, statsmodels' own REML log-likelihood
+    and its derivative in the variance ratio ``gamma = between / within`` are evaluated at
+    the fit's ``gamma``: at the REML estimate the derivative is zero and no other ``gamma``
+    has a higher log-likelihood.
 
     Returns
     -------
     pandas.DataFrame
-        One row per method (``closed-form REML``, ``statsmodels MixedLM``): ``year``,
-        ``mean``, ``between_var``, ``within_var``, ``icc``.
+        One row per method: ``method``, ``year``, ``mean``, ``between_var``,
+        ``within_var``, ``icc``, ``gamma``, ``reml_loglik`` and ``reml_score`` (statsmodels'
+        evaluation at that row's ``gamma``), ``relative_difference`` (the largest relative
+        difference of ``mean``, ``between_var``, ``within_var`` from the closed form) and
+        ``gtol``.
     """
     frame = _members(data)
     frame = frame[frame["year"] == year]
     centre, scale = frame["pct"].mean(), frame["pct"].std()
     standard = frame.assign(z=(frame["pct"] - centre) / scale)
     ours = random_intercept(frame)
-    # started at the method-of-moments ratio (not at our answer), so the check is independent
     start = MixedLMParams.from_components(
         fe_params=np.zeros(1), cov_re=np.array([[_anova_ratio(standard)]])
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = smf.mixedlm("z ~ 1", standard, groups=standard["organisation_id"])
-        result = model.fit(reml=True, method=["bfgs"], start_params=start)
+        result = model.fit(reml=True, method=["bfgs"], start_params=start, gtol=gtol)
+    theirs = (
+        centre + scale * result.fe_params["Intercept"],
+        scale**2 * float(result.cov_re.iloc[0, 0]),
+        scale**2 * float(result.scale),
+    )
     rows = [
         (
-            "closed-form REML (analysis.indicators.mixed)",
-            ours.params["Intercept"],
+            "closed-form REML, score equation solved (analysis.indicators.mixed)",
+            float(ours.params["Intercept"]),
             ours.between_var,
             ours.within_var,
+            np.nan,
         ),
         (
-            "statsmodels MixedLM (REML, bfgs)",
-            centre + scale * result.fe_params["Intercept"],
-            scale**2 * float(result.cov_re.iloc[0, 0]),
-            scale**2 * float(result.scale),
+            "statsmodels MixedLM (REML, BFGS from the method-of-moments ratio)",
+            *theirs,
+            gtol,
         ),
     ]
-    out = pd.DataFrame(rows, columns=["method", "mean", "between_var", "within_var"])
+    out = pd.DataFrame(rows, columns=["method", "mean", "between_var", "within_var", "gtol"])
     out.insert(1, "year", int(year))
     out["icc"] = out["between_var"] / (out["between_var"] + out["within_var"])
-    return out
+    out["gamma"] = out["between_var"] / out["within_var"]
+    evaluated = [_statsmodels_reml(model, gamma) for gamma in out["gamma"]]
+    out["reml_loglik"] = [loglik for loglik, _ in evaluated]
+    out["reml_score"] = [score for _, score in evaluated]
+    columns = ["mean", "between_var", "within_var"]
+    first = out[columns].iloc[0].to_numpy()
+    out["relative_difference"] = (np.abs(out[columns].to_numpy() - first) / np.abs(first)).max(1)
+    order = ["method", "year", "mean", "between_var", "within_var", "icc", "gamma"]
+    return out[[*order, "reml_loglik", "reml_score", "relative_difference", "gtol"]]
 
 
 def variance_partition(data: pd.DataFrame) -> pd.DataFrame:
@@ -199,8 +234,8 @@ def variance_partition(data: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``year``, ``n_organisations``, ``n_practices``, ``mean``, ``between_var``,
-        ``within_var``, ``between_sd``, ``within_sd``, ``icc``, ``method``.
+        ``year``, ``financial_year``, ``n_organisations``, ``n_practices``, ``mean``,
+        ``between_var``, ``within_var``, ``between_sd``, ``within_sd``, ``icc``, ``method``.
     """
     rows = []
     for year, frame in _members(data).groupby("year", sort=True):
@@ -208,6 +243,7 @@ def variance_partition(data: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "year": int(year),
+                "financial_year": f"{int(year)}-{(int(year) + 1) % 100:02d}",
                 "n_organisations": fit.n_groups,
                 "n_practices": fit.n_obs,
                 "mean": float(fit.params["Intercept"]),
@@ -237,65 +273,6 @@ def organisation_table(data: pd.DataFrame) -> pd.DataFrame:
     out["log2_practices"] = np.log2(out["n_practices"])
     out["log2_patients"] = np.log2(out["patients"] / 10_000)
     return out
-
-
-def _position(z: np.ndarray) -> np.ndarray:
-    z95, z998 = sps.norm.ppf(0.975), sps.norm.ppf(0.999)
-    bins = [-np.inf, -z998, -z95, z95, z998, np.inf]
-    return np.asarray(pd.cut(z, bins, labels=list(POSITIONS), right=False).astype(str))
-
-
-def organisation_funnel(data: pd.DataFrame, national: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Each organisation's mean percentage against England in ``year``, with funnel limits.
-
-    Under the null that an organisation is like any ``n`` practices of England, its mean of
-    ``n`` practices' percentages has standard error ``sd / sqrt(n)``, ``sd`` the
-    between-practice SD in England (:func:`national_comparator`). Limits are England
-    +- 1.96 and 3.09 standard errors.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :func:`organisation_table` columns plus ``national``, ``comparator``, ``se``, ``z``,
-        ``lower95``, ``upper95``, ``lower998``, ``upper998`` and ``position``.
-    """
-    england = national.set_index("year")
-    if year not in england.index:
-        raise ValueError(f"parameter 'last_year': {year} is not a year of the data")
-    value, sd = float(england.at[year, "value"]), float(england.at[year, "sd"])
-    out = organisation_table(data)
-    out = out[out["year"] == year].reset_index(drop=True)
-    out["national"] = value
-    out["comparator"] = england.at[year, "comparator"]
-    out["se"] = sd / np.sqrt(out["n_practices"])
-    out["z"] = (out["mean_pct"] - value) / out["se"]
-    for label, confidence in (("95", 0.95), ("998", 0.998)):
-        half = sps.norm.ppf(0.5 + confidence / 2) * out["se"]
-        out[f"lower{label}"] = value - half
-        out[f"upper{label}"] = value + half
-    out["position"] = _position(out["z"].to_numpy())
-    return out.sort_values("organisation_id", ignore_index=True)
-
-
-def funnel_summary(funnel: pd.DataFrame) -> pd.DataFrame:
-    """Organisations by funnel position against the number expected if none differed."""
-    expected = {
-        "below 99.8%": 0.001,
-        "below 95%": 0.024,
-        "within 95%": 0.95,
-        "above 95%": 0.024,
-        "above 99.8%": 0.001,
-    }
-    n = len(funnel)
-    counts = funnel["position"].value_counts().reindex(list(POSITIONS), fill_value=0)
-    return pd.DataFrame(
-        {
-            "position": list(POSITIONS),
-            "organisations": counts.to_numpy(),
-            "share": counts.to_numpy() / n if n else np.nan,
-            "expected_by_chance": [expected[p] * n for p in POSITIONS],
-        }
-    )
 
 
 def _size_rows(frame: pd.DataFrame, outcome: str, label: str) -> list[dict]:
@@ -329,11 +306,17 @@ def size_associations(data: pd.DataFrame, first_year: int, last_year: int) -> pd
     per doubling of size. The change model takes practices present in both years, their
     change ``pct(last) - pct(first)`` and the size in the last year.
 
+    The tests form one family (:data:`SIZE_FAMILY`): the question "is size associated with
+    achievement?" is asked of every year and of the change, with two size measures, so a
+    p-value below 0.05 in one of them is expected by chance more often than 1 in 20.
+    ``q`` is the Benjamini-Hochberg (1995) adjusted p-value over the family.
+
     Returns
     -------
     pandas.DataFrame
         ``outcome``, ``size_measure``, ``per``, ``n_practices``, ``n_organisations``,
-        ``coefficient``, ``ci_lower``, ``ci_upper``, ``p``, ``icc`` (residual, given size).
+        ``coefficient``, ``ci_lower``, ``ci_upper``, ``p``, ``q``, ``family``,
+        ``tests_in_family``, ``icc`` (residual, given size).
     """
     sizes = organisation_table(data)[["organisation_id", "year", *SIZE_MEASURES]]
     members = _members(data).merge(sizes, on=["organisation_id", "year"], how="left")
@@ -345,7 +328,41 @@ def size_associations(data: pd.DataFrame, first_year: int, last_year: int) -> pd
     change = last.assign(change=last["pct"] - first.reindex(last.index)).dropna(subset=["change"])
     if first_year != last_year and len(change):
         rows += _size_rows(change.reset_index(), "change", f"change {first_year}-{last_year}")
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.insert(out.columns.get_loc("p") + 1, "q", benjamini_hochberg(out["p"]))
+    out.insert(out.columns.get_loc("q") + 1, "family", SIZE_FAMILY)
+    out.insert(out.columns.get_loc("family") + 1, "tests_in_family", len(out))
+    return out
+
+
+def size_family(sizes: pd.DataFrame, fdr: float = 0.05) -> pd.DataFrame:
+    """The family of size tests in one row: how many, the smallest p and q, and how many
+    have ``q < fdr`` (Benjamini-Hochberg discoveries at false discovery rate ``fdr``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``family``, ``tests``, ``size_measures``, ``achievement_years``, ``change_tests``,
+        ``smallest_p``, ``smallest_q``, ``fdr``, ``discoveries``, ``below_005_unadjusted``
+        (tests with ``p < 0.05`` before adjustment).
+    """
+    change = sizes["outcome"].str.startswith("change")
+    return pd.DataFrame(
+        [
+            {
+                "family": SIZE_FAMILY,
+                "tests": len(sizes),
+                "size_measures": int(sizes["size_measure"].nunique()),
+                "achievement_years": int(sizes.loc[~change, "outcome"].nunique()),
+                "change_tests": int(change.sum()),
+                "smallest_p": float(sizes["p"].min()),
+                "smallest_q": float(sizes["q"].min()),
+                "fdr": float(fdr),
+                "discoveries": int((sizes["q"] < fdr).sum()),
+                "below_005_unadjusted": int((sizes["p"] < 0.05).sum()),
+            }
+        ]
+    )
 
 
 def membership_sensitivity(
@@ -375,7 +392,8 @@ def membership_sensitivity(
     pandas.DataFrame
         One row per rule and year: ``rule``, ``year``, ``n_organisations``, ``n_practices``,
         ``icc``, ``between_sd``, ``within_sd``, and per rule the change-size coefficients
-        ``change_per_doubling_practices`` and ``change_per_doubling_patients`` with p-values.
+        ``change_per_doubling_practices`` and ``change_per_doubling_patients`` with p-values
+        and Benjamini-Hochberg q-values (over that rule's family of size tests).
     """
     frames = []
     for membership_year in membership_years:
@@ -393,5 +411,6 @@ def membership_sensitivity(
                 change.at[measure, "coefficient"] if found else np.nan
             )
             part[f"change_p_{name}"] = change.at[measure, "p"] if found else np.nan
+            part[f"change_q_{name}"] = change.at[measure, "q"] if found else np.nan
         frames.append(part.drop(columns=["method", "between_var", "within_var"]))
     return pd.concat(frames, ignore_index=True)

@@ -13,10 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from scipy.stats import false_discovery_control
 
 from analysis.core.datasets import DataError, write_csv
-from analysis.indicators import membership, networks, qof
+from analysis.core.sentences import check_sentences
+from analysis.indicators import membership, network_funnel, networks, qof
 from analysis.indicators.mixed import fit_random_intercept
+from analysis.indicators.network_findings import network_findings
 from analysis.indicators.network_run import check_parameters, qof_files, run_networks
 
 
@@ -138,7 +141,9 @@ def test_comparator_and_funnel_by_hand():
     assert row["value"] == pytest.approx(fmean(pct_2021), abs=1e-12)
     assert row["pooled_points"] == pytest.approx(100 * 2350 / 2530, abs=1e-12)
     assert row["n_practices"] == 4
-    funnel = networks.organisation_funnel(data, england, 2021).set_index("organisation_id")
+    organisations = networks.organisation_table(data)
+    funnel = network_funnel.organisation_funnel(organisations, england, 2021)
+    funnel = funnel.set_index("organisation_id")
     sd = float(np.std(pct_2021, ddof=1))
     p1 = fmean(pct_2021[:2])
     assert funnel.loc["P1", "mean_pct"] == pytest.approx(p1, abs=1e-12)
@@ -170,6 +175,9 @@ def test_size_association_recovers_a_planted_slope():
     row = sizes_table.set_index("size_measure").loc["log2_practices"]
     assert row["ci_lower"] < -1.5 < row["ci_upper"]
     assert row["p"] < 1e-6
+    # Benjamini-Hochberg over the family (both size measures here), as scipy computes it
+    assert sizes_table["q"].to_numpy() == pytest.approx(false_discovery_control(sizes_table["p"]))
+    assert (sizes_table["tests_in_family"] == 2).all()
 
 
 def test_parameters_the_data_lacks_fail_naming_the_parameter():
@@ -190,6 +198,9 @@ def test_parameters_the_data_lacks_fail_naming_the_parameter():
         ({"first_year": 2021, "last_year": 2019}, r"parameter 'first_year': 2021 is after"),
         ({"grouping": "stp"}, r"parameter 'grouping'"),
         ({"sensitivity_years": [2015]}, r"parameter 'sensitivity_years': \[2015\]"),
+        ({"tau2_method": "pm"}, r"parameter 'tau2_method': 'pm'"),
+        ({"permutations": 0}, r"parameter 'permutations': 0"),
+        ({"fdr": 1.5}, r"parameter 'fdr': 1.5"),
     ]:
         with pytest.raises(ValueError, match=pattern):
             check_parameters(files, **{**base, **change})
@@ -236,9 +247,87 @@ def test_real_run_is_labelled_and_its_checks_agree(real_run):
     check = real_run.tables["mixedlm_check"]
     assert check["between_var"].iloc[0] == pytest.approx(check["between_var"].iloc[1], rel=1e-3)
     assert check["within_var"].iloc[0] == pytest.approx(check["within_var"].iloc[1], rel=1e-3)
-    summary = real_run.tables["funnel_summary"].set_index("position")
-    assert summary["organisations"].sum() == real_run.headline["organisations"]
+    summary = real_run.tables["funnel_summary"]
+    sides = summary.pivot_table("organisations", ["limits", "confidence"], "side")
+    assert (sides["below"] + sides["above"] == sides["outside"]).all()
+    assert len(real_run.tables["pcn_funnel"]) == real_run.headline["organisations"]
     england = real_run.tables["england"]
     assert england["basis"].str.contains("publish no England row").all()
     anomalies = real_run.tables["anomalies"]
     assert anomalies[["practice_code", "year", "line"]].values.tolist() == [["D82088", 2021, 3338]]
+
+
+def test_real_size_tests_are_one_family_with_scipy_benjamini_hochberg(real_run):
+    sizes = real_run.tables["size_associations"]
+    assert len(sizes) == 10  # 2 measures x (4 years + the change)
+    assert (sizes["tests_in_family"] == 10).all() and sizes["family"].nunique() == 1
+    assert sizes["q"].to_numpy() == pytest.approx(false_discovery_control(sizes["p"]), rel=1e-12)
+    family = real_run.tables["size_family"].iloc[0]
+    assert family["discoveries"] == (sizes["q"] < family["fdr"]).sum()
+    assert family["smallest_q"] == pytest.approx(sizes["q"].min())
+    sensitivity = real_run.tables["membership_sensitivity"]
+    fixed = sensitivity[sensitivity["rule"].str.contains("of 2021")].iloc[0]
+    change = sizes[sizes["outcome"].str.startswith("change")].set_index("size_measure")
+    assert fixed["change_q_practices"] == pytest.approx(change.at["log2_practices", "q"])
+
+
+def test_real_funnel_at_scale_and_the_reml_check_to_1e9(real_run):
+    funnel = real_run.tables["pcn_funnel"]
+    summary = real_run.tables["funnel_summary"].set_index(["limits", "confidence", "side"])
+    for kind, suffix in (("sampling only", ""), ("with between-network variance", "_tau2")):
+        below = summary.loc[(kind, "99.8%", "below"), "organisations"]
+        assert below == (funnel[f"position{suffix}"] == "below 99.8%").sum()
+    # adding the between-network variance can only narrow the set of networks outside
+    wide = funnel["position_tau2"].isin(["below 99.8%", "above 99.8%"])
+    narrow = funnel["position"].isin(["below 99.8%", "above 99.8%"])
+    assert not (wide & ~narrow).any() and wide.sum() < narrow.sum()
+    assert summary["permutations"].eq(500).all()
+    check = real_run.tables["mixedlm_check"]
+    assert check["relative_difference"].iloc[1] < 1e-9
+    assert abs(check["reml_score"].iloc[0]) < 1e-9 * abs(check["reml_loglik"].iloc[0])
+
+
+def _written(run, folder):
+    for name, table in run.tables.items():
+        write_csv(table, folder / f"{name}.csv")
+    write_csv(run.findings.frame(), folder / "sentences.csv")
+    tables = {path.stem: pd.read_csv(path) for path in folder.glob("*.csv")}
+    return tables.pop("sentences"), tables
+
+
+def test_real_findings_are_their_tables_cells_and_a_changed_cell_is_caught(real_run, tmp_path):
+    sentences, tables = _written(real_run, tmp_path)
+    assert check_sentences(sentences, tables) == []
+    keys = set(sentences["key"])
+    assert {"funnel_sampling", "skew", "funnel_tau2", "icc_by_year", "size_tests"} <= keys
+    assert "icc_before_networks" in keys  # 2017-18 has no PCN codes in its file
+    before = sentences.loc[sentences["key"] == "icc_before_networks", "text"].iloc[0]
+    assert before.startswith("In 2017-18, before the QOF file records any of these networks")
+    summary = tables["funnel_summary"]
+    row = (summary["limits"] == "sampling only") & (summary["confidence"] == "99.8%")
+    summary.loc[row & (summary["side"] == "below"), "organisations"] += 1
+    problems = check_sentences(sentences, tables)
+    assert problems and all("funnel_summary.organisations" in p for p in problems)
+    tables["funnel_summary"] = pd.read_csv(tmp_path / "funnel_summary.csv")
+    partition = tables["variance_partition"]
+    partition.loc[partition["year"] == 2017, "icc"] += 0.01
+    assert any("variance_partition.icc" in p for p in check_sentences(sentences, tables))
+
+
+def test_findings_choose_their_words_from_the_cells(real_run):
+    tables = {name: table.copy() for name, table in real_run.tables.items()}
+    tables["membership"]["codes_in_file"] = True  # as for CCGs: no year before the codes
+    summary = tables["funnel_summary"]
+    summary["permutation_high"] = 10_000  # far beyond every observed count
+    said = network_findings(tables, grouping="ccg")
+    keys = {row["key"] for row in said.rows}
+    assert "icc_before_networks" not in keys
+    assert "within the shuffles' 2.5th to 97.5th percentiles" in said.text("funnel_tau2")
+    assert said.text("funnel_sampling").startswith("In 2021-22, of the 1,261 CCGs, 36 lie below")
+    assert said.text("size_tests").startswith("The size of the CCGs was tested 10 times")
+    assert "in 4 years and against its change)" in said.text("size_tests")
+    tables["funnel_reference"]["skewness_england"] = 0.5
+    tables["size_family"][["achievement_years", "change_tests"]] = [1, 0]
+    again = network_findings(tables)
+    assert "right-skewed" in again.text("skew")
+    assert "against achievement in 1 year)" in again.text("size_tests")

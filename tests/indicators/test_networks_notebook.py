@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from analysis.compendium import pipeline
+from analysis.core.sentences import check_sentences
+from analysis.core.stats import TAU2_METHODS
 from analysis.paths import repo_root
 
 NAME = "primary_care_networks"
@@ -31,6 +33,8 @@ def test_pipeline_entry_declares_every_real_input_and_the_parameters(entry):
     )
     assert list(entry.parameters["grouping"].choices) == ["pcn", "ccg"]
     assert list(entry.parameters["comparator"].choices) == ["practice_mean", "pooled_points"]
+    assert list(entry.parameters["tau2_method"].choices) == list(TAU2_METHODS)
+    assert "tables/sentences.csv" in entry.outputs
 
 
 def test_notebook_is_thin_and_says_real_not_reproduction():
@@ -44,6 +48,10 @@ def test_notebook_is_thin_and_says_real_not_reproduction():
         c.metadata["mystnb"]["figure"]["caption"] for c in nb.cells if "mystnb" in c.metadata
     ]
     assert captions and all(c.startswith("Real:") and "Open Government" in c for c in captions)
+    assert 'REAL = "Real (NHS Digital QOF, OGL v3): "' in "\n".join(code)
+    assert code[-1].count("caption=") == 0 and all(
+        "caption=REAL +" in line for s in code for line in s.splitlines() if "caption=" in line
+    )
 
 
 def _cli(*args, build):
@@ -80,3 +88,12 @@ def test_a_year_without_a_file_fails_in_one_line_and_the_default_run_writes_ever
     funnel = pd.read_csv(run / "tables" / "pcn_funnel.csv")
     assert (funnel["data_tier"] == "REAL").all()
     assert len(funnel) == 1261
+
+
+def test_the_pipeline_run_states_its_results_from_its_own_tables(real_build):
+    """The session's pipeline build: every number of every sentence is its table's cell."""
+    tables_dir = real_build / "runs" / NAME / "default" / "tables"
+    tables = {path.stem: pd.read_csv(path) for path in tables_dir.glob("*.csv")}
+    sentences = tables.pop("sentences")
+    assert len(sentences["key"].unique()) >= 6
+    assert check_sentences(sentences, tables) == []
