@@ -7,14 +7,21 @@ import papermill
 import pytest
 
 from analysis.compendium import pipeline as pl
-from analysis.paths import repo_root
+from analysis.paths import BUILD_ENV, repo_root
 
 pytestmark = pytest.mark.e2e
 ENTRY = pl.load().notebook("case_studies")
 
 
+@pytest.fixture(autouse=True)
+def build_here(tmp_path, monkeypatch):
+    """The kernel's build folder is this test's, so its output folder is allowed."""
+    monkeypatch.setenv(BUILD_ENV, str(tmp_path / "build"))
+
+
 def execute(tmp_path, **parameters):
-    out = tmp_path / "run"
+    # A notebook writes only under a build folder's manual/ or runs/: this test's own.
+    out = tmp_path / "build" / "manual" / "case_studies" / "run"
     papermill.execute_notebook(
         str(repo_root() / ENTRY.source),
         str(tmp_path / "executed.ipynb"),

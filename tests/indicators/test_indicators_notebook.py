@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from analysis.indicators import statements
 from analysis.indicators.results import OUTPUT_TABLES, output_tables, run_analysis
 from analysis.indicators.selection import prepare, select
 from analysis.indicators.truth import EMPTY_COLUMNS
-from analysis.paths import repo_root, sources_dir
+from analysis.paths import BUILD_ENV, repo_root, sources_dir
 
 NOTEBOOK = "notebooks/quality_indicators.ipynb"
 NAME = "quality_indicators"
@@ -332,7 +333,8 @@ def test_stored_panel_matches_its_catalogue_rows():
 
 @pytest.mark.e2e
 def test_notebook_runs_anywhere_on_the_full_panel(tmp_path, entry):
-    out = tmp_path / "run"
+    # A notebook writes only under a build folder's manual/ or runs/: this test's own.
+    out = tmp_path / "build" / "manual" / "quality_indicators" / "run"
     subprocess.run(
         [
             sys.executable,
@@ -347,6 +349,7 @@ def test_notebook_runs_anywhere_on_the_full_panel(tmp_path, entry):
             "python3",
         ],
         cwd=tmp_path,
+        env={**os.environ, BUILD_ENV: str(tmp_path / "build")},
         check=True,
         capture_output=True,
         timeout=entry.timeout,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.compendium import pipeline as pl
-from analysis.paths import repo_root
+from analysis.paths import BUILD_ENV, repo_root
 
 papermill = pytest.importorskip("papermill")
 
@@ -14,8 +14,10 @@ papermill = pytest.importorskip("papermill")
 @pytest.mark.e2e
 def test_surveys_notebook_runs_and_reproduces(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # A notebook writes only under a build folder's manual/ or runs/: this test's own.
+    monkeypatch.setenv(BUILD_ENV, str(tmp_path / "build"))
     notebook = pl.load().notebooks["surveys"]
-    out = tmp_path / "run"
+    out = tmp_path / "build" / "manual" / "surveys" / "run"
     papermill.execute_notebook(
         str(repo_root() / notebook.source),
         str(tmp_path / "surveys.ipynb"),
