@@ -294,34 +294,88 @@ def dersimonian_laird(y: ArrayLike, v: ArrayLike) -> float:
         ``Q = sum w (y - ybar_w)^2``.
     """
     y, v = _effects(y, v)
+    return float(dersimonian_laird_rows(y[None, :], v[None, :])[0])
+
+
+def dersimonian_laird_rows(y: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """:func:`dersimonian_laird` of every row of ``y`` and ``v`` (2-D, no NaN, ``v > 0``)."""
     w = 1 / v
-    mean = np.sum(w * y) / w.sum()
-    q = np.sum(w * (y - mean) ** 2)
-    return float(max(q - (y.size - 1), 0.0) / (w.sum() - (w**2).sum() / w.sum()))
+    sw = w.sum(axis=1)
+    mean = (w * y).sum(axis=1) / sw
+    q = (w * (y - mean[:, None]) ** 2).sum(axis=1)
+    return np.maximum(q - (y.shape[1] - 1), 0.0) / (sw - (w**2).sum(axis=1) / sw)
+
+
+def _reml_score(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Restricted log-likelihood score in ``tau^2`` and its derivative, per row."""
+    w = 1 / (v + tau2[:, None])
+    sw, sw2, sw3 = w.sum(axis=1), (w**2).sum(axis=1), (w**3).sum(axis=1)
+    r = y - ((w * y).sum(axis=1) / sw)[:, None]
+    score = 0.5 * ((w**2 * r**2).sum(axis=1) - sw + sw2 / sw)
+    slope = 0.5 * (
+        -2 * (w**3 * r**2).sum(axis=1)
+        + 2 * (w**2 * r).sum(axis=1) ** 2 / sw
+        + sw2
+        - 2 * sw3 / sw
+        + (sw2 / sw) ** 2
+    )
+    return score, slope
 
 
 def reml_tau2(y: ArrayLike, v: ArrayLike) -> float:
     """Restricted maximum likelihood estimate of ``tau^2`` (Viechtbauer 2005), at least 0.
 
-    Maximises the restricted log-likelihood of ``y_i ~ N(mu, v_i + tau^2)`` over ``tau^2``
-    with :func:`scipy.optimize.minimize_scalar` (bounded, tolerance 1e-10 relative to the
-    spread of ``y``).
+    The root of the restricted log-likelihood's score equation for ``y_i ~ N(mu, v_i +
+    tau^2)`` (:func:`reml_tau2_rows`), or 0 when the restricted likelihood falls from
+    ``tau^2 = 0``.
     """
-    from scipy.optimize import minimize_scalar
-
     y, v = _effects(y, v)
+    return float(reml_tau2_rows(y[None, :], v[None, :])[0])
 
-    def negative_loglik(tau2: float) -> float:
-        w = 1 / (v + tau2)
-        mean = np.sum(w * y) / w.sum()
-        return 0.5 * (np.sum(np.log(v + tau2)) + np.log(w.sum()) + np.sum(w * (y - mean) ** 2))
 
-    upper = max(10 * float(np.var(y)), 10 * float(v.max()))
-    fit = minimize_scalar(
-        negative_loglik, bounds=(0.0, upper), method="bounded", options={"xatol": 1e-10 * upper}
-    )
-    tau2 = float(fit.x)
-    return 0.0 if negative_loglik(0.0) <= negative_loglik(tau2) else tau2
+def reml_tau2_rows(
+    y: np.ndarray, v: np.ndarray, *, rtol: float = 1e-14, max_iter: int = 200
+) -> np.ndarray:
+    """:func:`reml_tau2` of every row of ``y`` and ``v`` (2-D, no NaN, ``v > 0``).
+
+    Newton-Raphson on the score equation
+    ``sum w^2 (y - mu)^2 - sum w + sum w^2 / sum w = 0`` (``w = 1 / (v + tau^2)``, ``mu``
+    the ``w``-weighted mean), kept inside a bracket where the score changes sign and
+    bisected when a Newton step would leave it; it stops when a step moves ``tau^2`` by
+    less than ``rtol`` of its value. Rows whose score at 0 is not positive get 0.
+    """
+    y = np.asarray(y, dtype=float)
+    v = np.asarray(v, dtype=float)
+    rows = y.shape[0]
+    zero, _ = _reml_score(y, v, np.zeros(rows))
+    out = np.zeros(rows)
+    active = zero > 0
+    if not active.any():
+        return out
+    y, v = y[active], v[active]
+    lo = np.zeros(len(y))
+    hi = np.maximum(2 * y.var(axis=1, ddof=1), v.max(axis=1))
+    for _ in range(200):  # widen until the score is negative at the upper end
+        above = _reml_score(y, v, hi)[0] > 0
+        if not above.any():
+            break
+        lo = np.where(above, hi, lo)
+        hi = np.where(above, 4 * hi, hi)
+    tau2 = np.clip(dersimonian_laird_rows(y, v), lo, hi)
+    tau2 = np.where((tau2 <= lo) | (tau2 >= hi), 0.5 * (lo + hi), tau2)
+    for _ in range(max_iter):
+        score, slope = _reml_score(y, v, tau2)
+        lo = np.where(score > 0, tau2, lo)
+        hi = np.where(score > 0, hi, tau2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = tau2 - score / slope
+        inside = (slope < 0) & (newton > lo) & (newton < hi)
+        step = np.where(inside, newton, 0.5 * (lo + hi)) - tau2
+        tau2 = tau2 + step
+        if np.all(np.abs(step) <= rtol * tau2) or np.all(hi - lo <= rtol * hi):
+            break
+    out[active] = tau2
+    return out
 
 
 def between_variance(
@@ -332,7 +386,7 @@ def between_variance(
     Parameters
     ----------
     y, v
-        Unit estimates and sampling variances.
+        Unit estimates and sampling variances (NaN pairs are dropped).
     method
         One of :data:`TAU2_METHODS`. ``winsorised`` is :func:`additive_tau2` (Spiegelhalter
         2005, as published: phi Winsorised at 10%, not rescaled); ``winsorised_rescaled``
@@ -349,16 +403,32 @@ def between_variance(
         # spread of the estimates, the DerSimonian-Laird and REML limit as v -> 0.
         values = np.asarray(y, dtype=float)
         return float(np.var(values[~np.isnan(values)], ddof=1))
-    if method == "dl":
-        return dersimonian_laird(y, v)
-    if method == "reml":
-        return reml_tau2(y, v)
     y, v = _effects(y, v)
-    centre = np.sum(y / v) / np.sum(1 / v) if target is None else target
-    se = np.sqrt(v)
-    z = (y - centre) / se
-    if method == "winsorised":
-        return additive_tau2(z, se, 0.1)
-    phi = rescaled_winsorised_phi(z, 0.1)
+    centre = None if target is None else np.array([target], dtype=float)
+    return float(between_variance_rows(y[None, :], v[None, :], method=method, target=centre)[0])
+
+
+def between_variance_rows(
+    y: np.ndarray, v: np.ndarray, *, method: str = "dl", target: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`between_variance` of every row of ``y`` and ``v`` (2-D, no NaN, ``v > 0``).
+
+    ``target`` gives one centre per row for the Winsorised methods. The Winsorised phi
+    uses the same quantiles (linear interpolation) as :func:`winsorised_phi`.
+    """
+    if method not in TAU2_METHODS:
+        raise ValueError(f"method {method!r} is not one of {TAU2_METHODS}")
+    if method == "dl":
+        return dersimonian_laird_rows(y, v)
+    if method == "reml":
+        return reml_tau2_rows(y, v)
     w = 1 / v
-    return float(max(y.size * phi - (y.size - 1), 0.0) / (w.sum() - (w**2).sum() / w.sum()))
+    sw = w.sum(axis=1)
+    centre = (y * w).sum(axis=1) / sw if target is None else np.asarray(target, dtype=float)
+    z = (y - centre[:, None]) * np.sqrt(w)
+    low, high = np.quantile(z, [0.1, 0.9], axis=1)
+    phi = (np.clip(z, low[:, None], high[:, None]) ** 2).mean(axis=1)
+    if method == "winsorised_rescaled":
+        phi = phi / winsorised_null_moment(0.1)
+    count = y.shape[1]
+    return np.maximum(count * phi - (count - 1), 0.0) / (sw - (w**2).sum(axis=1) / sw)

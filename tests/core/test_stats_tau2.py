@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 from scipy import stats as sps
+from scipy.optimize import brentq
 from statsmodels.stats.meta_analysis import combine_effects
 
 from analysis.core import stats
@@ -75,6 +76,59 @@ def test_reml_stationary_point_and_boundary():
     score = np.sum(w**2 * ((y - mu) ** 2 - 1 / w)) + np.sum(w**2) / w.sum()
     assert abs(score) < 1e-6
     assert stats.reml_tau2([0.0, 0.1, -0.1], [1.0, 1.0, 1.0]) == 0.0
+
+
+def _restricted_loglik(y, v, tau2):
+    w = 1 / (v + tau2)
+    mean = np.sum(w * y) / w.sum()
+    return -0.5 * (np.sum(np.log(v + tau2)) + np.log(w.sum()) + np.sum(w * (y - mean) ** 2))
+
+
+def _score_root(y, v, upper):
+    """REML by scipy's brentq on the score equation, written out here independently."""
+
+    def score(tau2):
+        w = 1 / (v + tau2)
+        mean = np.sum(w * y) / w.sum()
+        return np.sum(w**2 * (y - mean) ** 2) - np.sum(w) + np.sum(w**2) / np.sum(w)
+
+    return brentq(score, 0.0, upper, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)
+
+
+def test_reml_to_1e9_of_an_independent_root_and_no_higher_likelihood_nearby():
+    rng = np.random.default_rng(7)
+    cases = [(*_bcg(), 5.0)]
+    for k, tau2 in ((40, 0.05), (3000, 2e-4)):  # a meta-analysis and an England of practices
+        v = rng.uniform(1e-5, 4e-4, k) if k > 100 else rng.uniform(0.01, 0.2, k)
+        cases.append((rng.normal(0.3, np.sqrt(v + tau2)), v, 1.0))
+    ys, vs = [], []
+    for y, v, upper in cases:
+        mine = stats.reml_tau2(y, v)
+        assert mine == pytest.approx(_score_root(y, v, upper), rel=1e-9)
+        best = _restricted_loglik(y, v, mine)
+        for moved in (mine * (1 - 1e-7), mine * (1 + 1e-7)):
+            assert _restricted_loglik(y, v, moved) <= best
+        ys.append(y[:13]), vs.append(v[:13])
+    # the row-wise solver gives each row's own estimate
+    rows = stats.reml_tau2_rows(np.array(ys), np.array(vs))
+    expected = [stats.reml_tau2(y, v) for y, v in zip(ys, vs, strict=True)]
+    np.testing.assert_allclose(rows, expected, rtol=1e-12)
+
+
+def test_row_wise_estimators_equal_one_row_at_a_time():
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0.5, 2.0, (4, 60))
+    y = rng.normal(0, np.sqrt(v + 0.3))
+    target = np.array([0.0, 0.1, -0.1, 0.2])
+    for method in stats.TAU2_METHODS:
+        rows = stats.between_variance_rows(y, v, method=method, target=target)
+        for i in range(4):
+            one = stats.between_variance(y[i], v[i], method=method, target=target[i])
+            assert rows[i] == pytest.approx(one, rel=1e-12, abs=1e-15)
+    z = (y[0] - 0.0) / np.sqrt(v[0])
+    assert stats.between_variance(y[0], v[0], method="winsorised", target=0.0) == pytest.approx(
+        stats.additive_tau2(z, np.sqrt(v[0])), rel=1e-12
+    )
 
 
 def test_winsorised_null_moment_by_integration():
