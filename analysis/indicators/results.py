@@ -125,7 +125,7 @@ def run_analysis(
         national=national,
     )
     fits = _trend_fits(data, catalogue, selection, trend_method, fits)
-    trend = classify_trends(fits, alpha=alpha)
+    trend = classify_trends(fits, alpha=alpha, reference=selection.trend_reference)
     variation = practice_variation(members, orgs)
     summary = summary_table(level, trend, catalogue, selection.years, alpha=alpha)
     scores = performance_scores(summary, score=selection.score)
@@ -293,7 +293,7 @@ def sensitivity_counts(
         data, catalogue, selection, "separate", results.trend_fits if results else None
     )
     for alpha in alphas:
-        trend = classify_trends(fits, alpha=float(alpha))
+        trend = classify_trends(fits, alpha=float(alpha), reference=selection.trend_reference)
         for method in tau2_methods:
             level = compare_to_national(
                 data,

@@ -44,6 +44,7 @@ class Selection:
     trend_members: str = "all"
     trend_model: str = "pooled"
     membership_year: int = 0
+    trend_reference: str = "normal"
 
 
 METHOD_CHOICES = {
@@ -54,6 +55,7 @@ METHOD_CHOICES = {
     "trend_comparator": ("rest", "england"),
     "trend_members": ("all", "stable"),
     "trend_model": ("pooled", "practice_fe"),
+    "trend_reference": ("normal", "t"),
 }
 """Method options of issue 14; the first choice of each is the method as published."""
 

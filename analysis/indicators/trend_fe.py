@@ -1,29 +1,51 @@
-"""Practice fixed-effects GLM for the trend model (issue 14 item 1).
+"""The GLMs of the trend models: pooled and with practice fixed effects.
 
-The pooled trend model (:func:`analysis.indicators.trends.fit_trend`) compares practice-years
-across practices, so an organisation whose later members are better practices shows an
-"improvement" that is only membership turnover. With one intercept per practice the slope
-is estimated from change within each practice only.
+:func:`pooled_glm` fits a canonical-link binomial (logit) or Poisson (log, offset log
+denominator) GLM by Newton-Raphson (identical to IRLS for a canonical link) with the
+cluster-robust sandwich written out: the numbers of ``sm.GLM(...).fit(cov_type="cluster")``
+without its per-fit overhead, which dominated the analysis time.
 
-:func:`fe_glm` fits a canonical-link binomial (logit) or Poisson (log, offset log
-denominator) GLM with one intercept per practice by Newton-Raphson, eliminating the
-practice intercepts through the Schur complement of the (diagonal) intercept block, so the
-cost is linear in the number of practices instead of cubic. The covariance of the slope
-parameters is the cluster-robust sandwich clustered by practice, with statsmodels' small
-sample factor ``G / (G - 1) (N - 1) / (N - K)`` where ``K`` counts the practice intercepts
-too: the numbers ``sm.GLM`` gives with practice dummies and ``cov_type="cluster"`` (checked
-to 1e-8 in the tests). Counting the intercepts makes the factor about ``T / (T - 1)`` for
-``T`` years per practice, a conservative choice.
+The pooled trend model compares practice-years across practices, so an organisation whose
+later members are better practices shows an "improvement" that is only membership
+turnover. With one intercept per practice the slope is estimated from change within each
+practice only. :func:`fe_glm` fits that model by Newton-Raphson, eliminating the practice
+intercepts through the Schur complement of the (diagonal) intercept block, so the cost is
+linear in the number of practices instead of cubic.
+
+Both return the cluster-robust covariance clustered by practice, with statsmodels' small
+sample factor ``G / (G - 1) (N - 1) / (N - K)`` (``K`` counts the practice intercepts of the
+fixed-effects model too, which makes the factor about ``T / (T - 1)`` for ``T`` years per
+practice, a conservative choice), and each practice's **influence** on the estimates:
+``sqrt(factor) H^-1 s_g`` for the practice's summed score ``s_g``, so that the covariance
+is the sum of the influences' outer products. Two fits that share practices (a practice
+that moves between an organisation and the rest of England is in both) are then combined
+with their cross-covariance, the sum over the shared practices of the products of their
+influences (:func:`analysis.indicators.trends.trend_fits`).
 
 Practices without within-practice information (a single year; no events, or for
-proportions all events, in every year) add nothing to the slope (their intercept fits them
-exactly or is infinite); :func:`informative` marks them so that the caller leaves them out
-of the fit (as conditional logit does).
+proportions all events, in every year) add nothing to a fixed-effects slope (their
+intercept fits them exactly or is infinite); :func:`informative` marks them so that the
+caller leaves them out of the fit (as conditional logit does).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+
+
+class GLMFit(NamedTuple):
+    """A fitted trend GLM: coefficients, cluster-robust covariance, per-practice influence."""
+
+    beta: np.ndarray
+    """Coefficients (``k``): the design's columns (the practice intercepts excluded)."""
+    cov: np.ndarray
+    """Cluster-robust covariance (``k x k``) with the small-sample factor."""
+    influence: np.ndarray
+    """``G x k``: each practice's influence, ``cov = influence' influence``."""
+    intercepts: np.ndarray
+    """The practice intercepts (``G``) of :func:`fe_glm`; empty for :func:`pooled_glm`."""
 
 
 def glm_moments(eta: np.ndarray, n: np.ndarray, binomial: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +65,44 @@ def _group_sums(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.nda
             for j in range(values.shape[1])
         ]
     )
+
+
+def _influence(
+    bread: np.ndarray, cluster: np.ndarray, nobs: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled influence ``sqrt(factor) s_g H^-1`` per cluster and the covariance it sums to."""
+    n_groups = cluster.shape[0]
+    factor = n_groups / (n_groups - 1) * (nobs - 1) / (nobs - k)
+    influence = np.sqrt(factor) * cluster @ bread  # bread is symmetric
+    return influence, influence.T @ influence
+
+
+def pooled_glm(
+    y: np.ndarray, n: np.ndarray, design: np.ndarray, groups: np.ndarray, distribution: str
+) -> GLMFit:
+    """Maximum likelihood of a canonical-link binomial or Poisson GLM, clustered by ``groups``.
+
+    Newton-Raphson to machine precision, then the sandwich ``H^-1 (sum_g s_g s_g') H^-1``
+    times the small-sample factor (module notes). ``groups`` are integer codes ``0..G-1``.
+    """
+    binomial = distribution == "binomial"
+    offset = 0.0 if binomial else np.log(n)
+    total = y.sum() / n.sum()
+    start = np.log(total / (1 - total)) if binomial else np.log(total)
+    beta = np.zeros(design.shape[1])
+    beta[0] = start if np.isfinite(start) else 0.0
+    for _ in range(100):
+        mu, w = glm_moments(design @ beta + offset, n, binomial)
+        info = (design * w[:, None]).T @ design
+        step = np.linalg.solve(info, design.T @ (y - mu))
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    mu, w = glm_moments(design @ beta + offset, n, binomial)
+    bread = np.linalg.inv((design * w[:, None]).T @ design)
+    cluster = _group_sums(groups, design * (y - mu)[:, None], int(groups.max()) + 1)
+    influence, cov = _influence(bread, cluster, *design.shape)
+    return GLMFit(beta, cov, influence, np.empty(0))
 
 
 def informative(y: np.ndarray, n: np.ndarray, groups: np.ndarray, distribution: str) -> np.ndarray:
@@ -65,7 +125,7 @@ def fe_glm(
     *,
     tol: float = 1e-12,
     max_iter: int = 100,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> GLMFit:
     """Binomial or Poisson GLM with practice intercepts; practice-clustered covariance.
 
     Parameters
@@ -84,8 +144,9 @@ def fe_glm(
 
     Returns
     -------
-    tuple
-        ``beta`` (k), its cluster-robust covariance (k x k) and the practice intercepts (G).
+    GLMFit
+        ``beta`` (k), its cluster-robust covariance (k x k), the practices' influence
+        (G x k) and the practice intercepts (G).
     """
     binomial = distribution == "binomial"
     offset = np.zeros_like(y) if binomial else np.log(n)
@@ -119,7 +180,7 @@ def fe_glm(
     # included, though it is zero at the optimum up to the tolerance).
     cluster = _group_sums(groups, design * resid[:, None], n_groups)
     cluster -= b * (np.bincount(groups, weights=resid, minlength=n_groups) / d)[:, None]
-    bread = np.linalg.inv(schur)
-    nobs, k = design.shape[0], design.shape[1] + n_groups
-    factor = n_groups / (n_groups - 1) * (nobs - 1) / (nobs - k)
-    return beta, factor * bread @ (cluster.T @ cluster) @ bread, alpha
+    influence, cov = _influence(
+        np.linalg.inv(schur), cluster, design.shape[0], design.shape[1] + n_groups
+    )
+    return GLMFit(beta, cov, influence, alpha)

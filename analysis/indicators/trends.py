@@ -7,40 +7,53 @@ same likelihood as individual events, so nothing is lost by fitting them. The co
 is the practices outside every large-scale organisation that year ("rest of England").
 The difference between the organisation's and the comparator's annual log odds (or rate)
 ratio is the organisation x year interaction. ``method="separate"`` fits the two groups
-apart: the same point estimates as the joint model, and a variance that is the sum of
-the two clustered variances, which differs from the joint model's only by the
-small-sample factor ``G / (G - 1)`` of the organisation's ``G`` practices (and by the few
-practices that change group); it is about five times faster. ``method="interaction"``
-fits the joint model.
+apart: the same point estimates as the joint model, and a variance that is the sum of the
+two clustered variances less twice their cross-covariance, which comes from the practices
+in both fits (a practice that joins or leaves the organisation is in the comparator for its
+other years; with ``comparator="england"`` every member is in both): the sum over those
+practices of the products of their influences on the two slopes
+(:mod:`analysis.indicators.trend_fe`). ``shared_practices`` counts them. It is about five
+times faster than ``method="interaction"``, the joint model.
 
-Issue 14 adds two named options. ``comparator="england"`` compares with all practices (the
-level comparator) instead of the rest of England. ``members="stable"`` keeps only practices
-that belong to the organisation in every selected year, so the organisation's trend is
-within-practice change and not membership turnover (a quarter of member practice-years in
-the synthetic panel come from joiners and leavers). ``model="practice_fe"`` keeps every
-practice-year but gives each practice its own intercept (:mod:`analysis.indicators.trend_fe`),
-so the slopes are within-practice change only, for the organisation and the comparator alike;
-the levels at the baseline year stay those of the pooled model (a practice intercept is not a
-level of the group).
+``comparator="england"`` compares with all practices (the level comparator) instead of the
+rest of England. ``members="stable"`` keeps only practices that belong to the organisation
+in every selected year, so the organisation's trend is within-practice change and not
+membership turnover. ``model="practice_fe"`` keeps every practice-year but gives each
+practice its own intercept (:func:`analysis.indicators.trend_fe.fe_glm`), so the slopes are
+within-practice change only, for the organisation and the comparator alike; the levels at
+the baseline year stay those of the pooled model (a practice intercept is not a level of
+the group). ``model="pooled"`` (one intercept per group, as published) mixes
+within-practice change with membership turnover.
+
+**Reference distribution.** A cluster-robust standard error from ``G`` practices has about
+``G - 1`` degrees of freedom, and organisations have few practices (a primary care network
+has 1 to 60; the 2016 study's had 13 to 30), so ``reference="t"`` judges a difference of
+two slopes against Student's t with the Welch-Satterthwaite degrees of freedom
+``(V_o + V_c)^2 / (V_o^2 / (G_o - 1) + V_c^2 / (G_c - 1))`` of the organisation's and the
+comparator's variances and practice counts (``df``; ``org_df``, ``national_df`` and
+``level_df`` likewise), where ``reference="normal"`` (as published) uses the standard
+normal whatever the number of practices.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
-from analysis.core import stats
-from analysis.indicators.comparison import SMALL_COMPARATOR, classify, two_sided_p
+from analysis.indicators.comparison import SMALL_COMPARATOR, classify
 from analysis.indicators.selection import KEY, unknown_value
-from analysis.indicators.trend_fe import fe_glm, glm_moments, informative
+from analysis.indicators.trend_fe import fe_glm, informative, pooled_glm
 
 TREND_METHODS = ("separate", "interaction")
 TREND_COMPARATORS = ("rest", "england")
 TREND_MEMBERS = ("all", "stable")
 TREND_MODELS = ("pooled", "practice_fe")
+TREND_REFERENCES = ("normal", "t")
 FIT_OPTIONS = ("baseline_year", "method", "comparator", "members", "model")
 """The options :func:`trend_fits` records in every row (the last columns of its table)."""
 
@@ -62,57 +75,67 @@ def _glm(frame: pd.DataFrame, design: np.ndarray, distribution: str):
     return model.fit(cov_type="cluster", cov_kwds={"groups": groups})
 
 
-def _newton_glm(
-    y: np.ndarray, n: np.ndarray, design: np.ndarray, groups: np.ndarray, distribution: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum likelihood of a canonical-link binomial or Poisson GLM, cluster-robust covariance.
+class _Fit(NamedTuple):
+    """One group's trend fit with each practice's influence on its level and slope."""
 
-    Newton-Raphson (identical to IRLS for a canonical link) to machine precision, then the
-    sandwich ``H^-1 (sum_g s_g s_g') H^-1`` with statsmodels' small-sample factor
-    ``G / (G - 1) (N - 1) / (N - K)``: the same numbers as ``sm.GLM(...).fit(cov_type=
-    "cluster")`` without its per-fit overhead, which dominated the analysis time (issue 14).
-    """
-    binomial = distribution == "binomial"
-    offset = 0.0 if binomial else np.log(n)
-    total = y.sum() / n.sum()
-    start = np.log(total / (1 - total)) if binomial else np.log(total)
-    beta = np.zeros(design.shape[1])
-    beta[0] = start if np.isfinite(start) else 0.0
-    for _ in range(100):
-        mu, w = glm_moments(design @ beta + offset, n, binomial)
-        info = (design * w[:, None]).T @ design
-        step = np.linalg.solve(info, design.T @ (y - mu))
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-12:
-            break
-    mu, w = glm_moments(design @ beta + offset, n, binomial)
-    bread = np.linalg.inv((design * w[:, None]).T @ design)
-    scores = design * (y - mu)[:, None]
-    n_groups = int(groups.max()) + 1
-    cluster = np.column_stack(
-        [
-            np.bincount(groups, weights=scores[:, j], minlength=n_groups)
-            for j in range(scores.shape[1])
-        ]
-    )
-    nobs, k = design.shape
-    factor = n_groups / (n_groups - 1) * (nobs - 1) / (nobs - k)
-    return beta, factor * bread @ (cluster.T @ cluster) @ bread
+    values: dict[str, float]
+    level_practices: np.ndarray
+    level_influence: np.ndarray
+    slope_practices: np.ndarray
+    slope_influence: np.ndarray
+
+
+_EMPTY = np.empty(0)
 
 
 def _within_slope(
     frame: pd.DataFrame, columns: list[np.ndarray], distribution: str
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Practice fixed-effects coefficients of ``columns`` and their covariance (or None)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Practice fixed-effects coefficients of ``columns``, their covariance, the informative
+    practices' codes and their influence (or None when fewer than two are informative)."""
     y = frame["numerator"].to_numpy(dtype=float)
     n = frame["denominator"].to_numpy(dtype=float)
-    groups = pd.factorize(frame["practice_code"])[0]
+    codes = frame["practice_code"].to_numpy()
+    groups = pd.factorize(codes)[0]
     keep = informative(y, n, groups, distribution)
     if len(np.unique(groups[keep])) < 2:
         return None
     design = np.column_stack(columns)[keep]
-    beta, cov, _ = fe_glm(y[keep], n[keep], design, pd.factorize(groups[keep])[0], distribution)
-    return beta, cov
+    kept, uniques = pd.factorize(codes[keep])
+    fit = fe_glm(y[keep], n[keep], design, kept, distribution)
+    return fit.beta, fit.cov, np.asarray(uniques), fit.influence
+
+
+def _fit(frame: pd.DataFrame, distribution: str, baseline_year: int, model: str) -> _Fit:
+    groups, practices = pd.factorize(frame["practice_code"])
+    n_practices = len(practices)
+    n_years = frame["year"].nunique()
+    values = {"n_practices": n_practices, "n_years": n_years, "slope_clusters": n_practices}
+    nan = dict.fromkeys(("level", "level_se", "slope", "slope_se"), np.nan)
+    if n_practices < 2 or n_years < 2:
+        return _Fit({**values, **nan, "slope_clusters": 0}, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
+    time = (frame["year"] - baseline_year).to_numpy(dtype=float)
+    design = np.column_stack([np.ones_like(time), time])
+    fit = pooled_glm(
+        frame["numerator"].to_numpy(dtype=float),
+        frame["denominator"].to_numpy(dtype=float),
+        design,
+        groups,
+        distribution,
+    )
+    se = np.sqrt(np.diag(fit.cov))
+    values.update(level=fit.beta[0], level_se=se[0], slope=fit.beta[1], slope_se=se[1])
+    practices = np.asarray(practices)
+    out = _Fit(values, practices, fit.influence[:, 0], practices, fit.influence[:, 1])
+    if model == "practice_fe":
+        within = _within_slope(frame, [time], distribution)
+        if within is None:
+            values.update(slope=np.nan, slope_se=np.nan, slope_clusters=0)
+            return out._replace(slope_practices=_EMPTY, slope_influence=_EMPTY)
+        beta, cov, kept, influence = within
+        values.update(slope=beta[0], slope_se=np.sqrt(cov[0, 0]), slope_clusters=len(kept))
+        out = out._replace(slope_practices=kept, slope_influence=influence[:, 0])
+    return out
 
 
 def fit_trend(
@@ -120,40 +143,43 @@ def fit_trend(
 ) -> dict[str, float]:
     """GLM of practice-year counts on ``year - baseline_year``, SEs clustered by practice.
 
-    Fitted by :func:`_newton_glm` (checked against statsmodels to 1e-8 in the tests); with
-    ``model="practice_fe"`` the slope is that of the practice fixed-effects model
-    (:func:`analysis.indicators.trend_fe.fe_glm`) and the level stays the pooled one.
+    Fitted by :func:`analysis.indicators.trend_fe.pooled_glm` (checked against statsmodels
+    to 1e-8 in the tests); with ``model="practice_fe"`` the slope is that of the practice
+    fixed-effects model (:func:`analysis.indicators.trend_fe.fe_glm`) and the level stays
+    the pooled one.
 
     Returns
     -------
     dict
         ``level`` (link-scale intercept at the baseline year), ``level_se``, ``slope``
-        (annual log odds or rate ratio), ``slope_se``, ``n_practices``, ``n_years``; NaN
-        estimates when fewer than two practices or two years are available.
+        (annual log odds or rate ratio), ``slope_se``, ``n_practices``, ``n_years`` and
+        ``slope_clusters`` (practices behind the slope: those with within-practice
+        information for ``practice_fe``); NaN estimates when fewer than two practices or
+        two years are available.
     """
-    groups = pd.factorize(frame["practice_code"])[0]
-    n_practices = int(groups.max()) + 1 if len(groups) else 0
-    n_years = frame["year"].nunique()
-    out = {"n_practices": n_practices, "n_years": n_years}
-    nan = dict.fromkeys(("level", "level_se", "slope", "slope_se"), np.nan)
-    if n_practices < 2 or n_years < 2:
-        return {**out, **nan}
-    time = (frame["year"] - baseline_year).to_numpy(dtype=float)
-    design = np.column_stack([np.ones_like(time), time])
-    params, cov = _newton_glm(
-        frame["numerator"].to_numpy(dtype=float),
-        frame["denominator"].to_numpy(dtype=float),
-        design,
-        groups,
-        distribution,
-    )
-    se = np.sqrt(np.diag(cov))
-    out = {**out, "level": params[0], "level_se": se[0], "slope": params[1], "slope_se": se[1]}
-    if model == "practice_fe":
-        within = _within_slope(frame, [time], distribution)
-        slope, slope_se = (np.nan, np.nan) if within is None else (within[0][0], within[1][0, 0])
-        out.update(slope=slope, slope_se=np.sqrt(slope_se))
-    return out
+    return _fit(frame, distribution, baseline_year, model).values
+
+
+def _cross(codes_a: np.ndarray, infl_a: np.ndarray, codes_b: np.ndarray, infl_b: np.ndarray):
+    """Cross-covariance of two fits from their shared practices, and how many they share."""
+    if not len(codes_a) or not len(codes_b):
+        return 0.0, 0
+    _, ia, ib = np.intersect1d(codes_a, codes_b, assume_unique=True, return_indices=True)
+    return float(infl_a[ia] @ infl_b[ib]), len(ia)
+
+
+def welch_df(var_a, var_b, clusters_a, clusters_b) -> np.ndarray:
+    """Welch-Satterthwaite degrees of freedom of a sum of two cluster-robust variances.
+
+    ``(V_a + V_b)^2 / (V_a^2 / (G_a - 1) + V_b^2 / (G_b - 1))``; each variance has
+    ``G - 1`` degrees of freedom for ``G`` clusters. NaN where either has fewer than two.
+    """
+    var_a, var_b = np.asarray(var_a, dtype=float), np.asarray(var_b, dtype=float)
+    ga = np.asarray(clusters_a, dtype=float) - 1
+    gb = np.asarray(clusters_b, dtype=float) - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = (var_a + var_b) ** 2 / (var_a**2 / ga + var_b**2 / gb)
+    return np.where((ga >= 1) & (gb >= 1), df, np.nan)
 
 
 def fit_interaction(
@@ -232,6 +258,7 @@ def trend_models(
     comparator: str = "rest",
     members: str = "all",
     model: str = "pooled",
+    reference: str = "normal",
 ) -> pd.DataFrame:
     """Analysis 2: each organisation's annual trend against the rest of England.
 
@@ -259,6 +286,9 @@ def trend_models(
         ``pooled`` (one intercept per group, as published: within-practice change and
         membership turnover together) or ``practice_fe`` (one intercept per practice:
         within-practice change only; levels stay pooled).
+    reference
+        ``normal`` (as published) or ``t``: the reference distribution of the tests and
+        intervals (module notes).
 
     Returns
     -------
@@ -269,7 +299,10 @@ def trend_models(
         deteriorated), the ``ratio_of_ratios`` (organisation over comparator) with interval,
         ``z``, ``p`` and ``classification``, and the ``level_difference`` (log odds or rate
         ratio at the baseline year) with ``level_se`` and ``level_p``;
-        ``comparator_practices`` is the number of practices the comparator's trend covers.
+        ``comparator_practices`` is the number of practices the comparator's trend covers,
+        ``shared_practices`` those in both fits; ``df``, ``org_df``, ``national_df`` and
+        ``level_df`` the degrees of freedom of the t reference (used only with
+        ``reference="t"``, which ``reference`` records).
 
     Warns
     -----
@@ -287,7 +320,7 @@ def trend_models(
         members=members,
         model=model,
     )
-    return classify_trends(fits, alpha=alpha)
+    return classify_trends(fits, alpha=alpha, reference=reference)
 
 
 def trend_fits(
@@ -351,27 +384,47 @@ def trend_fits(
     return out
 
 
-def classify_trends(fits: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
-    """Intervals, p-values and classes at ``alpha`` for :func:`trend_fits` (a new table)."""
+def _reference(reference: str, df: pd.Series, alpha: float) -> tuple[np.ndarray, object]:
+    """Two-sided critical values and the survival function of the reference distribution."""
+    if reference == "normal":
+        return np.full(len(df), sps.norm.isf(alpha / 2)), lambda x: 2 * sps.norm.sf(np.abs(x))
+    dof = df.to_numpy(dtype=float)
+    return sps.t.isf(alpha / 2, dof), lambda x: 2 * sps.t.sf(np.abs(x), dof)
+
+
+def classify_trends(
+    fits: pd.DataFrame, *, alpha: float = 0.05, reference: str = "normal"
+) -> pd.DataFrame:
+    """Intervals, p-values and classes at ``alpha`` for :func:`trend_fits` (a new table).
+
+    ``reference`` is ``normal`` (as published) or ``t`` (Student's t with the fits'
+    degrees of freedom; module notes).
+    """
+    if reference not in TREND_REFERENCES:
+        raise unknown_value("trend_reference", [reference], TREND_REFERENCES)
     if fits.empty:
         return fits
-    z_crit = stats.z_value(1 - alpha)
     out = fits.drop(columns=list(FIT_OPTIONS))
     for who in ("org", "national"):
         est, se = out[f"{who}_slope"], out[f"{who}_slope_se"]
+        crit, two_sided = _reference(reference, out[f"{who}_df"], alpha)
         out[f"{who}_annual_ratio"] = np.exp(est)
-        out[f"{who}_ratio_lower"] = np.exp(est - z_crit * se)
-        out[f"{who}_ratio_upper"] = np.exp(est + z_crit * se)
-        out[f"{who}_p"] = two_sided_p(est / se)
+        out[f"{who}_ratio_lower"] = np.exp(est - crit * se)
+        out[f"{who}_ratio_upper"] = np.exp(est + crit * se)
+        out[f"{who}_p"] = two_sided(est / se)
         out[f"{who}_change"] = _change(est, out[f"{who}_p"], out["higher_is_better"], alpha)
     diff, se = out["slope_difference"], out["slope_difference_se"]
+    crit, two_sided = _reference(reference, out["df"], alpha)
     out["ratio_of_ratios"] = np.exp(diff)
-    out["ror_lower"] = np.exp(diff - z_crit * se)
-    out["ror_upper"] = np.exp(diff + z_crit * se)
+    out["ror_lower"] = np.exp(diff - crit * se)
+    out["ror_upper"] = np.exp(diff + crit * se)
     out["z"] = diff / se
-    out["p"] = two_sided_p(out["z"])
+    out["p"] = two_sided(out["z"])
     out["classification"] = classify(diff, out["p"], out["higher_is_better"], alpha)
-    out["level_p"] = two_sided_p(out["level_difference"] / out["level_se"])
+    out["level_p"] = _reference(reference, out["level_df"], alpha)[1](
+        out["level_difference"] / out["level_se"]
+    )
+    out["reference"] = reference
     for column in FIT_OPTIONS:
         out[column] = fits[column]
     return out.sort_values(KEY, ignore_index=True)
@@ -406,7 +459,8 @@ def _trend_rows(
     first = subset.iloc[0]
     distribution = first["distribution"]
     rest = subset[subset["organisation_id"].isna()] if comparator == "rest" else subset
-    national = fit_trend(rest, distribution, baseline_year, model=model)
+    national = _fit(rest, distribution, baseline_year, model)
+    nat = national.values
     n_years = subset["year"].nunique()
     by_org = dict(list(subset.groupby("organisation_id", sort=False)))
     empty = subset.iloc[:0]
@@ -416,7 +470,18 @@ def _trend_rows(
         if members_rule == "stable":
             years_in = members.groupby("practice_code")["year"].transform("nunique")
             members = members[years_in.to_numpy() == n_years]
-        own = fit_trend(members, distribution, baseline_year, model=model)
+        fit = _fit(members, distribution, baseline_year, model)
+        own = fit.values
+        slope_cross, shared = _cross(
+            fit.slope_practices, fit.slope_influence, national.slope_practices,
+            national.slope_influence,
+        )  # fmt: skip
+        level_cross, _ = _cross(
+            fit.level_practices, fit.level_influence, national.level_practices,
+            national.level_influence,
+        )  # fmt: skip
+        slope_var = (own["slope_se"] ** 2, nat["slope_se"] ** 2)
+        level_var = (own["level_se"] ** 2, nat["level_se"] ** 2)
         row = {
             "organisation_id": org,
             "indicator_id": indicator,
@@ -428,13 +493,18 @@ def _trend_rows(
             "n_years": own["n_years"],
             "org_slope": own["slope"],
             "org_slope_se": own["slope_se"],
-            "national_slope": national["slope"],
-            "national_slope_se": national["slope_se"],
-            "comparator_practices": national["n_practices"],
-            "slope_difference": own["slope"] - national["slope"],
-            "slope_difference_se": np.hypot(own["slope_se"], national["slope_se"]),
-            "level_difference": own["level"] - national["level"],
-            "level_se": np.hypot(own["level_se"], national["level_se"]),
+            "org_df": own["slope_clusters"] - 1 if own["slope_clusters"] > 1 else np.nan,
+            "national_slope": nat["slope"],
+            "national_slope_se": nat["slope_se"],
+            "national_df": nat["slope_clusters"] - 1 if nat["slope_clusters"] > 1 else np.nan,
+            "comparator_practices": nat["n_practices"],
+            "shared_practices": shared,
+            "slope_difference": own["slope"] - nat["slope"],
+            "slope_difference_se": np.sqrt(max(sum(slope_var) - 2 * slope_cross, 0.0)),
+            "df": float(welch_df(*slope_var, own["slope_clusters"], nat["slope_clusters"])),
+            "level_difference": own["level"] - nat["level"],
+            "level_se": np.sqrt(max(sum(level_var) - 2 * level_cross, 0.0)),
+            "level_df": float(welch_df(*level_var, own["n_practices"], nat["n_practices"])),
         }
         if method == "interaction" and not np.isnan(own["slope"]):
             joint = fit_interaction(members, rest, distribution, baseline_year, model=model)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
-from analysis.core import stats
 from analysis.indicators.comparison import classify
 from analysis.indicators.selection import KEY
 
@@ -114,7 +114,13 @@ def truth_vs_estimate(
             "slope_difference",
             "slope_difference_se",
         ),
-        ("realised_level_log_ratio", frame, level_truth * shrink, "level_difference", "level_se"),
+        (
+            "realised_level_log_ratio",
+            frame,
+            level_truth * shrink,
+            "level_difference",
+            "level_se",
+        ),
         # The clustered level SE includes the between-practice variance, so its interval
         # targets the designed effect, not the realised one (issue 14).
         (
@@ -135,9 +141,16 @@ def truth_vs_estimate(
             "national_slope_se",
         )
     )
-    z = stats.z_value(1 - alpha)
+    # The trend table's own reference distribution: t with its degrees of freedom, or normal.
+    use_t = bool(frame.get("reference", pd.Series("normal", index=frame.index)).eq("t").any())
+    dfs = {
+        "slope_difference": "df",
+        "level_difference": "level_df",
+        "national_slope": "national_df",
+    }
     rows = []
     for name, part, value, est, se in parts:
+        df = part[dfs[est]].to_numpy(dtype=float) if use_t else np.inf
         rows.append(
             pd.DataFrame(
                 {
@@ -147,12 +160,14 @@ def truth_vs_estimate(
                     "truth": np.asarray(value, dtype=float),
                     "estimate": part[est].to_numpy(dtype=float),
                     "se": part[se].to_numpy(dtype=float),
+                    "critical": sps.t.isf(alpha / 2, df),
                 }
             )
         )
     out = pd.concat(rows, ignore_index=True)
-    out["ci_lower"] = out["estimate"] - z * out["se"]
-    out["ci_upper"] = out["estimate"] + z * out["se"]
+    critical = out.pop("critical")
+    out["ci_lower"] = out["estimate"] - critical * out["se"]
+    out["ci_upper"] = out["estimate"] + critical * out["se"]
     out["covered"] = (out["ci_lower"] <= out["truth"]) & (out["truth"] <= out["ci_upper"])
     out["error"] = out["estimate"] - out["truth"]
     return out.sort_values(["parameter", *KEY], ignore_index=True)

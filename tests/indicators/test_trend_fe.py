@@ -52,7 +52,7 @@ def test_fixed_effects_glm_matches_statsmodels_with_practice_dummies(distributio
     frame = _hand_panel(distribution)
     time = (frame["year"] - 2009).to_numpy(dtype=float)[:, None]
     groups = pd.factorize(frame["practice_code"])[0]
-    beta, cov, alpha = fe_glm(
+    beta, cov, _, alpha = fe_glm(
         frame["numerator"].to_numpy(), frame["denominator"].to_numpy(), time, groups, distribution
     )
     ref_beta, ref_cov, ref_alpha = _statsmodels_fe(frame, time, distribution)
@@ -186,3 +186,99 @@ def test_truth_for_fixed_effects_slopes_is_attenuated_by_the_practice_year_part_
         assert table.loc["national_trend", "truth"] == pytest.approx(
             0.05 / np.sqrt(1 + 0.346 * sigma2)
         )
+
+
+def _small_sample_factor(groups: int, nobs: int, k: int) -> float:
+    return groups / (groups - 1) * (nobs - 1) / (nobs - k)
+
+
+def _indicator(frame: pd.DataFrame, organisation) -> pd.DataFrame:
+    return frame.assign(
+        indicator_id="PRE01",
+        organisation_id=organisation,
+        domain="prescribing",
+        distribution="binomial",
+        higher_is_better=True,
+    )
+
+
+@pytest.mark.parametrize("model", ["pooled", "practice_fe"])
+@pytest.mark.parametrize("comparator", ["rest", "england"])
+def test_shared_practices_enter_the_difference_as_in_one_stacked_statsmodels_fit(model, comparator):
+    """The separate fits' cross-covariance equals that of statsmodels' stacked (block-diagonal)
+    GLM clustered by practice, each side's small-sample factor taken out."""
+    frame = _hand_panel("binomial")
+    # P3 joins ORG01 in 2011 and P0 leaves it from 2012: both are in the comparator too.
+    joins = (frame["practice_code"] == "P3") & (frame["year"] >= 2011)
+    stays = frame["practice_code"].isin(["P0", "P1", "P2"]) & ~(
+        (frame["practice_code"] == "P0") & (frame["year"] >= 2012)
+    )
+    data = _indicator(frame, np.where(joins | stays, "ORG01", None))
+    catalogue = pd.DataFrame({"indicator_id": ["PRE01"], "single_year": [np.nan]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a comparator of a few practices
+        row = trend_models(
+            data, catalogue, ["ORG01"], baseline_year=2009, model=model, comparator=comparator
+        ).iloc[0]
+    org = data[data["organisation_id"] == "ORG01"]
+    comp = data[data["organisation_id"].isna()] if comparator == "rest" else data
+    stacked = pd.concat([org.assign(block=0), comp.assign(block=1)], ignore_index=True)
+    time = (stacked["year"] - 2009).to_numpy(dtype=float)
+    block = stacked["block"].to_numpy()
+    if model == "pooled":
+        design = np.column_stack([1 - block, (1 - block) * time, block, block * time])
+        slopes, k = [1, 3], 4
+        sides = [(len(part["practice_code"].unique()), len(part), 2) for part in (org, comp)]
+    else:
+        cells = stacked["practice_code"] + "/" + stacked["block"].astype(str)
+        dummies = pd.get_dummies(cells, dtype=float).to_numpy()
+        design = np.column_stack([dummies, (1 - block) * time, block * time])
+        slopes, k = [-2, -1], dummies.shape[1] + 2
+        sides = [
+            (len(part["practice_code"].unique()), len(part), part["practice_code"].nunique() + 1)
+            for part in (org, comp)
+        ]
+    ref = statsmodels_cluster_glm(stacked, design, "binomial")
+    cov = ref.cov_params()[np.ix_(slopes, slopes)]
+    joint = _small_sample_factor(stacked["practice_code"].nunique(), len(stacked), k)
+    own, other = (_small_sample_factor(*side) for side in sides)
+    raw_cross = cov[0, 1] / joint
+    assert row["org_slope_se"] ** 2 == pytest.approx(cov[0, 0] / joint * own, rel=1e-7)
+    assert row["national_slope_se"] ** 2 == pytest.approx(cov[1, 1] / joint * other, rel=1e-7)
+    expected = row["org_slope_se"] ** 2 + row["national_slope_se"] ** 2
+    expected -= 2 * raw_cross * np.sqrt(own * other)
+    assert row["slope_difference_se"] ** 2 == pytest.approx(expected, rel=1e-7)
+    assert raw_cross != pytest.approx(0.0, abs=1e-9)  # the shared practices matter here
+    shared = {"rest": 2, "england": 4}[comparator]  # P0 and P3; or every member
+    assert row["shared_practices"] == shared
+
+
+def test_welch_degrees_of_freedom_and_the_t_reference():
+    from scipy import stats as sps
+
+    from analysis.indicators.trends import welch_df
+
+    assert welch_df(1.0, 0.0, 13, 5000) == pytest.approx(12)
+    assert welch_df(2.0, 2.0, 11, 11) == pytest.approx(20)
+    assert welch_df(1.0, 3.0, 6, 21) == pytest.approx(16 / (1 / 5 + 9 / 20))
+    assert np.isnan(welch_df(1.0, 1.0, 1, 30))
+    data, catalogue = _planted()
+    noisy = data.assign(numerator=np.round(data["numerator"] * (1 + 0.03 * np.sin(
+        np.arange(len(data))))))  # fmt: skip
+    normal = trend_models(noisy, catalogue, ["ORG01"], baseline_year=2009, model="practice_fe")
+    t = trend_models(
+        noisy, catalogue, ["ORG01"], baseline_year=2009, model="practice_fe", reference="t"
+    )
+    row, n_row = t.iloc[0], normal.iloc[0]
+    assert row["reference"] == "t" and n_row["reference"] == "normal"
+    # 20 member practices (ten joiners) and 50 in the comparator (the joiners before joining)
+    assert (row["org_df"], row["national_df"]) == (19, 49)
+    expected_df = welch_df(row["org_slope_se"] ** 2, row["national_slope_se"] ** 2, 20, 50)
+    assert row["df"] == pytest.approx(expected_df, rel=1e-12) and 19 < row["df"] < 69
+    assert row["p"] == pytest.approx(2 * sps.t.sf(abs(row["z"]), row["df"]), rel=1e-12)
+    assert n_row["p"] == pytest.approx(2 * sps.norm.sf(abs(n_row["z"])), rel=1e-12)
+    half = sps.t.isf(0.025, row["df"]) * row["slope_difference_se"]
+    assert np.log(row["ror_upper"]) == pytest.approx(row["slope_difference"] + half, rel=1e-12)
+    assert row["p"] > n_row["p"] and row["ror_upper"] > n_row["ror_upper"]
+    with pytest.raises(ValueError, match="parameter 'trend_reference'"):
+        trend_models(data, catalogue, ["ORG01"], baseline_year=2009, reference="z")
