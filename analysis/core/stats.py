@@ -243,9 +243,10 @@ def rounding_interval(percent: float, n: int, decimals: int = 0) -> tuple[int, i
 # tests/core/test_stats_tau2.py against the BCG vaccine meta-analysis (Viechtbauer 2010) and
 # statsmodels' ``combine_effects``.
 
-TAU2_METHODS = ("winsorised", "winsorised_rescaled", "dl", "reml")
+TAU2_METHODS = ("winsorised", "winsorised_rescaled", "dl", "reml", "dl_within")
 """Between-practice variance estimators: Spiegelhalter's Winsorised phi as published, the same
-rescaled to be unbiased under the null, DerSimonian-Laird, and REML."""
+rescaled to be unbiased under the null, DerSimonian-Laird, REML, and DerSimonian-Laird within
+groups (each unit against its own group's mean, so differences between groups are left out)."""
 
 
 def winsorised_null_moment(fraction: float = 0.1) -> float:
@@ -304,6 +305,46 @@ def dersimonian_laird_rows(y: np.ndarray, v: np.ndarray) -> np.ndarray:
     mean = (w * y).sum(axis=1) / sw
     q = (w * (y - mean[:, None]) ** 2).sum(axis=1)
     return np.maximum(q - (y.shape[1] - 1), 0.0) / (sw - (w**2).sum(axis=1) / sw)
+
+
+def dersimonian_laird_within(y: ArrayLike, v: ArrayLike, groups: ArrayLike) -> float:
+    """DerSimonian-Laird moment estimate of the between-unit variance within ``groups``.
+
+    Each unit is compared with the weighted mean of its own group, so variation between
+    the groups' means is left out: ``max(0, (Q_w - (k - G)) / sum_g (S1_g - S2_g / S1_g))``
+    with ``Q_w = sum_g sum_i w_i (y_i - ybar_g)^2``, ``w = 1 / v``, ``S1_g`` and ``S2_g`` the
+    sums of ``w`` and ``w^2`` in group ``g``, ``k`` units in ``G`` groups; its expectation
+    under ``y_i ~ N(mu_g, v_i + tau^2)`` gives ``tau^2``. With one group it is
+    :func:`dersimonian_laird`. NaN pairs are dropped.
+    """
+    y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    codes = _group_codes(groups)
+    ok = ~(np.isnan(y) | np.isnan(v))
+    y, v = _effects(y[ok], v[ok])
+    return float(dersimonian_laird_within_rows(y[None, :], v[None, :], _group_codes(codes[ok]))[0])
+
+
+def _group_codes(groups: ArrayLike) -> np.ndarray:
+    """Integer codes ``0..G-1`` of any labels (missing labels are one group)."""
+    if np.issubdtype(np.asarray(groups).dtype, np.integer):
+        return np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+    labels = np.asarray(groups, dtype=object)
+    labels = np.where([label is None or label != label for label in labels], "\0none", labels)
+    return np.unique(labels.astype(str), return_inverse=True)[1].ravel()
+
+
+def dersimonian_laird_within_rows(y: np.ndarray, v: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """:func:`dersimonian_laird_within` of every row of ``y`` and ``v`` (2-D, no NaN), the
+    units' groups (integer codes ``0..G-1``) the same in every row."""
+    groups = np.asarray(groups)
+    order = np.argsort(groups, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(groups[order]) != 0])
+    y, w = y[:, order], 1 / v[:, order]
+    s1 = np.add.reduceat(w, starts, axis=1)
+    sy = np.add.reduceat(w * y, starts, axis=1)
+    q = (np.add.reduceat(w * y**2, starts, axis=1) - sy**2 / s1).sum(axis=1)
+    denominator = (s1 - np.add.reduceat(w**2, starts, axis=1) / s1).sum(axis=1)
+    return np.maximum(q - (y.shape[1] - len(starts)), 0.0) / denominator
 
 
 def _reml_score(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -369,17 +410,22 @@ def reml_tau2_rows(
         hi = np.where(score > 0, hi, tau2)
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = tau2 - score / slope
-        inside = (slope < 0) & (newton > lo) & (newton < hi)
-        step = np.where(inside, newton, 0.5 * (lo + hi)) - tau2
-        tau2 = tau2 + step
-        if np.all(np.abs(step) <= rtol * tau2) or np.all(hi - lo <= rtol * hi):
+        small = np.abs(newton - tau2) <= rtol * tau2
+        inside = small | ((slope < 0) & (newton >= lo) & (newton <= hi))
+        tau2 = np.where(inside, newton, 0.5 * (lo + hi))
+        if np.all(small | (hi - lo <= rtol * hi)):
             break
     out[active] = tau2
     return out
 
 
 def between_variance(
-    y: ArrayLike, v: ArrayLike, *, method: str = "dl", target: float | None = None
+    y: ArrayLike,
+    v: ArrayLike,
+    *,
+    method: str = "dl",
+    target: float | None = None,
+    groups: ArrayLike | None = None,
 ) -> float:
     """Between-unit variance ``tau^2`` of estimates ``y`` with sampling variances ``v``.
 
@@ -391,30 +437,49 @@ def between_variance(
         One of :data:`TAU2_METHODS`. ``winsorised`` is :func:`additive_tau2` (Spiegelhalter
         2005, as published: phi Winsorised at 10%, not rescaled); ``winsorised_rescaled``
         divides phi by :func:`winsorised_null_moment`; ``dl`` is :func:`dersimonian_laird`;
-        ``reml`` is :func:`reml_tau2`.
+        ``reml`` is :func:`reml_tau2`; ``dl_within`` is :func:`dersimonian_laird_within`.
     target
         Value the z-scores of the Winsorised methods are centred on (default the
         inverse-variance weighted mean of ``y``).
+    groups
+        The units' groups, for ``dl_within`` (required there, ignored otherwise).
     """
     if method not in TAU2_METHODS:
         raise ValueError(f"method {method!r} is not one of {TAU2_METHODS}")
+    if method == "dl_within" and groups is None:
+        raise ValueError("method 'dl_within' needs the units' groups")
     if np.size(v) and not np.any(np.asarray(v, dtype=float)):
         # No sampling variance (continuous values): every method's estimate is then the
-        # spread of the estimates, the DerSimonian-Laird and REML limit as v -> 0.
+        # spread of the estimates (around each group's mean for dl_within), the moment and
+        # REML limit as v -> 0.
         values = np.asarray(y, dtype=float)
-        return float(np.var(values[~np.isnan(values)], ddof=1))
+        ok = ~np.isnan(values)
+        if method != "dl_within":
+            return float(np.var(values[ok], ddof=1))
+        codes = _group_codes(groups)[ok]
+        means = np.bincount(codes, weights=values[ok]) / np.bincount(codes)
+        free = ok.sum() - len(np.unique(codes))
+        return float(np.sum((values[ok] - means[codes]) ** 2) / free) if free > 0 else np.nan
+    if method == "dl_within":
+        return dersimonian_laird_within(y, v, groups)
     y, v = _effects(y, v)
     centre = None if target is None else np.array([target], dtype=float)
     return float(between_variance_rows(y[None, :], v[None, :], method=method, target=centre)[0])
 
 
 def between_variance_rows(
-    y: np.ndarray, v: np.ndarray, *, method: str = "dl", target: np.ndarray | None = None
+    y: np.ndarray,
+    v: np.ndarray,
+    *,
+    method: str = "dl",
+    target: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`between_variance` of every row of ``y`` and ``v`` (2-D, no NaN, ``v > 0``).
 
-    ``target`` gives one centre per row for the Winsorised methods. The Winsorised phi
-    uses the same quantiles (linear interpolation) as :func:`winsorised_phi`.
+    ``target`` gives one centre per row for the Winsorised methods, ``groups`` the units'
+    integer group codes (the same in every row) for ``dl_within``. The Winsorised phi uses
+    the same quantiles (linear interpolation) as :func:`winsorised_phi`.
     """
     if method not in TAU2_METHODS:
         raise ValueError(f"method {method!r} is not one of {TAU2_METHODS}")
@@ -422,6 +487,10 @@ def between_variance_rows(
         return dersimonian_laird_rows(y, v)
     if method == "reml":
         return reml_tau2_rows(y, v)
+    if method == "dl_within":
+        if groups is None:
+            raise ValueError("method 'dl_within' needs the units' groups")
+        return dersimonian_laird_within_rows(y, v, groups)
     w = 1 / v
     sw = w.sum(axis=1)
     centre = (y * w).sum(axis=1) / sw if target is None else np.asarray(target, dtype=float)

@@ -175,7 +175,11 @@ def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised")
         Output of :func:`analysis.indicators.selection.prepare`.
     tau2_method
         Estimator of ``tau2``, one of :data:`analysis.core.stats.TAU2_METHODS`:
-        ``winsorised`` (as published), ``winsorised_rescaled``, ``dl`` or ``reml``.
+        ``winsorised`` (as published), ``winsorised_rescaled``, ``dl``, ``reml`` or
+        ``dl_within`` (DerSimonian-Laird within organisations: each practice against the
+        mean of its own organisation that year, the practices in no organisation as one
+        group, so that differences between organisations do not count as between-practice
+        variance).
 
     Returns
     -------
@@ -195,6 +199,10 @@ def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised")
         c: np.split(scored[c].to_numpy(dtype=float)[order], bounds) for c in ("z", "se", "rate")
     }
     national = np.split(scored["national_rate"].to_numpy(dtype=float)[order], bounds)
+    # Each practice's organisation that year (practices in none form one group), for the
+    # estimator within organisations.
+    members = pd.factorize(scored["organisation_id"], use_na_sentinel=True)[0]
+    organisations = np.split(members[order], bounds)
     rows = []
     for k, (indicator, year) in enumerate(grouping.groups.keys()):
         z, se, rate = columns["z"][k], columns["se"][k], columns["rate"][k]
@@ -212,7 +220,11 @@ def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised")
                 if enough and not continuous
                 else np.nan,
                 "tau2": stats.between_variance(
-                    rate, se**2, method=tau2_method, target=float(national[k][0])
+                    rate,
+                    se**2,
+                    method=tau2_method,
+                    target=float(national[k][0]),
+                    groups=organisations[k],
                 )
                 if enough
                 else np.nan,

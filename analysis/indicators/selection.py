@@ -48,7 +48,7 @@ class Selection:
 
 
 METHOD_CHOICES = {
-    "tau2_method": ("winsorised", "winsorised_rescaled", "dl", "reml"),
+    "tau2_method": ("winsorised", "winsorised_rescaled", "dl", "reml", "dl_within"),
     "comparator": ("england", "rest"),
     "score": ("z", "effect"),
     "variation_measure": ("cv", "tau2_link"),

@@ -120,10 +120,11 @@ def test_row_wise_estimators_equal_one_row_at_a_time():
     v = rng.uniform(0.5, 2.0, (4, 60))
     y = rng.normal(0, np.sqrt(v + 0.3))
     target = np.array([0.0, 0.1, -0.1, 0.2])
+    groups = np.arange(60) % 7
     for method in stats.TAU2_METHODS:
-        rows = stats.between_variance_rows(y, v, method=method, target=target)
+        rows = stats.between_variance_rows(y, v, method=method, target=target, groups=groups)
         for i in range(4):
-            one = stats.between_variance(y[i], v[i], method=method, target=target[i])
+            one = stats.between_variance(y[i], v[i], method=method, target=target[i], groups=groups)
             assert rows[i] == pytest.approx(one, rel=1e-12, abs=1e-15)
     z = (y[0] - 0.0) / np.sqrt(v[0])
     assert stats.between_variance(y[0], v[0], method="winsorised", target=0.0) == pytest.approx(
@@ -162,3 +163,33 @@ def test_between_variance_rejects_bad_input():
         stats.dersimonian_laird([1.0, 2.0], [1.0, 0.0])
     with pytest.raises(ValueError, match="two units"):
         stats.reml_tau2([1.0], [1.0])
+
+
+def test_dersimonian_laird_within_groups_hand_worked_and_unbiased():
+    # groups (0, 2) and (10, 14), v = 1: Q_w = 2 + 8, k - G = 2, sum (S1 - S2 / S1) = 1 + 1
+    got = stats.dersimonian_laird_within([0.0, 2.0, 10.0, 14.0], [1.0] * 4, ["a", "a", "b", "b"])
+    assert got == pytest.approx((10 - 2) / 2)
+    # one group: the ordinary estimator; a missing label is a group of its own
+    y, v = _bcg()
+    assert stats.dersimonian_laird_within(y, v, ["g"] * len(y)) == pytest.approx(
+        stats.dersimonian_laird(y, v), rel=1e-12
+    )
+    labels = np.array([None] * 6 + ["x"] * 7, dtype=object)
+    w, rows = 1 / v, []
+    for part in (slice(0, 6), slice(6, 13)):
+        yy, ww = y[part], w[part]
+        mean = np.sum(ww * yy) / ww.sum()
+        rows.append((np.sum(ww * (yy - mean) ** 2), ww.sum() - np.sum(ww**2) / ww.sum()))
+    q, denominator = map(sum, zip(*rows, strict=True))
+    assert stats.between_variance(y, v, method="dl_within", groups=labels) == pytest.approx(
+        max(q - 11, 0) / denominator, rel=1e-12
+    )
+    # organisations far apart: within them the estimator finds the practices' variance
+    rng = np.random.default_rng(5)
+    groups = np.repeat(np.arange(400), 25)
+    v = rng.uniform(0.5, 2.0, groups.size)
+    y = rng.normal(0, 3, 400)[groups] + rng.normal(0, np.sqrt(v + 0.7))
+    assert stats.dersimonian_laird_within(y, v, groups) == pytest.approx(0.7, abs=0.06)
+    assert stats.dersimonian_laird(y, v) > 5
+    with pytest.raises(ValueError, match="needs the units' groups"):
+        stats.between_variance(y, v, method="dl_within")
