@@ -1,10 +1,18 @@
-"""The simulation chapter's data, choices and figure (issue 14).
+"""The simulation chapter's tables, rule, choices and figure.
 
-:func:`load_replications` reads the replications the ``simulation`` sweep of ``pipeline.yml``
-gathered (run on Dask before the chapter) with the settings they were made with;
-:func:`method_choices` reads the calibration of :mod:`analysis.indicators.simulation` and
-says, per method option of the quality-indicator notebook, which choice the evidence
-favours; :func:`calibration_figure` draws coverage and type-I error with Monte-Carlo errors.
+:func:`load_replications` reads the moments the ``simulation`` sweep of ``pipeline.yml``
+gathered (run on Dask before the chapter) and adds up its batches; :func:`summarise` turns
+them into means with Monte-Carlo standard errors **clustered by replication**;
+:func:`calibration` judges every level and trend method in every scenario by the rule
+stated in advance (:data:`RULE`); :func:`method_choices` picks, per option of the
+quality-indicator notebook, the method the evidence supports and names the scenario that
+decided it; :func:`calibration_figure` draws the calibration table.
+
+Clustered standard errors: a cell's estimate is ``p = sum x_r / sum n_r`` over replications
+``r`` (``x_r`` the sum over the cell's units of one replication, ``n_r`` their number), and
+its variance ``R / (R - 1) sum (x_r - p n_r)^2 / (sum n_r)^2`` (the ratio estimator's, from
+the moments ``total_sq - 2 p cross + p^2 n_sq``): organisations of one replication share
+England's estimates and are not independent.
 """
 
 from __future__ import annotations
@@ -19,12 +27,21 @@ import pandas as pd
 from analysis.indicators import simulation as sim
 from analysis.paths import sweep_record, sweep_results
 
-SETTINGS = ("replications", "seed", "sd", "effect", "size", "alpha")
+SETTINGS = ("replications", "seed", "scenario", "alpha")
+KEYS = ["scenario", "analysis", "method", "size", "effect", "quantity"]
+RULE = {"coverage": (0.94, 0.96), "type1": (0.04, 0.06), "max_mcse": 0.005, "rho": 0.1}
+"""The calibration rule, fixed before any result was seen: a method is *calibrated* in a
+scenario when its coverage of the 95% interval is within 0.94-0.96 and its type-I error
+within 0.04-0.06, each with a clustered Monte-Carlo standard error of at most 0.005; *not
+calibrated* when either is outside its band (or, with a larger standard error, when the
+estimate +/- 2 standard errors lies wholly outside); otherwise *undetermined*. Variation
+tests are judged on type-I error alone; a score is *size-neutral* when its mean Spearman
+correlation with size is within +/- 0.1."""
 
 
 @dataclass(frozen=True)
 class Replications:
-    """A sweep's gathered replications and the settings behind them."""
+    """A sweep's gathered moments (batches added up) and the settings behind them."""
 
     frame: pd.DataFrame
     sweep: str
@@ -37,8 +54,14 @@ class Replications:
         return float(self.settings.get("alpha", 0.05))
 
 
+def combine(frame: pd.DataFrame) -> pd.DataFrame:
+    """Moments of several batches added up, one row per key (:data:`KEYS`)."""
+    sums = ["replications", "n", "total", "total_sq", "cross", "n_sq"]
+    return frame.groupby(KEYS, as_index=False, sort=False)[sums].sum()
+
+
 def load_replications(sweep: str = "simulation") -> Replications:
-    """The replications gathered by ``sweep`` (one batch per task), checked and described.
+    """The moments gathered by ``sweep`` (one batch per task), added up and described.
 
     Raises ``FileNotFoundError`` naming the file (and the command that makes it) when the
     sweep has not run, and ``ValueError`` when the file lacks a column the summaries need.
@@ -50,14 +73,14 @@ def load_replications(sweep: str = "simulation") -> Replications:
             f"`compendium sweep {sweep}`) first"
         )
     record = json.loads(record_path.read_text(encoding="utf-8"))
-    frame = pd.read_csv(path)
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     missing = [c for c in sim.COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; expected {sim.COLUMNS}")
     settings = {k: v for k, v in {**record.get("grid", {}), **record.get("fixed", {})}.items()
                 if k in SETTINGS or k == "batch"}  # fmt: skip
     return Replications(
-        frame=frame[sim.COLUMNS],
+        frame=combine(frame[sim.COLUMNS].astype({"effect": str})),
         sweep=sweep,
         title=str(record.get("title", sweep)),
         tasks=len(record.get("keys", [])),
@@ -65,109 +88,224 @@ def load_replications(sweep: str = "simulation") -> Replications:
     )
 
 
-PUBLISHED = {"tau2_method": "winsorised", "variation_measure": "cv", "score": "z"}
-"""The choice each option had before issue 14 (the method as published)."""
-
-
-def method_choices(
-    calibration: pd.DataFrame, summary: pd.DataFrame, *, alpha: float = 0.05
-) -> pd.DataFrame:
-    """The calibrated choice for each method option, with the evidence that picks it.
-
-    ``tau2_method``: the first calibrated additive estimator (coverage and type-I error
-    within Monte-Carlo error of nominal, :func:`analysis.indicators.simulation.calibration`)
-    in the order DerSimonian-Laird, REML, rescaled Winsorised, published Winsorised
-    (simplest and most widely used first); the first of them if none is calibrated.
-    ``variation_measure``: the measure whose slope test has type-I error closest to ``alpha``
-    (the spread is constant in the simulation). ``score``: the score whose mean Spearman
-    correlation with organisation size is closest to 0.
+def summarise(moments: pd.DataFrame) -> pd.DataFrame:
+    """Mean and clustered Monte-Carlo standard error of every quantity in every cell.
 
     Returns
     -------
     pandas.DataFrame
-        ``option``, ``published``, ``chosen``, ``evidence``.
+        One row per scenario, analysis, method, size (0 = all) and effect cell:
+        ``replications``, ``n`` (units: organisation-replications, or replications), and
+        per quantity its mean and ``*_mcse``: ``coverage``, ``reject_rate``, ``bias``,
+        ``rmse`` (delta method), ``rho``; for ``tau2`` also ``relative_bias``.
     """
-    preference = ["dl", "reml", "winsorised_rescaled", "winsorised"]
-    ranked = calibration.set_index("method").reindex(preference).dropna(subset=["coverage"])
-    calibrated = ranked[ranked["calibrated"].astype(bool)]
-    best = (calibrated if len(calibrated) else ranked).reset_index().iloc[0]
-    published = calibration.set_index("method").loc[PUBLISHED["tau2_method"]]
-    rows = [
-        {
-            "option": "tau2_method",
-            "published": PUBLISHED["tau2_method"],
-            "chosen": best["method"],
-            "evidence": (
-                f"coverage {best['coverage']:.3f} (MC SE {best['coverage_mcse']:.3f}), type-I "
-                f"{best['type1_error']:.3f} ({best['type1_mcse']:.3f}); published: coverage "
-                f"{published['coverage']:.3f}, type-I {published['type1_error']:.3f}"
-            ),
-        }
-    ]
-    variation = summary[summary["analysis"] == "variation"]
-    pooled = variation.groupby("method").apply(
-        lambda g: pd.Series(
+    m = moments.copy()
+    mean = m["total"] / m["n"]
+    spread = m["total_sq"] - 2 * mean * m["cross"] + mean**2 * m["n_sq"]
+    reps = m["replications"]
+    m["mean"] = mean
+    m["mcse"] = np.sqrt(np.maximum(spread, 0) * reps / np.maximum(reps - 1, 1)) / m["n"]
+    wide = m.pivot_table(
+        index=KEYS[:5], columns="quantity", values=["mean", "mcse"], aggfunc="first"
+    )
+    out = m.groupby(KEYS[:5], as_index=False, sort=False)[["replications", "n"]].max()
+    out = out.set_index(KEYS[:5])
+    names = {"covered": "coverage", "reject": "reject_rate", "error": "bias", "rho": "rho"}
+    for quantity, name in names.items():
+        if ("mean", quantity) in wide:
+            out[name] = wide[("mean", quantity)]
+            out[f"{name}_mcse"] = wide[("mcse", quantity)]
+    if ("mean", "error_sq") in wide:
+        out["rmse"] = np.sqrt(wide[("mean", "error_sq")])
+        out["rmse_mcse"] = wide[("mcse", "error_sq")] / (2 * out["rmse"])
+    if ("mean", "truth") in wide:
+        out["relative_bias"] = out["bias"] / wide[("mean", "truth")]
+    return out.reset_index()
+
+
+def _verdict(estimates, mcses, bands) -> str:
+    outside = clearly = False
+    for value, mcse, (low, high) in zip(estimates, mcses, bands, strict=True):
+        if not np.isfinite(value):
+            return "undetermined"
+        outside |= not low <= value <= high
+        clearly |= value + 2 * mcse < low or value - 2 * mcse > high
+    if clearly or (outside and max(mcses) <= RULE["max_mcse"]):
+        return "not calibrated"
+    if max(mcses) > RULE["max_mcse"]:
+        return "undetermined"
+    return "calibrated"
+
+
+def calibration(summary: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Per analysis (level, trend, variation), scenario and method, judged by :data:`RULE`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``analysis``, ``scenario``, ``method``, ``n``, ``coverage`` and ``coverage_mcse``
+        (all organisations), ``type1`` and ``type1_mcse`` (organisations with no designed
+        effect), ``power`` and ``power_mcse`` (with one), ``error`` (the larger distance of
+        coverage and type-I error from nominal, the ranking's measure) and ``verdict``.
+    """
+    judged = summary["analysis"].isin(["level", "trend", "variation"])
+    pooled = summary[(summary["size"] == 0) & judged]
+    rows = []
+    nominal = 1 - alpha
+    bands = [(nominal - 0.01, nominal + 0.01), (alpha - 0.01, alpha + 0.01)]
+    for (analysis, scenario, method), part in pooled.groupby(
+        ["analysis", "scenario", "method"], sort=False
+    ):
+        get = part.set_index("effect")
+        if analysis == "variation":
+            row = get.loc["all"]
+            rate, mcse = row["reject_rate"], row["reject_rate_mcse"]
+            verdict = _verdict([rate], [mcse], bands[1:])
+            rows.append({"analysis": analysis, "scenario": scenario, "method": method,
+                         "n": int(row["n"]), "type1": rate, "type1_mcse": mcse,
+                         "error": abs(rate - alpha), "verdict": verdict})  # fmt: skip
+            continue
+        every, null = get.loc["all"], get.loc["null"] if "null" in get.index else None
+        effect = get.loc["non-null"] if "non-null" in get.index else None
+        coverage, cov_mcse = every["coverage"], every["coverage_mcse"]
+        type1 = null["reject_rate"] if null is not None else np.nan
+        t1_mcse = null["reject_rate_mcse"] if null is not None else np.nan
+        rows.append(
             {
-                "rate": np.average(g["reject_rate"], weights=g["n"]),
-                "n": g["n"].sum(),
+                "analysis": analysis,
+                "scenario": scenario,
+                "method": method,
+                "n": int(every["n"]),
+                "coverage": coverage,
+                "coverage_mcse": cov_mcse,
+                "type1": type1,
+                "type1_mcse": t1_mcse,
+                "power": effect["reject_rate"] if effect is not None else np.nan,
+                "power_mcse": effect["reject_rate_mcse"] if effect is not None else np.nan,
+                "error": max(abs(coverage - nominal), abs(type1 - alpha)),
+                "verdict": _verdict([coverage, type1], [cov_mcse, t1_mcse], bands),
             }
-        ),
-        include_groups=False,
-    )
-    pooled["mcse"] = np.sqrt(pooled["rate"] * (1 - pooled["rate"]) / pooled["n"])
-    chosen = (pooled["rate"] - alpha).abs().idxmin()
-    rows.append(
-        {
-            "option": "variation_measure",
-            "published": PUBLISHED["variation_measure"],
-            "chosen": chosen,
-            "evidence": "; ".join(
-                f"{m}: type-I {r['rate']:.3f} (MC SE {r['mcse']:.3f})" for m, r in pooled.iterrows()
-            ),
-        }
-    )
-    score = summary[summary["analysis"] == "score"]
-    rho = score.groupby("method").apply(
-        lambda g: pd.Series(
-            {
-                "rho": np.average(g["bias"], weights=g["n"]),
-                "mcse": float(np.sqrt(np.sum((g["bias_mcse"] * g["n"]) ** 2)) / g["n"].sum()),
-            }
-        ),
-        include_groups=False,
-    )
-    rows.append(
-        {
-            "option": "score",
-            "published": PUBLISHED["score"],
-            "chosen": rho["rho"].abs().idxmin(),
-            "evidence": "; ".join(
-                f"{m}: mean Spearman rho with size {r['rho']:.2f} (MC SE {r['mcse']:.2f})"
-                for m, r in rho.iterrows()
-            ),
-        }
-    )
+        )
     return pd.DataFrame(rows)
 
 
-def calibration_figure(calibration: pd.DataFrame, *, alpha: float = 0.05):
-    """Coverage and type-I error per method with +/- 2 Monte-Carlo standard errors."""
+PUBLISHED = {
+    "level": "winsorised",
+    "trend": "pooled, normal",
+    "variation": "cv",
+    "score": "z",
+}
+"""The method each analysis used as published (Nuffield Trust 2016 as reproduced here)."""
+PREFERENCE = {
+    "level": ["dl", "reml", "dl_within", "winsorised_rescaled", "winsorised", "multiplicative",
+              "none"],
+    "trend": ["practice_fe, t", "stable, t", "pooled, t", "practice_fe, normal",
+              "stable, normal", "pooled, normal"],
+    "variation": ["tau2_link", "cv"],
+    "score": ["effect", "z"],
+}  # fmt: skip
+"""Tie-break among equally ranked methods: the simpler or more usual first."""
+
+
+def _options(analysis: str, method: str) -> str:
+    """The quality-indicator notebook's parameter values that select ``method``."""
+    if analysis == "level":
+        if method in ("none", "multiplicative"):
+            return f"overdispersion = {method}"
+        return f"overdispersion = additive, tau2_method = {method}"
+    if analysis == "trend":
+        model, reference = method.split(", ")
+        members = "stable" if model == "stable" else "all"
+        model = "pooled" if model == "stable" else model
+        return f"trend_model = {model}, trend_members = {members}, trend_reference = {reference}"
+    return f"{'variation_measure' if analysis == 'variation' else 'score'} = {method}"
+
+
+def method_choices(calibration_table: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """The method each analysis should use by default, and the scenario that decided it.
+
+    Methods are ranked by the number of scenarios in which they are calibrated (most first),
+    then by their worst ``error`` over the scenarios (smallest first), then by
+    :data:`PREFERENCE`; scores by their worst absolute mean correlation with size.
+    ``decided_by`` is the scenario in which the runner-up falls furthest behind the chosen
+    method, ``against_published`` the one in which the published method does.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``analysis``, ``chosen``, ``options`` (the notebook parameters), ``calibrated_in``
+        (scenarios), ``scenarios``, ``worst_error``, ``worst_scenario``, ``runner_up``,
+        ``decided_by``, ``published``, ``against_published``.
+    """
+    tables = {a: g for a, g in calibration_table.groupby("analysis", sort=False)}
+    score = summary[(summary["analysis"] == "score") & (summary["effect"] == "non-null")]
+    tables["score"] = score.assign(
+        error=score["rho"].abs(), verdict=np.where(score["rho"].abs() <= RULE["rho"],
+                                                   "calibrated", "not calibrated"))  # fmt: skip
+    rows = []
+    for analysis in ("level", "trend", "variation", "score"):
+        table = tables[analysis]
+        error = table.pivot(index="scenario", columns="method", values="error")
+        good = table.assign(ok=table["verdict"] == "calibrated").pivot(
+            index="scenario", columns="method", values="ok"
+        )
+        ranked = sorted(
+            error.columns,
+            key=lambda m: (-int(good[m].sum()), float(error[m].max()),
+                           PREFERENCE[analysis].index(m)),
+        )  # fmt: skip
+        chosen, runner, published = ranked[0], ranked[1], PUBLISHED[analysis]
+        rows.append(
+            {
+                "analysis": analysis,
+                "chosen": chosen,
+                "options": _options(analysis, chosen),
+                "calibrated_in": int(good[chosen].sum()),
+                "scenarios": len(error),
+                "worst_error": float(error[chosen].max()),
+                "worst_scenario": str(error[chosen].idxmax()),
+                "runner_up": runner,
+                "decided_by": str((error[runner] - error[chosen]).idxmax()),
+                "published": published,
+                "against_published": str((error[published] - error[chosen]).idxmax())
+                if published != chosen
+                else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def calibration_figure(calibration_table: pd.DataFrame, *, alpha: float = 0.05):
+    """Coverage and type-I error per method and scenario, +/- 2 clustered MC errors."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
-    y = np.arange(len(calibration))
-    panels = (
-        ("coverage", "coverage_mcse", 1 - alpha, "coverage of the 95% interval"),
-        ("type1_error", "type1_mcse", alpha, "type-I error"),
+    analyses = [a for a in ("level", "trend") if a in set(calibration_table["analysis"])]
+    fig, axes = plt.subplots(
+        len(analyses), 2, figsize=(10, 3.4 * len(analyses)), squeeze=False, sharex="col"
     )
-    for ax, (column, mcse, nominal, label) in zip(axes, panels, strict=True):
-        ax.errorbar(
-            calibration[column], y, xerr=2 * calibration[mcse], fmt="o", color="#1f4e79", capsize=3
-        )
-        ax.axvline(nominal, color="#b00020", linestyle="--", linewidth=1)
-        ax.set_xlabel(label)
-    axes[0].set_yticks(y, calibration["method"])
-    axes[0].invert_yaxis()
-    fig.suptitle("Organisation-against-England level test, simulation (SYNTHETIC)")
-    fig.tight_layout()
+    scenarios = list(dict.fromkeys(calibration_table["scenario"]))
+    colours = plt.get_cmap("tab10")
+    for row, analysis in enumerate(analyses):
+        table = calibration_table[calibration_table["analysis"] == analysis]
+        methods = list(dict.fromkeys(table["method"]))
+        for col, (value, mcse, nominal, label) in enumerate(
+            (("coverage", "coverage_mcse", 1 - alpha, "coverage of the 95% interval"),
+             ("type1", "type1_mcse", alpha, "type-I error"))
+        ):  # fmt: skip
+            ax = axes[row, col]
+            for k, scenario in enumerate(scenarios):
+                part = table[table["scenario"] == scenario].set_index("method").reindex(methods)
+                y = np.arange(len(methods)) + (k - len(scenarios) / 2) * 0.1
+                label = scenario if row == col == 0 else None
+                ax.errorbar(part[value], y, xerr=2 * part[mcse], fmt="o", ms=3, capsize=2,
+                            color=colours(k), label=label)  # fmt: skip
+            band = 0.01
+            ax.axvspan(nominal - band, nominal + band, color="#cccccc", alpha=0.5, lw=0)
+            ax.axvline(nominal, color="#b00020", linestyle="--", linewidth=1)
+            ax.set_yticks(np.arange(len(methods)), methods, fontsize=8)
+            ax.invert_yaxis()
+            ax.set_title(f"{analysis}: {label}", fontsize=9)
+    fig.legend(loc="lower center", ncol=min(len(scenarios), 4), fontsize=7, frameon=False)
+    fig.suptitle("Calibration by scenario (SYNTHETIC simulation); grey: the band of the rule")
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     return fig

@@ -55,7 +55,7 @@ sweeps:
   simulation:
     command: [python, -m, analysis.indicators.simulation]
     grid: {{batch: [0, 1, 2]}}
-    fixed: {{replications: 2, sd: [0.3]}}
+    fixed: {{replications: 2, scenario: [rare_outcome]}}
     output: replications.csv
   alphas:
     notebook: alpha
@@ -117,7 +117,8 @@ def test_cli_bad_sweep_is_one_line(mini):
 
 
 def test_local_cluster_byte_identical_to_serial(mini, client, monkeypatch):
-    from analysis.indicators.simulation import COLUMNS, simulate
+    from analysis.indicators.simulation import simulate
+    from analysis.indicators.simulation_report import combine
 
     pipeline = _project(mini)
     sweep = sw.get_sweep(pipeline, "simulation")
@@ -129,11 +130,11 @@ def test_local_cluster_byte_identical_to_serial(mini, client, monkeypatch):
     assert parallel.failed == {} and len(parallel.executed) == 3
     assert parallel.results != serial.results
     assert parallel.results.read_bytes() == serial_bytes
-    # and both equal one in-process run of the same six replications
-    gathered = pd.read_csv(parallel.results).drop(columns="batch")
-    direct = simulate(6, sds=(0.3,))
+    # and their batches add up to one in-process run of the same six replications
+    gathered = pd.read_csv(parallel.results, keep_default_na=False, na_values=[""])
+    direct = simulate(6, scenarios=["rare_outcome"])
     pd.testing.assert_frame_equal(
-        gathered[COLUMNS].reset_index(drop=True), direct, check_dtype=False, rtol=1e-9
+        combine(gathered.drop(columns="batch")), direct, check_dtype=False, rtol=1e-9
     )
 
 
