@@ -385,6 +385,7 @@ def assemble(
     taken from the last build (:func:`.bookcache.cached_page`).
     """
     from analysis.compendium import bookcache, bookpages
+    from analysis.compendium.booksentences import paste_sentences
 
     for name in pipeline.order():
         verify_run(name)  # before anything reads a run's tables (the report gate included)
@@ -414,6 +415,10 @@ def assemble(
                 f"{pipeline.path}: book page {page!r} is neither in book/ nor generated"
             )
         text = path.read_text(encoding="utf-8")
+        pasted = paste_sentences(text)  # a chapter's result sentences, where a page asks
+        if pasted != text:
+            path.write_text(pasted, encoding="utf-8")
+            text = pasted
         if STATUS_MARKER in text:
             summary = neutralise_markdown(bookpages.status_summary(pipeline), keep_code=True)
             path.write_text(text.replace(STATUS_MARKER, summary), encoding="utf-8")

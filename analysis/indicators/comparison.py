@@ -1,4 +1,4 @@
-"""Analysis 1 (and 3): each organisation against England (issue 4).
+"""Analysis 1 (and 3): each organisation against England.
 
 1. :func:`compare_to_national`: each organisation's pooled rate per indicator and year with
    a Wilson (binomial) or exact Garwood (Poisson) interval, its z-score against the national
@@ -12,11 +12,24 @@
    rescaling, which for normally distributed z-scores is about two thirds of their variance;
    the convention is kept so results are comparable with published funnel plots
    (``tau2_method="winsorised"``). ``tau2_method`` also offers the rescaled Winsorised phi,
-   DerSimonian-Laird and REML (:func:`analysis.core.stats.between_variance`, issue 14);
-   ``ci_lower_adjusted`` / ``ci_upper_adjusted`` include the between-practice component
-   and agree with ``classification`` by construction, beside the sampling-only interval.
-   ``comparator`` is ``england`` (all practices, as published) or ``rest`` (practices
-   outside every organisation, the trend comparator).
+   DerSimonian-Laird, REML and DerSimonian-Laird within organisations
+   (:func:`analysis.core.stats.between_variance`). ``comparator`` is ``england`` (all
+   practices, as published) or ``rest`` (practices outside every organisation, the trend
+   comparator).
+
+   **What each interval estimates.** ``ci_lower`` / ``ci_upper`` (Wilson or Garwood, sampling
+   only) are an interval for the organisation's *realised* pooled rate that year: what the
+   same member practices would show again with other patients. They ignore that the members
+   are a handful of practices, each better or worse than the organisation's level by chance,
+   so they are too narrow for the organisation itself. ``ci_lower_adjusted`` /
+   ``ci_upper_adjusted`` (``rate +/- z se_adjusted``) are an interval for the organisation's
+   *underlying* rate, the expected pooled rate of practices like its members: their
+   variance adds the between-practice variance ``tau2`` (within organisations with
+   ``dl_within``) times the Herfindahl index of the members' denominators. No
+   between-organisation variance is added: the organisation is the object of the comparison,
+   not a draw from a population of organisations. The adjusted interval excludes the
+   comparator exactly when the row is classed better or worse; :func:`interval_checks`
+   counts how often the sampling-only one disagrees with the class.
 3. :func:`qof_single_points`: QOF indicators at their single published year
    (:func:`reference_years`: the year each indicator is judged at).
 
@@ -346,11 +359,12 @@ def compare_to_national(
     -------
     pandas.DataFrame
         One row per organisation, indicator and year: counts, ``rate`` with ``ci_lower`` and
-        ``ci_upper`` (sampling only: Wilson or Garwood), ``national_rate`` (the
-        comparator's), ``z`` and ``p`` (plain binomial/Poisson), ``phi``, ``tau2``,
-        ``se_adjusted``, ``z_adjusted``, ``p_adjusted``, ``ci_lower_adjusted`` and
-        ``ci_upper_adjusted`` (``rate +/- z se_adjusted``: they exclude the comparator
-        exactly when ``p_adjusted < alpha``), funnel limits ``lower95``, ``upper95``,
+        ``ci_upper`` (sampling only, Wilson or Garwood: the realised pooled rate),
+        ``national_rate`` (the comparator's), ``z`` and ``p`` (plain binomial/Poisson),
+        ``phi``, ``tau2``, ``se_adjusted``, ``z_adjusted``, ``p_adjusted``,
+        ``ci_lower_adjusted`` and ``ci_upper_adjusted`` (``rate +/- z se_adjusted``: the
+        organisation's underlying rate; they exclude the comparator exactly when
+        ``p_adjusted < alpha``; see the module notes), funnel limits ``lower95``, ``upper95``,
         ``lower998``, ``upper998`` (adjusted), ``classification`` and ``comparator``.
     """
     if overdispersion not in OVERDISPERSION:
@@ -479,3 +493,28 @@ def qof_single_points(level: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFr
         single, left_on=["indicator_id", "year"], right_on=["indicator_id", "single_year"]
     )
     return out.drop(columns="single_year").sort_values(KEY, ignore_index=True)
+
+
+def interval_checks(level: pd.DataFrame) -> pd.DataFrame:
+    """Which interval agrees with the class: a one-row table of :func:`compare_to_national` rows.
+
+    ``rows``; ``not_different`` (rows classed not different); ``sampling_only_excludes`` and
+    ``adjusted_excludes``: of those, how many the sampling-only interval (``ci_lower``,
+    ``ci_upper``) and the interval with the between-practice component
+    (``ci_lower_adjusted``, ``ci_upper_adjusted``) put wholly above or below the comparator.
+    """
+    national = level["national_rate"]
+    same = level["classification"] == "not different"
+
+    def excludes(lower: str, upper: str) -> int:
+        outside = (level[lower] > national) | (level[upper] < national)
+        return int((outside & same).sum())
+
+    return pd.DataFrame(
+        {
+            "rows": [len(level)],
+            "not_different": [int(same.sum())],
+            "sampling_only_excludes": [excludes("ci_lower", "ci_upper")],
+            "adjusted_excludes": [excludes("ci_lower_adjusted", "ci_upper_adjusted")],
+        }
+    )

@@ -35,7 +35,7 @@ from scipy import stats as sps
 
 from analysis.core import stats
 from analysis.indicators.simulation_design import LEVEL_EFFECT, Design
-from analysis.indicators.trends import welch_df
+from analysis.indicators.trend_fe import welch_df
 
 LEVEL_METHODS = (
     "none",

@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.core.sentences import Sentences
 from analysis.indicators import simulation as sim
+from analysis.indicators import simulation_design as sd
 from analysis.paths import sweep_record, sweep_results
 
 SETTINGS = ("replications", "seed", "scenario", "alpha")
@@ -296,16 +298,144 @@ def calibration_figure(calibration_table: pd.DataFrame, *, alpha: float = 0.05):
             for k, scenario in enumerate(scenarios):
                 part = table[table["scenario"] == scenario].set_index("method").reindex(methods)
                 y = np.arange(len(methods)) + (k - len(scenarios) / 2) * 0.1
-                label = scenario if row == col == 0 else None
+                legend = scenario if row == col == 0 else None
                 ax.errorbar(part[value], y, xerr=2 * part[mcse], fmt="o", ms=3, capsize=2,
-                            color=colours(k), label=label)  # fmt: skip
+                            color=colours(k), label=legend)  # fmt: skip
             band = 0.01
             ax.axvspan(nominal - band, nominal + band, color="#cccccc", alpha=0.5, lw=0)
             ax.axvline(nominal, color="#b00020", linestyle="--", linewidth=1)
             ax.set_yticks(np.arange(len(methods)), methods, fontsize=8)
             ax.invert_yaxis()
             ax.set_title(f"{analysis}: {label}", fontsize=9)
+            if row == len(analyses) - 1:
+                ax.set_xlabel(label, fontsize=8)
     fig.legend(loc="lower center", ncol=min(len(scenarios), 4), fontsize=7, frameon=False)
     fig.suptitle("Calibration by scenario (SYNTHETIC simulation); grey: the band of the rule")
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     return fig
+
+
+def scenario_table(moments: pd.DataFrame) -> pd.DataFrame:
+    """The scenarios as run: description, practices, organisations, sizes, replications."""
+    whole = (moments["analysis"] == "level") & (moments["size"] == 0)
+    ran = moments[whole & (moments["effect"] == "all")].groupby("scenario")["replications"].max()
+    rows = []
+    for item in sd.SCENARIOS:
+        if item.name not in ran.index:
+            continue
+        plan = sd.design(item)
+        rows.append(
+            {
+                "scenario": item.name,
+                "description": item.description,
+                "practices": plan.practices,
+                "organisations": plan.organisations,
+                "sizes": ", ".join(str(s) for s in sorted(set(plan.org_size))),
+                "replications": int(ran[item.name]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def overview(scenarios: pd.DataFrame, calibration_table: pd.DataFrame) -> pd.DataFrame:
+    """Numbers the chapter's text states: replications, scenarios and the Monte-Carlo errors.
+
+    Returns ``item``, ``value``: ``replications`` (the fewest of any scenario),
+    ``scenarios``, ``rows`` (of the calibration table), ``max_mcse`` (its largest clustered
+    standard error of a coverage or type-I error), ``rows_over`` (rows with one above
+    :data:`RULE`'s bound) and ``undetermined`` (verdicts the errors leave open).
+    """
+    mcse = calibration_table[["coverage_mcse", "type1_mcse"]].max(axis=1)
+    values = {
+        "replications": int(scenarios["replications"].min()),
+        "scenarios": len(scenarios),
+        "rows": len(calibration_table),
+        "max_mcse": float(mcse.max()),
+        "rows_over": int((mcse > RULE["max_mcse"]).sum()),
+        "undetermined": int((calibration_table["verdict"] == "undetermined").sum()),
+    }
+    return pd.DataFrame({"item": list(values), "value": list(values.values())})
+
+
+def chapter_tables(moments: pd.DataFrame, *, alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+    """Every table of the simulation chapter, by output name (``tables/<name>.csv``)."""
+    summary = summarise(moments)
+    table = calibration(summary, alpha=alpha)
+    scenarios = scenario_table(moments)
+    return {
+        "simulation_scenarios": scenarios,
+        "simulation_summary": summary,
+        "simulation_calibration": table,
+        "simulation_choices": method_choices(table, summary),
+        "simulation_overview": overview(scenarios, table),
+    }
+
+
+_NAMES = {
+    "level": "Level test against England",
+    "trend": "Trend against the rest of England",
+    "variation": "Variation between member practices",
+    "score": "Performance score",
+}
+
+
+def chapter_sentences(tables: dict[str, pd.DataFrame]) -> Sentences:
+    """The chapter's result sentences, each number cited from ``tables``."""
+    said = Sentences(tables)
+
+    def over(item: str, spec: str = "") -> object:
+        return said.cite("simulation_overview", "value", item=item, format=spec)
+
+    said.add(
+        "replications",
+        "{replications} replications of each of the {scenarios} scenarios stand behind every "
+        "number below. The largest clustered Monte-Carlo standard error of a coverage or type-I "
+        "error in the calibration table is {max_mcse}. Rows with an error above the rule's "
+        "bound: {rows_over} of {rows}; verdicts the errors leave undetermined: {undetermined}.",
+        replications=over("replications"),
+        scenarios=over("scenarios"),
+        max_mcse=over("max_mcse", ".4f"),
+        rows_over=over("rows_over"),
+        rows=over("rows"),
+        undetermined=over("undetermined"),
+    )
+    for analysis in tables["simulation_choices"]["analysis"]:
+
+        def cell(column: str, spec: str = "", analysis=analysis) -> object:
+            return said.cite("simulation_choices", column, analysis=analysis, format=spec)
+
+        good = "size-neutral" if analysis == "score" else "calibrated"
+        worst = "largest mean correlation with size" if analysis == "score" else (
+            "worst distance from nominal")  # fmt: skip
+        chosen, runner, published = cell("chosen"), cell("runner_up"), cell("published")
+        fields = {"chosen": chosen, "runner_up": runner, "decided_by": cell("decided_by")}
+        if str(published) == str(chosen):
+            tail = "The runner-up, `{runner_up}`, falls furthest behind in `{decided_by}`; the " \
+                   "chosen method is the one published."  # fmt: skip
+        elif str(published) == str(runner):
+            tail = "The runner-up, `{runner_up}` (the method as published), falls furthest " \
+                   "behind in `{decided_by}`."  # fmt: skip
+        else:
+            tail = "The runner-up, `{runner_up}`, falls furthest behind in `{decided_by}`; " \
+                   "the published `{published}`, in `{against_published}`."  # fmt: skip
+            fields.update(published=published, against_published=cell("against_published"))
+        said.add(
+            f"choice_{analysis}",
+            _NAMES[analysis] + ": `{chosen}` is " + good + " in {calibrated_in} of {scenarios} "
+            "scenarios, its " + worst + " {worst_error} (in `{worst_scenario}`). " + tail,
+            calibrated_in=cell("calibrated_in"),
+            scenarios=cell("scenarios"),
+            worst_error=cell("worst_error", ".3f"),
+            worst_scenario=cell("worst_scenario"),
+            **fields,
+        )
+    return said
+
+
+def by_size(summary: pd.DataFrame, analysis: str, methods: list[str]) -> pd.DataFrame:
+    """Type-I error of ``methods`` by organisation size (rows) and scenario (columns)."""
+    null = summary[(summary["analysis"] == analysis) & (summary["effect"] == "0")
+                   & summary["method"].isin(methods) & (summary["size"] > 0)]  # fmt: skip
+    wide = null.pivot_table(index=["method", "size"], columns="scenario", values="reject_rate")
+    order = [s.name for s in sd.SCENARIOS if s.name in wide.columns]
+    return wide[order].reset_index()

@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 
 class GLMFit(NamedTuple):
@@ -184,3 +185,116 @@ def fe_glm(
         np.linalg.inv(schur), cluster, design.shape[0], design.shape[1] + n_groups
     )
     return GLMFit(beta, cov, influence, alpha)
+
+
+# --- one group's trend (an organisation, or the comparator) ---------------------------
+
+
+class GroupFit(NamedTuple):
+    """One group's trend fit with each practice's influence on its level and slope."""
+
+    values: dict[str, float]
+    level_practices: np.ndarray
+    level_influence: np.ndarray
+    slope_practices: np.ndarray
+    slope_influence: np.ndarray
+
+
+_EMPTY = np.empty(0)
+
+
+def within_slope(
+    frame: pd.DataFrame, columns: list[np.ndarray], distribution: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Practice fixed-effects coefficients of ``columns``, their covariance, the informative
+    practices' codes and their influence (or None when fewer than two are informative)."""
+    y = frame["numerator"].to_numpy(dtype=float)
+    n = frame["denominator"].to_numpy(dtype=float)
+    codes = frame["practice_code"].to_numpy()
+    groups = pd.factorize(codes)[0]
+    keep = informative(y, n, groups, distribution)
+    if len(np.unique(groups[keep])) < 2:
+        return None
+    design = np.column_stack(columns)[keep]
+    kept, uniques = pd.factorize(codes[keep])
+    fit = fe_glm(y[keep], n[keep], design, kept, distribution)
+    return fit.beta, fit.cov, np.asarray(uniques), fit.influence
+
+
+def group_fit(frame: pd.DataFrame, distribution: str, baseline_year: int, model: str) -> GroupFit:
+    groups, practices = pd.factorize(frame["practice_code"])
+    n_practices = len(practices)
+    n_years = frame["year"].nunique()
+    values = {"n_practices": n_practices, "n_years": n_years, "slope_clusters": n_practices}
+    nan = dict.fromkeys(("level", "level_se", "slope", "slope_se"), np.nan)
+    if n_practices < 2 or n_years < 2:
+        return GroupFit({**values, **nan, "slope_clusters": 0}, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
+    time = (frame["year"] - baseline_year).to_numpy(dtype=float)
+    design = np.column_stack([np.ones_like(time), time])
+    fit = pooled_glm(
+        frame["numerator"].to_numpy(dtype=float),
+        frame["denominator"].to_numpy(dtype=float),
+        design,
+        groups,
+        distribution,
+    )
+    se = np.sqrt(np.diag(fit.cov))
+    values.update(level=fit.beta[0], level_se=se[0], slope=fit.beta[1], slope_se=se[1])
+    practices = np.asarray(practices)
+    out = GroupFit(values, practices, fit.influence[:, 0], practices, fit.influence[:, 1])
+    if model == "practice_fe":
+        within = within_slope(frame, [time], distribution)
+        if within is None:
+            values.update(slope=np.nan, slope_se=np.nan, slope_clusters=0)
+            return out._replace(slope_practices=_EMPTY, slope_influence=_EMPTY)
+        beta, cov, kept, influence = within
+        values.update(slope=beta[0], slope_se=np.sqrt(cov[0, 0]), slope_clusters=len(kept))
+        out = out._replace(slope_practices=kept, slope_influence=influence[:, 0])
+    return out
+
+
+def fit_trend(
+    frame: pd.DataFrame, distribution: str, baseline_year: int, *, model: str = "pooled"
+) -> dict[str, float]:
+    """GLM of practice-year counts on ``year - baseline_year``, SEs clustered by practice.
+
+    Fitted by :func:`analysis.indicators.trend_fe.pooled_glm` (checked against statsmodels
+    to 1e-8 in the tests); with ``model="practice_fe"`` the slope is that of the practice
+    fixed-effects model (:func:`analysis.indicators.trend_fe.fe_glm`) and the level stays
+    the pooled one.
+
+    Returns
+    -------
+    dict
+        ``level`` (link-scale intercept at the baseline year), ``level_se``, ``slope``
+        (annual log odds or rate ratio), ``slope_se``, ``n_practices``, ``n_years`` and
+        ``slope_clusters`` (practices behind the slope: those with within-practice
+        information for ``practice_fe``); NaN estimates when fewer than two practices or
+        two years are available.
+    """
+    return group_fit(frame, distribution, baseline_year, model).values
+
+
+def cross_covariance(
+    codes_a: np.ndarray, infl_a: np.ndarray, codes_b: np.ndarray, infl_b: np.ndarray
+) -> tuple[float, int]:
+    """Cross-covariance of two fits from their shared practices, and how many they share:
+    the sum over practices in both of the products of their influences."""
+    if not len(codes_a) or not len(codes_b):
+        return 0.0, 0
+    _, ia, ib = np.intersect1d(codes_a, codes_b, assume_unique=True, return_indices=True)
+    return float(infl_a[ia] @ infl_b[ib]), len(ia)
+
+
+def welch_df(var_a, var_b, clusters_a, clusters_b) -> np.ndarray:
+    """Welch-Satterthwaite degrees of freedom of a sum of two cluster-robust variances.
+
+    ``(V_a + V_b)^2 / (V_a^2 / (G_a - 1) + V_b^2 / (G_b - 1))``; each variance has
+    ``G - 1`` degrees of freedom for ``G`` clusters. NaN where either has fewer than two.
+    """
+    var_a, var_b = np.asarray(var_a, dtype=float), np.asarray(var_b, dtype=float)
+    ga = np.asarray(clusters_a, dtype=float) - 1
+    gb = np.asarray(clusters_b, dtype=float) - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = (var_a + var_b) ** 2 / (var_a**2 / ga + var_b**2 / gb)
+    return np.where((ga >= 1) & (gb >= 1), df, np.nan)

@@ -39,15 +39,20 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.indicators.comparison import SMALL_COMPARATOR, classify
+from analysis.indicators.comparison import CLASSES, SMALL_COMPARATOR, classify
 from analysis.indicators.selection import KEY, unknown_value
-from analysis.indicators.trend_fe import fe_glm, informative, pooled_glm
+from analysis.indicators.trend_fe import (
+    cross_covariance,
+    fit_trend,  # noqa: F401 - re-exported: the public one-group fit of the trend analysis
+    group_fit,
+    welch_df,
+    within_slope,
+)
 
 TREND_METHODS = ("separate", "interaction")
 TREND_COMPARATORS = ("rest", "england")
@@ -75,113 +80,6 @@ def _glm(frame: pd.DataFrame, design: np.ndarray, distribution: str):
     return model.fit(cov_type="cluster", cov_kwds={"groups": groups})
 
 
-class _Fit(NamedTuple):
-    """One group's trend fit with each practice's influence on its level and slope."""
-
-    values: dict[str, float]
-    level_practices: np.ndarray
-    level_influence: np.ndarray
-    slope_practices: np.ndarray
-    slope_influence: np.ndarray
-
-
-_EMPTY = np.empty(0)
-
-
-def _within_slope(
-    frame: pd.DataFrame, columns: list[np.ndarray], distribution: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Practice fixed-effects coefficients of ``columns``, their covariance, the informative
-    practices' codes and their influence (or None when fewer than two are informative)."""
-    y = frame["numerator"].to_numpy(dtype=float)
-    n = frame["denominator"].to_numpy(dtype=float)
-    codes = frame["practice_code"].to_numpy()
-    groups = pd.factorize(codes)[0]
-    keep = informative(y, n, groups, distribution)
-    if len(np.unique(groups[keep])) < 2:
-        return None
-    design = np.column_stack(columns)[keep]
-    kept, uniques = pd.factorize(codes[keep])
-    fit = fe_glm(y[keep], n[keep], design, kept, distribution)
-    return fit.beta, fit.cov, np.asarray(uniques), fit.influence
-
-
-def _fit(frame: pd.DataFrame, distribution: str, baseline_year: int, model: str) -> _Fit:
-    groups, practices = pd.factorize(frame["practice_code"])
-    n_practices = len(practices)
-    n_years = frame["year"].nunique()
-    values = {"n_practices": n_practices, "n_years": n_years, "slope_clusters": n_practices}
-    nan = dict.fromkeys(("level", "level_se", "slope", "slope_se"), np.nan)
-    if n_practices < 2 or n_years < 2:
-        return _Fit({**values, **nan, "slope_clusters": 0}, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
-    time = (frame["year"] - baseline_year).to_numpy(dtype=float)
-    design = np.column_stack([np.ones_like(time), time])
-    fit = pooled_glm(
-        frame["numerator"].to_numpy(dtype=float),
-        frame["denominator"].to_numpy(dtype=float),
-        design,
-        groups,
-        distribution,
-    )
-    se = np.sqrt(np.diag(fit.cov))
-    values.update(level=fit.beta[0], level_se=se[0], slope=fit.beta[1], slope_se=se[1])
-    practices = np.asarray(practices)
-    out = _Fit(values, practices, fit.influence[:, 0], practices, fit.influence[:, 1])
-    if model == "practice_fe":
-        within = _within_slope(frame, [time], distribution)
-        if within is None:
-            values.update(slope=np.nan, slope_se=np.nan, slope_clusters=0)
-            return out._replace(slope_practices=_EMPTY, slope_influence=_EMPTY)
-        beta, cov, kept, influence = within
-        values.update(slope=beta[0], slope_se=np.sqrt(cov[0, 0]), slope_clusters=len(kept))
-        out = out._replace(slope_practices=kept, slope_influence=influence[:, 0])
-    return out
-
-
-def fit_trend(
-    frame: pd.DataFrame, distribution: str, baseline_year: int, *, model: str = "pooled"
-) -> dict[str, float]:
-    """GLM of practice-year counts on ``year - baseline_year``, SEs clustered by practice.
-
-    Fitted by :func:`analysis.indicators.trend_fe.pooled_glm` (checked against statsmodels
-    to 1e-8 in the tests); with ``model="practice_fe"`` the slope is that of the practice
-    fixed-effects model (:func:`analysis.indicators.trend_fe.fe_glm`) and the level stays
-    the pooled one.
-
-    Returns
-    -------
-    dict
-        ``level`` (link-scale intercept at the baseline year), ``level_se``, ``slope``
-        (annual log odds or rate ratio), ``slope_se``, ``n_practices``, ``n_years`` and
-        ``slope_clusters`` (practices behind the slope: those with within-practice
-        information for ``practice_fe``); NaN estimates when fewer than two practices or
-        two years are available.
-    """
-    return _fit(frame, distribution, baseline_year, model).values
-
-
-def _cross(codes_a: np.ndarray, infl_a: np.ndarray, codes_b: np.ndarray, infl_b: np.ndarray):
-    """Cross-covariance of two fits from their shared practices, and how many they share."""
-    if not len(codes_a) or not len(codes_b):
-        return 0.0, 0
-    _, ia, ib = np.intersect1d(codes_a, codes_b, assume_unique=True, return_indices=True)
-    return float(infl_a[ia] @ infl_b[ib]), len(ia)
-
-
-def welch_df(var_a, var_b, clusters_a, clusters_b) -> np.ndarray:
-    """Welch-Satterthwaite degrees of freedom of a sum of two cluster-robust variances.
-
-    ``(V_a + V_b)^2 / (V_a^2 / (G_a - 1) + V_b^2 / (G_b - 1))``; each variance has
-    ``G - 1`` degrees of freedom for ``G`` clusters. NaN where either has fewer than two.
-    """
-    var_a, var_b = np.asarray(var_a, dtype=float), np.asarray(var_b, dtype=float)
-    ga = np.asarray(clusters_a, dtype=float) - 1
-    gb = np.asarray(clusters_b, dtype=float) - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = (var_a + var_b) ** 2 / (var_a**2 / ga + var_b**2 / gb)
-    return np.where((ga >= 1) & (gb >= 1), df, np.nan)
-
-
 def fit_interaction(
     org: pd.DataFrame,
     rest: pd.DataFrame,
@@ -202,7 +100,7 @@ def fit_interaction(
     g = both["_g"].to_numpy()
     if model == "practice_fe":
         switches = both.groupby("practice_code")["_g"].nunique().gt(1).any()
-        within = _within_slope(both, [time, g * time, *([g] if switches else [])], distribution)
+        within = within_slope(both, [time, g * time, *([g] if switches else [])], distribution)
         if within is None:
             return {"slope_difference": np.nan, "slope_difference_se": np.nan}
         return {
@@ -459,7 +357,7 @@ def _trend_rows(
     first = subset.iloc[0]
     distribution = first["distribution"]
     rest = subset[subset["organisation_id"].isna()] if comparator == "rest" else subset
-    national = _fit(rest, distribution, baseline_year, model)
+    national = group_fit(rest, distribution, baseline_year, model)
     nat = national.values
     n_years = subset["year"].nunique()
     by_org = dict(list(subset.groupby("organisation_id", sort=False)))
@@ -470,13 +368,13 @@ def _trend_rows(
         if members_rule == "stable":
             years_in = members.groupby("practice_code")["year"].transform("nunique")
             members = members[years_in.to_numpy() == n_years]
-        fit = _fit(members, distribution, baseline_year, model)
+        fit = group_fit(members, distribution, baseline_year, model)
         own = fit.values
-        slope_cross, shared = _cross(
+        slope_cross, shared = cross_covariance(
             fit.slope_practices, fit.slope_influence, national.slope_practices,
             national.slope_influence,
         )  # fmt: skip
-        level_cross, _ = _cross(
+        level_cross, _ = cross_covariance(
             fit.level_practices, fit.level_influence, national.level_practices,
             national.level_influence,
         )  # fmt: skip
@@ -519,3 +417,51 @@ def _trend_rows(
                 )
         rows.append(row)
     return rows
+
+
+def side_by_side(headline: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """Two trend tables of the same organisations and indicators, one row per pair.
+
+    ``headline`` and ``published`` are :func:`trend_models` tables (e.g. practice fixed
+    effects with the t reference, and the pooled fit with the normal reference as
+    published). Their columns ``ratio_of_ratios``, ``ror_lower``, ``ror_upper`` and
+    ``classification`` appear twice, suffixed with each table's ``model`` and ``reference``
+    (``headline_fit`` and ``published_fit`` say which); ``moved`` marks a pair whose class
+    differs.
+    """
+    shown = ["ratio_of_ratios", "ror_lower", "ror_upper", "p", "classification"]
+    left = headline[[*KEY, "ratio_type", "n_practices", "shared_practices", *shown]]
+    right = published[[*KEY, *shown]]
+    out = left.merge(right, on=KEY, suffixes=("", "_published"), validate="1:1")
+    out.insert(2, "headline_fit", _fit_label(headline))
+    out.insert(3, "published_fit", _fit_label(published))
+    out["moved"] = out["classification"] != out["classification_published"]
+    return out
+
+
+def _fit_label(table: pd.DataFrame) -> str:
+    first = table.iloc[0]
+    members = "" if first["members"] == "all" else f", {first['members']} members"
+    return f"{first['model']}{members}, {first['reference']} reference"
+
+
+def trend_counts(side: pd.DataFrame) -> pd.DataFrame:
+    """Better, not different and worse per fit of a :func:`side_by_side` table.
+
+    Returns one row per fit (``headline``, ``published``): ``fit``, ``label`` (model and
+    reference), the three class counts, ``pairs`` and ``moved`` (pairs whose class differs
+    between the fits).
+    """
+    rows = []
+    for fit, column in (("headline", "classification"), ("published", "classification_published")):
+        counts = side[column].value_counts()
+        rows.append(
+            {
+                "fit": fit,
+                "label": side[f"{fit}_fit"].iloc[0] if len(side) else "",
+                **{c: int(counts.get(c, 0)) for c in CLASSES},
+                "pairs": len(side),
+                "moved": int(side["moved"].sum()),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -274,3 +274,58 @@ def test_trend_fits_are_shared_only_between_analyses_with_the_same_trend_options
     # the sensitivity grid borrowing the analysis's fits and variances is the same grid
     grid = sensitivity_counts(*args, selection, alphas=(0.01, 0.05))
     pd.testing.assert_frame_equal(grid, borrowed)
+
+
+def test_within_organisation_variance_of_the_overdispersion_table(prepared):
+    _, data = prepared
+    table = overdispersion_table(data, tau2_method="dl_within").set_index(["indicator_id", "year"])
+    for (indicator, year), group in data.groupby(["indicator_id", "year"]):
+        p0 = group["numerator"].sum() / group["denominator"].sum()
+        binomial = group["distribution"].iloc[0] == "binomial"
+        w = group["denominator"] / (p0 * (1 - p0) if binomial else p0)
+        q = denominator = 0.0
+        for _, part in group.assign(w=w).groupby(group["organisation_id"].fillna("none")):
+            mean = np.sum(part["w"] * part["rate"]) / part["w"].sum()
+            q += np.sum(part["w"] * (part["rate"] - mean) ** 2) - (len(part) - 1)
+            denominator += part["w"].sum() - np.sum(part["w"] ** 2) / part["w"].sum()
+        expected = max(q, 0.0) / denominator
+        assert table.loc[(indicator, year), "tau2"] == pytest.approx(expected, rel=1e-9, abs=1e-15)
+
+
+def test_method_tables_and_their_sentences(panel, prepared):
+    from analysis.core.sentences import check_sentences
+    from analysis.indicators.methods_report import method_sentences, method_tables
+
+    selection, data = prepared
+    args = (data, panel["catalogue"], panel["organisations"])
+    new = with_methods(selection, tau2_method="dl_within", trend_model="practice_fe",
+                       trend_reference="t")  # fmt: skip
+    results = run_analysis(*args, new)
+    published = run_analysis(*args, with_methods(selection, **PUBLISHED_METHODS))
+    tables = method_tables(results, published)
+    said = method_sentences(tables)
+    assert check_sentences(said.frame(), tables) == []
+    level = results.level
+    quiet = level["classification"] == "not different"
+    outside = (level["ci_lower"] > level["national_rate"]) | (
+        level["ci_upper"] < level["national_rate"]
+    )
+    checks = tables["interval_checks"].iloc[0]
+    assert checks["rows"] == len(level) and checks["not_different"] == quiet.sum()
+    assert checks["sampling_only_excludes"] == (outside & quiet).sum()
+    assert checks["adjusted_excludes"] == 0  # the shown interval agrees with the class
+    side = tables["trend_side_by_side"].set_index(["organisation_id", "indicator_id"])
+    head = results.trend.set_index(["organisation_id", "indicator_id"])
+    old = published.trend.set_index(["organisation_id", "indicator_id"])
+    assert (side["classification"] == head["classification"]).all()
+    assert (side["classification_published"] == old["classification"]).all()
+    counts = tables["trend_counts"].set_index("fit")
+    assert counts.loc["headline", "label"] == "practice_fe, t reference"
+    assert counts.loc["published", "label"] == "pooled, normal reference"
+    assert counts.loc["published", "better"] == (old["classification"] == "better").sum()
+    assert (
+        counts.loc["headline", "moved"] == (head["classification"] != old["classification"]).sum()
+    )
+    moves = tables["method_moves"].set_index("comparison")
+    assert moves.loc["trend", "moved"] == counts.loc["headline", "moved"]
+    assert str(moves.loc["level", "moved"]) in said.text("moved")
