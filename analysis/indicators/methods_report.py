@@ -19,6 +19,15 @@ from analysis.indicators.comparison import interval_checks
 from analysis.indicators.results import IndicatorResults, method_changes
 from analysis.indicators.trends import side_by_side, trend_counts
 
+METHOD_TABLES = (
+    "trend_side_by_side",
+    "trend_counts",
+    "interval_checks",
+    "method_changes",
+    "method_moves",
+)
+"""The tables :func:`method_tables` returns, by output name."""
+
 
 def method_tables(
     results: IndicatorResults, published: IndicatorResults
