@@ -39,7 +39,7 @@ def method_tables(
     if results.trend.empty:
         side = pd.DataFrame()
         counts = pd.DataFrame(columns=["fit", "label", "better", "not different", "worse",
-                                       "pairs", "moved"])  # fmt: skip
+                                       "higher", "lower", "pairs", "moved"])  # fmt: skip
     else:
         side = side_by_side(results.trend, published.trend)
         counts = trend_counts(side)

@@ -449,8 +449,8 @@ def trend_counts(side: pd.DataFrame) -> pd.DataFrame:
     """Better, not different and worse per fit of a :func:`side_by_side` table.
 
     Returns one row per fit (``headline``, ``published``): ``fit``, ``label`` (model and
-    reference), the three class counts, ``pairs`` and ``moved`` (pairs whose class differs
-    between the fits).
+    reference), the class counts (``higher`` and ``lower`` for indicators without a
+    direction), ``pairs`` and ``moved`` (pairs whose class differs between the fits).
     """
     rows = []
     for fit, column in (("headline", "classification"), ("published", "classification_published")):
@@ -459,7 +459,7 @@ def trend_counts(side: pd.DataFrame) -> pd.DataFrame:
             {
                 "fit": fit,
                 "label": side[f"{fit}_fit"].iloc[0] if len(side) else "",
-                **{c: int(counts.get(c, 0)) for c in CLASSES},
+                **{c: int(counts.get(c, 0)) for c in (*CLASSES, "higher", "lower")},
                 "pairs": len(side),
                 "moved": int(side["moved"].sum()),
             }
