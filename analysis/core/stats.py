@@ -315,7 +315,9 @@ def dersimonian_laird_within(y: ArrayLike, v: ArrayLike, groups: ArrayLike) -> f
     with ``Q_w = sum_g sum_i w_i (y_i - ybar_g)^2``, ``w = 1 / v``, ``S1_g`` and ``S2_g`` the
     sums of ``w`` and ``w^2`` in group ``g``, ``k`` units in ``G`` groups; its expectation
     under ``y_i ~ N(mu_g, v_i + tau^2)`` gives ``tau^2``. With one group it is
-    :func:`dersimonian_laird`. NaN pairs are dropped.
+    :func:`dersimonian_laird`; so it is when no group has two units (every unit its own
+    group, as when the units are the organisations), there being no spread within groups to
+    estimate. NaN pairs are dropped.
     """
     y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
     codes = _group_codes(groups)
@@ -339,6 +341,8 @@ def dersimonian_laird_within_rows(y: np.ndarray, v: np.ndarray, groups: np.ndarr
     groups = np.asarray(groups)
     order = np.argsort(groups, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(groups[order]) != 0])
+    if len(starts) == y.shape[1]:  # no group of two units: nothing within groups
+        return dersimonian_laird_rows(y, v)
     y, w = y[:, order], 1 / v[:, order]
     s1 = np.add.reduceat(w, starts, axis=1)
     sy = np.add.reduceat(w * y, starts, axis=1)
@@ -459,7 +463,9 @@ def between_variance(
         codes = _group_codes(groups)[ok]
         means = np.bincount(codes, weights=values[ok]) / np.bincount(codes)
         free = ok.sum() - len(np.unique(codes))
-        return float(np.sum((values[ok] - means[codes]) ** 2) / free) if free > 0 else np.nan
+        if free == 0:  # no group of two units: the spread between them, as for dl
+            return float(np.var(values[ok], ddof=1))
+        return float(np.sum((values[ok] - means[codes]) ** 2) / free)
     if method == "dl_within":
         return dersimonian_laird_within(y, v, groups)
     y, v = _effects(y, v)

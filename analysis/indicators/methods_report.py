@@ -64,7 +64,7 @@ def method_sentences(tables: dict[str, pd.DataFrame]) -> Sentences:
         "intervals",
         "Of {rows} organisation-indicator-year rows, {not_different} are classed *not "
         "different*. The sampling-only interval excludes England in {sampling_only_excludes} "
-        "of them; the interval with the between-practice component, which the tables show, "
+        "of them; the interval for the underlying rate, which the tables show, "
         "in {adjusted_excludes}.",
         **check,
     )

@@ -8,7 +8,7 @@ without its per-fit overhead, which dominated the analysis time.
 The pooled trend model compares practice-years across practices, so an organisation whose
 later members are better practices shows an "improvement" that is only membership
 turnover. With one intercept per practice the slope is estimated from change within each
-practice only. :func:`fe_glm` fits that model by Newton-Raphson, eliminating the practice
+practice only. :func:`fe_fit` fits that model by Newton-Raphson, eliminating the practice
 intercepts through the Schur complement of the (diagonal) intercept block, so the cost is
 linear in the number of practices instead of cubic.
 
@@ -46,7 +46,7 @@ class GLMFit(NamedTuple):
     influence: np.ndarray
     """``G x k``: each practice's influence, ``cov = influence' influence``."""
     intercepts: np.ndarray
-    """The practice intercepts (``G``) of :func:`fe_glm`; empty for :func:`pooled_glm`."""
+    """The practice intercepts (``G``) of :func:`fe_fit`; empty for :func:`pooled_glm`."""
 
 
 def glm_moments(eta: np.ndarray, n: np.ndarray, binomial: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -118,6 +118,21 @@ def informative(y: np.ndarray, n: np.ndarray, groups: np.ndarray, distribution: 
 
 
 def fe_glm(
+    y: np.ndarray,
+    n: np.ndarray,
+    design: np.ndarray,
+    groups: np.ndarray,
+    distribution: str,
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`fe_fit`'s coefficients, cluster-robust covariance and practice intercepts."""
+    fit = fe_fit(y, n, design, groups, distribution, tol=tol, max_iter=max_iter)
+    return fit.beta, fit.cov, fit.intercepts
+
+
+def fe_fit(
     y: np.ndarray,
     n: np.ndarray,
     design: np.ndarray,
@@ -217,7 +232,7 @@ def within_slope(
         return None
     design = np.column_stack(columns)[keep]
     kept, uniques = pd.factorize(codes[keep])
-    fit = fe_glm(y[keep], n[keep], design, kept, distribution)
+    fit = fe_fit(y[keep], n[keep], design, kept, distribution)
     return fit.beta, fit.cov, np.asarray(uniques), fit.influence
 
 

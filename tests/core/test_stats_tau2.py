@@ -193,3 +193,16 @@ def test_dersimonian_laird_within_groups_hand_worked_and_unbiased():
     assert stats.dersimonian_laird(y, v) > 5
     with pytest.raises(ValueError, match="needs the units' groups"):
         stats.between_variance(y, v, method="dl_within")
+    # every unit its own group (organisation-level data): the spread between the units
+    alone = np.arange(len(y[:50]))
+    assert stats.dersimonian_laird_within(y[:50], v[:50], alone) == pytest.approx(
+        stats.dersimonian_laird(y[:50], v[:50]), rel=1e-12
+    )
+    assert stats.between_variance(
+        y[:50], np.zeros(50), method="dl_within", groups=alone
+    ) == pytest.approx(np.var(y[:50], ddof=1), rel=1e-12)
+    pairs = np.repeat(np.arange(25), 2)  # without sampling variance: the pooled within spread
+    within = np.sum((y[:50] - np.repeat(y[:50].reshape(25, 2).mean(axis=1), 2)) ** 2) / 25
+    assert stats.between_variance(
+        y[:50], np.zeros(50), method="dl_within", groups=pairs
+    ) == pytest.approx(within, rel=1e-12)

@@ -29,7 +29,9 @@ from analysis.indicators.comparison import compare_to_national
 from analysis.indicators.trends import trend_models
 from analysis.indicators.variation import practice_variation, variation_trend
 
-CATALOGUE = pd.DataFrame({"indicator_id": ["SIM01"], "single_year": [np.nan]})
+CATALOGUE = pd.DataFrame(
+    {"indicator_id": ["SIM01"], "single_year": [np.nan], "distribution": ["binomial"]}
+)
 
 
 def _expit(x):

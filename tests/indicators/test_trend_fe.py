@@ -52,7 +52,7 @@ def test_fixed_effects_glm_matches_statsmodels_with_practice_dummies(distributio
     frame = _hand_panel(distribution)
     time = (frame["year"] - 2009).to_numpy(dtype=float)[:, None]
     groups = pd.factorize(frame["practice_code"])[0]
-    beta, cov, _, alpha = fe_glm(
+    beta, cov, alpha = fe_glm(
         frame["numerator"].to_numpy(), frame["denominator"].to_numpy(), time, groups, distribution
     )
     ref_beta, ref_cov, ref_alpha = _statsmodels_fe(frame, time, distribution)
@@ -113,7 +113,9 @@ def _planted(n_rest: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:
             "denominator",
         ],
     ).assign(domain="prescribing", distribution="binomial", higher_is_better=True)
-    catalogue = pd.DataFrame({"indicator_id": ["PRE01"], "single_year": [np.nan]})
+    catalogue = pd.DataFrame(
+        {"indicator_id": ["PRE01"], "single_year": [np.nan], "distribution": ["binomial"]}
+    )
     return data, catalogue
 
 
@@ -214,7 +216,9 @@ def test_shared_practices_enter_the_difference_as_in_one_stacked_statsmodels_fit
         (frame["practice_code"] == "P0") & (frame["year"] >= 2012)
     )
     data = _indicator(frame, np.where(joins | stays, "ORG01", None))
-    catalogue = pd.DataFrame({"indicator_id": ["PRE01"], "single_year": [np.nan]})
+    catalogue = pd.DataFrame(
+        {"indicator_id": ["PRE01"], "single_year": [np.nan], "distribution": ["binomial"]}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a comparator of a few practices
         row = trend_models(
