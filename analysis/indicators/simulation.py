@@ -53,7 +53,7 @@ COLUMNS = [
     "n_sq",
 ]
 DEFAULT_SEED = sd.DEFAULT_SEED
-CHUNK = 50
+CHUNK = 125
 """Replications analysed together (arrays of replications x practices x years)."""
 
 
