@@ -107,7 +107,9 @@ def test_garwood_broadcasts_a_scalar_exposure_and_rejects_bad_confidence():
 def test_null_standard_error_at_one_patient_and_the_distribution_named():
     assert stats.null_standard_error(0.5, 1, "binomial") == pytest.approx(0.5)
     assert stats.null_standard_error(4.0, 1, "poisson") == pytest.approx(2.0)
-    message = r"^distribution 'normal' is not one of \('binomial', 'poisson'\)$"
+    # a continuous value has no known sampling variance: all its spread is between units
+    np.testing.assert_array_equal(stats.null_standard_error([0.3, 7.0], 10, "continuous"), 0.0)
+    message = r"^distribution 'normal' is not one of \('binomial', 'poisson', 'continuous'\)$"
     with pytest.raises(ValueError, match=message):
         stats.null_standard_error(0.1, 10, "normal")
     with pytest.raises(ValueError, match=r"^null_standard_error needs denominators n > 0$"):
