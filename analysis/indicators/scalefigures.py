@@ -26,6 +26,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -118,10 +119,14 @@ def organisation_funnel(
     ax.set_ylim(low - pad, high + pad)
     if ranked:
         ax.set_xlim(0, 100)
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([0, 50, 100]))
         ax.set_xlabel("rank (percentile)", fontsize=7)
     else:
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=3))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel("denominator (log scale)", fontsize=7)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))  # few labels: cheap to draw
     ax.tick_params(labelsize=7)
     return {c: int((classes == c).sum()) for c in ORDER if (classes == c).any()}
 
@@ -144,7 +149,13 @@ def _label_extremes(ax: plt.Axes, rows: pd.DataFrame, x: np.ndarray, labelled: i
                 textcoords="axes fraction",
                 fontsize=5.5,
                 va="center",
-                arrowprops={"arrowstyle": "-", "lw": 0.3, "color": "#777777"},
+                arrowprops={
+                    "arrowstyle": "-",
+                    "lw": 0.3,
+                    "color": "#777777",
+                    "shrinkA": 0,
+                    "shrinkB": 0,
+                },  # fmt: skip
             )
 
 
