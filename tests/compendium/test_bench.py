@@ -196,6 +196,7 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
         "Targets of issue 14",
         "Sweeps on Dask",
         "Targets of the REAL networks chapter",
+        "England scale: every PCN, every indicator",
         "Machine load",
         "Spread of the repeated runs",
     ]
