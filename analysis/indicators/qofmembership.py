@@ -8,7 +8,12 @@ year's organisation from that year's file; the last file's organisation is held 
 after it (``left`` blank), so a later indicator file (a Fingertips export of 2022-23, say) is
 grouped by the most recent published membership.
 
+:func:`qof_panel` makes the whole panel folder of the quality-indicator chapter from the same
+files: each practice's share of its available points (``QOF_TOTAL``, a continuous value: QOF
+points are not counts of independent events) with each year's membership.
+
 ``python -m analysis.indicators.qofmembership QOF.csv.gz [...] --group pcn --out membership.csv``
+writes the membership file; with ``--panel`` ``--out`` is the panel folder.
 """
 
 from __future__ import annotations
@@ -57,15 +62,49 @@ def membership_spells(
     return out.sort_values(["practice_code", "joined"], ignore_index=True)
 
 
+QOF_TOTAL = {
+    "indicator_id": "QOF_TOTAL",
+    "name": "QOF points achieved as a share of the points available",
+    "domain": "qof",
+    "distribution": "continuous",
+    "higher_is_better": "true",
+}
+
+
+def qof_panel(practices: pd.DataFrame, spells: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The panel tables of QOF practice summaries: ``observations`` (``QOF_TOTAL`` as a value;
+    practices without points available left out), ``membership`` and
+    ``indicator_catalogue``."""
+    usable = practices[practices["points_available"].gt(0)]
+    observations = pd.DataFrame(
+        {
+            "practice_code": usable["practice_code"],
+            "year": usable["year"],
+            "indicator_id": QOF_TOTAL["indicator_id"],
+            "value": usable["points_achieved"] / usable["points_available"],
+        }
+    ).sort_values(["practice_code", "year"], ignore_index=True)
+    return {
+        "observations": observations,
+        "membership": spells,
+        "indicator_catalogue": pd.DataFrame([QOF_TOTAL]),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", type=Path, nargs="+", help="QOF practice summaries, one a year")
     parser.add_argument("--group", default="pcn", help="parent-code column (pcn, ccg...)")
     parser.add_argument("--exclude", default="U", help="comma-separated codes meaning none")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--panel", action="store_true", help="--out is a panel folder")
     args = parser.parse_args(argv)
     practices = read_qof_years(args.files).practices
     spells = membership_spells(practices, group=args.group, exclude=args.exclude.split(","))
+    if args.panel:
+        for name, frame in qof_panel(practices, spells).items():
+            print(f"wrote {write_csv(frame, args.out / f'{name}.csv')}")
+        return 0
     print(
         f"wrote {write_csv(spells, args.out)}: {spells['practice_code'].nunique():,} practices "
         f"in {spells['organisation_id'].nunique():,} organisations ({args.group})"

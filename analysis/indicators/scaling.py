@@ -3,8 +3,11 @@
 Run by the benchmark as a command, one fresh process per step, so each measurement starts
 cold: ``python -m analysis.indicators.scaling generate N PICKLE`` generates a SYNTHETIC panel
 of N practices and pickles it; ``python -m analysis.indicators.scaling analyse PICKLE`` runs
-the default analysis on it. Each prints one JSON object: seconds, peak memory and, for the
-analysis, the seconds of each step.
+the default analysis on it; ``england FOLDER ORGANISATIONS INDICATORS`` compares every
+organisation of an organisation-level table with England on every indicator (the REAL PCN
+table where the project has it, else a SYNTHETIC one of that shape,
+:func:`organisation_table`). Each prints one JSON object: seconds, peak memory and the
+seconds of each step.
 """
 
 from __future__ import annotations
@@ -177,16 +180,87 @@ def scaling_analyse(pickle_path: Path) -> dict[str, Any]:
     return {"seconds": seconds, "peak_mb": peak, "extra_mb": peak - base, "steps": steps}
 
 
+ENGLAND_STEPS = ("prepare", "overdispersion_table", "compare_to_national", "summary_table")
+"""What the England-scale target times: levels, between-organisation variance, classes, BH."""
+PCN_TABLE = "data/indicators/real/qof_indicators/pcn_data_matrix.csv.gz"
+PCN_MAPPING = "data/indicators/mappings/wide_pcn_data_matrix.yml"
+
+
+def england_folder(folder: Path, n_organisations: int, n_indicators: int) -> tuple[Path, str]:
+    """The REAL PCN table's 49 achievement indicators where the project has it, else a
+    SYNTHETIC table of the same shape; returns the panel folder and what it holds."""
+    from analysis.indicators.widetable import write_panel_folder
+    from analysis.paths import repo_root
+
+    table = repo_root() / PCN_TABLE
+    if table.exists():
+        tables = write_panel_folder(table, repo_root() / PCN_MAPPING, folder)
+        ids = tables["indicator_catalogue"].query("domain == 'achievement'")["indicator_id"]
+        observations = tables["observations"]
+        observations[observations["indicator_id"].isin(ids)].to_csv(
+            folder / "observations.csv", index=False
+        )
+        return folder, f"REAL PCN table of QOF 2021-22 ({len(ids)} achievement indicators)"
+    write_table_folder(organisation_table(n_organisations, n_indicators), folder)
+    return folder, f"SYNTHETIC table of {n_organisations:,} organisations x {n_indicators}"
+
+
+def scaling_england(folder: Path, n_organisations: int, n_indicators: int) -> dict[str, Any]:
+    """Worker: every organisation x indicator of an organisation-level table against England
+    (levels with the between-organisation variance, classes, Benjamini-Hochberg), timed by
+    step in this process, after loading (not timed: read once, then cached)."""
+    from analysis.indicators import comparison, panel, selection, summary
+
+    folder, what = england_folder(folder, n_organisations, n_indicators)
+    loaded = panel.load_panel(folder)
+    chosen = selection.select(loaded.observations, loaded.catalogue, loaded.organisations)
+    chosen = selection.with_methods(chosen, tau2_method="dl")  # the chapter's default
+    base = peak_rss_mb()
+    steps: dict[str, float] = {}
+    started = time.perf_counter()
+    data = selection.prepare(
+        loaded.observations, loaded.membership, loaded.catalogue, chosen, unit=loaded.unit
+    )
+    steps["prepare"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    dispersion = comparison.overdispersion_table(data, tau2_method=chosen.tau2_method)
+    steps["overdispersion_table"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    level = comparison.compare_to_national(
+        data, chosen.organisations, alpha=chosen.alpha, dispersion=dispersion
+    )
+    steps["compare_to_national"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    classes = summary.summary_table(level, level.iloc[:0], loaded.catalogue, chosen.years)
+    steps["summary_table"] = time.perf_counter() - mark
+    seconds = time.perf_counter() - started
+    peak = peak_rss_mb()
+    return {
+        "data": what,
+        "organisations": len(chosen.organisations),
+        "indicators": len(chosen.indicators),
+        "comparisons": len(classes),
+        "seconds": seconds,
+        "peak_mb": peak,
+        "extra_mb": peak - base,
+        "steps": steps,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``generate N PICKLE`` or ``analyse PICKLE``: print the measurement as JSON."""
+    """``generate N PICKLE``, ``analyse PICKLE`` or ``england FOLDER ORGANISATIONS INDICATORS``:
+    print the measurement as JSON."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) == 3 and args[0] == "generate":
         print(json.dumps(scaling_generate(int(args[1]), Path(args[2]))))
     elif len(args) == 2 and args[0] == "analyse":
         print(json.dumps(scaling_analyse(Path(args[1]))))
+    elif len(args) == 4 and args[0] == "england":
+        print(json.dumps(scaling_england(Path(args[1]), int(args[2]), int(args[3]))))
     else:
         print(
-            "usage: python -m analysis.indicators.scaling generate N PICKLE | analyse PICKLE",
+            "usage: python -m analysis.indicators.scaling generate N PICKLE | analyse PICKLE | "
+            "england FOLDER ORGANISATIONS INDICATORS",
             file=sys.stderr,
         )
         return 2

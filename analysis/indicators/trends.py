@@ -135,7 +135,7 @@ def trend_indicators(data: pd.DataFrame, catalogue: pd.DataFrame) -> list[str]:
     of data, and counts (a continuous value has no binomial or Poisson trend model)."""
     facts = catalogue.set_index("indicator_id")
     single = facts["single_year"] if "single_year" in facts else pd.Series(dtype=float)
-    continuous = set(facts.index[facts["distribution"] == "continuous"])
+    continuous = set(data.loc[data["distribution"] == "continuous", "indicator_id"].unique())
     years = data.groupby("indicator_id", sort=False)["year"].nunique()
     present = list(pd.unique(data["indicator_id"].to_numpy(dtype=object)))
     return [

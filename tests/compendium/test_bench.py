@@ -196,6 +196,7 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
         "Targets of issue 14",
         "Sweeps on Dask",
         "Targets of the REAL networks chapter",
+        "England scale: every PCN, every indicator",
         "Machine load",
         "Spread of the repeated runs",
     ]
@@ -434,3 +435,14 @@ def test_real_chapter_targets_are_judged_from_the_workers_medians():
     assert figures["result"] == "met" and "median 4.00" in figures["measured"]
     assert memory["result"] == "met" and memory["measured"].startswith("400 MB")
     assert all(row["result"] == "n/a" for row in benchbook.real_chapter_rows({}))
+
+
+def test_england_rows_judge_time_and_memory_from_fresh_runs():
+    runs = [
+        {"data": "SYNTHETIC table", "seconds": s, "peak_mb": m, "steps": {"prepare": s / 4}}
+        for s, m in ((1.0, 300.0), (4.0, 2500.0), (2.0, 310.0))
+    ]
+    time_row, memory_row = benchbook.england_rows({"england": runs})
+    assert time_row["result"] == "met" and "median 2.00" in time_row["measured"]
+    assert memory_row["result"] == "missed" and memory_row["measured"].startswith("2500 MB")
+    assert [r["result"] for r in benchbook.england_rows({})] == ["n/a", "n/a"]

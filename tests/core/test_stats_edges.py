@@ -290,3 +290,14 @@ def test_wilson_upper_bound_stays_within_one_despite_rounding():
     lower, upper = stats.wilson_interval(n - 1, n)
     assert upper <= 1.0 and upper == pytest.approx(1.0)
     assert 0.0 < lower < 1.0
+
+
+def test_a_continuous_value_has_no_sampling_variance_and_tau2_is_the_sample_variance():
+    # A published score without its counts: every method's tau2 is the spread of the values.
+    y = np.array([0.61, 0.72, 0.55, 0.80, 0.69, 0.74])
+    assert stats.null_standard_error(0.7, [1.0, 5.0], "continuous").tolist() == [0.0, 0.0]
+    for method in stats.TAU2_METHODS:
+        got = stats.between_variance(y, np.zeros_like(y), method=method)
+        assert got == pytest.approx(((y - y.mean()) ** 2).sum() / (len(y) - 1), rel=1e-12)
+    lower, upper = stats.funnel_limits(0.7, [1.0], "continuous", 0.95, tau2=0.01)
+    assert upper[0] - 0.7 == pytest.approx(0.7 - lower[0]) == pytest.approx(1.959964 * 0.1)

@@ -202,3 +202,29 @@ def test_empty_parameters_mean_everything_in_the_data_and_the_panel_default(tmp_
     assert chosen.indicators == stored.catalogue["indicator_id"].tolist()
     everything = selection.select(stored.observations, stored.catalogue, stored.organisations)
     assert len(everything.organisations) == len(stored.organisations) == 48
+
+
+def test_qof_totals_grouped_by_the_pcns_of_a_chosen_year(tmp_path):
+    from analysis.core.datasets import write_csv
+    from analysis.indicators import qof
+    from analysis.indicators.qofmembership import membership_spells, qof_panel
+
+    files = [f for f in qof.stored_files() if "2019-20" in f.name or "2021-22" in f.name]
+    practices = qof.read_qof_years(files).practices
+    tables = qof_panel(practices, membership_spells(practices, group="pcn"))
+    for name, frame in tables.items():
+        write_csv(frame, tmp_path / f"{name}.csv")
+    loaded = panel.load_panel(tmp_path)
+    assert loaded.catalogue["distribution"].tolist() == ["continuous"]
+    data, results = _run(loaded, membership_year=2021, membership=loaded.membership)
+    # Independently: the 2021-22 PCN of each practice, its share of available points in
+    # 2019-20, and the PCN's unweighted mean of its members' shares.
+    raw = practices[practices["points_available"] > 0]
+    pcn = raw[raw["year"] == 2021].set_index("practice_code")["pcn"]
+    early = raw[raw["year"] == 2019].assign(pcn=lambda f: f["practice_code"].map(pcn))
+    early = early[early["pcn"].notna() & early["pcn"].ne("U")]
+    share = early["points_achieved"] / early["points_available"]
+    expected = share.groupby(early["pcn"]).mean()
+    level = results.level[results.level["year"] == 2019].set_index("organisation_id")["rate"]
+    np.testing.assert_allclose(level[expected.index], expected, rtol=1e-12)
+    assert results.trend.empty  # a continuous value has no binomial or Poisson trend
