@@ -271,11 +271,15 @@ def test_reproduction_report_lists_every_checked_figure(book_build, site, browse
     open_page(browser, site + "chapters/reproduction.html")
     rows = browser.find_elements(By.CSS_SELECTOR, "#every-checked-figure table tbody tr")
     assert len(rows) == expected > 0
-    header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#every-checked-figure th")]
+
+    def text(element) -> str:  # the table may be collapsed: read it whether shown or not
+        return (element.get_attribute("textContent") or "").strip()
+
+    header = [text(th) for th in browser.find_elements(By.CSS_SELECTOR, "#every-checked-figure th")]
     outcome = header.index("Outcome")
-    statuses = {row.find_elements(By.CSS_SELECTOR, "td")[outcome].text for row in rows}
+    statuses = {text(row.find_elements(By.CSS_SELECTOR, "td")[outcome]) for row in rows}
     assert statuses <= {"agree", "DISAGREE", "not checked"}
-    kinds = {row.find_elements(By.CSS_SELECTOR, "td")[1].text for row in rows}
+    kinds = {text(row.find_elements(By.CSS_SELECTOR, "td")[1]) for row in rows}
     assert kinds <= {
         "recomputed",
         "consistency",
@@ -383,28 +387,119 @@ for (const table of document.querySelectorAll("table")) {
   }
   if (clipped) out.push((table.querySelector("th") || {}).textContent || table.className);
 }
-return [document.querySelectorAll("table").length, out];
+const links = [...document.querySelectorAll("a.reference.download")]
+  .filter(a => a.getClientRects().length > 0).length;
+const hidden = [...document.querySelectorAll("details.pub-table-details table")]
+  .filter(t => t.getClientRects().length === 0 || t.getBoundingClientRect().height === 0).length;
+return [document.querySelectorAll("table").length, out, links, hidden];
 """
 
 
-def test_printed_book_clips_no_table(book_build, browser, tmp_path):
-    """What `make pdf` prints: the single-page HTML build in print media at A4 width."""
-    import base64
-    import subprocess
-    import sys
+def test_printed_book_clips_no_table_and_has_an_outline(book_build, browser, tmp_path):
+    """What `make pdf` prints (analysis.compendium.bookpdf): the single-page build in print
+    media at A4 width (no table clipped, collapsed tables open, no download links), then
+    printed by Chromium as `make pdf` does: the PDF's outline holds every chapter."""
+    from analysis.compendium import bookpdf
 
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jupyter_book), "build", str(book_build / "book-src"), "--builder",
-               "singlehtml", "--path-output", str(tmp_path), "--quiet"]  # fmt: skip
-    subprocess.run(command, check=True, capture_output=True, timeout=600)
-    page = tmp_path / "_build" / "singlehtml" / "index.html"
+    page = bookpdf.single_page(book_build / "book-src", tmp_path / "print")
     browser.set_window_size(794, 1123)
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
         open_page(browser, page.as_uri())
-        tables, clipped = browser.execute_script(PRINT_CLIPPED_JS)
+        tables, clipped, links, closed = browser.execute_script(PRINT_CLIPPED_JS)
         assert tables > 20 and not clipped, clipped
-        pdf = base64.b64decode(browser.print_page())
-        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) > 50
+        assert links == 0, f"{links} download links printed"
+        assert closed == 0, f"{closed} collapsed tables not printed"
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    pdf = bookpdf.print_pdf(page, tmp_path / "book.pdf")
+    bookmarks = bookpdf.outline(pdf)
+    titles = [title for _, title in bookmarks]
+    for name in pl.load().order():
+        title = pl.load().notebook(name).title
+        assert any(t.startswith(title[:40]) for t in titles), (title, titles[:20])
+    assert max(depth for depth, _ in bookmarks) >= 1  # sections nest under chapters
+
+
+# --------------------------------------------------------------------------- layout
+
+LAYOUT_JS = """
+const art = document.querySelector("article.bd-article") || document.querySelector("main");
+const style = getComputedStyle(art);
+const column = art.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+const body = parseFloat(getComputedStyle(document.querySelector("main p") || art).fontSize);
+const tables = [];
+for (const t of art.querySelectorAll("table")) {
+  const box = t.closest(".cell_output, section") || t;
+  const cap = box.querySelector(".pub-table-caption, caption");
+  const label = (cap ? cap.textContent : (t.querySelector("th") || {}).textContent || "")
+    .trim().slice(0, 60);
+  let row = 0;
+  for (const r of t.rows) row = Math.max(row, r.getBoundingClientRect().height);
+  tables.push([label, t.getBoundingClientRect().width, row, t.getBoundingClientRect().height,
+               !!t.closest("details")]);
+}
+const figures = [];
+for (const img of art.querySelectorAll("figure img")) {
+  const r = img.getBoundingClientRect();
+  if (r.width > 0) figures.push([img.currentSrc.split("/").pop(), r.width, img.naturalWidth]);
+}
+return {column, body, tables, figures, screen: window.innerHeight};
+"""
+#: A row taller than this many CSS pixels is a layout fault (a squeezed column).
+MAX_ROW = 300
+#: A table taller than this many screens is collapsed under its caption.
+MAX_SCREENS = 3
+
+
+def _min_text_px(html: Path, name: str) -> float | None:
+    """The smallest text of a figure PNG, in its own pixels (written by save_figure)."""
+    from PIL import Image
+
+    from analysis.core.figures import MIN_TEXT_KEY
+
+    path = html / "_images" / urllib.parse.unquote(name)
+    if not path.is_file():
+        return None
+    with Image.open(path) as image:
+        value = getattr(image, "text", {}).get(MIN_TEXT_KEY)
+    return float(value) if value else None
+
+
+def test_tables_fit_the_column_and_figures_are_legible(book_build, site, browser):
+    """Every page at 1280 px: each table fits the text column (scroll width), has no row
+    over 300 px and is collapsed when over three screens; each figure's smallest text, as
+    shown, is at least the body text at 1280 px and at 390 px."""
+    html = book_build / "book" / "html"
+    problems = []
+    figures = 0
+    for width, height in ((1280, 900), SIZES["phone"]):
+        browser.set_window_size(width, height)
+        for page in ["intro.html", *chapters(), *(f"{b}.html" for b in pl.load().book["back"])]:
+            open_page(browser, site + page)
+            found = browser.execute_script(LAYOUT_JS)
+            if width == 1280:
+                for label, wide, row, tall, collapsed in found["tables"]:
+                    where = f"{page} at {width} px: table {label!r}"
+                    if wide > found["column"] + 1:
+                        problems.append(
+                            f"{where} is {wide:.0f} px wide in a {found['column']:.0f} px column"
+                        )
+                    if row > MAX_ROW:
+                        problems.append(f"{where} has a row {row:.0f} px tall")
+                    if tall > MAX_SCREENS * found["screen"] and not collapsed:
+                        problems.append(f"{where} is {tall:.0f} px tall and not collapsed")
+            for name, shown, natural in found["figures"]:
+                smallest = _min_text_px(html, name)
+                if smallest is None:
+                    problems.append(f"{page}: figure {name} records no text size")
+                    continue
+                figures += 1
+                text = smallest * shown / natural
+                if text < found["body"] - 0.01:
+                    problems.append(
+                        f"{page} at {width} px: figure {name}: smallest text "
+                        f"{text:.1f} px, under the body text's {found['body']} px"
+                    )
+    assert figures >= 2 * 15, f"only {figures} figures measured"
+    assert not problems, "\n".join(problems[:40])
