@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import math
-import textwrap
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -20,6 +19,7 @@ import seaborn as sns
 
 from analysis.casestudy.parameters import check_choices
 from analysis.casestudy.sources import SITES
+from analysis.core.layout import WIDE, is_narrow, responsive, wrap
 
 NAMED_MAPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda x: x,
@@ -171,12 +171,14 @@ HEATMAP_PARTS = {
 at the book's column width."""
 
 
+@responsive
 def plot_heatmap(
     selected: pd.DataFrame,
     themes: pd.DataFrame,
     *,
     groups: Sequence[str] | None = None,
     title: str = "Coded evidence by site",
+    width: float = WIDE,
 ) -> plt.Figure:
     """Heatmap of the scored codes (themes x sites), each cell labelled with code and footnote.
 
@@ -191,11 +193,14 @@ def plot_heatmap(
         with no selected theme gives a figure saying so, so every declared output exists.
     title
         Figure title; the grey-cell key is appended.
+    width
+        Inches: the book column's. On a phone's width a cell shows its footnote number only
+        (the code is in the evidence table under that number).
 
     Returns
     -------
     matplotlib.figure.Figure
-        About 6.8 inches wide (the book column), with wrapped theme labels and cell text.
+        ``width`` inches wide, with wrapped theme labels and cell text.
 
     Raises
     ------
@@ -208,23 +213,31 @@ def plot_heatmap(
     order = [t for t in themes["theme"] if t in set(selected["theme"])]
     title = f"{title} (grey: code not on an ordered scale)"
     if not order:
-        fig, ax = plt.subplots(figsize=(6.8, 1.2))
+        fig, ax = plt.subplots(figsize=(width, 1.6), layout="constrained")
         ax.axis("off")
         ax.text(0.5, 0.5, "No selected theme in this part of the framework", ha="center")
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(wrap(title, width))
         return fig
+    narrow = is_narrow(width)
     selected = selected[selected["theme"].isin(order)]
     sites = list(dict.fromkeys(selected["site"]))
     scores = selected.pivot(index="theme", columns="site", values="score").loc[order, sites]
-    labels = selected.assign(
-        text=selected["code"].str.replace("_", " ").map(lambda c: textwrap.fill(c, 15))
-        + " ["
-        + selected["footnote"].astype(str)
-        + "]"
-    ).pivot(index="theme", columns="site", values="text")
+    cell = (width * 0.66) / max(len(sites), 1)  # inches per site column
+    codes = selected["code"].str.replace("_", " ").map(lambda c: wrap(c, cell * 0.95))
+    text = "[" + selected["footnote"].astype(str) + "]"
+    if not narrow:
+        text = codes + " " + text
+    labels = selected.assign(text=text).pivot(index="theme", columns="site", values="text")
     labels = labels.loc[order, sites]
-    names = themes.set_index("theme").loc[order, "label"].map(lambda t: textwrap.fill(t, 24))
-    fig, ax = plt.subplots(figsize=(1.9 + 1.15 * len(sites), 1.3 + 0.62 * len(order)))
+    names = themes.set_index("theme").loc[order, "label"].map(lambda t: wrap(t, width * 0.3))
+    lines = max(
+        1,
+        *(str(v).count("\n") + 1 for v in labels.to_numpy().ravel()),
+        *(n.count("\n") + 1 for n in names),
+    )
+    fig, ax = plt.subplots(
+        figsize=(width, 2.6 + (0.22 * lines + 0.12) * len(order)), layout="constrained"
+    )
     ax.set_facecolor("#d9d9d9")
     sns.heatmap(
         scores.astype(float),
@@ -234,21 +247,22 @@ def plot_heatmap(
         vmax=1,
         annot=labels.to_numpy(),
         fmt="",
-        annot_kws={"fontsize": 8},
+        annot_kws={"fontsize": 12},
         linewidths=0.5,
         linecolor="white",
         cbar_kws={
             "label": "score (0 = bottom of the theme's scale, 1 = top)",
             "orientation": "horizontal",
-            "shrink": 0.6,
+            "shrink": 0.8,
             "fraction": 0.04,
-            "pad": 0.03,
+            "pad": 0.02,
             "aspect": 30,
         },
         yticklabels=list(names),
+        xticklabels=[s if not narrow else s[:6] for s in sites],
     )
     for r, c in zip(*np.where(scores.isna().to_numpy()), strict=True):
-        ax.text(c + 0.5, r + 0.5, labels.iat[r, c], ha="center", va="center", fontsize=8)
+        ax.text(c + 0.5, r + 0.5, labels.iat[r, c], ha="center", va="center")
     groups_of = themes.set_index("theme").loc[order, "group"].tolist()
     for row in range(1, len(order)):
         if groups_of[row] != groups_of[row - 1]:
@@ -256,10 +270,9 @@ def plot_heatmap(
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.xaxis.tick_top()
-    ax.tick_params(axis="x", labelsize=9, length=0)
-    ax.tick_params(axis="y", labelsize=8.5, rotation=0)
+    ax.tick_params(axis="x", length=0, rotation=90 if narrow else 0)
+    ax.tick_params(axis="y", rotation=0)
     cbar = ax.collections[0].colorbar
-    cbar.ax.tick_params(labelsize=8)
-    cbar.set_label(cbar.ax.get_xlabel(), fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    cbar.set_label(wrap(cbar.ax.get_xlabel(), width * 0.8))
+    fig.suptitle(wrap(title, width))
     return fig

@@ -18,6 +18,7 @@ from pandera.pandas import Column, DataFrameSchema
 
 from analysis.casestudy.sources import MAX_EXCERPT, data_path, provenance_columns
 from analysis.core.datasets import read_table
+from analysis.core.layout import WIDE, is_narrow, responsive
 
 NUFFIELD_ORGS = ("AT Medics", "GP Care", "Harness Healthcare", "Modality Partnership")
 NUFFIELD_ATTRIBUTES = (
@@ -120,15 +121,22 @@ def nuffield_forms(nuffield: pd.DataFrame, forms: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["tightness", "organisation"]).reset_index(drop=True)
 
 
-def plot_nuffield(practices: pd.DataFrame, placed: pd.DataFrame) -> plt.Figure:
+@responsive
+def plot_nuffield(
+    practices: pd.DataFrame, placed: pd.DataFrame, *, width: float = WIDE
+) -> plt.Figure:
     """Number of member practices over time for the four Nuffield organisations."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    narrow = is_narrow(width)
+    fig, ax = plt.subplots(figsize=(width, 4.4 + (1.6 if narrow else 0)), layout="constrained")
     form = placed.set_index("organisation")["form"]
     for org, rows in practices.groupby("organisation", sort=True):
         ax.plot(rows["year"], rows["practices"], marker="o", label=f"{org} ({form[org]})")
     ax.set_yscale("log")
     ax.set_xlabel("year")
     ax.set_ylabel("member practices (log scale)")
-    ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
+    if narrow:
+        fig.legend(loc="outside lower center", ncol=1, frameon=False)
+    else:
+        ax.legend(frameon=False)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(4, integer=True))
     return fig

@@ -25,6 +25,7 @@ from analysis.casestudy.framework import set_membership
 from analysis.casestudy.parameters import check_threshold
 from analysis.casestudy.published import STYLES
 from analysis.casestudy.sources import SITES
+from analysis.core.layout import WIDE, is_narrow, responsive
 
 DIMENSIONS = ("control_over_members", "system_proactivity")
 AT_CUT = "at the cut"
@@ -131,12 +132,20 @@ def _quadrant_labels(ax: plt.Axes, c: float) -> None:
         "authoritarian": ((c + 1.05) / 2, -0.09),
     }
     for name, (x, y) in spots.items():
-        ax.text(x, y, name, ha="center", va="bottom", fontsize=9, style="italic", color="#444444")
+        ax.text(x, y, name, ha="center", va="bottom", style="italic", color="#444444")
 
 
-def plot_typology(typology: pd.DataFrame, control_threshold: float, p_threshold: float):
-    """The sites on control x system proactivity, with the thresholds and quadrant names."""
-    fig, ax = plt.subplots(figsize=(6.2, 5.4))
+@responsive
+def plot_typology(
+    typology: pd.DataFrame, control_threshold: float, p_threshold: float, *, width: float = WIDE
+):
+    """The sites on control x system proactivity, with the thresholds and quadrant names
+    (on a phone's ``width``, the sites' labels go in a key below the axes)."""
+    narrow = is_narrow(width)
+    fig, ax = plt.subplots(
+        figsize=(width, width * 0.85 + (1.6 if narrow else 0)), layout="constrained"
+    )
+    key = []
     ax.axvline(control_threshold, color="grey", linestyle="--", linewidth=1)
     ax.axhline(p_threshold, color="grey", linestyle="--", linewidth=1)
     for (x, y), group in typology.groupby(["control", "system_proactivity"], sort=True):
@@ -149,18 +158,22 @@ def plot_typology(typology: pd.DataFrame, control_threshold: float, p_threshold:
                 if published == row["style"]
                 else f"{row['style']}; report: {published}"
             )
+            text = f"{row['site']} ({label})"
+            if narrow:
+                key.append(f"{row['site'][0]}: {text}")
+                text = row["site"][0]
             ax.annotate(
-                f"{row['site']} ({label})",
+                text,
                 (x, y),
-                xytext=(-8 if right else 8, (-16 if y > 0.9 else 6) - 12 * k),
+                xytext=(-8 if right else 8, (-18 if y > 0.9 else 6) - 17 * k),
                 textcoords="offset points",
                 ha="right" if right else "left",
-                fontsize=8.5,
             )
     _quadrant_labels(ax, control_threshold)
     ax.set_xlim(-0.05, 1.05)
     ax.set_ylim(-0.1, 1.1)
     ax.set_xlabel("control over members (score)")
     ax.set_ylabel("system proactivity (score)")
-    fig.tight_layout()
+    if key:
+        fig.supxlabel("\n".join(key), ha="left", x=0.02, fontsize=12)
     return fig

@@ -1,22 +1,45 @@
-"""Saving figures deterministically, labelled with where their data came from.
+"""Saving figures deterministically, labelled with where their data came from, for the width
+they are shown at.
 
 Every figure carries its data tier (``published``, ``synthetic``, ``user``, ``real`` or
 ``coded``, the compendium's own coding of a published report) in a corner stamp, so a
 synthetic result or the compendium's own coding can never be mistaken for a study finding
 or a published figure, and is written as PNG and SVG with no dates or software versions
 in the metadata, so two runs give byte-identical files.
+
+Figures are drawn for the width they are shown at. The book's text column is about
+:data:`WIDE` inches (660 CSS pixels at 100 per inch) on a laptop and :data:`NARROW` inches
+on a phone; a figure function takes a ``width`` and lays itself out for it (panels side by
+side or one above another). :func:`save_figure` given such a function draws both: the PNG
+and SVG at :data:`WIDE`, and ``<name>.narrow.png`` at :data:`NARROW`, which the book shows
+on a narrow screen instead. No text in a figure is smaller than :data:`MIN_FONT` points,
+which at the width shown is at least the book's body text (16 px); each PNG records its
+smallest text in pixels (``compendium:min-text-px``) so a browser test can check the size
+as shown.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
+from analysis.core.layout import (  # noqa: E402, F401  (re-exported for figure modules)
+    MIN_FONT,
+    NARROW,
+    NARROW_ATTRIBUTE,
+    WIDE,
+    is_narrow,
+    responsive,
+    wrap,
+)
 from analysis.files import atomic_path  # noqa: E402
 
 TIERS = {
@@ -27,7 +50,29 @@ TIERS = {
     "coded": "Data: this compendium's own coding of a published report (not published figures)",
 }
 
-plt.rcParams.update({"svg.hashsalt": "compendium", "figure.dpi": 100, "savefig.dpi": 110})
+#: Pixels per inch of the saved PNG: twice the 100 CSS pixels per inch, for sharp screens.
+DPI = 200
+#: PNG text chunk holding the smallest text of the image, in the image's own pixels.
+MIN_TEXT_KEY = "compendium:min-text-px"
+NARROW_SUFFIX = ".narrow.png"
+
+plt.rcParams.update(
+    {
+        "svg.hashsalt": "compendium",
+        "figure.dpi": 100,
+        "savefig.dpi": DPI,
+        "font.size": MIN_FONT,
+        "axes.titlesize": MIN_FONT,
+        "axes.labelsize": MIN_FONT,
+        "xtick.labelsize": MIN_FONT,
+        "ytick.labelsize": MIN_FONT,
+        "legend.fontsize": MIN_FONT,
+        "legend.title_fontsize": MIN_FONT,
+        "figure.titlesize": MIN_FONT + 1,
+    }
+)
+
+Draw = Callable[[float], plt.Figure]
 
 
 def tier_label(tier: str) -> str:
@@ -38,28 +83,117 @@ def tier_label(tier: str) -> str:
 
 
 def stamp(fig: plt.Figure, tier: str) -> plt.Figure:
-    """Write the data-tier label in the figure's bottom-right corner."""
+    """Write the data-tier label under the figure's bottom-right corner, wrapped to its width."""
     colour = "#b00020" if tier == "synthetic" else "#555555"
-    fig.text(0.995, 0.005, tier_label(tier), ha="right", va="bottom", fontsize=8, color=colour)
+    label = wrap(tier_label(tier), fig.get_figwidth() * 0.95)
+    # Below the figure's own area (the saved image grows to hold it), so that it never
+    # covers a legend or an axis label at the bottom.
+    fig.text(0.995, -0.01, label, ha="right", va="top", fontsize=MIN_FONT, color=colour)
     return fig
 
 
-def save_figure(fig: plt.Figure, path: str | os.PathLike, tier: str) -> list[Path]:
-    """Stamp ``fig`` with its tier and save ``<path>.png`` and ``<path>.svg`` atomically.
+def legible(fig: plt.Figure) -> float:
+    """Raise every text of ``fig`` to at least :data:`MIN_FONT` points; return the smallest
+    text's size in points."""
+    sizes = []
+    for text in fig.findobj(Text):
+        if not text.get_visible() or not text.get_text().strip():
+            continue
+        if text.get_fontsize() < MIN_FONT:
+            text.set_fontsize(MIN_FONT)
+        sizes.append(text.get_fontsize())
+    return min(sizes, default=MIN_FONT)
 
-    ``path`` is given without a suffix. Returns the written paths. What the figure draws
-    (titles, axis labels, legends, labelled series) is recorded in ``<path>.json`` beside
-    them, so its caption can be checked against it (:mod:`analysis.core.drawn`).
+
+def fit_width(fig: plt.Figure, width: float | None = None) -> plt.Figure:
+    """Narrow ``fig`` until its saved (tight) width is at most ``width`` inches (its own
+    width by default): labels, legends or the stamp reaching past the edge would otherwise
+    widen the image, which the book then shows smaller, text and all."""
+    target = width or fig.get_figwidth()
+    for _ in range(4):
+        tight = fig.get_tightbbox(fig.canvas.get_renderer()).width
+        if tight <= target + 0.02:
+            break
+        fig.set_size_inches(fig.get_figwidth() - (tight - target) - 0.01, fig.get_figheight())
+    return fig
+
+
+def _save_png(fig: plt.Figure, target: Path, smallest: float) -> None:
+    metadata = {"Software": None, MIN_TEXT_KEY: f"{smallest * DPI / 72:.1f}"}
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, metadata=metadata, bbox_inches="tight")
+
+
+def save_figure(figure: plt.Figure | Draw, path: str | os.PathLike, tier: str) -> list[Path]:
+    """Stamp a figure with its tier and save ``<path>.png`` and ``<path>.svg`` atomically.
+
+    ``figure`` is a drawn figure, or a function of the width in inches that draws one. A
+    function, or a figure from a :func:`responsive` figure function, is also drawn at
+    :data:`NARROW` and saved as ``<path>.narrow.png`` (shown on phones). ``path`` is given
+    without a suffix. Returns the written paths: the PNG, the SVG, then any narrow PNG. What
+    the figure draws (titles, axis labels, legends, labelled series) is recorded in
+    ``<path>.json`` beside them, so its caption can be checked against it
+    (:mod:`analysis.core.drawn`).
     """
+    drawn = figure(WIDE) if not isinstance(figure, plt.Figure) else figure
+    narrow_draw = getattr(drawn, NARROW_ATTRIBUTE, None)
+    if drawn is not figure:
+        narrow_draw = functools.partial(figure, NARROW)
+    drawn_width = drawn.get_figwidth()
+    stamp(drawn, tier)
+    stamped = drawn.texts[-1].get_text()
+    smallest = legible(drawn)
+    fit_width(drawn, drawn_width)
+    base = Path(path)
+    written = [base.with_suffix(".png"), base.with_suffix(".svg")]
+    _save_png(drawn, written[0], smallest)
+    with atomic_path(written[1]) as tmp:
+        drawn.savefig(tmp, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    # What the figure draws, for its caption's check (analysis.core.drawn); the stamp is not
+    # part of the drawing.
     from analysis.core.drawn import write_description
 
-    stamp(fig, tier)
-    written = []
-    base = Path(path)
-    for suffix, metadata in ((".png", {"Software": None}), (".svg", {"Date": None})):
-        target = base.with_suffix(suffix)
-        with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=suffix[1:], metadata=metadata, bbox_inches="tight")
-        written.append(target)
-    write_description(fig, base.with_suffix(".json"), skip=(tier_label(tier),))
+    write_description(drawn, base.with_suffix(".json"), skip=(tier_label(tier), stamped))
+    if drawn is not figure:
+        plt.close(drawn)
+    if narrow_draw is not None:
+        narrow = narrow_draw()
+        narrow_width = narrow.get_figwidth()
+        stamp(narrow, tier)
+        narrow_smallest = legible(narrow)
+        fit_width(narrow, narrow_width)
+        written.append(base.with_name(base.name + NARROW_SUFFIX))
+        _save_png(narrow, written[-1], narrow_smallest)
+        plt.close(narrow)
     return written
+
+
+def category_labels(ax, positions, labels, *, width: float) -> int:
+    """Label the rows of a horizontal chart: beside the rows (tick labels wrapped to two
+    fifths of ``width``) at the book column's width, or above each row across the whole
+    width on a phone, so the bars keep the figure's width. Returns the most lines a label
+    takes, for the caller's row height."""
+    import matplotlib.transforms as mtransforms
+
+    labels = [str(label) for label in labels]
+    if not is_narrow(width):
+        wrapped = [wrap(label, width * 0.4) for label in labels]
+        ax.set_yticks(list(positions), wrapped)
+        return max((w.count("\n") + 1 for w in wrapped), default=1)
+    wrapped = [wrap(label, width * 0.8) for label in labels]
+    ax.set_yticks(list(positions), [""] * len(wrapped))
+    ax.tick_params(axis="y", length=0)
+    step = -0.38 if ax.yaxis_inverted() else 0.38
+    where = mtransforms.blended_transform_factory(ax.transAxes, ax.transData)
+    for y, text in zip(positions, wrapped, strict=True):
+        ax.text(
+            0.0,
+            y + step,
+            text,
+            transform=where,
+            ha="left",
+            va="bottom" if step > 0 else "top",
+            fontsize=MIN_FONT,
+            color="#333333",
+        )
+    return max((w.count("\n") + 1 for w in wrapped), default=1) + 1

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from analysis.core.layout import WIDE, is_narrow, responsive, wrap
 from analysis.core.reproduction import KIND_LABELS, KINDS
 from analysis.paths import data_dir
 
@@ -244,7 +245,8 @@ KIND_COLOURS = {
 }
 
 
-def kind_figure(counts: pd.DataFrame):
+@responsive
+def kind_figure(counts: pd.DataFrame, *, width: float = WIDE):
     """One panel per kind: rows per publication that agree, disagree or are not checked.
 
     ``counts`` is :func:`kind_counts` output; the ``all publications`` rows are left out.
@@ -254,34 +256,41 @@ def kind_figure(counts: pd.DataFrame):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    from analysis.core.figures import category_labels
+
     per = counts[counts["source_document"] != "all publications"]
     kinds = list(KINDS)
     publications = sorted(set(per["source_document"]))
+    row = 0.62 if is_narrow(width) else 0.42
     fig, axes = plt.subplots(
-        len(kinds), 1, figsize=(7.5, 1.1 + 0.42 * len(publications) * len(kinds)), squeeze=False
+        len(kinds),
+        1,
+        figsize=(width, 1.6 + (row * len(publications) + 0.7) * len(kinds)),
+        squeeze=False,
+        layout="constrained",
     )
     colours = {"agree": "#2e7d32", "disagree": "#b00020", "not checked": "#bdbdbd"}
     for ax, kind in zip(axes[:, 0], kinds, strict=True):
         part = per[per["kind"] == kind].set_index("source_document").reindex(publications)
         part = part.fillna(0)
         left = pd.Series(0.0, index=part.index)
+        y = list(range(len(part)))
         for outcome in OUTCOMES:
-            ax.barh(part.index, part[outcome], left=left, color=colours[outcome], label=outcome)
+            ax.barh(y, part[outcome], left=left, color=colours[outcome], label=outcome)
             left = left + part[outcome]
         total = int(part["checks"].sum())
         title = f"{KIND_LABELS[kind]}: {total} rows" if total else f"{KIND_LABELS[kind]}: none"
-        ax.set_title(title, loc="left", fontsize=10, color=KIND_COLOURS[kind])
+        ax.set_title(wrap(title, width), loc="left", color=KIND_COLOURS[kind])
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if not total:
             ax.set_xlim(0, 1)
             ax.set_xticks([])
         ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(labelsize=9)
         ax.invert_yaxis()
+        category_labels(ax, y, list(part.index), width=width)
     axes[-1, 0].set_xlabel("rows of the reproduction table")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper right", ncol=3, frameon=False, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
     return fig
 
 

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from analysis.core.layout import WIDE, is_narrow, responsive, wrap  # noqa: E402
 from analysis.indicators.comparison import (  # noqa: E402
     CLASSES,
     funnel_curves,
@@ -73,7 +74,11 @@ def _palette(organisations: list[str]) -> dict[str, tuple]:
 FUNNEL_NAMES = {d: f"funnel_{d}" for d in DOMAIN_ORDER}
 """The file name (without suffix) of each domain's funnel figure, as declared in pipeline.yml."""
 
-_FUNNEL_WIDTH = 6.8  # inches: about the book column (690 px) at the saved 110 dpi
+
+def _columns(width: float, most: int, panel: float = 3.0) -> int:
+    """Panels side by side at ``width`` inches: as many ``panel`` inches wide as fit (1 to
+    ``most``)."""
+    return max(1, min(most, int(width // panel)))
 
 
 def _funnel_limits(ax, points: pd.DataFrame, curves: pd.DataFrame, target: float) -> int:
@@ -146,21 +151,20 @@ def _funnel_panel(ax, points, curves, target, palette, *, ranked: bool) -> int:
         ax.set_xlim(0, 100)
         ax.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(25))
         ax.set_xlabel(
-            "practices ranked by rate (percentile);\ndenominators all about "
-            f"{points['denominator'].median():,.0f}",
-            fontsize=8,
+            "practice's rank (percentile);\ndenominators all about "
+            f"{points['denominator'].median():,.0f}"
         )
     else:
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=4))
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_thousands))
-        ax.set_xlabel("denominator (log scale)", fontsize=8)
-    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
-    ax.tick_params(labelsize=8)
+        ax.set_xlabel("denominator (log scale)")
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
     return _funnel_limits(ax, points, curves, target)
 
 
+@responsive
 def funnel_figure(
     data: pd.DataFrame,
     dispersion: pd.DataFrame,
@@ -169,14 +173,16 @@ def funnel_figure(
     tier: str,
     *,
     domain: str,
+    width: float = WIDE,
 ) -> plt.Figure:
     """Practice-level funnel plots of one domain, one panel per indicator at its reference year.
 
     Every practice in England is a point (grey; member practices of the selected
     organisations coloured by organisation) at its denominator and rate, with the national
     rate and 95% (dashed) and 99.8% (solid) limits, widened for overdispersion as selected.
-    Panels are two to a row, sized for the book column. The rate axis is zoomed on the
-    central 99% of practices and the 99.8% limits; the panel title counts practices outside.
+    Panels are two to a row at the book column's ``width`` (inches), one on a phone. The
+    rate axis is zoomed on the central 99% of practices and the 99.8% limits; the panel
+    title counts practices outside.
     When denominators are all alike (QOF points available) a funnel collapses to a line, so
     the panel ranks practices by rate (x: percentile) against the limits at the common
     denominator, and its title counts practices below the 99.8% limit.
@@ -208,16 +214,19 @@ def funnel_figure(
         and ref.at[i, "reference_year"] in set(by_indicator[i]["year"])
     ]
     if not indicators:
-        fig, ax = plt.subplots(figsize=(_FUNNEL_WIDTH, 1.2))
+        fig, ax = plt.subplots(figsize=(width, 1.6), layout="constrained")
         ax.axis("off")
-        ax.text(0.5, 0.5, f"No {label} indicators among the selected ones", ha="center")
-        fig.suptitle(title, fontsize=10)
+        ax.text(
+            0.5, 0.5, wrap(f"No {label} indicators among the selected ones", width), ha="center"
+        )
+        fig.suptitle(wrap(title, width))
         return fig
     palette = _palette(selection.organisations)
-    nrows = int(np.ceil(len(indicators) / 2))
-    panel, gap, head = 2.5, 1.3, 1.6  # inches: axes height, between rows, above the first
-    height = panel * nrows + gap * (nrows - 1) + head + 0.9
-    fig, axes = plt.subplots(nrows, 2, figsize=(_FUNNEL_WIDTH, height), squeeze=False)
+    ncols = _columns(width, 2)
+    nrows = int(np.ceil(len(indicators) / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width, 3.9 * nrows + 1.6), squeeze=False, layout="constrained"
+    )
     for ax in axes.flat[len(indicators) :]:
         ax.set_visible(False)
     disp = dispersion.set_index(["indicator_id", "year"])
@@ -237,16 +246,16 @@ def funnel_figure(
         )
         outside = _funnel_panel(ax, points, curves, target, palette, ranked=ranked)
         name = textwrap.shorten(str(info.at[indicator, "name"]), 60, placeholder="...")
-        heading = textwrap.fill(f"{indicator} {year}: {name}", 40)
+        heading = wrap(f"{indicator} {year}: {name}", width / ncols)
         notes = [f"{len(points):,} practices"]
         if ranked:
             below = int((points["rate"] < _at_median(points, curves).at["99.8%", "lower"]).sum())
             notes.append(f"{below} below the 99.8% limit")
         if outside:
             notes.append(f"{outside} off the y-range")
-        ax.set_title(f"{heading}\n" + textwrap.fill(f"({'; '.join(notes)})", 44), fontsize=8.5)
+        ax.set_title(f"{heading}\n" + wrap(f"({'; '.join(notes)})", width / ncols))
         unit = info.at[indicator, "unit"] if "unit" in info.columns else "rate"
-        ax.set_ylabel(textwrap.fill(str(unit), 28), fontsize=8)
+        ax.set_ylabel(textwrap.fill(str(unit), 24))
     handles = [
         matplotlib.lines.Line2D([], [], marker="o", ls="", color=palette[o], label=o)
         for o in selection.organisations
@@ -256,25 +265,18 @@ def funnel_figure(
     )
     fig.legend(
         handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 1 - 0.3 / height),
-        ncol=min(len(handles), 5),
-        fontsize=8,
+        loc="outside lower center",
+        ncol=min(len(handles), 5 if ncols > 1 else 3),
         frameon=False,
+        handletextpad=0.2,
+        columnspacing=0.8,
     )
-    fig.suptitle(f"{title}, overdispersion {selection.overdispersion}", fontsize=10)
-    fig.subplots_adjust(
-        left=0.12,
-        right=0.98,
-        bottom=0.9 / height,
-        top=1 - head / height,
-        hspace=gap / panel,
-        wspace=0.38,
-    )
+    fig.suptitle(wrap(f"{title}, overdispersion {selection.overdispersion}", width))
     return fig
 
 
-def trend_figure(trend: pd.DataFrame, tier: str) -> plt.Figure:
+@responsive
+def trend_figure(trend: pd.DataFrame, tier: str, *, width: float = WIDE) -> plt.Figure:
     """Annual odds or rate ratios per organisation (colours, with intervals) against England.
 
     One panel per domain; within it one block of rows per indicator. The black line and grey
@@ -286,10 +288,18 @@ def trend_figure(trend: pd.DataFrame, tier: str) -> plt.Figure:
     orgs = sorted(trend["organisation_id"].unique())
     palette = _palette(orgs)
     rows_max = max(len(trend[trend["domain"] == d]) for d in domains)
+    ncols = _columns(width, len(domains))
+    nrows = int(np.ceil(len(domains) / ncols))
     fig, axes = plt.subplots(
-        1, len(domains), figsize=(4.2 * len(domains), 0.17 * rows_max + 1.8), squeeze=False
+        nrows,
+        ncols,
+        figsize=(width, nrows * (0.14 * rows_max + 1.4) + 2.2),
+        squeeze=False,
+        layout="constrained",
     )
-    for ax, domain in zip(axes.flat, domains, strict=True):
+    for ax in axes.flat[len(domains) :]:
+        ax.set_visible(False)
+    for ax, domain in zip(axes.flat, domains, strict=False):
         rows = trend[trend["domain"] == domain]
         ticks, labels, start = [], [], 0
         for indicator, block in rows.groupby("indicator_id", sort=True):
@@ -319,42 +329,52 @@ def trend_figure(trend: pd.DataFrame, tier: str) -> plt.Figure:
             labels.append(indicator)
             start = y[-1] + 2
         ax.axvline(1.0, color="#555555", lw=0.7, ls=":")
-        ax.set_yticks(ticks, labels, fontsize=8)
+        ax.set_yticks(ticks, labels)
         ax.invert_yaxis()
-        ax.tick_params(axis="x", labelsize=7)
-        ax.set_xlabel("annual odds ratio (proportions) or rate ratio (rates)", fontsize=7)
-        ax.set_title(domain.replace("_", " "), fontsize=9)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3))
+        ax.set_title(domain.replace("_", " "))
     handles = [
         matplotlib.lines.Line2D([], [], marker="o", ls="", color=palette[o], label=o) for o in orgs
     ]
     handles.append(matplotlib.lines.Line2D([], [], color="black", label="rest of England"))
     fig.legend(
         handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 1 - 0.45 / fig.get_figheight()),
-        ncol=len(handles),
-        fontsize=7,
+        loc="outside lower center",
+        ncol=min(len(handles), 3 if is_narrow(width) else 5),
         frameon=False,
+        handletextpad=0.2,
+        columnspacing=0.8,
     )
     fig.suptitle(
-        f"{tier_title(tier)}: annual trend of each organisation against England", fontsize=10
+        wrap(f"{tier_title(tier)}: annual trend of each organisation against England", width)
     )
-    fig.subplots_adjust(
-        bottom=0.8 / fig.get_figheight(), top=1 - 1.1 / fig.get_figheight(), wspace=0.25
+    fig.supxlabel(
+        wrap("annual ratio: odds ratio (proportions) or rate ratio (rates)", width), fontsize=12
     )
     return fig
 
 
-def summary_heatmap(summary: pd.DataFrame, tier: str) -> plt.Figure:
+@responsive
+def summary_heatmap(summary: pd.DataFrame, tier: str, *, width: float = WIDE) -> plt.Figure:
     """Better / not different / worse per organisation x indicator (BH-adjusted colours).
 
     A cell marked ``u`` is significant before but not after the Benjamini-Hochberg adjustment.
+    One panel per comparison, one above the other; at a phone's ``width`` the grid is
+    transposed (indicators down, organisations across).
     """
     comparisons = list(dict.fromkeys(summary["comparison"]))
     codes = {c: i for i, c in enumerate(CLASSES[::-1])}
     cmap = matplotlib.colors.ListedColormap([CLASS_COLOURS[c] for c in CLASSES[::-1]])
+    transpose = is_narrow(width)
+    n_orgs = summary["organisation_id"].nunique()
+    n_indicators = summary["indicator_id"].nunique()
+    down = n_indicators if transpose else n_orgs
     fig, axes = plt.subplots(
-        1, len(comparisons), figsize=(6.5 * len(comparisons), 4), squeeze=False
+        len(comparisons),
+        1,
+        figsize=(width, len(comparisons) * (0.3 * down + 2.2) + 1.2),
+        squeeze=False,
+        layout="constrained",
     )
     for ax, comparison in zip(axes.flat, comparisons, strict=True):
         rows = summary[summary["comparison"] == comparison]
@@ -365,6 +385,8 @@ def summary_heatmap(summary: pd.DataFrame, tier: str) -> plt.Figure:
         order = _domain_sorted(rows)
         grid, marks = grid[order], marks[order]
         annot = np.where((marks != grid) & marks.notna(), "u", "")
+        if transpose:
+            grid, annot = grid.T, annot.T
         sns.heatmap(
             grid.map(codes.get).astype(float),
             cmap=cmap,
@@ -377,18 +399,22 @@ def summary_heatmap(summary: pd.DataFrame, tier: str) -> plt.Figure:
             fmt="",
             ax=ax,
         )
-        ax.set_title(f"{comparison} (BH-adjusted)", fontsize=9)
+        ax.set_title(f"{comparison} (BH-adjusted)")
         ax.set_xlabel("")
         ax.set_ylabel("")
-        ax.tick_params(labelsize=7)
+        ax.tick_params(axis="y", rotation=0)
     handles = [matplotlib.patches.Patch(color=CLASS_COLOURS[c], label=c) for c in CLASSES]
-    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.suptitle(f"{tier_title(tier)}: organisations against England", fontsize=10)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(
+        handles=handles, loc="outside lower center", ncol=3 if not transpose else 2, frameon=False
+    )
+    fig.suptitle(wrap(f"{tier_title(tier)}: organisations against England", width))
     return fig
 
 
-def variation_figure(trend: pd.DataFrame, catalogue: pd.DataFrame, tier: str) -> plt.Figure:
+@responsive
+def variation_figure(
+    trend: pd.DataFrame, catalogue: pd.DataFrame, tier: str, *, width: float = WIDE
+) -> plt.Figure:
     """Annual change in the CV between member practices, organisation x indicator.
 
     ``trend`` is :func:`analysis.indicators.variation.variation_trend`. Colour: CV slope per year
@@ -401,8 +427,12 @@ def variation_figure(trend: pd.DataFrame, catalogue: pd.DataFrame, tier: str) ->
     grid, change = grid[order], change[order]
     marks = change.map({"fell": "v", "rose": "^"}.get).fillna("")
     limit = float(np.nanmax(np.abs(grid.to_numpy()))) if grid.notna().any().any() else 1.0
-    fig, ax = plt.subplots(figsize=(8, 4.4))
-    fig.subplots_adjust(bottom=0.2)
+    if is_narrow(width):  # a phone: indicators down, organisations across
+        grid, marks = grid.T, marks.T
+    fig, ax = plt.subplots(
+        figsize=(width, 0.32 * len(grid) + 3.0 + (1.0 if is_narrow(width) else 0)),
+        layout="constrained",
+    )
     sns.heatmap(
         grid,
         cmap="RdBu_r",
@@ -414,36 +444,44 @@ def variation_figure(trend: pd.DataFrame, catalogue: pd.DataFrame, tier: str) ->
         linewidths=0.5,
         linecolor="white",
         ax=ax,
-        cbar_kws={"label": "change in CV per year"},
+        cbar_kws={"label": "change in CV per year", "location": "bottom", "shrink": 0.8},
     )
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.tick_params(labelsize=7)
     fig.suptitle(
-        f"{tier_title(tier)}: did variation between member practices fall? "
-        "(v fell, ^ rose, p < alpha)",
-        fontsize=9,
+        wrap(
+            f"{tier_title(tier)}: did variation between member practices fall? "
+            "(v fell, ^ rose, p < alpha)",
+            width,
+        )
     )
     return fig
 
 
-def truth_figure(comparison: pd.DataFrame, tier: str) -> plt.Figure:
+@responsive
+def truth_figure(comparison: pd.DataFrame, tier: str, *, width: float = WIDE) -> plt.Figure:
     """Estimate (with interval) against the data-generating truth, per parameter."""
     if comparison.empty:
-        fig, ax = plt.subplots(figsize=(6, 2))
+        fig, ax = plt.subplots(figsize=(width, 2), layout="constrained")
         ax.axis("off")
         ax.text(
             0.5,
             0.5,
-            "No truth table: truth against estimate needs the synthetic panel",
+            wrap("No truth table: truth against estimate needs the synthetic panel", width),
             ha="center",
             va="center",
         )
-        fig.suptitle(f"{tier_title(tier)}: truth against estimate", fontsize=10)
+        fig.suptitle(wrap(f"{tier_title(tier)}: truth against estimate", width))
         return fig
     parameters = list(dict.fromkeys(comparison["parameter"]))
-    fig, axes = plt.subplots(1, len(parameters), figsize=(4 * len(parameters), 3.8), squeeze=False)
-    for ax, parameter in zip(axes.flat, parameters, strict=True):
+    ncols = _columns(width, len(parameters))
+    nrows = int(np.ceil(len(parameters) / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width, 3.4 * nrows + 1.4), squeeze=False, layout="constrained"
+    )
+    for ax in axes.flat[len(parameters) :]:
+        ax.set_visible(False)
+    for ax, parameter in zip(axes.flat, parameters, strict=False):
         rows = comparison[comparison["parameter"] == parameter]
         colour = np.where(rows["covered"], "#1f77b4", "#d62728")
         ax.errorbar(
@@ -457,11 +495,11 @@ def truth_figure(comparison: pd.DataFrame, tier: str) -> plt.Figure:
         ax.scatter(rows["truth"], rows["estimate"], c=colour, s=12, zorder=3)
         lims = np.nanpercentile(np.r_[rows["truth"], rows["ci_lower"], rows["ci_upper"]], [0, 100])
         ax.plot(lims, lims, color="black", lw=0.8)
-        ax.set_title(f"{parameter} ({rows['covered'].mean():.0%} covered)", fontsize=9)
-        ax.set_xlabel("truth (link scale)", fontsize=8)
-        ax.set_ylabel("estimate", fontsize=8)
+        ax.set_title(wrap(f"{parameter} ({rows['covered'].mean():.0%} covered)", width / ncols))
+        ax.set_xlabel("truth (link scale)")
+        ax.set_ylabel("estimate")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
     fig.suptitle(
-        f"{tier_title(tier)}: truth against estimate (red: interval misses truth)", fontsize=10
+        wrap(f"{tier_title(tier)}: truth against estimate (red: interval misses truth)", width)
     )
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig

@@ -15,6 +15,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
+from analysis.core.layout import WIDE, is_narrow, legend_columns, responsive, wrap  # noqa: E402
+
 POSITION_COLOURS = {
     "below 99.8%": "#b2182b",
     "below 95%": "#ef8a62",
@@ -24,12 +26,16 @@ POSITION_COLOURS = {
 }
 
 
-def funnel_figure(funnel: pd.DataFrame, national: pd.DataFrame) -> plt.Figure:
+@responsive
+def funnel_figure(
+    funnel: pd.DataFrame, national: pd.DataFrame, *, width: float = WIDE
+) -> plt.Figure:
     """Each organisation's mean percentage of available points against its member practices.
 
     Points are coloured by their position against the limits with the between-organisation
     variance; those limits are drawn dark (95% dashed, 99.8% solid), the sampling-only 99.8%
-    limits light and dotted. The figure is 8 x 5 inches whatever the number of organisations.
+    limits light and dotted. The figure is drawn for the book column's ``width`` whatever
+    the number of organisations, its legend under it.
 
     Parameters
     ----------
@@ -42,7 +48,9 @@ def funnel_figure(funnel: pd.DataFrame, national: pd.DataFrame) -> plt.Figure:
     year = int(funnel["year"].iloc[0])
     england = national.set_index("year").loc[year]
     tau2 = float(funnel["tau2"].iloc[0])
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(
+        figsize=(width, 6.2 + (2.4 if is_narrow(width) else 0)), layout="constrained"
+    )
     rng = np.random.default_rng(0)  # horizontal jitter only, so points of equal size separate
     shown = funnel.assign(x=funnel["n_practices"] + rng.uniform(-0.25, 0.25, len(funnel)))
     sns.scatterplot(
@@ -75,22 +83,29 @@ def funnel_figure(funnel: pd.DataFrame, national: pd.DataFrame) -> plt.Figure:
     ax.set_xlabel("member practices in the network")
     ax.set_ylabel("mean % of available QOF points")
     ax.set_title(
-        f"REAL data: {len(funnel):,} networks against England, QOF {year}-{(year + 1) % 100:02d}",
-        fontsize=11,
+        wrap(
+            f"REAL data: {len(funnel):,} networks against England, "
+            f"QOF {year}-{(year + 1) % 100:02d}",
+            width,
+        )
     )
-    ax.legend(
+    title = "against England (with between-network variance)"
+    labels = [wrap(label, width * 0.45) for label in labels]
+    fig.legend(
         handles,
         labels,
-        title="against England (with between-network variance)",
-        fontsize=8,
-        title_fontsize=8,
-        loc="lower right",
+        loc="outside lower center",
+        ncol=legend_columns(labels, width),
+        title=wrap(title, width),
+        frameon=False,
     )
-    fig.tight_layout()
     return fig
 
 
-def variance_figure(partition: pd.DataFrame, sensitivity: pd.DataFrame) -> plt.Figure:
+@responsive
+def variance_figure(
+    partition: pd.DataFrame, sensitivity: pd.DataFrame, *, width: float = WIDE
+) -> plt.Figure:
     """Between-network and within-network SD per year, under each membership rule."""
     long = sensitivity.melt(
         id_vars=["rule", "year"],
@@ -101,12 +116,28 @@ def variance_figure(partition: pd.DataFrame, sensitivity: pd.DataFrame) -> plt.F
     long["component"] = long["component"].map(
         {"between_sd": "between networks", "within_sd": "between practices within a network"}
     )
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(
+        figsize=(width, 4.0 + 0.35 * long["rule"].nunique() + 1.4), layout="constrained"
+    )
     sns.lineplot(data=long, x="year", y="sd", hue="component", style="rule", markers=True, ax=ax)
     ax.set_xticks(sorted(partition["year"].unique()))
-    ax.set_ylabel("SD, percentage points of available QOF points")
+    ax.xaxis.set_major_formatter(
+        plt.FuncFormatter(
+            lambda v, _: (
+                f"{int(v)}-{(int(v) + 1) % 100:02d}" if not is_narrow(width) else f"{int(v)}"
+            )
+        )
+    )
+    ax.set_ylabel(wrap("SD, percentage points of available QOF points", 3.0))
     ax.set_xlabel("financial year (start)")
-    ax.set_title("REAL data: where the variation in QOF achievement lies", fontsize=11)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
+    ax.set_title(wrap("REAL data: where the variation in QOF achievement lies", width))
+    handles, labels = ax.get_legend_handles_labels()
+    ax.get_legend().remove()
+    fig.legend(
+        handles,
+        [wrap(label, width / 2) for label in labels],
+        loc="outside lower center",
+        ncol=2 if not is_narrow(width) else 1,
+        frameon=False,
+    )
     return fig

@@ -7,11 +7,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from analysis.core.figures import WIDE, category_labels, is_narrow, responsive, wrap
 
-def plot_proportions(props: pd.DataFrame) -> plt.Figure:
+
+@responsive
+def plot_proportions(props: pd.DataFrame, *, width: float = WIDE) -> plt.Figure:
     """Published percentages with Wilson intervals; grey bands span the rounding interval."""
     frame = props.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(frame) + 1.2))
+    labels = [f"{q} (n={n})" for q, n in zip(frame["quantity"], frame["n"], strict=True)]
+    lines = max(
+        wrap(label, width * (0.95 if is_narrow(width) else 0.4)).count("\n") + 1 for label in labels
+    )
+    row = 0.24 * (lines + (1 if is_narrow(width) else 0)) + 0.2
+    fig, ax = plt.subplots(figsize=(width, row * len(frame) + 2.2), layout="constrained")
     y = np.arange(len(frame))
     ax.hlines(y, frame["ci_lower_min"], frame["ci_upper_max"], color="#cccccc", lw=7)
     ax.errorbar(
@@ -31,27 +39,34 @@ def plot_proportions(props: pd.DataFrame) -> plt.Figure:
         ax.plot(
             part["percent"], part.index, marker, mfc=face, mec="#1f4e79", ls="", label=f"n {basis}"
         )
-    labels = [f"{q} (n={n})" for q, n in zip(frame["quantity"], frame["n"], strict=True)]
-    ax.set_yticks(y, [_wrap(label, 60) for label in labels], fontsize=8)
+    category_labels(ax, y, labels, width=width)
+    ax.set_ylim(-0.6, len(frame) - 0.4 + (0.5 if is_narrow(width) else 0))
     ax.set_xlabel(
-        "percent (point: published; bar: Wilson CI of the point count;\n"
-        "grey: widest CI over the rounding interval)",
-        fontsize=8,
+        wrap(
+            "percent (point: published; bar: Wilson CI of the point count; "
+            "grey: widest CI over the rounding interval)",
+            width,
+        )
     )
     ax.set_xlim(0, 100)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=2, frameon=False)
     return fig
 
 
-def plot_table1(rule_table: pd.DataFrame) -> plt.Figure:
+@responsive
+def plot_table1(rule_table: pd.DataFrame, *, width: float = WIDE) -> plt.Figure:
     """Table 1 as percentages of each maturity group; hatched bars bound unpublished cells."""
     groups = rule_table.drop_duplicates("group_id")[["group_id", "maturity_group"]]
     activities = (
         rule_table.groupby("activity_id")["percent"].max().sort_values(na_position="first").index
     )
     labels = rule_table.drop_duplicates("activity_id").set_index("activity_id")["activity"]
-    fig, ax = plt.subplots(figsize=(8.5, 6))
+    lines = max(
+        wrap(labels[a], width * (0.95 if is_narrow(width) else 0.4)).count("\n") + 1
+        for a in activities
+    )
+    row = 0.24 * (lines + (1 if is_narrow(width) else 0)) + 0.25
+    fig, ax = plt.subplots(figsize=(width, row * len(activities) + 2.6), layout="constrained")
     y_of = {a: i for i, a in enumerate(activities)}
     colours = ["#a6cee3", "#1f78b4", "#08306b"]
     for j, (gid, label) in enumerate(groups.itertuples(index=False)):
@@ -70,26 +85,42 @@ def plot_table1(rule_table: pd.DataFrame) -> plt.Figure:
             y[~shown], bound, height=0.24, color="none", edgecolor=colours[j], hatch="///", lw=0.5
         )
     ax.axvline(25, color="#b00020", lw=1, ls="--", label="a quarter of the group")
-    ax.set_yticks(range(len(activities)), [_wrap(labels[a], 45) for a in activities], fontsize=8)
+    category_labels(ax, range(len(activities)), [labels[a] for a in activities], width=width)
+    ax.set_ylim(-0.6, len(activities) - 0.4 + (0.5 if is_narrow(width) else 0))
     ax.set_xlabel(
-        "percent of the maturity group citing the activity\n"
-        "(hatched: not published, at most the rule's bound)"
+        wrap(
+            "percent of the maturity group citing the activity "
+            "(hatched: not published, at most the rule's bound)",
+            width,
+        )
     )
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=2, frameon=False)
     return fig
 
 
-def plot_collaboration_over_time(frame: pd.DataFrame) -> plt.Figure:
-    """One panel per measure: the 2015 survey (with Wilson CI) beside the 2018 figures."""
+@responsive
+def plot_collaboration_over_time(frame: pd.DataFrame, *, width: float = WIDE) -> plt.Figure:
+    """One panel per measure: the 2015 survey (with Wilson CI) beside the 2018 figures (two
+    panels to a row at the book column's ``width``, one on a phone)."""
     measures = list(dict.fromkeys(frame["measure"]))
-    fig, axes = plt.subplots(1, len(measures), figsize=(11, 3.8), sharey=True)
+    ncols = 1 if is_narrow(width) else min(2, len(measures))
+    nrows = int(np.ceil(len(measures) / ncols))
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(width, 4.2 * nrows + 2.4),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax in axes.flat[len(measures) :]:
+        ax.set_visible(False)
     style = {
         "practice_2015": ("o", "#1f4e79"),
         "nhse_2018": ("s", "#33a02c"),
         "pcc_2018": ("D", "#e6550d"),
     }
-    for ax, measure in zip(np.atleast_1d(axes), measures, strict=True):
+    for ax, measure in zip(axes.flat, measures, strict=False):
         part = frame[frame["measure"].eq(measure)]
         for row in part.itertuples(index=False):
             marker, colour = style[row.study]
@@ -99,19 +130,20 @@ def plot_collaboration_over_time(frame: pd.DataFrame) -> plt.Figure:
             if pd.notna(row.ci_lower):
                 ax.vlines(row.year, row.ci_lower, row.ci_upper, color=colour)
             ax.annotate(
-                f"{row.value_text}\n{_wrap(row.population, 22)}",
+                f"{row.value_text}\n{wrap(row.population, width / ncols * 0.45)}",
                 (row.year, row.percent),
                 xytext=(6, -4),
                 textcoords="offset points",
-                fontsize=7,
                 va="top",
+                fontsize=12,
             )
-        ax.set_title(_wrap(measure, 30), fontsize=9)
+        ax.set_title(wrap(measure, width / ncols))
         ax.set_xlim(2014.5, 2019.6)
-        ax.set_xticks([2015, 2016, 2017, 2018, 2019])
+        ax.set_xticks([2015, 2017, 2019])
         ax.grid(axis="y", color="#eeeeee")
-    np.atleast_1d(axes)[0].set_ylabel("percent")
-    np.atleast_1d(axes)[0].set_ylim(0, 100)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("percent")
+    axes.flat[0].set_ylim(0, 100)
     handles = [
         plt.Line2D([], [], marker=m, color=c, ls="", mfc="none" if k == "pcc_2018" else c)
         for k, (m, c) in style.items()
@@ -119,16 +151,17 @@ def plot_collaboration_over_time(frame: pd.DataFrame) -> plt.Figure:
     fig.legend(
         handles,
         [
-            "2015 survey respondents (Wilson CI; n partly assumed)",
-            "NHS England, March 2018 (practices)",
-            "Reported Dec 2018: source and data year not given (may restate 2015)",
+            wrap(text, width * 0.85)
+            for text in (
+                "2015 survey respondents (Wilson CI; n partly assumed)",
+                "NHS England, March 2018 (practices)",
+                "Reported Dec 2018: source and data year not given (may restate 2015)",
+            )
         ],
-        loc="lower center",
-        bbox_to_anchor=(0.5, 0.05),
-        ncol=3,
-        fontsize=8,
+        loc="outside lower center",
+        ncol=1,
+        frameon=False,
     )
-    fig.tight_layout(rect=(0, 0.15, 1, 1))
     return fig
 
 
