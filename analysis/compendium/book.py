@@ -40,7 +40,7 @@ JUPYTER_BOOK = (
     "import sys; sys.modules['rfc3987_syntax'] = None; "
     "from jupyter_book.cli.main import main; sys.argv[0] = 'jupyter-book'; sys.exit(main())"
 )
-GENERATED_PAGES = ("reproducibility", "data", "performance", "certificate")
+GENERATED_PAGES = ("reproducibility", "data", "performance", "certificate", "code")
 STATUS_MARKER = "<!-- compendium:status -->"
 FIGURE_TIERS = ("published", "synthetic", "user", "real", "coded")
 DOWNLOAD_SUFFIXES = {"tables": (".csv",), "figures": (".png", ".svg")}
@@ -96,6 +96,9 @@ def config(pipeline: pl.Pipeline) -> dict[str, Any]:
             "bibtex_reference_style": "author_year",
             "html_show_sourcelink": False,
             "html_last_updated_fmt": "",
+            # Figures are shown at the width they were drawn for (responsive_figures), not
+            # wrapped in a link to the full-size image.
+            "html_scaled_image_link": False,
             "suppress_warnings": ["mystnb.unknown_mime_type"],
         },
     }
@@ -202,11 +205,14 @@ def _png_digest(output: dict) -> str | None:
     return hashlib.sha256(base64.b64decode(raw)).hexdigest()
 
 
-def add_downloads(nb: Notebook, name: str, folder: Path) -> Notebook:
+def add_downloads(
+    nb: Notebook, name: str, folder: Path, provenance: dict[int, str] | None = None
+) -> Notebook:
     """Link every table and figure of a chapter where it appears, and list all at the end.
 
     A table is linked after the cell whose code writes it (``"tables" / "x.csv"``); a
-    figure after the cell that displays the saved PNG (matched by content). A closing
+    figure after the cell that displays the saved PNG (matched by content); ``provenance``
+    (by cell index, :func:`.bookmade.provenance_cells`) adds how each was made. A closing
     *Downloads* section lists every CSV, PNG and SVG the run wrote. Links use the
     ``{download}`` role, so Sphinx copies the files into the HTML.
     """
@@ -218,11 +224,11 @@ def add_downloads(nb: Notebook, name: str, folder: Path) -> Notebook:
     }
     tables = {p.name: p for p in files["tables"]}
     cells = []
-    for cell in nb["cells"]:
+    for index, cell in enumerate(nb["cells"]):
         cells.append(cell)
         if cell["cell_type"] != "code":
             continue
-        links = []
+        links = [provenance[index]] if provenance and index in provenance else []
         written = [
             tables[t] for t in dict.fromkeys(_TABLE_WRITE.findall(_source(cell))) if t in tables
         ]
@@ -296,7 +302,11 @@ def verify_run(name: str) -> Path:
     return executed
 
 
-def _copy_chapter(name: str, target: Path) -> None:
+def _copy_chapter(name: str, target: Path, tiers: dict[str, str]) -> list[str]:
+    """Copy a chapter's executed notebook, tables and figures; return the functions its
+    provenance lines name."""
+    from analysis.compendium import bookmade
+
     folder = pl.run_dir(name)
     executed = verify_run(name)
     nb = escape_outputs(read_notebook(executed))
@@ -308,10 +318,13 @@ def _copy_chapter(name: str, target: Path) -> None:
     for sub in DOWNLOAD_SUFFIXES:
         if (folder / sub).is_dir():
             shutil.copytree(folder / sub, downloads / sub)
-    chapter = hide_plumbing(add_downloads(nb, name, downloads))
+    run = read_json(folder / "run.json") or {}
+    provenance, functions = bookmade.provenance_cells(nb, name, run, tiers)
+    chapter = hide_plumbing(add_downloads(nb, name, downloads, provenance))
     text = json.dumps(chapter, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     chapters.mkdir(parents=True, exist_ok=True)
     (chapters / f"{name}.ipynb").write_text(text, encoding="utf-8")
+    return functions
 
 
 def generated_page(page: str, pipeline: pl.Pipeline) -> str:
@@ -398,12 +411,20 @@ def assemble(
             shutil.copy2(file, target / file.name)
         elif file.is_dir():
             shutil.copytree(file, target / file.name)
+    from analysis.compendium import booklanding, bookmade
+    from analysis.core import catalogue
+
+    tiers = {ds.path: ds.tier for ds in catalogue.load()}
+    functions: list[str] = []
     for name in pipeline.order():
-        _copy_chapter(name, target)
+        functions += _copy_chapter(name, target, tiers)
+    bookmade.write_figure_index(target)
     pages = [*pipeline.book.get("front", []), *pipeline.book.get("back", [])]
     for page in pages:
         path = target / f"{page}.md"
-        if page in GENERATED_PAGES:
+        if page == "code":
+            path.write_text(neutralise_markdown(bookmade.code_page(functions), keep_code=True))
+        elif page in GENERATED_PAGES:
             # Generated pages quote data (catalogue titles, sources): no raw HTML gets through.
             made = bookcache.cached_page(
                 page, components or {}, lambda page=page: generated_page(page, pipeline)
@@ -421,7 +442,11 @@ def assemble(
             text = pasted
         if STATUS_MARKER in text:
             summary = neutralise_markdown(bookpages.status_summary(pipeline), keep_code=True)
-            path.write_text(text.replace(STATUS_MARKER, summary), encoding="utf-8")
+            text = text.replace(STATUS_MARKER, summary)
+        if booklanding.CHAPTERS_MARKER in text:
+            listed = neutralise_markdown(booklanding.chapters_table(pipeline), keep_code=True)
+            text = text.replace(booklanding.CHAPTERS_MARKER, listed)
+        path.write_text(text, encoding="utf-8")
     (target / "_toc.yml").write_text(yaml.safe_dump(toc(pipeline), sort_keys=False))
     (target / "_config.yml").write_text(yaml.safe_dump(config(pipeline), sort_keys=False))
     return target
