@@ -1,16 +1,23 @@
 """A CODECHECK configuration (``codecheck.yml``) for the compendium, for a codechecker to sign.
 
 Follows the CODECHECK configuration specification (https://codecheck.org.uk/spec/config/1.0/):
-a ``manifest`` of every output file with a one-line comment, the ``paper`` (title,
-authors, reference), the ``repository``, a ``summary`` and the ``check_time``. It is what a
-codechecker would verify and sign: ``codechecker`` is left empty and ``certificate`` unset,
-because the project does not certify itself. Everything is read from the pipeline, the
-default runs' manifests, the reproduction report's tables and ``CITATION.cff``.
+a ``manifest`` of every output file with a one-line comment, its path relative to the
+file's own folder (the build folder, where the runs are), the ``paper`` (title, authors,
+reference), the ``repository`` as a URL, a ``summary`` and the ``check_time``. It is what a
+codechecker would verify and sign: ``codechecker`` and ``report`` are present as empty
+placeholders for the codechecker to fill and ``certificate`` is unset, because the project
+does not certify itself. Everything is read from the pipeline, the default runs' manifests,
+the reproduction report's tables, ``CITATION.cff`` and the git remote (or the
+``COMPENDIUM_REPOSITORY_URL`` setting, or ``repository-code`` in ``CITATION.cff``); a local
+path is never written as the repository. :mod:`.codecheckspec` checks the written file
+against the specification's rules.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,6 +25,7 @@ from typing import Any
 import yaml
 
 from analysis import safeyaml
+from analysis.compendium import codecheckspec
 from analysis.compendium import pipeline as pl
 from analysis.errors import CompendiumError
 from analysis.files import sha256_file
@@ -29,7 +37,6 @@ REQUIRED = {
     "version": str,
     "manifest": list,
     "paper": dict,
-    "repository": str,
     "summary": str,
     "check_time": str,
 }
@@ -93,7 +100,7 @@ def manifest(pipeline: pl.Pipeline) -> list[dict[str, str]]:
             path = folder / output
             if not path.is_file():
                 raise CertifyError(f"{path}: declared output of {name!r} is missing")
-            rel = path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path
+            rel = path.relative_to(codecheck_path().parent)
             if output.startswith("figures/"):
                 comment = next(figures, f"figure of the chapter '{notebook.title}'")
             else:
@@ -128,16 +135,46 @@ def _paper() -> dict[str, Any]:
     }
 
 
-def _repository() -> str:
-    def git(*args: str) -> str:
-        result = subprocess.run(
-            ["git", *args], cwd=repo_root(), capture_output=True, text=True, check=False
-        )
-        return result.stdout.strip() if result.returncode == 0 else ""
+def _git(*args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=repo_root(), capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip() if result.returncode == 0 else ""
 
-    remote = git("config", "--get", "remote.origin.url")
-    commit = git("rev-parse", "HEAD") or "unknown commit"
-    return f"{remote or 'the compendium git repository'} at commit {commit}"
+
+def remote_url(remote: str) -> str | None:
+    """A git remote as an https URL (``git@host:owner/repo.git`` and ``ssh://`` forms
+    converted), or None for a local path or anything else that is not a URL.
+
+    >>> remote_url("git@github.com:owner/repo.git")
+    'https://github.com/owner/repo'
+    >>> remote_url("/srv/git/repo") is None
+    True
+    """
+    remote = remote.strip()
+    scp = re.match(r"^[\w.-]+@([\w.-]+):(?!/)(.+)$", remote)
+    if scp:
+        remote = f"https://{scp.group(1)}/{scp.group(2)}"
+    remote = re.sub(r"^(ssh|git)://([\w.-]+@)?", "https://", remote)
+    remote = re.sub(r"^(https?://)[^/@]+@", r"\1", remote)  # no credentials
+    remote = remote.removesuffix(".git")
+    return remote if codecheckspec.is_url(remote) else None
+
+
+def repository_url() -> str | None:
+    """The repository's URL: ``$COMPENDIUM_REPOSITORY_URL``, else ``repository-code`` of
+    ``CITATION.cff``, else the git remote ``origin`` if it is a URL; None when none is."""
+    setting = os.environ.get("COMPENDIUM_REPOSITORY_URL", "")
+    try:
+        citation = safeyaml.load_yaml(repo_root() / "CITATION.cff")
+    except (OSError, safeyaml.YamlError):
+        citation = None
+    cited = citation.get("repository-code", "") if isinstance(citation, dict) else ""
+    for candidate in (setting, str(cited or ""), _git("config", "--get", "remote.origin.url")):
+        url = remote_url(candidate) if candidate else None
+        if url:
+            return url
+    return None
 
 
 def _summary(pipeline: pl.Pipeline) -> str:
@@ -172,9 +209,10 @@ def _summary(pipeline: pl.Pipeline) -> str:
             )
             + "."
         )
+    commit = _git("rev-parse", "HEAD") or "an unrecorded commit"
     return (
-        "Every notebook of the compendium executed by papermill from pipeline.yml; the "
-        "reproduction report's rows by kind of evidence (never summed): "
+        f"Every notebook of the compendium executed by papermill from pipeline.yml at commit "
+        f"{commit}; the reproduction report's rows by kind of evidence (never summed): "
         + "; ".join(parts)
         + "."
         + found
@@ -187,19 +225,30 @@ def codecheck(pipeline: pl.Pipeline) -> dict[str, Any]:
     """The configuration as a mapping, validated with :func:`validate`."""
     written = (_read_json(build_dir() / "manifest.json") or {}).get("written")
     listed = manifest(pipeline)  # first: nothing is described unless every run stands
+    url = repository_url()
+    paper = _paper()
+    if url:
+        paper["reference"] = url
     config = {
         "version": SPEC_VERSION,
-        "paper": _paper(),
+        "paper": paper,
         "manifest": listed,
-        "codechecker": [],
-        "certificate": None,
-        "repository": _repository(),
+        "codechecker": [{"name": "", "ORCID": ""}],
+        "repository": url or "",
         "summary": _summary(pipeline),
-        "check_time": written or "not run",
-        "report": None,
+        "check_time": _check_time(written),
+        "report": "",
     }
     validate(config)
     return config
+
+
+def _check_time(written: str | None) -> str:
+    """The runs' time as the specification's ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
+    if not written:
+        return "not run"
+    match = re.match(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})", written)
+    return f"{match.group(1)} {match.group(2)}" if match else written
 
 
 def validate(config: dict[str, Any]) -> None:
@@ -214,11 +263,32 @@ def validate(config: dict[str, Any]) -> None:
     for i, entry in enumerate(config["manifest"]):
         if not entry.get("file") or not entry.get("comment"):
             raise CertifyError(f"codecheck.yml: manifest entry {i} needs 'file' and 'comment'")
+    repository = config.get("repository", "")
+    if not isinstance(repository, str) or (repository and not codecheckspec.is_url(repository)):
+        raise CertifyError(
+            f"codecheck.yml: repository {repository!r} is not a URL (a local path is never "
+            "published); set COMPENDIUM_REPOSITORY_URL or repository-code in CITATION.cff"
+        )
+
+
+HEADER = """\
+# CODECHECK configuration (https://codecheck.org.uk/spec/config/1.0/), written by
+# `compendium certify`; unsigned. Manifest paths are relative to this file's folder.
+# For the codechecker to fill: codechecker (name, ORCID) and report (the certificate's DOI).
+"""
 
 
 def write_codecheck(pipeline: pl.Pipeline) -> Path:
     """Write ``build/codecheck.yml`` and return its path; when the runs cannot be certified,
-    an earlier configuration is removed, so none describes results that no longer stand."""
+    an earlier configuration is removed, so none describes results that no longer stand.
+
+    Raises
+    ------
+    CertifyError
+        When a run cannot be certified, or the written file breaks a rule of the
+        specification other than those only the signing codechecker can meet
+        (:func:`.codecheckspec.problems`).
+    """
     path = codecheck_path()
     try:
         config = codecheck(pipeline)
@@ -227,7 +297,14 @@ def write_codecheck(pipeline: pl.Pipeline) -> Path:
         raise
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(HEADER + "---\n" + text, encoding="utf-8")
+    broken, _ = codecheckspec.problems(path)
+    broken = [f for f in broken if not (f.rule == "CC-BUN-004" and not config["repository"])]
+    if broken:
+        raise CertifyError(
+            f"{path}: breaks the CODECHECK specification: "
+            + "; ".join(f"{f.rule} {f.message}" for f in broken)
+        )
     return path
 
 
@@ -246,10 +323,17 @@ def certificate_page(pipeline: pl.Pipeline) -> str:
         f"({SPEC_VERSION}), written by `compendium certify` from this build. It lists every "
         "output file with a one-line comment and summarises the reproduction report. It is "
         "what an independent codechecker would verify and sign: the compendium does not "
-        "sign it itself, so `codechecker` is empty and no certificate number is assigned.",
+        "sign it itself, so `codechecker` and `report` are empty placeholders for the "
+        "codechecker to fill and no certificate number is assigned. Its manifest paths are "
+        "relative to the file's own folder (the build folder).",
         "",
         f"- **Paper:** {config['paper']['title']}",
-        f"- **Repository:** {config['repository']}",
+        "- **Repository:** "
+        + (
+            config["repository"]
+            or "not set (no git remote URL; set `repository-code` in CITATION.cff or "
+            "`COMPENDIUM_REPOSITORY_URL`)"
+        ),
         f"- **Check time:** {config['check_time']}",
         f"- **Summary:** {config['summary']}",
         f"- **Manifest:** {len(config['manifest'])} files",

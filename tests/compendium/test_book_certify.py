@@ -30,7 +30,7 @@ def _valid() -> dict:
         "version": certify.SPEC_VERSION,
         "manifest": [{"file": "a.csv", "comment": "a table"}],
         "paper": {"title": "t", "authors": [{"name": "n"}], "reference": "r"},
-        "repository": "repo",
+        "repository": "https://example.org/compendium",
         "summary": "s",
         "check_time": "2026-01-01T00:00:00+00:00",
     }
@@ -133,7 +133,9 @@ def test_certify_lists_every_output_and_summarises_by_kind(report, capsys):
     expected = sum(len(pipeline.notebook(n).outputs) for n in pipeline.order())
     assert len(config["manifest"]) == expected
     assert all(entry["comment"] for entry in config["manifest"])
-    assert config["codechecker"] == [] and config["certificate"] is None  # not self-signed
+    # Not self-signed: the codechecker's fields are empty placeholders, no certificate number.
+    assert config["codechecker"] == [{"name": "", "ORCID": ""}] and config["report"] == ""
+    assert "certificate" not in config
     assert config["paper"]["title"] == "Mini compendium"
     assert "Rosen et al. (2016) A report" in config["paper"]["reference"]
     summary = config["summary"]
@@ -166,3 +168,102 @@ def test_certify_hashes_what_it_lists_and_refuses_altered_or_stale_runs(report, 
     assert "its run is stale (input file changed: data/input.csv)" in capsys.readouterr().err
     page = certify.certificate_page(pl.load())
     assert page.startswith("# Reproduction certificate (unsigned)\n\nNo configuration")
+
+
+def _write(tmp_path, text: str):
+    folder = tmp_path / "bundle"
+    (folder / "runs").mkdir(parents=True, exist_ok=True)
+    (folder / "runs" / "a.csv").write_text("x\n1\n")
+    path = folder / "codecheck.yml"
+    path.write_text(text)
+    return path
+
+
+GOOD = """\
+# a comment line may come first
+---
+version: https://codecheck.org.uk/spec/config/1.0/
+paper:
+  title: A compendium
+  authors:
+  - name: Contributors
+  reference: https://example.org/compendium
+manifest:
+- file: runs/a.csv
+  comment: a table
+codechecker:
+- name: ''
+  ORCID: ''
+repository: https://example.org/compendium
+summary: checked
+check_time: '2026-01-01 00:00:00'
+report: ''
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "rule"),
+    [
+        ("---\n", "", "CC-CFG-002"),
+        ("file: runs/a.csv", "file: /abs/runs/a.csv", "CC-CFG-006"),
+        ("file: runs/a.csv", "file: ../runs/a.csv", "CC-CFG-006"),
+        ("file: runs/a.csv", "file: runs/b.csv", "CC-BUN-001"),
+        ("repository: https://example.org/compendium", "repository: /work/repo", "CC-BUN-004"),
+        ("summary: checked", "summary: FIXME", "CC-CFG-023"),
+        ("report: ''", "report: https://doi.org/10.5281/zenodo.FIXME", "CC-CFG-013"),
+        ("report: ''", "report: x\ncertificate: 26-1", "CC-CFG-026"),
+    ],
+)
+def test_codecheck_rules_of_the_specification(tmp_path, old, new, rule):
+    from analysis.compendium import codecheckspec
+
+    broken, awaiting = codecheckspec.problems(_write(tmp_path, GOOD))
+    assert broken == []
+    assert [f.rule for f in awaiting] == ["CC-CFG-009", "CC-CFG-011"]
+    assert GOOD.count(old) == 1
+    broken, _ = codecheckspec.problems(_write(tmp_path, GOOD.replace(old, new)))
+    assert rule in [f.rule for f in broken]
+
+
+def test_codecheck_filled_by_the_codechecker_meets_every_rule(tmp_path):
+    from analysis.compendium import codecheckspec
+
+    signed = GOOD.replace(
+        "- name: ''\n  ORCID: ''", "- name: A Checker\n  ORCID: 0000-0002-1825-0097"
+    )
+    signed = signed.replace("report: ''", "report: https://doi.org/10.5281/zenodo.1234567")
+    assert codecheckspec.problems(_write(tmp_path, signed)) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("remote", "url"),
+    [
+        ("git@github.com:owner/repo.git", "https://github.com/owner/repo"),
+        ("https://user:token@gitlab.com/g/r.git", "https://gitlab.com/g/r"),
+        ("ssh://git@github.com/owner/repo", "https://github.com/owner/repo"),
+        ("/work/main", None),
+        ("../main", None),
+        ("file:///srv/repo.git", None),
+    ],
+)
+def test_repository_is_a_url_never_a_local_path(remote, url):
+    assert certify.remote_url(remote) == url
+
+
+def test_written_codecheck_validates_from_its_own_folder(report, monkeypatch):
+    """The file `compendium certify` writes meets every rule a file can meet before it is
+    signed (paths resolve from the file's own folder; the repository from the setting)."""
+    from analysis.compendium import codecheckspec
+
+    monkeypatch.setenv("COMPENDIUM_REPOSITORY_URL", "git@github.com:example/gp-scale.git")
+    assert main(["certify"]) == 0
+    path = certify.codecheck_path()
+    assert path.read_text().splitlines()[3] == "---"
+    broken, awaiting = codecheckspec.problems(path)
+    assert broken == [], broken
+    assert {f.rule for f in awaiting} == {"CC-CFG-009", "CC-CFG-011"}
+    config = yaml.safe_load(path.read_text())
+    assert config["repository"] == "https://github.com/example/gp-scale"
+    assert all((path.parent / e["file"]).is_file() for e in config["manifest"])
+    page = certify.certificate_page(pl.load())
+    assert str(report) not in page  # no local path of the build machine is published
