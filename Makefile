@@ -60,18 +60,14 @@ run: install
 book: install
 	$(BIN)/compendium book
 
-# The book as one PDF: a single-page HTML build of the same sources, printed by Debian's
-# Chromium (apt-get install chromium); print styles in book/_static/compendium.css keep
-# every table whole. Written to build/book/book.pdf (the printed page: build/book/print/).
+# The book as one PDF with bookmarks (its outline): a single-page HTML build of the same
+# sources, printed by Debian's Chromium (apt-get install chromium) with
+# --generate-pdf-document-outline; print styles in book/_static/compendium.css open every
+# collapsed table and leave out download links (analysis/compendium/bookpdf.py).
+# Written to build/book/book.pdf (the printed page: build/book/print/).
 CHROMIUM ?= chromium
-PRINT := build/book/print
 pdf: book
-	rm -rf $(PRINT)
-	$(BIN)/jupyter-book build build/book-src --builder singlehtml --path-output $(PRINT) --quiet
-	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking \
-		--disable-component-update --no-pdf-header-footer --virtual-time-budget=30000 \
-		--print-to-pdf=build/book/book.pdf $(PRINT)/_build/singlehtml/index.html
-	@echo "PDF written: build/book/book.pdf"
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m analysis.compendium.bookpdf
 
 status: install
 	$(BIN)/compendium status
