@@ -291,7 +291,16 @@ def status_summary(pipeline: pl.Pipeline) -> str:
 
 
 def _rerun_example(pipeline: pl.Pipeline) -> str:
-    for name in pipeline.order():
+    """A rerun with a non-default parameter that works: the quickest notebook (by its last
+    run's time) with a parameter whose other value is safe by its declaration alone (another
+    of its choices, or a shorter list of them; never a number picked from a range, which may
+    clash with another parameter or the data). A test runs it as written."""
+    manifest = _load_json(build_dir() / "manifest.json") or {"notebooks": {}}
+
+    def seconds(name: str) -> float:
+        return float((manifest["notebooks"].get(name) or {}).get("seconds", float("inf")))
+
+    for name in sorted(pipeline.order(), key=seconds):
         for param in pipeline.notebook(name).parameters.values():
             value = _other_value(param)
             if value is not None:
@@ -300,20 +309,24 @@ def _rerun_example(pipeline: pl.Pipeline) -> str:
 
 
 def _other_value(param: pl.Parameter) -> str | None:
-    """A valid non-default value of a scalar parameter, as typed on the command line."""
+    """A valid non-default value of a parameter, as typed on the command line."""
     if param.type == "bool":
         return str(not param.default).lower()
-    if param.type in ("int", "float") and param.min is not None and param.max is not None:
-        value = (param.min + param.max) / 2 if param.type == "float" else param.max
-        return str(value) if value != param.default else str(param.min)
     if param.type == "str" and param.choices and len(param.choices) > 1:
         return next(str(c) for c in param.choices if c != param.default)
+    if param.type.startswith("list[") and param.choices and len(param.default or []) > 1:
+        return "'" + json.dumps(list(param.default)[:-1]) + "'"
     return None
 
 
 def _value(value: Any) -> str:
     text = json.dumps(value) if not isinstance(value, str) else value
-    return _code(text if len(text) <= 160 else text[:157] + "...")
+    return _code(text if len(text) <= 90 else text[:87] + "...")
+
+
+def _collapsed(summary: str, body: str) -> str:
+    """A long generated table collapsed under a one-line summary (a dropdown)."""
+    return f":::{{dropdown}} {summary}: show the table\n{body}\n:::\n"
 
 
 def reproducibility_page(pipeline: pl.Pipeline) -> str:
@@ -336,7 +349,8 @@ def reproducibility_page(pipeline: pl.Pipeline) -> str:
         "",
     ]
     packages = env.get("packages", {})
-    lines.append(markdown_table(pd.DataFrame(packages.items(), columns=["package", "version"])))
+    table = markdown_table(pd.DataFrame(packages.items(), columns=["package", "version"]))
+    lines.append(_collapsed(f"{len(packages)} packages", table))
     lines += ["## Notebook runs", ""]
     rows = []
     for name in pipeline.order():
@@ -359,10 +373,10 @@ def reproducibility_page(pipeline: pl.Pipeline) -> str:
             continue
         values = run.get("parameters", {})
         table = [
-            [_code(p.name), p.type, _value(values.get(p.name, "not run")), p.help]
+            [f"{_code(p.name)} ({p.type})", _value(values.get(p.name, "not run")), p.help]
             for p in notebook.parameters.values()
         ]
-        frame = pd.DataFrame(table, columns=["parameter", "type", "value in this book", "meaning"])
+        frame = pd.DataFrame(table, columns=["parameter (type)", "value in this book", "meaning"])
         lines.append(markdown_table(frame))
     lines += ["## Input and output hashes (SHA-256)", ""]
     rows = []
@@ -376,7 +390,8 @@ def reproducibility_page(pipeline: pl.Pipeline) -> str:
             rows.append([name, "output", _code(out), f"`{digest[:16]}`"])
     if rows:
         columns = ["notebook", "kind", "file", "sha256 (first 16)"]
-        lines.append(markdown_table(pd.DataFrame(rows, columns=columns)))
+        table = markdown_table(pd.DataFrame(rows, columns=columns))
+        lines.append(_collapsed(f"{len(rows)} files of {len(manifest['notebooks'])} runs", table))
     lines += [
         "## Rerunning",
         "",
@@ -498,51 +513,4 @@ def data_page(pipeline: pl.Pipeline) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --------------------------------------------------------------------------- performance
-
-
-def performance_page(pipeline: pl.Pipeline) -> str:
-    """Benchmark results: this build's last ``make bench``, else the run kept in the repository.
-
-    ``build/bench/results.json`` is written by every ``make bench``; a full run also keeps its
-    results in ``book/bench/results.json``, so a fresh clone's book shows a measured table.
-    """
-    from analysis.paths import repo_root
-
-    sources = [
-        build_dir() / "bench" / "results.json",
-        repo_root() / "book" / "bench" / "results.json",
-    ]
-    found = next(((p, r) for p in sources if (r := _load_json(p))), None)
-    lines = ["# Performance", ""]
-    if not found:
-        lines.append("No benchmark results in this build: run `make bench` to measure.")
-        return "\n".join(lines) + "\n"
-    path, results = found
-    recorded = results.get("recorded", {})
-    where = "this build's" if path == sources[0] else "the repository's kept"
-    lines += [
-        f"Results: {where} `{path.relative_to(path.parents[2])}`, measured "
-        f"{recorded.get('date', 'at an unrecorded date')} on "
-        f"{recorded.get('machine', 'an unrecorded machine')} at commit "
-        f"`{recorded.get('commit', 'unknown')}`.",
-        "",
-    ]
-    if results.get("machine") == "busy":
-        lines += ["```{warning}", "These numbers were measured on a busy machine.", "```", ""]
-    if results.get("settings", {}).get("quick"):
-        lines += [
-            "```{note}",
-            "These numbers come from a quick smoke run (`--quick`: one repeat, small panels), "
-            "not from the benchmark; run `make bench` to measure.",
-            "```",
-            "",
-        ]
-    lines.append(results.get("summary", ""))
-    notes = results.get("notes", {})
-    for section, table in results.get("tables", {}).items():
-        lines += ["", f"## {section}", ""]
-        if notes.get(section):
-            lines += [notes[section], ""]
-        lines.append(markdown_table(pd.DataFrame(table)))
-    return "\n".join(lines) + "\n"
+from analysis.compendium.bookperf import performance_page  # noqa: E402, F401

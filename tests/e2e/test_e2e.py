@@ -111,3 +111,31 @@ def test_plain_papermill_from_elsewhere_gives_the_pipeline_results(real_build, t
     assert tables
     for table in tables:
         assert (manual / table).read_bytes() == (pipeline_run / table).read_bytes(), table
+
+
+def test_the_books_rerun_example_runs_as_written(real_state, tmp_path):
+    """The Reproducibility page's `compendium run ... -p ...` example, run as written on a
+    copy of the session's build: it executes (a non-default set, in its own folder)."""
+    import shlex
+    import shutil
+    import subprocess
+
+    import guardedrun
+
+    page = (real_state.build / "book-src" / "reproducibility.md").read_text(encoding="utf-8")
+    examples = [
+        line
+        for line in page.splitlines()
+        if line.startswith("compendium run ") and " -p " in line and "NOTEBOOK" not in line
+    ]
+    assert len(examples) == 1, examples
+    build = tmp_path / "build"
+    for folder in ("runs", "sweeps"):
+        if (real_state.build / folder).is_dir():
+            shutil.copytree(real_state.build / folder, build / folder)
+    shutil.copy2(real_state.build / "manifest.json", build / "manifest.json")
+    env = guardedrun.guarded_env(real_state.root, build, real_state.log)
+    command = [*guardedrun.CLI, *shlex.split(examples[0])[1:]]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=real_state.root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "executed" in result.stderr and "results for this parameter set" in result.stderr

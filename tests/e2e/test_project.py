@@ -39,3 +39,21 @@ def test_ruff_lint_and_format():
     assert check.returncode == 0, check.stdout + check.stderr
     fmt = subprocess.run([*ruff, "format", "--check", str(ROOT)], capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_readme_names_the_notebooks_that_need_the_pipelines_results():
+    """A hand run (`pytest --nbmake notebooks/`) of a notebook that reads another notebook's
+    outputs or a sweep's results fails on a fresh clone: the README names exactly those."""
+    from analysis.compendium import pipeline as pl
+
+    pipeline = pl.load()
+    needing = {
+        name
+        for name in pipeline.order()
+        if pipeline.notebook(name).sweeps or any(":" in i for i in pipeline.notebook(name).inputs)
+    }
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    sentence = re.search(r"need the pipeline's results first: (.*?)\. Run `make all`", readme)
+    assert sentence, "README: no sentence naming the notebooks that need the pipeline's results"
+    named = set(re.findall(r"`(\w+)` \(", sentence.group(1)))
+    assert named == needing
