@@ -229,7 +229,7 @@ def plot_heatmap(
         text = codes + " " + text
     labels = selected.assign(text=text).pivot(index="theme", columns="site", values="text")
     labels = labels.loc[order, sites]
-    names = themes.set_index("theme").loc[order, "label"].map(lambda t: wrap(t, width * 0.3))
+    names = themes.set_index("theme").loc[order, "label"].map(lambda t: wrap(t, width * 0.34))
     lines = max(
         1,
         *(str(v).count("\n") + 1 for v in labels.to_numpy().ravel()),

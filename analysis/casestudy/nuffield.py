@@ -18,7 +18,7 @@ from pandera.pandas import Column, DataFrameSchema
 
 from analysis.casestudy.sources import MAX_EXCERPT, data_path, provenance_columns
 from analysis.core.datasets import read_table
-from analysis.core.layout import WIDE, is_narrow, responsive
+from analysis.core.layout import WIDE, is_narrow, responsive, wrap
 
 NUFFIELD_ORGS = ("AT Medics", "GP Care", "Harness Healthcare", "Modality Partnership")
 NUFFIELD_ATTRIBUTES = (
@@ -135,7 +135,9 @@ def plot_nuffield(
     ax.set_xlabel("year")
     ax.set_ylabel("member practices (log scale)")
     if narrow:
-        fig.legend(loc="outside lower center", ncol=1, frameon=False)
+        handles, labels = ax.get_legend_handles_labels()
+        labels = [wrap(label, width * 0.8) for label in labels]
+        fig.legend(handles, labels, loc="outside lower center", ncol=1, frameon=False)
     else:
         ax.legend(frameon=False)
     ax.xaxis.set_major_locator(plt.MaxNLocator(4, integer=True))

@@ -25,7 +25,7 @@ from analysis.casestudy.framework import set_membership
 from analysis.casestudy.parameters import check_threshold
 from analysis.casestudy.published import STYLES
 from analysis.casestudy.sources import SITES
-from analysis.core.layout import WIDE, is_narrow, responsive
+from analysis.core.layout import WIDE, is_narrow, responsive, wrap
 
 DIMENSIONS = ("control_over_members", "system_proactivity")
 AT_CUT = "at the cut"
@@ -175,5 +175,5 @@ def plot_typology(
     ax.set_xlabel("control over members (score)")
     ax.set_ylabel("system proactivity (score)")
     if key:
-        fig.supxlabel("\n".join(key), ha="left", x=0.02, fontsize=12)
+        fig.supxlabel("\n".join(wrap(k, width * 0.95) for k in key), ha="left", x=0.02, fontsize=12)
     return fig

@@ -19,6 +19,9 @@ from analysis.paths import repo_root
 
 CHAPTERS_MARKER = "<!-- compendium:chapters -->"
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=[A-Z*])")
+# Cross-references relative to the chapter (a document, a figure) mean nothing on the landing
+# page: they become their text; citations and glossary terms resolve anywhere and stay.
+_LOCAL_ROLE = re.compile(r"\{(?:doc|ref|numref|eq|download)\}`([^`<]*?)\s*(?:<([^>]*)>)?`")
 
 
 def _opening(path: Path) -> str:
@@ -33,6 +36,7 @@ def _opening(path: Path) -> str:
         return ""
     source = markdown.get("source", "")
     text = "".join(source) if isinstance(source, list) else source
+    text = _LOCAL_ROLE.sub(lambda m: m.group(1) or m.group(2) or "", text)
     paragraphs = [
         " ".join(p.split())
         for p in text.split("\n\n")

@@ -37,6 +37,7 @@ from analysis.core.layout import (  # noqa: E402, F401  (re-exported for figure 
     NARROW_ATTRIBUTE,
     WIDE,
     is_narrow,
+    legend_columns,
     responsive,
     wrap,
 )
@@ -54,6 +55,8 @@ TIERS = {
 DPI = 200
 #: PNG text chunk holding the smallest text of the image, in the image's own pixels.
 MIN_TEXT_KEY = "compendium:min-text-px"
+#: Inches of white space around a saved figure (within the width it was drawn for).
+PAD = 0.03
 NARROW_SUFFIX = ".narrow.png"
 
 plt.rcParams.update(
@@ -83,12 +86,17 @@ def tier_label(tier: str) -> str:
 
 
 def stamp(fig: plt.Figure, tier: str) -> plt.Figure:
-    """Write the data-tier label under the figure's bottom-right corner, wrapped to its width."""
+    """Write the data-tier label over the figure's top-right corner, wrapped to its width."""
     colour = "#b00020" if tier == "synthetic" else "#555555"
     label = wrap(tier_label(tier), fig.get_figwidth() * 0.95)
-    # Below the figure's own area (the saved image grows to hold it), so that it never
-    # covers a legend or an axis label at the bottom.
-    fig.text(0.995, -0.01, label, ha="right", va="top", fontsize=MIN_FONT, color=colour)
+    # Above the figure's own area (the saved image grows to hold it), so that it never
+    # covers a title, a legend or an axis label, and is read first.
+    import matplotlib.transforms as mtransforms
+
+    above = mtransforms.offset_copy(fig.transFigure, fig=fig, y=6, units="points")
+    fig.text(
+        0.995, 1.0, label, ha="right", va="bottom", fontsize=MIN_FONT, color=colour, transform=above
+    )
     return fig
 
 
@@ -110,18 +118,28 @@ def fit_width(fig: plt.Figure, width: float | None = None) -> plt.Figure:
     width by default): labels, legends or the stamp reaching past the edge would otherwise
     widen the image, which the book then shows smaller, text and all."""
     target = width or fig.get_figwidth()
+    original = fig.get_size_inches().copy()
     for _ in range(4):
-        tight = fig.get_tightbbox(fig.canvas.get_renderer()).width
+        fig.draw_without_rendering()  # lays the figure out (constrained layout) first
+        tight = fig.get_tightbbox(fig.canvas.get_renderer()).width + 2 * PAD
         if tight <= target + 0.02:
+            return fig
+        narrower = fig.get_figwidth() - (tight - target) - 0.01
+        if narrower < target * 0.7:
             break
-        fig.set_size_inches(fig.get_figwidth() - (tight - target) - 0.01, fig.get_figheight())
+        fig.set_size_inches(narrower, fig.get_figheight())
+    # Text wider than the figure cannot be fitted by narrowing it: keep the drawn size (the
+    # browser test reports the figure as shown smaller).
+    fig.set_size_inches(*original)
     return fig
 
 
 def _save_png(fig: plt.Figure, target: Path, smallest: float) -> None:
     metadata = {"Software": None, MIN_TEXT_KEY: f"{smallest * DPI / 72:.1f}"}
     with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata=metadata, bbox_inches="tight")
+        fig.savefig(
+            tmp, format="png", dpi=DPI, metadata=metadata, bbox_inches="tight", pad_inches=PAD
+        )
 
 
 def save_figure(figure: plt.Figure | Draw, path: str | os.PathLike, tier: str) -> list[Path]:
@@ -169,31 +187,35 @@ def save_figure(figure: plt.Figure | Draw, path: str | os.PathLike, tier: str) -
 
 
 def category_labels(ax, positions, labels, *, width: float) -> int:
-    """Label the rows of a horizontal chart: beside the rows (tick labels wrapped to two
-    fifths of ``width``) at the book column's width, or above each row across the whole
-    width on a phone, so the bars keep the figure's width. Returns the most lines a label
-    takes, for the caller's row height."""
-    import matplotlib.transforms as mtransforms
-
+    """Label the rows of a horizontal chart: tick labels wrapped to two fifths of ``width``
+    beside the rows at the book column's width; on a phone, numbers beside the rows and a
+    numbered key under the figure (its width is the chart's then). Returns the most lines
+    a tick label takes, for the caller's row height."""
     labels = [str(label) for label in labels]
     if not is_narrow(width):
         wrapped = [wrap(label, width * 0.4) for label in labels]
         ax.set_yticks(list(positions), wrapped)
         return max((w.count("\n") + 1 for w in wrapped), default=1)
-    wrapped = [wrap(label, width * 0.8) for label in labels]
-    ax.set_yticks(list(positions), [""] * len(wrapped))
-    ax.tick_params(axis="y", length=0)
-    step = -0.38 if ax.yaxis_inverted() else 0.38
-    where = mtransforms.blended_transform_factory(ax.transAxes, ax.transData)
-    for y, text in zip(positions, wrapped, strict=True):
-        ax.text(
-            0.0,
-            y + step,
-            text,
-            transform=where,
-            ha="left",
-            va="bottom" if step > 0 else "top",
-            fontsize=MIN_FONT,
-            color="#333333",
-        )
-    return max((w.count("\n") + 1 for w in wrapped), default=1) + 1
+    positions = list(positions)
+    # Numbered from the top of the chart down, as the key under it is read.
+    order = sorted(
+        range(len(positions)), key=lambda i: positions[i], reverse=not ax.yaxis_inverted()
+    )
+    number = {i: n for n, i in enumerate(order, start=1)}
+    ax.set_yticks(positions, [str(number[i]) for i in range(len(positions))])
+    key = "\n".join(
+        wrap(f"{number[i]}  {labels[i]}", width * 0.92).replace("\n", "\n     ") for i in order
+    )
+    ax.figure.supxlabel(key, x=0.02, ha="left", fontsize=MIN_FONT, color="#333333")
+    return 1
+
+
+def place_legend(fig, ax, handles, labels, *, width: float, title: str | None = None) -> None:
+    """A legend under the figure at the book column's width; on a phone over it, leaving the
+    space under it to the numbered key of :func:`category_labels` (for a figure without a
+    suptitle, which would share the top)."""
+    labels = [wrap(label, width * 0.45) for label in labels]
+    where = "outside upper center" if is_narrow(width) else "outside lower center"
+    fig.legend(
+        handles, labels, loc=where, ncol=legend_columns(labels, width), frameon=False, title=title
+    )

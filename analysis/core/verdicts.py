@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.core.layout import WIDE, is_narrow, responsive, wrap
+from analysis.core.layout import WIDE, key_height, responsive, wrap
 from analysis.core.reproduction import KIND_LABELS, KINDS
 from analysis.paths import data_dir
 
@@ -256,16 +256,19 @@ def kind_figure(counts: pd.DataFrame, *, width: float = WIDE):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from analysis.core.figures import category_labels
+    from analysis.core.figures import category_labels, place_legend
 
     per = counts[counts["source_document"] != "all publications"]
     kinds = list(KINDS)
     publications = sorted(set(per["source_document"]))
-    row = 0.62 if is_narrow(width) else 0.42
+    row = 0.42
     fig, axes = plt.subplots(
         len(kinds),
         1,
-        figsize=(width, 1.6 + (row * len(publications) + 0.7) * len(kinds)),
+        figsize=(
+            width,
+            1.6 + (row * len(publications) + 0.7) * len(kinds) + key_height(publications, width),
+        ),
         squeeze=False,
         layout="constrained",
     )
@@ -289,8 +292,7 @@ def kind_figure(counts: pd.DataFrame, *, width: float = WIDE):
         ax.invert_yaxis()
         category_labels(ax, y, list(part.index), width=width)
     axes[-1, 0].set_xlabel("rows of the reproduction table")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
+    place_legend(fig, axes[0, 0], *axes[0, 0].get_legend_handles_labels(), width=width)
     return fig
 
 

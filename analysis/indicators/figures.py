@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from analysis.core.layout import WIDE, is_narrow, responsive, wrap  # noqa: E402
+from analysis.core.layout import WIDE, is_narrow, legend_columns, responsive, wrap  # noqa: E402
 from analysis.indicators.comparison import (  # noqa: E402
     CLASSES,
     funnel_curves,
@@ -266,7 +266,7 @@ def funnel_figure(
     fig.legend(
         handles=handles,
         loc="outside lower center",
-        ncol=min(len(handles), 5 if ncols > 1 else 3),
+        ncol=legend_columns([h.get_label() for h in handles], width),
         frameon=False,
         handletextpad=0.2,
         columnspacing=0.8,
@@ -340,7 +340,7 @@ def trend_figure(trend: pd.DataFrame, tier: str, *, width: float = WIDE) -> plt.
     fig.legend(
         handles=handles,
         loc="outside lower center",
-        ncol=min(len(handles), 3 if is_narrow(width) else 5),
+        ncol=legend_columns([h.get_label() for h in handles], width),
         frameon=False,
         handletextpad=0.2,
         columnspacing=0.8,
@@ -348,9 +348,8 @@ def trend_figure(trend: pd.DataFrame, tier: str, *, width: float = WIDE) -> plt.
     fig.suptitle(
         wrap(f"{tier_title(tier)}: annual trend of each organisation against England", width)
     )
-    fig.supxlabel(
-        wrap("annual ratio: odds ratio (proportions) or rate ratio (rates)", width), fontsize=12
-    )
+    for ax in axes.flat:
+        ax.set_xlabel(wrap("annual odds or rate ratio", width / ncols))
     return fig
 
 
@@ -405,7 +404,10 @@ def summary_heatmap(summary: pd.DataFrame, tier: str, *, width: float = WIDE) ->
         ax.tick_params(axis="y", rotation=0)
     handles = [matplotlib.patches.Patch(color=CLASS_COLOURS[c], label=c) for c in CLASSES]
     fig.legend(
-        handles=handles, loc="outside lower center", ncol=3 if not transpose else 2, frameon=False
+        handles=handles,
+        loc="outside lower center",
+        ncol=legend_columns(CLASSES, width),
+        frameon=False,
     )
     fig.suptitle(wrap(f"{tier_title(tier)}: organisations against England", width))
     return fig

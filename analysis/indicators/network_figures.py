@@ -133,11 +133,12 @@ def variance_figure(
     ax.set_title(wrap("REAL data: where the variation in QOF achievement lies", width))
     handles, labels = ax.get_legend_handles_labels()
     ax.get_legend().remove()
+    labels = [wrap(label, width * 0.45) for label in labels]
     fig.legend(
         handles,
-        [wrap(label, width / 2) for label in labels],
+        labels,
         loc="outside lower center",
-        ncol=2 if not is_narrow(width) else 1,
+        ncol=legend_columns(labels, width),
         frameon=False,
     )
     return fig

@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.core.figures import WIDE, category_labels, is_narrow, responsive, wrap
+from analysis.core.figures import WIDE, category_labels, is_narrow, place_legend, responsive, wrap
+from analysis.core.layout import key_height
 
 
 @responsive
@@ -16,10 +17,12 @@ def plot_proportions(props: pd.DataFrame, *, width: float = WIDE) -> plt.Figure:
     frame = props.iloc[::-1].reset_index(drop=True)
     labels = [f"{q} (n={n})" for q, n in zip(frame["quantity"], frame["n"], strict=True)]
     lines = max(
-        wrap(label, width * (0.95 if is_narrow(width) else 0.4)).count("\n") + 1 for label in labels
+        wrap(label, width * 0.4).count("\n") + 1 if not is_narrow(width) else 1 for label in labels
     )
-    row = 0.24 * (lines + (1 if is_narrow(width) else 0)) + 0.2
-    fig, ax = plt.subplots(figsize=(width, row * len(frame) + 2.2), layout="constrained")
+    row = 0.24 * lines + 0.2
+    fig, ax = plt.subplots(
+        figsize=(width, row * len(frame) + 2.2 + key_height(labels, width)), layout="constrained"
+    )
     y = np.arange(len(frame))
     ax.hlines(y, frame["ci_lower_min"], frame["ci_upper_max"], color="#cccccc", lw=7)
     ax.errorbar(
@@ -40,16 +43,16 @@ def plot_proportions(props: pd.DataFrame, *, width: float = WIDE) -> plt.Figure:
             part["percent"], part.index, marker, mfc=face, mec="#1f4e79", ls="", label=f"n {basis}"
         )
     category_labels(ax, y, labels, width=width)
-    ax.set_ylim(-0.6, len(frame) - 0.4 + (0.5 if is_narrow(width) else 0))
+    ax.set_ylim(-0.6, len(frame) - 0.4)
     ax.set_xlabel(
         wrap(
             "percent (point: published; bar: Wilson CI of the point count; "
             "grey: widest CI over the rounding interval)",
-            width,
+            width if is_narrow(width) else width * 0.55,
         )
     )
     ax.set_xlim(0, 100)
-    fig.legend(loc="outside lower center", ncol=2, frameon=False)
+    place_legend(fig, ax, *ax.get_legend_handles_labels(), width=width)
     return fig
 
 
@@ -62,11 +65,12 @@ def plot_table1(rule_table: pd.DataFrame, *, width: float = WIDE) -> plt.Figure:
     )
     labels = rule_table.drop_duplicates("activity_id").set_index("activity_id")["activity"]
     lines = max(
-        wrap(labels[a], width * (0.95 if is_narrow(width) else 0.4)).count("\n") + 1
+        wrap(labels[a], width * 0.4).count("\n") + 1 if not is_narrow(width) else 1
         for a in activities
     )
-    row = 0.24 * (lines + (1 if is_narrow(width) else 0)) + 0.25
-    fig, ax = plt.subplots(figsize=(width, row * len(activities) + 2.6), layout="constrained")
+    row = max(0.24 * lines + 0.25, 0.85)
+    key = key_height([labels[a] for a in activities], width)
+    fig, ax = plt.subplots(figsize=(width, row * len(activities) + 2.6 + key), layout="constrained")
     y_of = {a: i for i, a in enumerate(activities)}
     colours = ["#a6cee3", "#1f78b4", "#08306b"]
     for j, (gid, label) in enumerate(groups.itertuples(index=False)):
@@ -86,15 +90,15 @@ def plot_table1(rule_table: pd.DataFrame, *, width: float = WIDE) -> plt.Figure:
         )
     ax.axvline(25, color="#b00020", lw=1, ls="--", label="a quarter of the group")
     category_labels(ax, range(len(activities)), [labels[a] for a in activities], width=width)
-    ax.set_ylim(-0.6, len(activities) - 0.4 + (0.5 if is_narrow(width) else 0))
+    ax.set_ylim(-0.6, len(activities) - 0.4)
     ax.set_xlabel(
         wrap(
             "percent of the maturity group citing the activity "
             "(hatched: not published, at most the rule's bound)",
-            width,
+            width if is_narrow(width) else width * 0.55,
         )
     )
-    fig.legend(loc="outside lower center", ncol=2, frameon=False)
+    place_legend(fig, ax, *ax.get_legend_handles_labels(), width=width)
     return fig
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.core.layout import WIDE, is_narrow, responsive, wrap
+from analysis.core.layout import WIDE, is_narrow, key_height, responsive, wrap
 from analysis.core.stats import wilson_interval, z_value
 from analysis.core.suppression import TOTAL, suppress
 from analysis.survey.microdata import (
@@ -213,14 +213,18 @@ def plot_subgroups(table: pd.DataFrame, tier: str, *, width: float = WIDE):
     """Percentage answering ``yes`` (binary outcomes) by group with Wilson CIs."""
     import matplotlib.pyplot as plt
 
-    from analysis.core.figures import category_labels
+    from analysis.core.figures import category_labels, place_legend
 
     part = table[table["category"].eq("yes") & table["group"].ne(TOTAL)]
     outcomes = list(dict.fromkeys(part["outcome"]))
     groups = list(dict.fromkeys(part["group"]))
-    row = max(0.24 * max(len(groups), 2), 0.6) + (0.3 if is_narrow(width) else 0)
+    row = max(0.24 * max(len(groups), 2), 0.6)
     fig, ax = plt.subplots(
-        figsize=(width, row * len(outcomes) + 2.4 + 0.25 * len(groups)), layout="constrained"
+        figsize=(
+            width,
+            row * len(outcomes) + 2.4 + 0.25 * len(groups) + key_height(outcomes, width),
+        ),
+        layout="constrained",
     )
     palette = plt.get_cmap("viridis")(np.linspace(0.1, 0.85, len(groups)))
     step = 0.8 / max(len(groups), 1)
@@ -244,13 +248,14 @@ def plot_subgroups(table: pd.DataFrame, tier: str, *, width: float = WIDE):
         ax.plot(np.zeros((~shown).sum()), y[~shown], "x", color=palette[j], ms=5)
     ax.invert_yaxis()
     category_labels(ax, range(len(outcomes)), outcomes, width=width)
-    ax.set_ylim(len(outcomes) - 0.5, -0.5 - (0.6 if is_narrow(width) else 0))
+    ax.set_ylim(len(outcomes) - 0.5, -0.5)
     ax.set_xlim(0, 100)
-    ax.set_xlabel(wrap(f"percent answering yes ({tier} microdata; x at 0 = suppressed)", width))
-    fig.legend(
-        title=str(part["grouping"].iloc[0]) if len(part) else "",
-        loc="outside lower center",
-        ncol=min(len(groups), 2 if is_narrow(width) else 3),
-        frameon=False,
+    ax.set_xlabel(
+        wrap(
+            f"percent answering yes ({tier} microdata; x at 0 = suppressed)",
+            width if is_narrow(width) else width * 0.55,
+        )
     )
+    title = str(part["grouping"].iloc[0]) if len(part) else ""
+    place_legend(fig, ax, *ax.get_legend_handles_labels(), width=width, title=title)
     return fig

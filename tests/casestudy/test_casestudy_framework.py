@@ -161,6 +161,7 @@ def test_coded_figures_are_stamped_as_the_compendiums_own_coding(tmp_path):
     fig = plot_heatmap(chosen, DATA.themes)
     save_figure(fig, tmp_path / "heatmap", tier="coded")
     stamp = fig.texts[-1].get_text()
+    stamp = " ".join(stamp.split())  # wrapped to the figure's width
     assert "own coding" in stamp and "published figures" in stamp and stamp == TIERS["coded"]
     assert "not published" in stamp
     assert (tmp_path / "heatmap.png").exists() and (tmp_path / "heatmap.svg").exists()

@@ -328,7 +328,7 @@ def test_reproducibility_page_reads_the_manifest(mini):
     assert "Git commit: `abc123`" in page and "| pandas | 3.0 |" in page
     assert "| alpha | 1.2 s | 2026-01-01T00:00:00+00:00 | `ffffffffffff` |" in page
     assert "| beta | not run |" in page
-    assert "| `n` | int | `3` |" in page
+    assert "| `n` (int) | `3` |" in page
     assert "| alpha | input | `data/input.csv` | `1111111111111111` |" in page
     # The rerun example uses a real parameter with a valid non-default value.
     example = re.search(r"compendium run (\w+) -p (\w+)=(\S+)", page)
