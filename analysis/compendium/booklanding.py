@@ -53,8 +53,8 @@ def _data(notebook: pl.Notebook, tiers: dict[str, str]) -> str:
     for ref in notebook.inputs:
         if ":" in ref:
             kinds[f"results of {{doc}}`/chapters/{ref.split(':', 1)[0]}`"] = None
-        else:
-            kinds[tiers.get(ref.removeprefix("data/"), "not catalogued")] = None
+        elif ref.removeprefix("data/") in tiers:  # (mappings and settings are not data)
+            kinds[tiers[ref.removeprefix("data/")]] = None
     for sweep in notebook.sweeps:
         kinds[f"the `{sweep}` sweep (synthetic replications)"] = None
     return ", ".join(kinds) or "none"

@@ -27,9 +27,9 @@ from pandas.io.formats.style import Styler
 
 MISSING = "–"
 #: Text cells longer than this many characters show their opening words and a "more" toggle.
-LONG_TEXT = 160
+LONG_TEXT = 120
 #: Each line of a table's *Details* cell shows this many characters before its "more" toggle.
-DETAIL_TEXT = 90
+DETAIL_TEXT = 70
 #: A table whose estimated height is over this many pixels (two screens of 900 px, with a
 #: margin under the three that a browser test allows) is collapsed under its caption.
 COLLAPSE_HEIGHT = 1800

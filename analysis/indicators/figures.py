@@ -246,14 +246,14 @@ def funnel_figure(
         )
         outside = _funnel_panel(ax, points, curves, target, palette, ranked=ranked)
         name = textwrap.shorten(str(info.at[indicator, "name"]), 60, placeholder="...")
-        heading = wrap(f"{indicator} {year}: {name}", width / ncols)
+        heading = wrap(f"{indicator} {year}: {name}", width / ncols * 0.75)
         notes = [f"{len(points):,} practices"]
         if ranked:
             below = int((points["rate"] < _at_median(points, curves).at["99.8%", "lower"]).sum())
             notes.append(f"{below} below the 99.8% limit")
         if outside:
             notes.append(f"{outside} off the y-range")
-        ax.set_title(f"{heading}\n" + wrap(f"({'; '.join(notes)})", width / ncols))
+        ax.set_title(f"{heading}\n" + wrap(f"({'; '.join(notes)})", width / ncols * 0.75))
         unit = info.at[indicator, "unit"] if "unit" in info.columns else "rate"
         ax.set_ylabel(textwrap.fill(str(unit), 24))
     handles = [
