@@ -19,6 +19,7 @@ import ast
 import hashlib
 import json
 import re
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,16 +176,38 @@ def provenance_markdown(
     return "\n".join([f":::{{dropdown}} {title}", ":class-container: provenance", *body, ":::"])
 
 
+def png_info(path: Path) -> dict[str, Any]:
+    """A PNG's width and height (pixels), resolution (pixels per inch, None when unstated)
+    and text chunks, read from its chunks (no image library needed)."""
+    data = path.read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path}: not a PNG file")
+    info: dict[str, Any] = {"dpi": None, "text": {}}
+    at = 8
+    while at + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        if kind == b"IHDR":
+            info["width"], info["height"] = struct.unpack(">II", body[:8])
+        elif kind == b"pHYs" and body[8:9] == b"\x01":  # unit: the metre
+            info["dpi"] = struct.unpack(">I", body[:4])[0] * 0.0254
+        elif kind == b"tEXt" and b"\x00" in body:
+            key, _, value = body.partition(b"\x00")
+            info["text"][key.decode("latin-1")] = value.decode("latin-1")
+        elif kind == b"IEND":
+            break
+        at += 12 + length
+    return info
+
+
 def figure_index(chapters: Path) -> dict[str, dict[str, Any]]:
     """For each figure PNG under ``chapters/<name>/figures``: its width in CSS pixels and its
     phone version's (``/chapters/<name>/figures/<stem>.narrow.png``), keyed by the sha256 of
     the PNG's bytes (MyST-NB's name for the image it writes)."""
-    from PIL import Image
 
     def css_width(path: Path) -> int:
-        with Image.open(path) as image:
-            dpi = float(image.info.get("dpi", (CSS_PX_PER_INCH,))[0]) or CSS_PX_PER_INCH
-            return round(image.size[0] * CSS_PX_PER_INCH / dpi)
+        info = png_info(path)
+        return round(info["width"] * CSS_PX_PER_INCH / (info["dpi"] or CSS_PX_PER_INCH))
 
     index = {}
     for png in sorted(chapters.glob("*/figures/*.png")):

@@ -454,15 +454,13 @@ MAX_SCREENS = 3
 
 def _min_text_px(html: Path, name: str) -> float | None:
     """The smallest text of a figure PNG, in its own pixels (written by save_figure)."""
-    from PIL import Image
-
+    from analysis.compendium.bookmade import png_info
     from analysis.core.figures import MIN_TEXT_KEY
 
     path = html / "_images" / urllib.parse.unquote(name)
     if not path.is_file():
         return None
-    with Image.open(path) as image:
-        value = getattr(image, "text", {}).get(MIN_TEXT_KEY)
+    value = png_info(path)["text"].get(MIN_TEXT_KEY)
     return float(value) if value else None
 
 
