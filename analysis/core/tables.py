@@ -29,7 +29,7 @@ MISSING = "–"
 #: Text cells longer than this many characters show their opening words and a "more" toggle.
 LONG_TEXT = 120
 #: Each line of a table's *Details* cell shows this many characters before its "more" toggle.
-DETAIL_TEXT = 70
+DETAIL_TEXT = 60
 #: A table whose estimated height is over this many pixels (two screens of 900 px, with a
 #: margin under the three that a browser test allows) is collapsed under its caption.
 COLLAPSE_HEIGHT = 1800
@@ -121,7 +121,7 @@ def _text(value: object, missing: str = MISSING) -> str:
 
 
 _BREAK_AFTER = re.compile(r"([/_.:;,=|+*])(?=[^\s])")
-_LONG_TOKEN = re.compile(r"\S{18,}")
+_LONG_TOKEN = re.compile(r"\S{12,}")
 
 
 def _breakable(text: str) -> str:
@@ -183,6 +183,7 @@ def _fold_details(
     out = shown.drop(columns=columns)
     out["details"] = shown.apply(cell, axis=1) if len(shown) else []
     return out
+
 
 
 def publication_table(
@@ -288,7 +289,10 @@ def publication_table(
         .hide(axis="index")
         .relabel_index([html.escape(names[c]) for c in shown.columns], axis="columns")
         .set_caption(html.escape(" ".join(notes)))
-        .set_table_attributes(f'class="pub-table{" pub-table-wide" if wide else ""}"')
+        .set_table_attributes(
+            f'class="pub-table{" pub-table-wide" if wide else ""}'
+            f'{" pub-table-details-column" if details else ""}"'
+        )
     )
     numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])]
     if numeric:
@@ -296,15 +300,24 @@ def publication_table(
     return styler
 
 
+def _lines(value: object, share: int) -> int:
+    """Lines a cell takes in a column ``share`` characters wide: each ``<br>`` line of a
+    Details cell apart, a long text as its collapsed opening words."""
+    total = 0
+    for part in str(value).split("<br>"):
+        plain = html.unescape(re.sub(r"<[^>]+>", "", part))
+        shown = min(len(plain), int(LONG_TEXT * 0.6) + 6)
+        total += max(1, math.ceil(shown / share))
+    return total
+
+
 def estimated_height(frame: pd.DataFrame, *, column_chars: int = 110) -> float:
     """Pixels a table of ``frame`` takes in the text column, roughly: each row as many
-    19 px lines as its longest cell needs in an equal share of ``column_chars`` characters
-    (a long cell counts as its collapsed opening words)."""
+    19 px lines as its tallest cell needs in an equal share of ``column_chars`` characters."""
     if frame.empty:
         return 0.0
     share = max(6, column_chars // max(1, frame.shape[1]))
-    lengths = frame.map(lambda v: min(len(str(v)), int(LONG_TEXT * 0.6) + 6))
-    lines = np.ceil(lengths.to_numpy() / share).max(axis=1).clip(min=1)
+    lines = frame.map(lambda v: _lines(v, share)).to_numpy().max(axis=1)
     return float((lines * 19 + 8).sum() + 40)
 
 

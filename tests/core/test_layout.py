@@ -72,7 +72,7 @@ def test_long_cells_collapse_and_long_tables_fold():
     cell = tb.cell_html(text)
     assert cell.startswith('<details class="pub-cell-more"><summary>word word')
     assert cell.count("word") == 60 and " …</summary>… " in cell  # every word once
-    assert tb.cell_html("a/b_c.csv and x<y") == "a/b_c.csv and x&lt;y"  # short token: no breaks
+    assert tb.cell_html("a/b.csv and x<y") == "a/b.csv and x&lt;y"  # short token: no breaks
     assert "<wbr>" in tb.cell_html("data/casestudy/published/table.csv")
     frame = pd.DataFrame(
         {"site": ["A", "B", "C"], "tier": ["real"] * 3, "note": ["n1", None, "n3"], "n": [1, 2, 3]}
