@@ -123,8 +123,9 @@ def made_by(cells: list[CellCode], index: int) -> list[str]:
     return found
 
 
-def function_source(qualname: str) -> tuple[str, int, int, str] | None:
-    """``(file, first line, last line, source)`` of a module-level function or class."""
+def function_source(qualname: str, depth: int = 0) -> tuple[str, int, int, str] | None:
+    """``(file, first line, last line, source)`` of a module-level function or class (one
+    the module imports from another module of ``analysis`` is followed there)."""
     module, _, name = qualname.rpartition(".")
     path = repo_root() / (module.replace(".", "/") + ".py")
     try:
@@ -138,6 +139,11 @@ def function_source(qualname: str) -> tuple[str, int, int, str] | None:
             lines = text.splitlines()[first - 1 : node.end_lineno]
             rel = str(path.relative_to(repo_root()))
             return rel, first, int(node.end_lineno or first), "\n".join(lines)
+    for node in tree.body:  # a name the module imports from another (a re-export)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("analysis"):
+            for alias in node.names:
+                if (alias.asname or alias.name) == name and depth < 3:
+                    return function_source(f"{node.module}.{alias.name}", depth=depth + 1)
     return None
 
 
@@ -159,7 +165,12 @@ def provenance_markdown(
 ) -> str:
     """The provenance line (a dropdown whose title names the functions, the notebook cell
     and the rerun command; its body lists the inputs with their tier and sha256)."""
-    links = [f"{{ref}}`{f.rsplit('.', 1)[1]} <{code_label(f)}>`" for f in functions]
+    links = [
+        f"{{ref}}`{f.rsplit('.', 1)[1]} <{code_label(f)}>`"
+        if function_source(f)
+        else f"`{f.rsplit('.', 1)[1]}`"
+        for f in functions
+    ]
     shown = ", ".join(links[:SHOWN_FUNCTIONS])
     if len(links) > SHOWN_FUNCTIONS:
         shown += f" and {len(links) - SHOWN_FUNCTIONS} more"

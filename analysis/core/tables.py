@@ -185,7 +185,6 @@ def _fold_details(
     return out
 
 
-
 def publication_table(
     frame: pd.DataFrame,
     *,
