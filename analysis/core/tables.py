@@ -170,10 +170,21 @@ def _fold_details(
 ) -> pd.DataFrame:
     """``shown`` with ``columns`` replaced by one ``details`` column of ``name: value`` lines."""
 
+    numbers = {
+        c: number_format(shown[c], grouping="year" not in str(c).lower())
+        for c in columns
+        if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])
+    }
+
     def cell(row: pd.Series) -> str:
         lines = []
         for column in columns:
-            text = _text(row[column], missing)
+            value = row[column]
+            text = (
+                _text(value, missing)
+                if column not in numbers or pd.isna(value)
+                else (numbers[column](value))
+            )
             if text != missing and text.strip():
                 lines.append(
                     f"<b>{html.escape(names[column])}:</b> {cell_html(text, limit=DETAIL_TEXT)}"
