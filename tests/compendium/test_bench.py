@@ -333,7 +333,10 @@ def test_performance_page_falls_back_to_the_kept_results(mini, tmp_path, monkeyp
     kept.write_text(json.dumps(document))
     page = performance_page(pl.load())
     assert "the repository's kept `book/bench/results.json`" in page
-    assert "2026-11-30T12:00:00+00:00 on box at commit `abc123`" in page
+    assert "2026-11-30T12:00:00+00:00 on box." in page
+    # The commit measured at, beside the commit of this book's runs (none in this build).
+    assert "- **Measured at commit:** `abc123`" in page
+    assert "- **This book's runs are at commit:** `unknown`" in page and "may not describe" in page
     assert "measured on a busy machine" in page
     assert "| t | 1 s | met |" in page
 
