@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.core.layout import WIDE, is_narrow, key_height, responsive, wrap
 from analysis.core.sentences import Sentences
 from analysis.indicators import simulation as sim
 from analysis.indicators import simulation_design as sd
@@ -277,41 +278,58 @@ def method_choices(calibration_table: pd.DataFrame, summary: pd.DataFrame) -> pd
     return pd.DataFrame(rows)
 
 
-def calibration_figure(calibration_table: pd.DataFrame, *, alpha: float = 0.05):
-    """Coverage and type-I error per method and scenario, +/- 2 clustered MC errors."""
+@responsive
+def calibration_figure(
+    calibration_table: pd.DataFrame, *, alpha: float = 0.05, width: float = WIDE
+):
+    """Coverage and type-I error per method and scenario, +/- 2 clustered MC errors: the two
+    measures side by side at the book column's ``width`` (inches), one above the other on a
+    phone, methods numbered with a key there."""
     import matplotlib.pyplot as plt
 
+    from analysis.core.figures import category_labels, place_legend
+
     analyses = [a for a in ("level", "trend") if a in set(calibration_table["analysis"])]
+    narrow = is_narrow(width)
+    measures = (
+        ("coverage", "coverage_mcse", 1 - alpha, "coverage of the 95% interval"),
+        ("type1", "type1_mcse", alpha, "type-I error"),
+    )
+    methods_all = list(dict.fromkeys(calibration_table["method"]))
+    rows = len(analyses) * (2 if narrow else 1)
+    panel = 0.32 * len(methods_all) + 1.4
     fig, axes = plt.subplots(
-        len(analyses), 2, figsize=(10, 3.4 * len(analyses)), squeeze=False, sharex="col"
+        rows,
+        1 if narrow else 2,
+        figsize=(width, panel * rows + 2.0 + key_height(methods_all, width)),
+        squeeze=False,
+        layout="constrained",
     )
     scenarios = list(dict.fromkeys(calibration_table["scenario"]))
     colours = plt.get_cmap("tab10")
-    for row, analysis in enumerate(analyses):
+    panels = [(a, m) for a in analyses for m in measures]
+    for index, (analysis, (value, mcse, nominal, label)) in enumerate(panels):
+        ax = axes.flat[index]
         table = calibration_table[calibration_table["analysis"] == analysis]
         methods = list(dict.fromkeys(table["method"]))
-        for col, (value, mcse, nominal, label) in enumerate(
-            (("coverage", "coverage_mcse", 1 - alpha, "coverage of the 95% interval"),
-             ("type1", "type1_mcse", alpha, "type-I error"))
-        ):  # fmt: skip
-            ax = axes[row, col]
-            for k, scenario in enumerate(scenarios):
-                part = table[table["scenario"] == scenario].set_index("method").reindex(methods)
-                y = np.arange(len(methods)) + (k - len(scenarios) / 2) * 0.1
-                legend = scenario if row == col == 0 else None
-                ax.errorbar(part[value], y, xerr=2 * part[mcse], fmt="o", ms=3, capsize=2,
-                            color=colours(k), label=legend)  # fmt: skip
-            band = 0.01
-            ax.axvspan(nominal - band, nominal + band, color="#cccccc", alpha=0.5, lw=0)
-            ax.axvline(nominal, color="#b00020", linestyle="--", linewidth=1)
-            ax.set_yticks(np.arange(len(methods)), methods, fontsize=8)
-            ax.invert_yaxis()
-            ax.set_title(f"{analysis}: {label}", fontsize=9)
-            if row == len(analyses) - 1:
-                ax.set_xlabel(label, fontsize=8)
-    fig.legend(loc="lower center", ncol=min(len(scenarios), 4), fontsize=7, frameon=False)
-    fig.suptitle("Calibration by scenario (SYNTHETIC simulation); grey: the band of the rule")
-    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+        for k, scenario in enumerate(scenarios):
+            part = table[table["scenario"] == scenario].set_index("method").reindex(methods)
+            y = np.arange(len(methods)) + (k - len(scenarios) / 2) * 0.1
+            ax.errorbar(part[value], y, xerr=2 * part[mcse], fmt="o", ms=3, capsize=2,
+                        color=colours(k), label=scenario if index == 0 else None)  # fmt: skip
+        band = 0.01
+        ax.axvspan(nominal - band, nominal + band, color="#cccccc", alpha=0.5, lw=0)
+        ax.axvline(nominal, color="#b00020", linestyle="--", linewidth=1)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_locator(plt.MaxNLocator(3))
+        ax.set_title(wrap(f"{analysis}: {label}", width if narrow else width / 2))
+        if narrow or index % 2 == 0:
+            category_labels(ax, np.arange(len(methods)), [m.replace("_", " ") for m in methods],
+                            width=width)  # fmt: skip
+        else:
+            ax.set_yticks(np.arange(len(methods)), [""] * len(methods))
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    place_legend(fig, axes.flat[0], handles, labels, width=width)
     return fig
 
 
