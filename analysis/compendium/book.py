@@ -436,7 +436,8 @@ def assemble(
                 f"{pipeline.path}: book page {page!r} is neither in book/ nor generated"
             )
         text = path.read_text(encoding="utf-8")
-        pasted = paste_sentences(text)  # a chapter's result sentences, where a page asks
+        # a chapter's result sentences, where a page asks for them
+        pasted = paste_sentences(text, pipeline.notebooks)
         if pasted != text:
             path.write_text(pasted, encoding="utf-8")
             text = pasted

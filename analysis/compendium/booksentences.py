@@ -10,6 +10,7 @@ it, and it changes when the result does.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import pandas as pd
 
@@ -24,11 +25,18 @@ class SentencesError(CompendiumError, RuntimeError):
     """A page asks for sentences that the named run does not have."""
 
 
-def paste_sentences(text: str) -> str:
-    """``text`` with every sentences marker replaced by the sentences it names."""
+def paste_sentences(text: str, notebooks: Collection[str]) -> str:
+    """``text`` with every sentences marker replaced by the sentences it names.
+
+    A marker naming a notebook that is not among the pipeline's ``notebooks`` (a pipeline
+    made of some chapters only) becomes a line saying so; a declared notebook without its
+    sentences stops the build.
+    """
 
     def sentences(match: re.Match) -> str:
         notebook, prefix = match.groups()
+        if notebook not in notebooks:
+            return f"*(The results of notebook `{notebook}` go here; it is not in this pipeline.)*"
         path = pl.run_dir(notebook) / "tables" / "sentences.csv"
         if not path.is_file():
             raise SentencesError(

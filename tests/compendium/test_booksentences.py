@@ -20,11 +20,17 @@ def test_marker_becomes_the_runs_sentences(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     said.frame().to_csv(folder / "sentences.csv", index=False)
     page = "Before.\n\n<!-- compendium:sentences chapter choice_ -->\n\nAfter."
-    assert paste_sentences(page) == (
+    declared = ["chapter", "absent"]
+    assert paste_sentences(page, declared) == (
         "Before.\n\nOption a has 3 &lt;b>.\n\nOption `b` has 4.\n\nAfter."
     )
-    assert paste_sentences("no marker") == "no marker"
+    assert paste_sentences("no marker", declared) == "no marker"
     with pytest.raises(SentencesError, match=r"no sentence whose key starts with 'nope'"):
-        paste_sentences("<!-- compendium:sentences chapter nope -->")
+        paste_sentences("<!-- compendium:sentences chapter nope -->", declared)
     with pytest.raises(SentencesError, match=r"no sentences of notebook 'absent'.*compendium run"):
-        paste_sentences("<!-- compendium:sentences absent choice_ -->")
+        paste_sentences("<!-- compendium:sentences absent choice_ -->", declared)
+
+
+def test_a_marker_for_a_notebook_outside_the_pipeline_says_so():
+    text = paste_sentences("<!-- compendium:sentences simulation choice_ -->", ["chapter"])
+    assert text == "*(The results of notebook `simulation` go here; it is not in this pipeline.)*"

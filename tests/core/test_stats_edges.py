@@ -297,7 +297,8 @@ def test_a_continuous_value_has_no_sampling_variance_and_tau2_is_the_sample_vari
     y = np.array([0.61, 0.72, 0.55, 0.80, 0.69, 0.74])
     assert stats.null_standard_error(0.7, [1.0, 5.0], "continuous").tolist() == [0.0, 0.0]
     for method in stats.TAU2_METHODS:
-        got = stats.between_variance(y, np.zeros_like(y), method=method)
+        one_group = np.zeros(len(y), dtype=int)  # dl_within's spread around one mean
+        got = stats.between_variance(y, np.zeros_like(y), method=method, groups=one_group)
         assert got == pytest.approx(((y - y.mean()) ** 2).sum() / (len(y) - 1), rel=1e-12)
     lower, upper = stats.funnel_limits(0.7, [1.0], "continuous", 0.95, tau2=0.01)
     assert upper[0] - 0.7 == pytest.approx(0.7 - lower[0]) == pytest.approx(1.959964 * 0.1)
