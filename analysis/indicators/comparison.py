@@ -40,7 +40,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -48,10 +47,18 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.core import stats
+from analysis.indicators.comparators import (  # noqa: F401 - re-exported: the comparison's names
+    COMPARATORS,
+    PUBLISHED_ENGLAND,
+    REST_OF_ENGLAND,
+    SMALL_COMPARATOR,
+    comparator_rates,
+    national_rates,
+    organisation_totals,
+)
 from analysis.indicators.selection import KEY, OVERDISPERSION, unknown_value
 
 CLASSES = ("better", "not different", "worse")
-COMPARATORS = ("england", "rest")
 FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
 WINSOR_FRACTION = 0.1
 
@@ -109,61 +116,6 @@ def classify(
     named = np.where(neutral, np.where(estimate > 0, "higher", "lower"), named)
     out = np.where(p < alpha, named, "not different")
     return np.where(np.isnan(p) | np.isnan(estimate), None, out).astype(object)
-
-
-SMALL_COMPARATOR = 30
-"""A comparator computed from fewer practices than this gets a warning."""
-
-
-def national_rates(data: pd.DataFrame, published: pd.DataFrame | None = None) -> pd.DataFrame:
-    """England's rate per indicator and year: the published value where given, else the
-    pooled rate of every practice in the data.
-
-    Parameters
-    ----------
-    data
-        Output of :func:`analysis.indicators.selection.prepare`.
-    published
-        Optional published England rows (``indicator_id``, ``year``, ``numerator``,
-        ``denominator``), e.g. a Fingertips export's own England row.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``indicator_id``, ``year``, ``n_practices`` (practices in the data), ``numerator``,
-        ``denominator``, ``national_rate`` and ``comparator`` (``published England value``
-        or ``sum of practices``).
-
-    Warns
-    -----
-    UserWarning
-        When a comparator computed from the practices covers fewer than 30 of them.
-    """
-    out = data.groupby(["indicator_id", "year"], as_index=False).agg(
-        n_practices=("practice_code", "size"),
-        numerator=("numerator", "sum"),
-        denominator=("denominator", "sum"),
-    )
-    out["national_rate"] = out["numerator"] / out["denominator"]
-    out["comparator"] = "sum of practices"
-    if published is not None and len(published):
-        rates = published.assign(_rate=published["numerator"] / published["denominator"])
-        rates = rates[["indicator_id", "year", "_rate"]].dropna()
-        out = out.merge(rates, on=["indicator_id", "year"], how="left", validate="1:1")
-        found = out["_rate"].notna()
-        out.loc[found, "national_rate"] = out.loc[found, "_rate"]
-        out.loc[found, "comparator"] = "published England value"
-        out = out.drop(columns="_rate")
-    small = (out["comparator"] == "sum of practices") & (out["n_practices"] < SMALL_COMPARATOR)
-    if small.any():
-        warnings.warn(
-            f"England is the sum of fewer than {SMALL_COMPARATOR} practices for "
-            f"{int(small.sum())} indicator-year(s) (e.g. {out.loc[small, 'indicator_id'].iloc[0]} "
-            f"{out.loc[small, 'year'].iloc[0]}: {out.loc[small, 'n_practices'].iloc[0]} practices)",
-            UserWarning,
-            stacklevel=2,
-        )
-    return out
 
 
 def practice_z_scores(data: pd.DataFrame) -> pd.DataFrame:
@@ -247,78 +199,6 @@ def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised")
     return pd.DataFrame(rows)
 
 
-def organisation_totals(data: pd.DataFrame, organisations: Sequence[str]) -> pd.DataFrame:
-    """Pooled counts of each organisation's member practices per indicator and year.
-
-    ``herfindahl`` is ``sum (n_j / N)^2`` over member practices, used by the additive
-    overdispersion adjustment.
-    """
-    members = data[data["organisation_id"].isin(organisations)].copy()
-    members["n_sq"] = members["denominator"] ** 2
-    out = members.groupby(["organisation_id", "indicator_id", "year"], as_index=False).agg(
-        n_practices=("practice_code", "size"),
-        numerator=("numerator", "sum"),
-        denominator=("denominator", "sum"),
-        n_sq=("n_sq", "sum"),
-    )
-    out["herfindahl"] = out["n_sq"] / out["denominator"] ** 2
-    return out.drop(columns="n_sq")
-
-
-REST_OF_ENGLAND = "rest of England (practices outside every organisation)"
-
-
-def comparator_rates(
-    data: pd.DataFrame, comparator: str = "england", *, national: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """The comparator's rate per indicator and year.
-
-    ``england``: every practice (as published for levels), or the published England value
-    where ``national`` gives one (:func:`national_rates`); ``rest``: the pooled practices
-    outside every organisation that year (the trend comparator).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``indicator_id``, ``year``, ``national_rate``, ``comparator`` (which comparator:
-        ``published England value``, ``sum of practices`` or the rest of England),
-        ``comparator_practices``, ``comparator_denominator`` and ``comparator_herfindahl``
-        (of the practices pooled, for the comparator's own sampling variance).
-    """
-    if comparator not in COMPARATORS:
-        raise unknown_value("comparator", [comparator], COMPARATORS)
-    frame = data if comparator == "england" else data[data["organisation_id"].isna()]
-    frame = frame.assign(n_sq=frame["denominator"] ** 2)
-    out = frame.groupby(["indicator_id", "year"], as_index=False).agg(
-        numerator=("numerator", "sum"),
-        comparator_denominator=("denominator", "sum"),
-        n_sq=("n_sq", "sum"),
-    )
-    out["comparator_herfindahl"] = out["n_sq"] / out["comparator_denominator"] ** 2
-    if comparator == "england":
-        rates = national_rates(data, national)[
-            ["indicator_id", "year", "national_rate", "comparator", "n_practices"]
-        ]
-        out = out.merge(rates, on=["indicator_id", "year"], how="left", validate="1:1")
-        out = out.rename(columns={"n_practices": "comparator_practices"})
-    else:
-        counts = frame.groupby(["indicator_id", "year"]).size().rename("comparator_practices")
-        out = out.merge(counts.reset_index(), on=["indicator_id", "year"], validate="1:1")
-        out["national_rate"] = out["numerator"] / out["comparator_denominator"]
-        out["comparator"] = REST_OF_ENGLAND
-    return out[
-        [
-            "indicator_id",
-            "year",
-            "national_rate",
-            "comparator",
-            "comparator_practices",
-            "comparator_denominator",
-            "comparator_herfindahl",
-        ]
-    ]
-
-
 def compare_to_national(
     data: pd.DataFrame,
     organisations: Sequence[str],
@@ -329,6 +209,7 @@ def compare_to_national(
     tau2_method: str = "winsorised",
     comparator: str = "england",
     national: pd.DataFrame | None = None,
+    organisation_variance: str = "none",
 ) -> pd.DataFrame:
     """Analysis 1: each organisation's pooled rate against England per indicator and year.
 
@@ -354,6 +235,16 @@ def compare_to_national(
         Published England rows (see :func:`national_rates`); with ``comparator="england"``
         they replace the sum of practices where given. The ``comparator`` column says which
         comparator each row used and ``comparator_practices`` how many practices it covers.
+    organisation_variance
+        ``none`` (as published) or an estimator of :data:`analysis.core.stats.TAU2_METHODS`
+        (``dl``, ``reml``...): the between-organisation variance ``tau2_organisations`` of the
+        compared organisations' rates (with their variance from sampling and the chosen
+        overdispersion adjustment), per indicator and year, is added to each organisation's
+        variance: a random-effects funnel, in which an organisation is flagged only beyond the
+        spread that organisations show anyway. ``z_members`` and ``p_members`` keep the
+        comparison without it. At organisation level (each organisation one unit) give
+        ``overdispersion="none"``: the additive adjustment would already be between
+        organisations.
 
     Returns
     -------
@@ -365,7 +256,10 @@ def compare_to_national(
         ``ci_lower_adjusted`` and ``ci_upper_adjusted`` (``rate +/- z se_adjusted``: the
         organisation's underlying rate; they exclude the comparator exactly when
         ``p_adjusted < alpha``; see the module notes), funnel limits ``lower95``, ``upper95``,
-        ``lower998``, ``upper998`` (adjusted), ``classification`` and ``comparator``.
+        ``lower998``, ``upper998`` (adjusted), ``classification`` and ``comparator``; with
+        ``organisation_variance``, also ``tau2_organisations``, ``z_members`` and
+        ``p_members``, and the adjusted interval and limits include the between-organisation
+        variance.
     """
     if overdispersion not in OVERDISPERSION:
         raise unknown_value("overdispersion", [overdispersion], OVERDISPERSION)
@@ -411,6 +305,8 @@ def compare_to_national(
     # A continuous value's only variance is the spread between units, whatever the option.
     continuous = (out["distribution"] == "continuous").to_numpy()
     variance = np.where(continuous, out["tau2"].to_numpy() * herfindahl, variance)
+    if organisation_variance != "none":
+        variance = _add_organisation_variance(out, variance, organisation_variance)
     out["se_adjusted"] = np.sqrt(variance)
     out["z_adjusted"] = (out["rate"] - out["national_rate"]) / out["se_adjusted"]
     out["p_adjusted"] = two_sided_p(out["z_adjusted"])
@@ -428,6 +324,29 @@ def compare_to_national(
     )
     out = out.drop(columns=["comparator_denominator", "comparator_herfindahl"])
     return out.sort_values(["organisation_id", "indicator_id", "year"], ignore_index=True)
+
+
+def _add_organisation_variance(out: pd.DataFrame, variance: np.ndarray, method: str) -> np.ndarray:
+    """``variance`` plus the between-organisation variance of each indicator and year, which
+    is estimated from the organisations' rates and ``variance``; adds ``tau2_organisations``,
+    ``z_members`` and ``p_members`` (the comparison without it) to ``out``."""
+    if method not in stats.TAU2_METHODS or method == "dl_within":
+        known = [m for m in stats.TAU2_METHODS if m != "dl_within"]
+        raise unknown_value("organisation_variance", [method], ["none", *known])
+    difference = (out["rate"] - out["national_rate"]).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["z_members"] = np.where(variance > 0, difference / np.sqrt(variance), np.nan)
+    out["p_members"] = two_sided_p(out["z_members"])
+    tau2 = np.full(len(out), np.nan)
+    for index in out.groupby(["indicator_id", "year"], sort=False).indices.values():
+        ok = index[np.isfinite(difference[index]) & np.isfinite(variance[index])]
+        if len(ok) >= 2:
+            tau2[index] = stats.between_variance(
+                out["rate"].to_numpy()[ok], variance[ok], method=method,
+                target=float(out["national_rate"].iloc[ok[0]]),
+            )  # fmt: skip
+    out["tau2_organisations"] = tau2
+    return variance + tau2
 
 
 def funnel_points(data: pd.DataFrame, indicator: str, year: int) -> pd.DataFrame:

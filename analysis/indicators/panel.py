@@ -26,14 +26,17 @@ from analysis.indicators import tablefiles
 from analysis.indicators.contract import (
     MAX_YEAR,
     OBSERVATION_COLUMNS,
+    OBSERVATION_FORMS,
     UNIT_COLUMNS,
     YEARS,
     Findings,
     describe_lines,
     validate_membership,
     validate_observations,
+    year_rows_to_spells,
 )
 from analysis.indicators.panelfiles import (  # noqa: F401 - the panel's readers, re-exported
+    catalogue_from_frame,
     catalogue_path,
     indicators_dir,
     light_table,
@@ -47,6 +50,7 @@ from analysis.indicators.panelfiles import (  # noqa: F401 - the panel's readers
     read_panel_config,
     read_truth,
     synthetic_dir,
+    values_as_counts,
 )
 
 SYNTHETIC_FILES = {
@@ -275,6 +279,95 @@ def load_panel(
             list(findings.notices), config,
         )  # fmt: skip
     return _finish(panel, findings, report, folder)
+
+
+def panel_from_tables(
+    observations: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    *,
+    membership: pd.DataFrame | None = None,
+    organisations: pd.DataFrame | None = None,
+    national: pd.DataFrame | None = None,
+    tier: str = "user",
+    config: dict[str, Any] | None = None,
+    name: str = "observations",
+) -> Panel:
+    """A panel from tables in memory (a reader's output), checked as :func:`load_panel`
+    checks a folder's files.
+
+    Parameters
+    ----------
+    observations
+        The unit column (``practice_code``, or ``organisation_id`` for an organisation-level
+        table), ``year``, ``indicator_id``, then ``numerator, denominator``, ``value`` or
+        ``value, denominator`` (:data:`~analysis.indicators.contract.OBSERVATION_FORMS`).
+    catalogue
+        As ``indicator_catalogue.csv`` holds it (text cells).
+    membership
+        Practice level: spells, or one row per practice and year.
+    organisations
+        Characteristics (default: from the membership).
+    national
+        England rows (:func:`~analysis.indicators.comparison.national_rates`).
+    tier, config, name
+        The panel's tier and ``panel.yml`` content; what messages call the data.
+
+    Raises
+    ------
+    DataError
+        Every problem, one line each (as :func:`load_panel`).
+    """
+    findings, config = Findings(), dict(config or {})
+    unit = str(observations.columns[0])
+    level = {column: level for level, column in UNIT_COLUMNS.items()}.get(unit, "practice")
+    given = list(observations.columns[3:])
+    form = next((f for f, columns in OBSERVATION_FORMS.items() if columns == given), None)
+    if form is None:
+        raise DataError(f"{name}: columns {list(observations.columns)}; expected {UNIT_COLUMNS}")
+    cat = findings.attempt(catalogue_from_frame, catalogue, name, domains=config.get("domains"))
+    frame = observations.reset_index(drop=True)
+    observed = None
+    if cat is not None and form == "counts":
+        observed = findings.attempt(
+            validate_observations, frame, cat, name, unit=unit, whole_counts=False
+        )
+    elif cat is not None:
+        observed = findings.attempt(values_as_counts, frame, cat, form, unit, name)
+    if observed is not None:
+        observed = _set_aside_blank(observed, name, findings)
+        if form == "value":
+            cat = _continuous(cat, observed["indicator_id"].unique().tolist(), name, findings)
+    years = sorted(int(y) for y in frame["year"].unique())
+    if level == "organisation":
+        ids = sorted(frame[unit].unique())
+        spells = pd.DataFrame({"practice_code": ids, "organisation_id": ids})
+        spells = spells.assign(
+            joined=pd.array([years[0]] * len(ids), dtype="Int64"),
+            left=pd.array([pd.NA] * len(ids), dtype="Int64"),
+        )
+    elif membership is None:
+        raise DataError(f"{name}: a practice-level panel needs a membership")
+    else:
+        spells = year_rows_to_spells(membership) if "year" in membership else membership
+        spells = spells.reset_index(drop=True).astype({"joined": "Int64", "left": "Int64"})
+    if organisations is None:
+        organisations = organisations_from_membership(spells, years, level=level)
+    else:  # typed as read_organisations types a file's
+        label = organisations.get("label", organisations["organisation_id"])
+        organisations = organisations.assign(
+            label=label, case_study=organisations.get("case_study", False)
+        )
+    if observed is not None:
+        findings.attempt(
+            validate_membership, spells, organisations, pd.Series(observed[unit].unique()),
+            name=f"{name} membership", years=years, notices=findings.notices,
+        )  # fmt: skip
+        if level == "practice":
+            _single_member(spells, years, f"{name} membership", findings)
+    findings.raise_errors(name)
+    return Panel(
+        observed, spells, organisations, cat, tier, national, level, list(findings.notices), config
+    )
 
 
 def _unchecked(path: Path, unit: str) -> pd.DataFrame | None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.configschema import load_config
-from analysis.core.datasets import DataError, read_table
+from analysis.core.datasets import DataError, read_table, validate_text_frame
 from analysis.core.fastcache import cached_read
 from analysis.indicators import contract, schemas, tablefiles
 from analysis.indicators.contract import (
@@ -92,7 +92,23 @@ def read_catalogue(
         domains = list(DOMAINS)
     else:
         frame = tablefiles.read_checked(path, catalogue_schema)
-    raise_problems(check_catalogue(frame, domains=domains), str(path))
+    return _checked_catalogue(frame, str(path), domains)
+
+
+def catalogue_from_frame(
+    frame: pd.DataFrame, name: str, *, domains: list[str] | None = None
+) -> pd.DataFrame:
+    """A catalogue held in memory (text cells, as a reader makes it), checked as
+    :func:`read_catalogue` checks a file; ``name`` is what messages call it."""
+    text = frame.astype(object).where(frame.notna(), None)
+    text = text.map(lambda v: None if v is None or v == "" else str(v))
+    text.index = pd.RangeIndex(len(text))
+    checked = validate_text_frame(name, text, catalogue_schema(list(frame.columns)))
+    return _checked_catalogue(checked, name, domains)
+
+
+def _checked_catalogue(frame: pd.DataFrame, name: str, domains: list[str] | None) -> pd.DataFrame:
+    raise_problems(check_catalogue(frame, domains=domains), name)
     for column in ("unit", "scale", "single_year"):  # the analyses read these
         if column not in frame.columns:
             frame[column] = pd.array(
@@ -272,12 +288,12 @@ def _read_observations(path: Path, catalogue: pd.DataFrame) -> pd.DataFrame:
             raise DataError(f"{path}: header only, no data rows")
         if form == "counts":
             return validate_observations(frame, catalogue, name=str(path), unit=unit)
-        return _values(frame, catalogue, form, unit, str(path))
+        return values_as_counts(frame, catalogue, form, unit, str(path))
     except DataError as err:
         raise DataError(tablefiles.rows_wording(str(err)) if parquet else str(err)) from None
 
 
-def _values(
+def values_as_counts(
     frame: pd.DataFrame, catalogue: pd.DataFrame, form: str, unit: str, name: str
 ) -> pd.DataFrame:
     """A value file as counts, validated; blank values kept as missing numerators."""

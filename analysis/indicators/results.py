@@ -123,11 +123,14 @@ def run_analysis(
         dispersion=dispersion,
         comparator=selection.comparator,
         national=national,
+        organisation_variance=selection.organisation_variance,
     )
     fits = _trend_fits(data, catalogue, selection, trend_method, fits)
     trend = classify_trends(fits, alpha=alpha, reference=selection.trend_reference)
     variation = practice_variation(members, orgs)
-    summary = summary_table(level, trend, catalogue, selection.years, alpha=alpha)
+    summary = summary_table(
+        level, trend, catalogue, selection.years, alpha=alpha, bh_family=selection.bh_family
+    )
     scores = performance_scores(summary, score=selection.score)
     results = IndicatorResults(
         selection=selection,
@@ -302,8 +305,12 @@ def sensitivity_counts(
                 overdispersion=selection.overdispersion,
                 dispersion=dispersions[method],
                 comparator=selection.comparator,
+                organisation_variance=selection.organisation_variance,
             )
-            summary = summary_table(level, trend, catalogue, selection.years, alpha=float(alpha))
+            summary = summary_table(
+                level, trend, catalogue, selection.years, alpha=float(alpha),
+                bh_family=selection.bh_family,
+            )  # fmt: skip
             counts = summary_counts(summary)
             counts = counts[(counts["domain"] == "all") & (counts["adjustment"] == "unadjusted")]
             summed = counts.groupby("comparison", as_index=False)[

@@ -45,6 +45,8 @@ class Selection:
     trend_model: str = "pooled"
     membership_year: int = 0
     trend_reference: str = "normal"
+    organisation_variance: str = "none"
+    bh_family: str = "comparison"
 
 
 METHOD_CHOICES = {
@@ -56,8 +58,14 @@ METHOD_CHOICES = {
     "trend_members": ("all", "stable"),
     "trend_model": ("pooled", "practice_fe"),
     "trend_reference": ("normal", "t"),
+    "organisation_variance": ("none", "dl", "reml", "winsorised", "winsorised_rescaled"),
+    "bh_family": ("comparison", "domain"),
 }
-"""Method options of issue 14; the first choice of each is the method as published."""
+"""Method options; the first choice of each is the method as published. ``organisation_variance``
+adds the between-organisation variance to each level comparison, estimated by the named
+estimator (a random-effects funnel: an organisation is flagged only beyond the spread
+organisations show anyway); ``bh_family`` is the family of the Benjamini-Hochberg adjustment:
+every organisation x indicator test of a comparison, or those of each domain."""
 
 PUBLISHED_METHODS = {name: choices[0] for name, choices in METHOD_CHOICES.items()}
 """The method options as published (the defaults before issue 14)."""

@@ -31,6 +31,7 @@ def summary_table(
     years: Sequence[int],
     *,
     alpha: float = 0.05,
+    bh_family: str = "comparison",
 ) -> pd.DataFrame:
     """Analysis 6: better / not different / worse per organisation, indicator and comparison.
 
@@ -38,7 +39,8 @@ def summary_table(
     (:func:`~analysis.indicators.comparison.reference_years`: QOF at its single year, other
     indicators at the last year), overdispersion-adjusted z. ``trend``: the organisation's
     annual ratio against the rest of England. Benjamini-Hochberg adjustment is across all
-    organisation x indicator tests of one comparison.
+    organisation x indicator tests of one comparison (``bh_family="comparison"``, as
+    published) or of one comparison and domain (``bh_family="domain"``).
 
     Returns
     -------
@@ -88,10 +90,12 @@ def summary_table(
         )
     out = pd.concat(frames, ignore_index=True)
     out["year"] = out["year"].astype("Int64")
+    if bh_family not in ("comparison", "domain"):
+        raise ValueError(f"parameter 'bh_family': {bh_family!r}; expected comparison or domain")
+    family = ["comparison", *(["domain"] if bh_family == "domain" else [])]
     out["p_bh"] = np.nan
-    for comparison in out["comparison"].unique():
-        mask = out["comparison"] == comparison
-        out.loc[mask, "p_bh"] = stats.benjamini_hochberg(out.loc[mask, "p"])
+    for index in out.groupby(family, sort=False).groups.values():
+        out.loc[index, "p_bh"] = stats.benjamini_hochberg(out.loc[index, "p"])
     higher = out["higher_is_better"]  # missing: no direction (higher / lower)
     out["class_unadjusted"] = classify(out["estimate"], out["p"], higher, alpha)
     out["class_bh"] = classify(out["estimate"], out["p_bh"], higher, alpha)

@@ -6,10 +6,14 @@ the analysis's own output.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+from statsmodels.stats.meta_analysis import combine_effects
+from statsmodels.stats.multitest import multipletests
 
 from analysis.indicators import panel, selection
 from analysis.indicators.associations import association_tests, performance_scores
@@ -100,6 +104,64 @@ def test_values_with_denominators_become_binomial_counts(tmp_path):
     target = total_x / total_n
     assert row["rate"] == pytest.approx(x / n)
     assert row["z"] == pytest.approx((x / n - target) / np.sqrt(target * (1 - target) / n))
+
+
+def test_tables_in_memory_load_as_their_folder_and_take_the_between_organisation_variance(
+    tmp_path,
+):
+    rng = np.random.default_rng(11)
+    ids = [f"P{i:03d}" for i in range(120)]
+    n = rng.integers(50, 400, (len(ids), 2))
+    rate = np.clip(np.array([0.2, 0.8]) + rng.normal(0, 0.05, (len(ids), 2)), 0.01, 0.99)
+    observations = pd.DataFrame(
+        {
+            "practice_code": np.repeat(ids, 2),
+            "year": 2021,
+            "indicator_id": ["SMOK_PREV", "AF006"] * len(ids),
+            "numerator": np.round(rate * n).ravel(),
+            "denominator": n.ravel(),
+        }
+    )
+    membership = pd.DataFrame(
+        {
+            "practice_code": ids,
+            "year": 2021,
+            "organisation_id": [f"N{i % 30:02d}" for i in range(120)],
+        }
+    )
+    catalogue = pd.read_csv(io.StringIO(CATALOGUE), dtype=str, keep_default_na=False)
+    folder = _write(tmp_path, indicator_catalogue__csv=CATALOGUE)
+    observations.to_csv(folder / "observations.csv", index=False)
+    membership.to_csv(folder / "membership.csv", index=False)
+    from_files = panel.load_panel(folder)
+    in_memory = panel.panel_from_tables(observations, catalogue, membership=membership)
+    pd.testing.assert_frame_equal(
+        in_memory.observations.reset_index(drop=True),
+        from_files.observations.reset_index(drop=True),
+        check_dtype=False,
+    )
+    chosen = selection.select(
+        in_memory.observations, in_memory.catalogue, in_memory.organisations,
+        overdispersion="none",
+    )  # fmt: skip
+    chosen = selection.with_methods(chosen, organisation_variance="dl", bh_family="domain")
+    data = selection.prepare(
+        in_memory.observations, in_memory.membership, in_memory.catalogue, chosen
+    )
+    results = run_analysis(data, in_memory.catalogue, in_memory.organisations, chosen)
+    level = results.level
+    for indicator, part in level.groupby("indicator_id"):
+        national = data.loc[data["indicator_id"] == indicator]
+        target = national["numerator"].sum() / national["denominator"].sum()
+        v = target * (1 - target) / part["denominator"]  # each organisation's pooled rate
+        tau2 = combine_effects(part["rate"], v, method_re="dl").tau2
+        np.testing.assert_allclose(part["tau2_organisations"], tau2, rtol=1e-9)
+        np.testing.assert_allclose(part["z_adjusted"], (part["rate"] - target) / np.sqrt(v + tau2))
+        np.testing.assert_allclose(part["z_members"], (part["rate"] - target) / np.sqrt(v))
+    summary = results.summary
+    for _, part in summary.groupby("domain"):  # Benjamini-Hochberg within each domain
+        np.testing.assert_allclose(part["p_bh"], multipletests(part["p"], method="fdr_bh")[1])
+    assert len(summary.groupby("domain")) == 2
 
 
 def test_membership_by_year_equals_the_same_spells_and_a_year_can_be_held_fixed(tmp_path):
