@@ -18,9 +18,6 @@ available points as a continuous outcome.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,13 +28,13 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.configschema import ConfigError, distinct_values, load_config
-from analysis.core.datasets import MAX_REPORTED, DataError
+from analysis.core.datasets import DataError
+from analysis.indicators import layouts, tablefiles
+from analysis.indicators.layouts import PRACTICE_CODE, mappings_dir
 from analysis.indicators.panel import indicators_dir
-from analysis.patterns import ConfigPattern
 
 FIELDS = ("practice_code", "practice_name", "list_size", "points_achieved", "points_available")
 NUMERIC_FIELDS = ("list_size", "points_achieved", "points_available")
-PRACTICE_CODE = r"^[A-Z][0-9A-Z]\d{4}$"
 
 QOF_SCHEMA = pa.DataFrameSchema(
     {
@@ -52,14 +49,9 @@ QOF_SCHEMA = pa.DataFrameSchema(
 """What :func:`read_qof` returns for every published layout (plus the layout's group columns)."""
 
 
-def mappings_dir() -> Path:
-    """Where the QOF layout mappings live: ``data/indicators/mappings``."""
-    return indicators_dir() / "mappings"
-
-
 def mapping_files(folder: str | os.PathLike | None = None) -> list[Path]:
     """Every ``qof_*.yml`` mapping, sorted by name."""
-    return sorted(Path(folder or mappings_dir()).glob("qof_*.yml"))
+    return layouts.mapping_files("qof_*.yml", folder or mappings_dir())
 
 
 @dataclass(frozen=True)
@@ -135,15 +127,7 @@ def read_mapping(path: str | os.PathLike) -> Mapping:
 
 def read_header(path: str | os.PathLike) -> list[str]:
     """The header of a CSV or gzip-compressed CSV (a UTF-8 BOM is dropped)."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-            return next(csv.reader(handle), [])
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, EOFError) as err:
-        raise DataError(f"{path}: cannot be read as a UTF-8 CSV ({err})") from None
+    return tablefiles.header(path)
 
 
 def choose_mapping(path: str | os.PathLike, mappings: Sequence[Mapping] | None = None) -> Mapping:
@@ -155,57 +139,18 @@ def choose_mapping(path: str | os.PathLike, mappings: Sequence[Mapping] | None =
         No mapping matches (listing the columns found and, per mapping, what it missed), or
         more than one does.
     """
-    header = read_header(path)
     mappings = [read_mapping(p) for p in mapping_files()] if mappings is None else mappings
-    fits = [m for m in mappings if all(c in header for c in m.needed())]
-    if len(fits) == 1:
-        return fits[0]
-    if len(fits) > 1:
-        names = [m.path.name for m in fits]
-        raise DataError(f"{path}: line 1: the header matches several mappings {names}; pass one")
-    tried = "\n  ".join(
-        f"{m.path.name}: missing {[c for c in m.needed() if c not in header]}" for m in mappings
-    )
-    raise DataError(
-        f"{path}: line 1: layout matches no QOF mapping; columns found {header}\n"
-        f"  mappings tried:\n  {tried}\n  add a mapping file qof_<year>.yml to "
-        f"{mappings_dir()} naming this file's columns"
-    )
+    return layouts.choose_layout(
+        path, read_header(path), mappings, Mapping.needed, kind="QOF",
+        hint=f"add a mapping file qof_<year>.yml to {mappings_dir()} naming this file's columns",
+    )  # fmt: skip
 
 
 def file_year(path: str | os.PathLike, mapping: Mapping) -> int:
     """The financial year (its first calendar year) of a file, from the mapping or its name."""
-    if mapping.year is not None:
-        return mapping.year
-    found = ConfigPattern(mapping.year_from_filename, ["year"]).search(Path(path).name)
-    if not found or found["year"] is None or not found["year"].isdigit():
-        raise DataError(
-            f"{path}: the file name does not give a year: expected a match of "
-            f"{mapping.year_from_filename!r} (e.g. 'QOF 2019-20.csv'), or set 'year:' in "
-            f"{mapping.path}"
-        )
-    return int(found["year"])
-
-
-def _lines(index: pd.Index) -> str:
-    shown = ", ".join(str(int(i) + 2) for i in index[:MAX_REPORTED])
-    more = f" and {len(index) - MAX_REPORTED} more" if len(index) > MAX_REPORTED else ""
-    return f"line(s) {shown}{more}"
-
-
-def _read_text(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    try:
-        raw = gzip.decompress(raw) if path.suffix == ".gz" else raw
-        text = raw.decode("utf-8-sig")
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot be read as a UTF-8 CSV ({err})") from None
-    try:
-        return pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, on_bad_lines="error"
-        )
-    except pd.errors.ParserError as err:
-        raise DataError(f"{path}: malformed CSV ({err})") from None
+    return layouts.year_from_name(
+        path, mapping.year, mapping.year_from_filename, mapping.path, example="QOF 2019-20.csv"
+    )
 
 
 def _numbers(frame: pd.DataFrame, mapping: Mapping, name: str) -> tuple[dict, list[str]]:
@@ -219,17 +164,17 @@ def _numbers(frame: pd.DataFrame, mapping: Mapping, name: str) -> tuple[dict, li
         if bad.any():
             shown = frame.loc[bad, column].head(3).tolist()
             problems.append(
-                f"column {column!r}: not a number on {_lines(frame.index[bad])} (values {shown})"
+                f"column {column!r}: not a number on {layouts.where(bad)} (values {shown})"
             )
         negative = values < 0
         if negative.any():
-            problems.append(f"column {column!r}: negative on {_lines(frame.index[negative])}")
+            problems.append(f"column {column!r}: negative on {layouts.where(negative)}")
         if key != "list_size":
             above = values > mapping.max_points
             if above.any():
                 problems.append(
                     f"column {column!r}: above the year's maximum {mapping.max_points:g} points "
-                    f"on {_lines(frame.index[above])}"
+                    f"on {layouts.where(above)}"
                 )
         out[key] = values
     return out, problems
@@ -276,27 +221,13 @@ def read_qof(
             f"columns found {header}"
         )
     year = file_year(path, mapping)
-    frame = _read_text(path)
+    frame = layouts.read_text_table(path)
     name = str(path)
     codes = frame[mapping.columns["practice_code"]].str.strip()
-    problems = []
-    if mapping.practice_code_pattern == PRACTICE_CODE:
-        malformed = ~codes.str.fullmatch(PRACTICE_CODE)
-    else:  # the mapping's own pattern, run by RE2 (linear time)
-        pattern = ConfigPattern(mapping.practice_code_pattern)
-        malformed = ~codes.map(pattern.fullmatch).astype(bool)
-    if malformed.any():
-        problems.append(
-            f"column {mapping.columns['practice_code']!r}: malformed practice code on "
-            f"{_lines(frame.index[malformed])} (values {codes[malformed].head(3).tolist()}; "
-            f"expected {mapping.practice_code_pattern!r})"
-        )
-    duplicated = codes.duplicated(keep=False) & ~malformed
-    if duplicated.any():
-        problems.append(
-            f"column {mapping.columns['practice_code']!r}: duplicated practice rows on "
-            f"{_lines(frame.index[duplicated])}"
-        )
+    problems = layouts.code_problems(
+        codes, mapping.columns["practice_code"], pattern=mapping.practice_code_pattern,
+        what="practice code", twice="duplicated practice rows",
+    )  # fmt: skip
     values, numeric_problems = _numbers(frame, mapping, name)
     problems += numeric_problems
     if problems:

@@ -19,7 +19,6 @@ Every problem of a file is reported together, each naming the file, the row and 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.configschema import distinct_values, load_config
-from analysis.core.datasets import MAX_REPORTED, DataError
+from analysis.core.datasets import DataError
+from analysis.indicators import layouts, tablefiles
+from analysis.indicators.layouts import PRACTICE_CODE, mappings_dir
 from analysis.indicators.panel import indicators_dir
 
 FIELDS = (
@@ -42,7 +43,6 @@ FIELDS = (
     "region_code",
 )
 REQUIRED_FIELDS = ("practice_code", "pcn_code")
-PRACTICE_CODE = r"^[A-Z][0-9A-Z]\d{4}$"
 DEFAULT_YEAR_PATTERN = r"(?P<year>\d{4})_\d{4}"
 
 STRUCTURES_SCHEMA = pa.DataFrameSchema(
@@ -68,8 +68,8 @@ MAPPING_SCHEMA = {
     "properties": {
         "layout": {"type": "string", "minLength": 1},
         "year": {"type": "integer", "minimum": 1990, "maximum": 2100},
-        "year_from_filename": {"type": "string", "minLength": 1},
-        "practice_code_pattern": {"type": "string", "minLength": 1},
+        "year_from_filename": {"type": "string", "patternGroups": ["year"]},
+        "practice_code_pattern": {"type": "string", "patternGroups": []},
         "no_organisation": {"type": "array", "items": {"type": "string"}},
         "columns": {
             "type": "object",
@@ -95,14 +95,9 @@ class StructureMapping:
     no_organisation: tuple[str, ...] = ("U",)
 
 
-def mappings_dir() -> Path:
-    """Where the layout mappings live: ``data/indicators/mappings``."""
-    return indicators_dir() / "mappings"
-
-
 def mapping_files(folder: str | os.PathLike | None = None) -> list[Path]:
     """Every ``structures_*.yml`` mapping, sorted by name."""
-    return sorted(Path(folder or mappings_dir()).glob("structures_*.yml"))
+    return layouts.mapping_files("structures_*.yml", folder or mappings_dir())
 
 
 def read_mapping(path: str | os.PathLike) -> StructureMapping:
@@ -117,12 +112,6 @@ def read_mapping(path: str | os.PathLike) -> StructureMapping:
     doc = load_config(path, MAPPING_SCHEMA)
     distinct_values(doc["columns"], path, "columns")
     pattern = doc.get("year_from_filename", DEFAULT_YEAR_PATTERN)
-    try:
-        compiled = re.compile(pattern)
-    except re.error as err:
-        raise DataError(f"{path}: year_from_filename: not a regular expression ({err})") from None
-    if "year" not in compiled.groupindex:
-        raise DataError(f"{path}: year_from_filename: needs a named group (?P<year>...)")
     return StructureMapping(
         path=path,
         layout=doc["layout"],
@@ -134,70 +123,24 @@ def read_mapping(path: str | os.PathLike) -> StructureMapping:
     )
 
 
-def parquet_columns(path: str | os.PathLike) -> list[str]:
-    """The column names of a Parquet file, read from its footer only.
-
-    Raises
-    ------
-    DataError
-        The file is absent, a folder, or not Parquet (one line, naming the file).
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    if not path.is_file():
-        what = "a folder" if path.is_dir() else "not found"
-        raise DataError(f"{path}: {what}; expected a Parquet file")
-    try:
-        return list(pq.read_schema(path).names)
-    except (pa.ArrowException, OSError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DataError(f"{path}: not a readable Parquet file ({reason})") from None
-
-
 def choose_mapping(
     path: str | os.PathLike, mappings: Sequence[StructureMapping] | None = None
 ) -> StructureMapping:
     """The one mapping whose columns are all in the file; an error lists what each missed."""
-    header = parquet_columns(path)
     mappings = [read_mapping(p) for p in mapping_files()] if mappings is None else mappings
-    fits = [m for m in mappings if all(c in header for c in m.columns.values())]
-    if len(fits) == 1:
-        return fits[0]
-    if len(fits) > 1:
-        names = [m.path.name for m in fits]
-        raise DataError(f"{path}: columns match several structures mappings {names}; pass one")
-    tried = "; ".join(
-        f"{m.path.name} lacks {[c for c in m.columns.values() if c not in header]}"
-        for m in mappings
-    )
-    raise DataError(
-        f"{path}: layout matches no structures mapping (columns found {header}); tried: "
-        f"{tried or 'none'}; add data/indicators/mappings/structures_<layout>.yml naming its "
-        "columns"
-    )
+    return layouts.choose_layout(
+        path, tablefiles.parquet_header(path), mappings, lambda m: list(m.columns.values()),
+        kind="structures",
+        hint="add data/indicators/mappings/structures_<layout>.yml naming its columns",
+    )  # fmt: skip
 
 
 def file_year(path: str | os.PathLike, mapping: StructureMapping) -> int:
     """The financial year (its first calendar year) of a file: the mapping's or its name's."""
-    if mapping.year is not None:
-        return int(mapping.year)
-    found = re.search(mapping.year_from_filename, Path(path).name)
-    if not found:
-        raise DataError(
-            f"{path}: the file name gives no year (expected a match of "
-            f"{mapping.year_from_filename!r}, e.g. structures_2024_2025.parquet); or set "
-            f"'year:' in {mapping.path}"
-        )
-    return int(found["year"])
-
-
-def _rows(index: pd.Index | np.ndarray) -> str:
-    values = np.asarray(index)
-    shown = ", ".join(str(int(i) + 1) for i in values[:MAX_REPORTED])
-    more = f" and {len(values) - MAX_REPORTED} more" if len(values) > MAX_REPORTED else ""
-    return f"row(s) {shown}{more}"
+    return layouts.year_from_name(
+        path, mapping.year, mapping.year_from_filename, mapping.path,
+        example="structures_2024_2025.parquet",
+    )  # fmt: skip
 
 
 def read_structures(
@@ -227,24 +170,17 @@ def read_structures(
         no mapping fits, a malformed, missing or duplicated practice code (one practice in
         two PCNs), a missing PCN code, or no year in the file name.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     path = Path(path)
     if mapping is None:
         mapping = choose_mapping(path)
     elif not isinstance(mapping, StructureMapping):
         mapping = read_mapping(mapping)
-    header = parquet_columns(path)
+    header = tablefiles.parquet_header(path)
     absent = [c for c in mapping.columns.values() if c not in header]
     if absent:
         raise DataError(f"{mapping.path}: names column(s) {absent} that {path} lacks ({header})")
     year = file_year(path, mapping)
-    try:
-        table = pq.read_table(path, columns=list(mapping.columns.values()))
-    except (pa.ArrowException, OSError) as err:
-        raise DataError(f"{path}: not a readable Parquet file ({err})") from None
-    raw = table.to_pandas()
+    raw = tablefiles.read_parquet(path, list(mapping.columns.values())).reset_index(drop=True)
     out = pd.DataFrame(index=raw.index)
     problems = []
     for field, column in mapping.columns.items():
@@ -253,30 +189,16 @@ def read_structures(
         if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
             problems.append(f"column {column!r}: type {values.dtype}, expected text")
         out[field] = text.where(text.ne("")).astype(object).where(text.notna(), None)
-    codes = out["practice_code"]
-    missing = codes.isna()
-    if missing.any():
-        problems.append(
-            f"column {mapping.columns['practice_code']!r}: missing on {_rows(out.index[missing])}"
-        )
-    malformed = ~missing & ~codes.fillna("").str.fullmatch(mapping.practice_code_pattern)
-    if malformed.any():
-        problems.append(
-            f"column {mapping.columns['practice_code']!r}: malformed practice code on "
-            f"{_rows(out.index[malformed])} (e.g. {codes[malformed].head(3).tolist()}; expected "
-            f"{mapping.practice_code_pattern!r})"
-        )
-    twice = codes.duplicated(keep=False) & ~missing
-    if twice.any():
-        problems.append(
-            f"column {mapping.columns['practice_code']!r}: practice listed twice (in two PCNs "
-            f"or repeated) on {_rows(out.index[twice])}"
-        )
+    problems += layouts.code_problems(
+        out["practice_code"], mapping.columns["practice_code"],
+        pattern=mapping.practice_code_pattern, what="practice code",
+        twice="practice listed twice (in two PCNs or repeated)", rows=True,
+    )  # fmt: skip
     no_pcn = out["pcn_code"].isna()
     if no_pcn.any():
         problems.append(
             f"column {mapping.columns['pcn_code']!r}: missing PCN code on "
-            f"{_rows(out.index[no_pcn])} (practices in no PCN carry a code such as "
+            f"{layouts.where(no_pcn, rows=True)} (practices in no PCN carry a code such as "
             f"{list(mapping.no_organisation)})"
         )
     if problems:

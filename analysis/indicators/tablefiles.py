@@ -64,17 +64,25 @@ def _parquet_error(path: Path, err: Exception) -> DataError:
     return DataError(f"{path}: damaged Parquet file ({first}); expected a readable Parquet file")
 
 
+def parquet_header(path: str | os.PathLike) -> list[str]:
+    """The column names of a Parquet file (whatever its name), read from its footer only."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: a folder; expected a Parquet file")
+    check_parquet(path)
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception as err:  # noqa: BLE001 - pyarrow raises several kinds
+        raise _parquet_error(path, err) from None
+
+
 def header(path: str | os.PathLike) -> list[str]:
     """The column names of a CSV (first line; a UTF-8 BOM dropped) or Parquet file."""
     path = Path(path)
     if is_parquet(path):
-        import pyarrow.parquet as pq
-
-        check_parquet(path)
-        try:
-            return list(pq.read_schema(path).names)
-        except Exception as err:  # noqa: BLE001 - pyarrow raises several kinds
-            raise _parquet_error(path, err) from None
+        return parquet_header(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:

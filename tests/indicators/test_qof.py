@@ -164,7 +164,8 @@ def test_an_unknown_layout_lists_the_columns_found_and_the_mappings_tried(tmp_pa
     assert "'Registered patients'" in message
     for path in qof.mapping_files():
         assert path.name in message
-    assert "missing ['Practice code'" not in message  # the file has this column
+    assert "lacks ['Practice code'" not in message  # the file has this column
+    assert message.count(" lacks [") == len(qof.mapping_files())  # what each mapping missed
 
 
 SCORE = "Achievement score (635 max)"
