@@ -194,7 +194,7 @@ def england_folder(folder: Path, n_organisations: int, n_indicators: int) -> tup
 
     table = repo_root() / PCN_TABLE
     if table.exists():
-        tables = write_panel_folder(table, repo_root() / PCN_MAPPING, folder)
+        _, tables = write_panel_folder(table, repo_root() / PCN_MAPPING, folder)
         ids = tables["indicator_catalogue"].query("domain == 'achievement'")["indicator_id"]
         observations = tables["observations"]
         observations[observations["indicator_id"].isin(ids)].to_csv(
