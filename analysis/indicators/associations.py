@@ -6,6 +6,12 @@ link scale (size-neutral, issue 14);
 :func:`association_tests` sets it against characteristics with n = 8: Spearman correlation
 (:func:`exact_spearman`) or Kruskal-Wallis (:func:`exact_kruskal`), each with an exact
 permutation p-value, and the power caveat written into the table.
+
+With hundreds of organisations (every PCN) each indicator can be asked on its own:
+:func:`value_associations` regresses each indicator's organisation values on each
+characteristic (least squares with heteroscedasticity-robust HC1 errors,
+:func:`simple_regression`), Benjamini-Hochberg within each source and characteristic, and
+:func:`association_summary` counts what it found.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.core import stats
+from analysis.indicators.comparison import classify
 
 NUMERIC_CHARACTERISTICS = ("n_practices", "list_size", "ccgs_spanned")
 CATEGORICAL_CHARACTERISTICS = ("form", "rurality", "case_study")
@@ -313,3 +320,124 @@ def _categorical_association(comparison, name, group, n, alpha) -> dict:
         f"power at alpha {alpha:g} (no significant result is not evidence of no association)"
     )
     return {**row, "statistic": h, "p_exact": p, "caveat": caveat}
+
+
+DIRECTIONS = {"higher": True, "lower": False, "neutral": pd.NA}
+"""A ``direction`` as ``higher_is_better`` (``neutral``: no direction)."""
+
+
+def simple_regression(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Slope of ``y`` on ``x`` by least squares with its HC1 standard error and p-value.
+
+    The HC1 variance of the slope is ``n / (n - 2) * sum((x - xbar)^2 e^2) / Sxx^2`` (White's
+    estimator with the small-sample factor statsmodels applies for ``cov_type="HC1"``); the
+    p-value is two-sided against the normal, as statsmodels reports for a robust covariance.
+    """
+    n = len(x)
+    xc = x - x.mean()
+    sxx = float(np.sum(xc**2))
+    if n < 3 or sxx == 0:
+        return np.nan, np.nan, np.nan
+    slope = float(np.sum(xc * (y - y.mean())) / sxx)
+    resid = y - y.mean() - slope * xc
+    se = float(np.sqrt(n / (n - 2) * np.sum(xc**2 * resid**2)) / sxx)
+    p = float(2 * sps.norm.sf(abs(slope / se))) if se > 0 else np.nan
+    return slope, se, p
+
+
+def value_associations(
+    values: pd.DataFrame,
+    characteristics: pd.DataFrame,
+    measures: dict[str, str],
+    *,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Each indicator's organisation values regressed on each organisation characteristic.
+
+    Parameters
+    ----------
+    values
+        ``source``, ``indicator_id``, ``domain``, ``direction`` (``higher`` / ``lower`` is
+        better, or ``neutral``), ``organisation_id``, ``value``.
+    characteristics
+        ``source``, ``organisation_id`` and one column per measure.
+    measures
+        Column -> what one unit of it means (``log2_practices``: "a doubling of member
+        practices").
+    alpha
+        Level of the Benjamini-Hochberg adjustment within each source and measure.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source``, ``indicator_id``, ``domain``, ``direction``, ``measure``, ``per``,
+        ``organisations``, ``slope`` (the indicator's units per unit of the measure),
+        ``se`` (HC1), ``ci_lower``, ``ci_upper``, ``p``, ``p_bh``, ``association``
+        (``better`` / ``worse`` / ``higher`` / ``lower`` with the measure, or ``none``).
+    """
+    data = values.merge(characteristics, on=["source", "organisation_id"], how="inner")
+    z = stats.z_value(0.95)
+    rows = []
+    for (source, indicator), group in data.groupby(["source", "indicator_id"], sort=False):
+        for measure, meaning in measures.items():
+            ok = group[measure].notna() & group["value"].notna()
+            x = group.loc[ok, measure].to_numpy(float)
+            y = group.loc[ok, "value"].to_numpy(float)
+            slope, se, p = simple_regression(x, y)
+            rows.append(
+                {
+                    "source": source,
+                    "indicator_id": indicator,
+                    "domain": group["domain"].iloc[0],
+                    "direction": group["direction"].iloc[0],
+                    "measure": measure,
+                    "per": meaning,
+                    "organisations": int(ok.sum()),
+                    "slope": slope,
+                    "se": se,
+                    "ci_lower": slope - z * se,
+                    "ci_upper": slope + z * se,
+                    "p": p,
+                }
+            )
+    out = pd.DataFrame(rows)
+    out["p_bh"] = np.nan
+    for index in out.groupby(["source", "measure"], sort=False).groups.values():
+        out.loc[index, "p_bh"] = stats.benjamini_hochberg(out.loc[index, "p"].to_numpy())
+    higher = pd.array(out["direction"].map(DIRECTIONS), dtype="boolean")
+    named = classify(out["slope"], out["p_bh"], higher, alpha)
+    out["association"] = np.where(named == "not different", "none", named)
+    return out
+
+
+def association_summary(associations: pd.DataFrame, measures: Sequence[str]) -> pd.DataFrame:
+    """Per source and measure: tests, and how many associations are better / worse / none.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source``, ``measure``, ``per``, ``tests``, ``better``, ``worse``, ``higher``,
+        ``lower``, ``none``, ``median_slope``.
+    """
+    rows = []
+    for (source, measure), group in associations.groupby(["source", "measure"], sort=False):
+        counts = group["association"].value_counts()
+        rows.append(
+            {
+                "source": source,
+                "measure": measure,
+                "per": group["per"].iloc[0],
+                "tests": int(group["p"].notna().sum()),
+                **{
+                    k: int(counts.get(k, 0)) for k in ("better", "worse", "higher", "lower", "none")
+                },
+                "median_slope": float(group["slope"].median()),
+            }
+        )
+    out = pd.DataFrame(rows)
+    order = {m: i for i, m in enumerate(measures)}
+    return out.sort_values(
+        ["source", "measure"],
+        key=lambda s: s.map(order) if s.name == "measure" else s,
+        ignore_index=True,
+    )

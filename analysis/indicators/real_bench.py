@@ -110,9 +110,9 @@ def bench_chapter() -> dict[str, Any]:
     run = run_real_chapter(
         membership_source=f"{data}/real/membership",
         organisation_table=f"{data}/real/qof_indicators/pcn_data_matrix.csv.gz",
-        organisation_mapping=f"{data}/mappings/organisations_pcn_data_matrix.yml",
+        organisation_mapping=f"{data}/mappings/wide_pcn_data_matrix.yml",
         practice_groups=f"{data}/real/qof_indicators/qof_cvd_groups.csv.gz",
-        practice_groups_mapping=f"{data}/mappings/practice_groups_qof_cvd.yml",
+        practice_groups_mapping=f"{data}/mappings/wide_qof_cvd_groups.yml",
         qof_source=f"{data}/real/qof",
     )
     tables_seconds, tables_cpu = time.perf_counter() - started, time.process_time() - cpu

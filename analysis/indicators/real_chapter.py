@@ -6,10 +6,12 @@ its layout mapping, and makes every table of the chapter:
 
 * membership and its turnover 2019-20 to 2023-24 (:mod:`analysis.indicators.turnover`), and
   the agreement of the mappings with the QOF summaries' own PCN column;
-* every PCN against England on every indicator with data, with the between-PCN variance in
-  the limits and Benjamini-Hochberg within each family (:mod:`analysis.indicators.org_compare`),
-  summarised by domain (the QOF clinical area);
-* variation within PCNs (practice-level data, REML) and association with size and deprivation;
+* every PCN against England on every indicator with data, by the generic quality-indicator
+  analysis with the between-PCN variance in the limits and Benjamini-Hochberg within each
+  family (:mod:`analysis.indicators.real_levels`), summarised by domain (the QOF clinical
+  area);
+* variation within PCNs (practice-level data, REML) and association with size and deprivation
+  (:func:`analysis.indicators.associations.value_associations`);
 * PCN trends under three membership rules (:mod:`analysis.indicators.rule_trends`) and a
   practice fixed-effects fractional logit (:func:`analysis.indicators.trend_fe.fe_glm`).
 
@@ -28,15 +30,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import stats
-from analysis.indicators import org_compare, rule_trends, turnover
-from analysis.indicators import organisation_table as ot
+from analysis.indicators import real_levels, rule_trends, turnover
 from analysis.indicators import structures as st
-from analysis.indicators.real_inputs import read_inputs
+from analysis.indicators.associations import association_summary, value_associations
+from analysis.indicators.real_inputs import RealInputs, read_inputs
+from analysis.indicators.real_levels import GROUPS_SOURCE, TABLE_SOURCE
 from analysis.indicators.trend_fe import fe_glm, informative
+from analysis.indicators.widetable import WideTable
 
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0"
-TABLE_SOURCE = "pcn_table"
-GROUPS_SOURCE = "cvd_groups"
 SOURCES = {
     "membership": (
         "NHS Digital QOF geography mappings 2019-20 to 2023-24, converted to Parquet by "
@@ -74,90 +76,12 @@ class RealChapter:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _variance(value: pd.Series, n: pd.Series) -> pd.Series:
-    """Sampling variance of a proportion from ``n``, kept positive at 0 and 1.
-
-    ``p~ (1 - p~) / n`` with ``p~ = (p n + 0.5) / (n + 1)``, so a PCN at exactly 0 or 100%
-    keeps a finite z-score; ``n`` is at least 1.
-    """
-    n = n.clip(lower=1.0)
-    shrunk = (value * n + 0.5) / (n + 1)
-    return shrunk * (1 - shrunk) / n
-
-
-def table_units(table: ot.OrganisationTable) -> pd.DataFrame:
-    """The PCN table as comparison units (:data:`org_compare.UNIT_COLUMNS`), PCNs only."""
-    england = ot.england_values(table).set_index("indicator_id")["england"]
-    values = table.values[table.values["in_organisation"]]
-    return pd.DataFrame(
-        {
-            "source": TABLE_SOURCE,
-            "family": TABLE_SOURCE + " " + values["family"],
-            "indicator_id": values["indicator_id"],
-            "domain": values["domain"],
-            "direction": values["direction"],
-            "organisation_id": values["organisation_id"],
-            "value": values["value"],
-            "variance": _variance(values["value"], values["denominator"]),
-            "size": values["denominator"],
-            "england": values["indicator_id"].map(england),
-        }
-    )
-
-
-def group_units(
-    values: pd.DataFrame, members: pd.DataFrame, variation: pd.DataFrame
-) -> pd.DataFrame:
-    """Practice-level group achievement as PCN units: the mean of member practices.
-
-    The sampling variance of a PCN's mean is the within-PCN variance (REML, from
-    ``variation``) over its member practices; England is the mean of every practice in the
-    file, members of no PCN included (the file has no England row).
-    """
-    england = values.groupby("indicator_id")["value"].mean()
-    data = values.merge(members, on="practice_code", how="inner")
-    out = data.groupby(["indicator_id", "organisation_id"], as_index=False).agg(
-        value=("value", "mean"), size=("value", "size")
-    )
-    within = variation.set_index("indicator_id")["within_sd"] ** 2
-    out["variance"] = out["indicator_id"].map(within) / out["size"]
-    out["source"] = GROUPS_SOURCE
-    out["family"] = GROUPS_SOURCE + " achievement"
-    out["domain"] = out["indicator_id"]
-    out["direction"] = "higher"
-    out["england"] = out["indicator_id"].map(england)
-    return out[org_compare.UNIT_COLUMNS]
-
-
-NO_SAMPLING_VARIANCE = 1e-12
-"""The sampling variance given to every unit when none is assumed: DerSimonian-Laird's tau2
-is then the units' sample variance."""
-
-
-def denominator_sensitivity(
-    units: pd.DataFrame, levels: pd.DataFrame, *, alpha: float, tau2_method: str
-) -> pd.DataFrame:
-    """The PCN table's classes with its approximate denominators and with none.
-
-    With no sampling variance each PCN is compared with the spread between PCNs only (the rule
-    of the generic quality-indicator analysis for values without denominators). One row per
-    family: comparisons, better / worse / higher / lower under each, and how many change class.
-    """
-    flat = org_compare.compare_to_england(
-        units.assign(variance=NO_SAMPLING_VARIANCE), alpha=alpha, tau2_method=tau2_method
-    )
-    key = ["family", "indicator_id", "organisation_id"]
-    joined = levels.merge(flat[[*key, "classification"]], on=key, suffixes=("", "_none"))
-    rows = []
-    for family, part in joined.groupby("family", sort=False):
-        row = {"family": family, "comparisons": len(part)}
-        for label, column in (("denominators", "classification"), ("none", "classification_none")):
-            counts = part[column].value_counts()
-            for name in ("better", "worse", "higher", "lower"):
-                row[f"{name}_{label}"] = int(counts.get(name, 0))
-        row["changed_class"] = int((part["classification"] != part["classification_none"]).sum())
-        rows.append(row)
-    return pd.DataFrame(rows)
+def practice_values(groups: WideTable) -> pd.DataFrame:
+    """The practice-level table's values: ``practice_code``, ``indicator_id``, ``value``."""
+    values = groups.values[~groups.values["excluded"] & groups.values["value"].notna()]
+    return values.rename(columns={"unit": "practice_code"})[
+        ["practice_code", "indicator_id", "value", "list_size"]
+    ].reset_index(drop=True)
 
 
 def _practice_list(values: pd.DataFrame) -> pd.Series:
@@ -171,27 +95,28 @@ def _practice_list(values: pd.DataFrame) -> pd.Series:
 
 
 def characteristics(
-    structures: pd.DataFrame, table: ot.OrganisationTable, groups: pd.DataFrame
+    structures: pd.DataFrame, table: WideTable, groups: pd.DataFrame, group_year: int
 ) -> pd.DataFrame:
     """Size and deprivation of each PCN, per source: ``log2_practices`` (member practices in
     the source's year), ``log2_patients`` (per 10,000), ``imd_per10`` (IMD 2019 score / 10,
     from the PCN table by PCN code)."""
-    imd = table.organisations.set_index("organisation_id")["imd_score"] / 10
+    units = table.units.set_index("unit")
+    imd = units["imd_score"] / 10
 
     def counts(year: int) -> pd.Series:
         inside = structures[(structures["year"] == year) & structures["in_pcn"]]
         return inside.groupby("pcn_code").size()
 
-    orgs = table.organisations[table.organisations["in_organisation"]]
+    orgs = units[~units["excluded"]]
     first = pd.DataFrame(
         {
             "source": TABLE_SOURCE,
-            "organisation_id": orgs["organisation_id"],
-            "practices": orgs["organisation_id"].map(counts(table.mapping.year)),
-            "patients": orgs["population"],
+            "organisation_id": orgs.index,
+            "practices": orgs.index.map(counts(table.year)),
+            "patients": orgs["list_size"].to_numpy(),
         }
     )
-    members = structures[(structures["year"] == int(groups["year"].iloc[0])) & structures["in_pcn"]]
+    members = structures[(structures["year"] == group_year) & structures["in_pcn"]]
     lists = _practice_list(groups)
     second = (
         members.assign(patients=members["practice_code"].map(lists))
@@ -331,7 +256,7 @@ def run_real_chapter(
 
     Raises
     ------
-    analysis.indicators.real_inputs.InputProblems
+    analysis.core.datasets.DataError
         Every problem of every file and parameter, one line each
         (:func:`analysis.indicators.real_inputs.read_inputs`).
     """
@@ -356,31 +281,24 @@ def run_real_chapter(
     timings["membership"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    group_year = int(groups.mapping.year)
-    in_year = mapped[(mapped["year"] == group_year) & mapped["in_pcn"]]
-    members = in_year[["practice_code", "pcn_code"]].rename(columns={"pcn_code": "organisation_id"})
-    group_values = groups.values.rename(columns={"group": "indicator_id", "achievement": "value"})
-    variation = rule_trends.within_variation(group_values, members, ["indicator_id"])
-    units = pd.concat(
-        [table_units(table), group_units(group_values, members, variation)], ignore_index=True
-    )
-    levels = org_compare.compare_to_england(units, alpha=alpha, tau2_method=tau2_method)
+    levels, without = _levels(inputs, mapped, alpha=alpha, tau2_method=tau2_method)
     tables["levels"] = levels[LEVEL_COLUMNS]
-    tables["indicator_summary"] = org_compare.indicator_summary(levels)
-    tables["domain_summary"] = org_compare.domain_summary(levels)
-    tables["organisation_profile"] = org_compare.organisation_profile(levels)
-    tables["denominator_sensitivity"] = denominator_sensitivity(
-        units[units["source"] == TABLE_SOURCE], levels, alpha=alpha, tau2_method=tau2_method
-    )
+    tables["indicator_summary"] = real_levels.indicator_summary(levels)
+    tables["domain_summary"] = real_levels.domain_summary(levels)
+    tables["organisation_profile"] = real_levels.organisation_profile(levels)
+    tables["denominator_sensitivity"] = real_levels.denominator_sensitivity(levels, without)
+    members = _members(mapped, groups.year)
+    group_values = practice_values(groups)
+    variation = rule_trends.within_variation(group_values, members, ["indicator_id"])
     timings["levels"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    chars = characteristics(mapped, table, groups.values)
-    judged = levels[levels["family"] != f"{TABLE_SOURCE} prevalence"]
-    associations = org_compare.size_associations(judged, chars, MEASURES, alpha=alpha)
+    chars = characteristics(mapped, table, group_values, groups.year)
+    judged = levels[levels["direction"] != "neutral"]
+    associations = value_associations(judged, chars, MEASURES, alpha=alpha)
     tables["characteristics"] = chars
     tables["associations"] = associations
-    tables["association_summary"] = org_compare.association_summary(associations, list(MEASURES))
+    tables["association_summary"] = association_summary(associations, list(MEASURES))
     timings["associations"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -394,7 +312,7 @@ def run_real_chapter(
     trends = rule_trends.organisation_trends(
         panel, memberships, alpha=alpha, tau2_method=tau2_method
     )
-    sizes = chars[chars["source"] == GROUPS_SOURCE] if group_year == membership_year else None
+    sizes = chars[chars["source"] == GROUPS_SOURCE] if groups.year == membership_year else None
     if sizes is None:
         counts = (
             mapped[(mapped["year"] == membership_year) & mapped["in_pcn"]]
@@ -415,9 +333,7 @@ def run_real_chapter(
     tables["group_variation"] = variation
     timings["trends"] = time.perf_counter() - mark
 
-    tables["files"] = _files_table(
-        structures, table, groups, qof, inputs.table_path, inputs.groups_path
-    )
+    tables["files"] = _files_table(inputs)
     tables["set_aside"] = pd.concat(
         [
             groups.set_aside.assign(source=GROUPS_SOURCE),
@@ -433,22 +349,53 @@ def run_real_chapter(
     return RealChapter({k: label_real(v) for k, v in tables.items()}, timings)
 
 
-def _files_table(structures, table, groups, qof, table_path, groups_path) -> pd.DataFrame:
+def _members(mapped: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The PCN members of one mapping year: ``practice_code``, ``year``, ``organisation_id``."""
+    return st.membership_table(mapped, [year], None)
+
+
+def _levels(
+    inputs: RealInputs, mapped: pd.DataFrame, *, alpha: float, tau2_method: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every PCN against England (the PCN table with approximate denominators, the groups
+    under their year's PCNs), and the PCN table without denominators."""
+    compare = {"alpha": alpha, "tau2_method": tau2_method}
+    sources = {
+        TABLE_SOURCE: real_levels.table_panel(inputs.table),
+        GROUPS_SOURCE: real_levels.groups_panel(
+            inputs.groups, _members(mapped, inputs.groups.year)
+        ),
+    }
+    levels = pd.concat(
+        [
+            real_levels.level_rows(real_levels.compare(panel, **compare), source, tau2_method)
+            for source, panel in sources.items()
+        ],
+        ignore_index=True,
+    )
+    flat = real_levels.table_panel(inputs.table, denominators=False)
+    without = real_levels.level_rows(
+        real_levels.compare(flat, **compare), TABLE_SOURCE, tau2_method
+    )
+    return levels, without
+
+
+def _files_table(inputs: RealInputs) -> pd.DataFrame:
     rows = [
         {"source": "membership", "file": r.file, "year": r.year, "rows": r.practices,
          "layout": r.layout}
-        for r in structures.files.itertuples()
+        for r in inputs.structures.files.itertuples()
     ]  # fmt: skip
-    rows.append(
-        {"source": TABLE_SOURCE, "file": Path(table_path).name, "year": table.mapping.year,
-         "rows": int(table.organisations.shape[0]), "layout": table.mapping.path.name}
-    )  # fmt: skip
-    rows.append(
-        {"source": GROUPS_SOURCE, "file": Path(groups_path).name, "year": groups.mapping.year,
-         "rows": int(groups.values["practice_code"].nunique()), "layout": groups.mapping.path.name}
-    )  # fmt: skip
+    for source, wide, path, count in (
+        (TABLE_SOURCE, inputs.table, inputs.table_path, len(inputs.table.units)),
+        (GROUPS_SOURCE, inputs.groups, inputs.groups_path, len(inputs.groups.units)),
+    ):
+        rows.append(
+            {"source": source, "file": Path(path).name, "year": wide.year, "rows": count,
+             "layout": wide.mapping["path"].name}
+        )  # fmt: skip
     rows += [
         {"source": "qof_totals", "file": r.file, "year": r.year, "rows": r.rows, "layout": r.layout}
-        for r in qof.files.itertuples()
+        for r in inputs.qof.files.itertuples()
     ]
     return pd.DataFrame(rows)

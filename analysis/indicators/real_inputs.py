@@ -1,52 +1,46 @@
 """The REAL networks chapter's inputs: every file read by its layout, every problem at once.
 
-:func:`read_inputs` reads the yearly geography mappings, the organisation-level table, the
-practice-level group table and the QOF practice summaries of the trend years, and checks the
-parameters against what the files hold. It does not stop at the first bad file: each reader's
-message (one line naming the file, the line or row and the column) and each parameter problem
-is collected, and one :class:`InputProblems` lists them all.
-
-``python -m analysis.indicators.real_inputs --parameters JSON`` is the chapter's input check in
-``pipeline.yml`` (``validate:``): the engine runs it before the kernel starts; it exits 0, or 2
-with one line per problem.
+:func:`check_inputs` reads the yearly geography mappings
+(:mod:`~analysis.indicators.structures`), the organisation-level and practice-level wide
+tables (:mod:`~analysis.indicators.widetable`) and the QOF practice summaries of the trend
+years (:mod:`~analysis.indicators.qof`), and checks the parameters against what the files
+hold. It does not stop at the first bad file: every reader's problems (each naming the file,
+the line or row and the column) and every parameter problem go to one
+:class:`~analysis.indicators.contract.Findings`. It is the chapter's input check in
+``pipeline.yml`` (``validate:``, through :mod:`analysis.indicators.validation`, which runs it
+before the kernel starts); :func:`read_inputs` is the same check in the notebook.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.configschema import ConfigError
-from analysis.core import stats
 from analysis.core.datasets import DataError
-from analysis.indicators import organisation_table as ot
-from analysis.indicators import practice_groups as pg
 from analysis.indicators import structures as st
+from analysis.indicators import widetable as wt
+from analysis.indicators.contract import Findings
 from analysis.indicators.qof import QofYears, choose_mapping, file_year, read_qof_years
-from analysis.paths import repo_root
+from analysis.parameters import resolve_path
 
+TAU2_METHODS = ("winsorised", "winsorised_rescaled", "dl", "reml")
+"""Estimators of the between-PCN variance the chapter offers (``tau2_method``)."""
 DEFAULTS = {
     "membership_source": "data/indicators/real/membership",
     "organisation_table": "data/indicators/real/qof_indicators/pcn_data_matrix.csv.gz",
-    "organisation_mapping": "data/indicators/mappings/organisations_pcn_data_matrix.yml",
+    "organisation_mapping": "data/indicators/mappings/wide_pcn_data_matrix.yml",
     "practice_groups": "data/indicators/real/qof_indicators/qof_cvd_groups.csv.gz",
-    "practice_groups_mapping": "data/indicators/mappings/practice_groups_qof_cvd.yml",
+    "practice_groups_mapping": "data/indicators/mappings/wide_qof_cvd_groups.yml",
     "qof_source": "data/indicators/real/qof",
     "membership_year": 2023,
     "trend_years": [2019, 2021],
     "tau2_method": "dl",
 }
 """The chapter's default inputs and the parameters the check needs (as in ``pipeline.yml``)."""
-
-
-class InputProblems(DataError):
-    """One or more input problems, one line each."""
+PATHS = tuple(k for k in DEFAULTS if k.endswith(("source", "table", "groups", "mapping")))
 
 
 @dataclass(frozen=True)
@@ -54,17 +48,11 @@ class RealInputs:
     """Every file of the chapter, read."""
 
     structures: st.StructureYears
-    table: ot.OrganisationTable
-    groups: pg.PracticeGroups
+    table: wt.WideTable
+    groups: wt.WideTable
     qof: QofYears
     table_path: Path
     groups_path: Path
-
-
-def in_project(path: str | os.PathLike) -> Path:
-    """A relative path is relative to the project root (as in ``pipeline.yml``)."""
-    path = Path(path)
-    return path if path.is_absolute() else repo_root() / path
 
 
 def folder_files(folder: str | os.PathLike, pattern: str, parameter: str) -> list[Path]:
@@ -84,99 +72,73 @@ def qof_year_files(folder: str | os.PathLike) -> dict[int, Path]:
     return {file_year(p, choose_mapping(p)): p for p in files}
 
 
-def _attempt(problems: list[str], read):
-    try:
-        return read()
-    except (DataError, ConfigError, ValueError) as err:
-        problems.append(str(err).replace("\n", " "))
+def _table(path: Path, mapping: Path, level: str, findings: Findings) -> wt.WideTable | None:
+    table = findings.attempt(wt.read_wide_table, path, mapping)
+    if table is not None and table.level != level:
+        findings.errors.append(f"{mapping}: level {table.level!r}; the chapter needs {level!r}")
         return None
+    return table
 
 
-def read_inputs(
-    *,
-    membership_source: str | os.PathLike,
-    organisation_table: str | os.PathLike,
-    organisation_mapping: str | os.PathLike,
-    practice_groups: str | os.PathLike,
-    practice_groups_mapping: str | os.PathLike,
-    qof_source: str | os.PathLike,
-    membership_year: int,
-    trend_years: Sequence[int],
-    tau2_method: str = "dl",
-) -> RealInputs:
-    """Read every input and check the parameters against them.
-
-    Raises
-    ------
-    InputProblems
-        Every problem found, one line each: a file that cannot be read or breaks its layout,
-        a mapping file that breaks its schema, a parameter the files cannot satisfy.
-    """
-    problems: list[str] = []
-    if tau2_method not in stats.TAU2_METHODS:
-        problems.append(f"parameter 'tau2_method': {tau2_method!r}; expected {stats.TAU2_METHODS}")
-    files = _attempt(
-        problems,
-        lambda: folder_files(in_project(membership_source), "*.parquet", "membership_source"),
+def check_inputs(parameters: Mapping[str, Any]) -> tuple[RealInputs | None, Findings]:
+    """Read every input and check the parameters against them (missing ones take
+    :data:`DEFAULTS`): the inputs (``None`` when a problem prevents reading them all) and
+    every problem found, one line each: a file that cannot be read or breaks its layout, a
+    mapping file that breaks its schema, a parameter the files cannot satisfy."""
+    given = {k: parameters.get(k, v) for k, v in DEFAULTS.items()}
+    findings = Findings()
+    if given["tau2_method"] not in TAU2_METHODS:
+        findings.errors.append(
+            f"parameter 'tau2_method': {given['tau2_method']!r}; expected one of {TAU2_METHODS}"
+        )
+    path = {k: resolve_path(str(given[k])) for k in PATHS}
+    files = findings.attempt(
+        folder_files, path["membership_source"], "*.parquet", "membership_source"
     )
-    structures = _attempt(problems, lambda: st.read_structure_years(files)) if files else None
-    table_path, groups_path = in_project(organisation_table), in_project(practice_groups)
-    table = _attempt(
-        problems,
-        lambda: ot.read_organisation_table(table_path, in_project(organisation_mapping)),
-    )
-    groups = _attempt(
-        problems,
-        lambda: pg.read_practice_groups(groups_path, in_project(practice_groups_mapping)),
-    )
-    qof_files = _attempt(problems, lambda: qof_year_files(in_project(qof_source))) or {}
+    structures = findings.attempt(st.read_structure_years, files) if files else None
+    table = _table(path["organisation_table"], path["organisation_mapping"], "organisation",
+                   findings)  # fmt: skip
+    groups = _table(path["practice_groups"], path["practice_groups_mapping"], "practice", findings)
+    qof_files = findings.attempt(qof_year_files, path["qof_source"]) or {}
     years = sorted(int(y) for y in structures.files["year"]) if structures else []
+    membership_year, trend_years = int(given["membership_year"]), list(given["trend_years"])
     if structures and membership_year not in years:
-        problems.append(
+        findings.errors.append(
             f"parameter 'membership_year': {membership_year} has no mapping file; files: {years}"
         )
     missing = [y for y in trend_years if y not in qof_files or (structures and y not in years)]
     if (qof_files and missing) or len(trend_years) < 2:
-        problems.append(
-            f"parameter 'trend_years': {list(trend_years)} needs two or more years with both a "
+        findings.errors.append(
+            f"parameter 'trend_years': {trend_years} needs two or more years with both a "
             f"QOF summary ({sorted(qof_files)}) and a mapping file ({years}); missing {missing}"
         )
     qof = None
     if qof_files and not missing and len(trend_years) >= 2:
-        qof = _attempt(
-            problems, lambda: read_qof_years([qof_files[y] for y in sorted(trend_years)])
+        qof = findings.attempt(read_qof_years, [qof_files[y] for y in sorted(trend_years)])
+    if groups and structures and groups.year not in years:
+        findings.errors.append(
+            f"{groups.mapping['path']}: year {groups.year} has no mapping file in parameter "
+            f"'membership_source' ({years}); its practices cannot be placed in PCNs"
         )
-    if groups and structures and groups.mapping.year not in years:
-        problems.append(
-            f"{groups.mapping.path}: year {groups.mapping.year} has no mapping file in "
-            f"parameter 'membership_source' ({years}); its practices cannot be placed in PCNs"
-        )
-    if problems:
-        raise InputProblems(f"{len(problems)} input problem(s):\n  " + "\n  ".join(problems))
-    return RealInputs(structures, table, groups, qof, table_path, groups_path)
+    for wide in (table, groups):
+        for row in wide.set_aside.itertuples() if wide is not None else ():
+            findings.notices.append(f"{wide.source}: {row.what}: set aside, {row.reason}")
+    if findings.errors or None in (structures, table, groups, qof):
+        return None, findings
+    chosen = (structures, table, groups, qof)
+    return RealInputs(*chosen, path["organisation_table"], path["practice_groups"]), findings
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Check a run's inputs: exit 0, or print every problem (one line each) and exit 2."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--notebook", default="networks_real", help="for messages")
-    parser.add_argument("--parameters", default="{}", help="the run's parameters as JSON")
-    args = parser.parse_args(argv)
-    try:
-        given: dict[str, Any] = json.loads(args.parameters)
-    except json.JSONDecodeError as err:
-        print(f"error: --parameters: not JSON ({err})", file=sys.stderr)
-        return 2
-    wanted = {k: given.get(k, v) for k, v in DEFAULTS.items()}
-    try:
-        read_inputs(**wanted)
-    except InputProblems as err:
-        print(str(err), file=sys.stderr)
-        return 2
-    return 0
+def read_inputs(**parameters: Any) -> RealInputs:
+    """:func:`check_inputs`, raising one :class:`~analysis.core.datasets.DataError` that
+    lists every problem (one line each)."""
+    inputs, findings = check_inputs(parameters)
+    findings.raise_errors("notebook 'networks_real', its REAL files")
+    assert inputs is not None  # no problem was found, so every input was read
+    return inputs
 
 
-if __name__ == "__main__":
-    from analysis.errors import run_main
-
-    raise SystemExit(run_main(main))
+def check(parameters: Mapping[str, Any]) -> tuple[Findings, str]:
+    """The chapter's input check for :mod:`analysis.indicators.validation`: findings, and
+    what the inputs are."""
+    return check_inputs(parameters)[1], "its REAL files"

@@ -17,6 +17,8 @@ from analysis.core.sentences import Sentences
 from analysis.indicators.real_chapter import GROUPS_SOURCE, TABLE_SOURCE, TOTAL
 
 PCT = ".1%"
+SMALL_PCT = ".2%"
+"""Shares that may be a small fraction of a per cent (a PCN class among tens of thousands)."""
 
 
 def plural(count: object, one: str, many: str) -> str:
@@ -83,8 +85,11 @@ def _membership(said: Sentences, tables: Mapping[str, pd.DataFrame]) -> None:
 
 def _levels(said: Sentences, tables: Mapping[str, pd.DataFrame]) -> None:
     domains = tables["domain_summary"]
-    first = tables["indicator_summary"]["indicator_id"].iloc[0]
-    method = said.cite("indicator_summary", "tau2_method", indicator_id=first)
+    first = tables["indicator_summary"].iloc[0]
+    method = said.cite(
+        "indicator_summary", "tau2_method", source=first["source"],
+        indicator_id=first["indicator_id"],
+    )  # fmt: skip
     for key, family, what in (
         ("levels_table", f"{TABLE_SOURCE} achievement",
          "QOF achievement indicators of the PCN table"),
@@ -105,8 +110,8 @@ def _levels(said: Sentences, tables: Mapping[str, pd.DataFrame]) -> None:
             "and Benjamini-Hochberg over the family; 95% limits with sampling variance only "
             "(unadjusted) would have put {outside} ({share_outside}) outside.",
             indicators=cite("indicators"), better=cite("better", ","),
-            comparisons=cite("comparisons", ","), share_better=cite("share_better", PCT),
-            worse=cite("worse", ","), share_worse=cite("share_worse", PCT), method=method,
+            comparisons=cite("comparisons", ","), share_better=cite("share_better", SMALL_PCT),
+            worse=cite("worse", ","), share_worse=cite("share_worse", SMALL_PCT), method=method,
             outside=cite("outside_sampling_only", ","),
             share_outside=cite("share_outside_sampling_only", PCT),
         )  # fmt: skip
@@ -122,7 +127,7 @@ def _levels(said: Sentences, tables: Mapping[str, pd.DataFrame]) -> None:
 
             worse = {
                 "worst": at(worst["domain"], "domain"),
-                "worst_share": at(worst["domain"], "share_worse", PCT),
+                "worst_share": at(worst["domain"], "share_worse", SMALL_PCT),
                 "worst_n": at(worst["domain"], "comparisons", ","),
             }
             text = (
@@ -135,7 +140,7 @@ def _levels(said: Sentences, tables: Mapping[str, pd.DataFrame]) -> None:
                     text + " and the largest share better in {best} ({best_share} of {best_n}).",
                     **worse,
                     best=at(best["domain"], "domain"),
-                    best_share=at(best["domain"], "share_better", PCT),
+                    best_share=at(best["domain"], "share_better", SMALL_PCT),
                     best_n=at(best["domain"], "comparisons", ","),
                 )
             else:

@@ -33,8 +33,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.core import stats
+from analysis.indicators.associations import simple_regression
 from analysis.indicators.mixed import fit_random_intercept
-from analysis.indicators.org_compare import simple_regression
 
 RULES = {
     "fixed": "membership of one year in every year, pooled",

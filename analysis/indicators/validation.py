@@ -1,25 +1,33 @@
-"""Every input problem of a quality-indicator run, found in one pass before the run starts.
+"""Every input problem of a run, found in one pass before the run starts: the strand's check.
 
-:func:`check_run` reads the run's data source (catalogue, observations, membership,
-organisations, ``panel.yml``, ``england.csv``) and checks its parameters against the data,
-collecting every problem rather than stopping at the first. ``compendium run`` calls it as a
-command before the notebook's kernel starts (``validate:`` in ``pipeline.yml``), so a user
-reads every problem of a run in one message; the notebook calls :func:`prepare_run` in its
-first cells, so a run by hand stops with the same message.
+Each chapter of the strand has one input check (:data:`CHECKS`, by notebook): a function
+that reads every file the run would read and checks the run's parameters against the data,
+collecting every problem (and every notice: what is set aside) in one
+:class:`~analysis.indicators.contract.Findings` rather than stopping at the first.
+``compendium run`` calls ``python -m analysis.indicators.validation --notebook NAME
+--parameters JSON`` before the notebook's kernel starts (``validate:`` in ``pipeline.yml``),
+so a user reads every problem of a run in one message; the notebooks call the same checks in
+their first cells (:func:`prepare_run`, :func:`analysis.indicators.real_inputs.read_inputs`),
+so a run by hand stops with the same message.
+
+:func:`check_run` is the quality-indicator chapter's: the data source (catalogue,
+observations, membership, organisations, ``panel.yml``, ``england.csv``) and the selection.
 
 ``python -m analysis.indicators.validation --parameters '{"data_source": "mydata/smoking"}'``
-prints the notices (what is set aside) and exits 0, or prints every problem and exits 2.
+prints the notices and exits 0, or prints every problem and exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from analysis.core.datasets import DataError
 from analysis.indicators.contract import Findings
 from analysis.indicators.panel import Panel, load_panel
 from analysis.indicators.selection import METHOD_CHOICES, Selection, select, with_methods
@@ -87,10 +95,32 @@ def prepare_run(**parameters: Any) -> tuple[Panel, Selection]:
     return panel, selection
 
 
+def check_quality_indicators(parameters: Mapping[str, Any]) -> tuple[Findings, str]:
+    """The quality-indicator chapter's check: findings, and what the data source is."""
+    where = source_path(parameters) or "the stored synthetic panel"
+    return check_run(parameters)[2], f"data source {where}"
+
+
+CHECKS = {
+    "quality_indicators": "analysis.indicators.validation:check_quality_indicators",
+    "networks_real": "analysis.indicators.real_inputs:check",
+}
+"""Each notebook's input check (``module:function``, imported when that notebook is checked):
+``parameters -> (Findings, what the inputs are)``."""
+
+
+def checker(notebook: str) -> Callable[[Mapping[str, Any]], tuple[Findings, str]]:
+    """The input check of ``notebook`` (:data:`CHECKS`); a one-line error naming the known."""
+    if notebook not in CHECKS:
+        raise DataError(f"--notebook {notebook!r}: no input check; known: {sorted(CHECKS)}")
+    module, _, name = CHECKS[notebook].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Check a run's inputs: notices on stdout and exit 0, or every problem and exit 2."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--notebook", default="quality_indicators", help="for messages")
+    parser.add_argument("--notebook", default="quality_indicators", help="whose check to run")
     parser.add_argument("--parameters", default="{}", help="the run's parameters as JSON")
     args = parser.parse_args(argv)
     try:
@@ -98,9 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     except json.JSONDecodeError as err:
         print(f"error: --parameters: not JSON ({err})", file=sys.stderr)
         return 2
-    _, _, findings = check_run(parameters)
-    where = source_path(parameters) or "the stored synthetic panel"
-    findings.raise_errors(f"notebook {args.notebook!r}, data source {where}")
+    findings, what = checker(args.notebook)(parameters)
+    findings.raise_errors(f"notebook {args.notebook!r}, {what}")
     for notice in findings.notices:
         print(f"note: {notice}")
     return 0

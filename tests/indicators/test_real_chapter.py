@@ -6,6 +6,8 @@ written tables) is in tests/e2e/test_real_chapter_build.py.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,74 +15,113 @@ import statsmodels.api as sm
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
-from analysis.indicators import org_compare, real_chapter, rule_trends, turnover
+from analysis.errors import run_main
+from analysis.indicators import real_chapter, real_levels, rule_trends, turnover
 from analysis.indicators import real_figures as figs
 from analysis.indicators import structures as st
+from analysis.indicators import widetable as wt
+from analysis.indicators.associations import simple_regression
+from analysis.paths import repo_root
+
+PCN_MAPPING = """level: organisation
+unit: PCN_CODE
+year: 2021
+exclude: [U]
+missing: [NA]
+indicators:
+  - {prefix: ACHV_, domain: achievement, distribution: binomial, higher_is_better: true}
+  - {prefix: PREV_, domain: prevalence, distribution: binomial, higher_is_better: null}
+characteristics: {list_size: POP}
+"""
 
 
-def _units(rng: np.random.Generator, indicators: int, organisations: int) -> pd.DataFrame:
-    rows = []
-    for i in range(indicators):
-        v = rng.uniform(0.0005, 0.004, organisations)
-        y = 0.7 + rng.normal(0, 0.05, organisations) + rng.normal(0, np.sqrt(v))
-        y[:2] += (0.4, -0.4)  # two planted outliers beyond the between-organisation spread
-        rows.append(
-            pd.DataFrame(
-                {
-                    "source": "s",
-                    "family": "s achievement",
-                    "indicator_id": f"X{i:03d}",
-                    "domain": "X" if i % 2 else "Y",
-                    "direction": "lower" if i == 0 else "higher",
-                    "organisation_id": [f"O{j}" for j in range(organisations)],
-                    "value": y,
-                    "variance": v,
-                    "size": 1 / v,
-                    "england": 0.7,
-                }
-            )
-        )
-    return pd.concat(rows, ignore_index=True)
+def _pcn_table(tmp_path, rng: np.random.Generator, organisations: int = 80) -> dict:
+    """A small PCN table (two achievement indicators, one register, a no-PCN row U) written
+    as CSV with its mapping, and the columns drawn."""
+    codes = ["U", *(f"P{i:03d}" for i in range(organisations))]
+    n = len(codes)
+    columns = {
+        "PCN_CODE": codes,
+        "POP": rng.integers(20_000, 90_000, n),
+        "PREV_AF": rng.uniform(0.01, 0.03, n),
+        "ACHV_AF006": np.clip(0.85 + rng.normal(0, 0.04, n), 0, 1),
+        "ACHV_XY001": np.clip(0.6 + rng.normal(0, 0.08, n), 0, 1),  # no XY register
+    }
+    columns["ACHV_AF006"][1:3] = (0.2, 0.999)  # two planted outliers beyond the spread
+    frame = pd.DataFrame(columns)
+    (tmp_path / "pcn.csv").write_text(frame.to_csv(index=False))
+    (tmp_path / "wide_pcn.yml").write_text(PCN_MAPPING)
+    return columns
 
 
-def test_levels_use_the_dersimonian_laird_variance_and_bh_as_statsmodels_computes_them():
-    units = _units(np.random.default_rng(1), 3, 60)
-    out = org_compare.compare_to_england(units, alpha=0.05, tau2_method="dl")
-    for _, group in out.groupby("indicator_id"):
-        reference = combine_effects(group["value"], group["variance"], method_re="dl")
-        assert group["tau2"].iloc[0] == pytest.approx(reference.tau2, rel=1e-10)
-        z = (group["value"] - 0.7) / np.sqrt(group["variance"] + reference.tau2)
-        assert np.allclose(group["z"], z)
-    assert np.allclose(out["p_bh"], multipletests(out["p"], method="fdr_bh")[1])
-    significant = out["p_bh"] < 0.05
-    above = out["value"] > 0.7
-    lower_better = out["direction"] == "lower"
+def test_pcn_levels_are_the_generic_analysis_with_dersimonian_laird_and_bh_per_family(tmp_path):
+    drawn = _pcn_table(tmp_path, np.random.default_rng(1))
+    wide = wt.read_wide_table(tmp_path / "pcn.csv", tmp_path / "wide_pcn.yml")
+    results = real_levels.compare(real_levels.table_panel(wide), alpha=0.05, tau2_method="dl")
+    levels = real_levels.level_rows(results, "pcn_table", "dl")
+    assert set(levels["organisation_id"]) == {f"P{i:03d}" for i in range(80)}  # U is England's
+    pop, prev = drawn["POP"].astype(float), drawn["PREV_AF"]
+    registers = {"AF006": prev * pop, "XY001": pop, "AF": pop}  # a register, or the population
+    values = {"AF006": drawn["ACHV_AF006"], "XY001": drawn["ACHV_XY001"], "AF": prev}
+    for indicator, n in registers.items():
+        y = values[indicator]
+        england = np.sum(y * n) / np.sum(n)  # every row, U included
+        part = levels[levels["indicator_id"] == indicator]
+        v = england * (1 - england) / n[1:]  # sampling variance under England's rate
+        reference = combine_effects(y[1:], v, method_re="dl")
+        assert part["england"].iloc[0] == pytest.approx(england, rel=1e-12)
+        assert part["tau2"].iloc[0] == pytest.approx(reference.tau2, rel=1e-9)
+        np.testing.assert_allclose(part["z"], (y[1:] - england) / np.sqrt(v + reference.tau2))
+        np.testing.assert_allclose(part["z_sampling"], (y[1:] - england) / np.sqrt(v))
+    for _, part in levels.groupby("family"):  # BH within each family (domain)
+        assert np.allclose(part["p_bh"], multipletests(part["p"], method="fdr_bh")[1])
+    achievement = levels[levels["family"] == "pcn_table achievement"]
+    significant = achievement["p_bh"] < 0.05
     expected = np.where(
-        significant, np.where(above ^ lower_better, "better", "worse"), "not different"
-    )
-    assert (out["classification"] == expected).all()
-    assert (out["classification"] != "not different").any()
+        significant, np.where(achievement["value"] > achievement["england"], "better", "worse"),
+        "not different",
+    )  # fmt: skip
+    assert (achievement["classification"] == expected).all()
+    assert set(achievement.loc[achievement["classification"] == "worse", "organisation_id"]) >= {
+        "P000"
+    }
+    prevalence = levels[levels["family"] == "pcn_table prevalence"]
+    assert set(prevalence["classification"]) <= {"higher", "lower", "not different"}
+    assert (levels["domain"].isin(["AF", "XY"])).all()  # the clinical area: letters of the id
     # the sampling-only classification ignores tau2 and flags far more
-    assert (out["classification_sampling"] != "not different").sum() > significant.sum()
+    assert (achievement["classification_sampling"] != "not different").sum() > significant.sum()
 
 
-def test_summaries_count_what_the_comparison_says():
-    out = org_compare.compare_to_england(_units(np.random.default_rng(2), 4, 50))
-    summary = org_compare.domain_summary(out).set_index("domain")
-    for domain in ("X", "Y"):
-        part = out[out["domain"] == domain]
-        assert summary.loc[domain, "comparisons"] == len(part)
-        assert summary.loc[domain, "worse"] == (part["classification"] == "worse").sum()
-    assert summary.loc["all", "comparisons"] == len(out)
-    per_indicator = org_compare.indicator_summary(out)
-    assert per_indicator[["better", "not different", "worse"]].sum().sum() == len(out)
+def test_summaries_count_what_the_comparison_says(tmp_path):
+    _pcn_table(tmp_path, np.random.default_rng(2))
+    wide = wt.read_wide_table(tmp_path / "pcn.csv", tmp_path / "wide_pcn.yml")
+    results = real_levels.compare(real_levels.table_panel(wide), alpha=0.05, tau2_method="dl")
+    out = real_levels.level_rows(results, "pcn_table", "dl")
+    summary = real_levels.domain_summary(out).set_index(["family", "domain"])
+    for (family, domain), part in out.groupby(["family", "domain"]):
+        assert summary.loc[(family, domain), "comparisons"] == len(part)
+        assert summary.loc[(family, domain), "worse"] == (part["classification"] == "worse").sum()
+    assert summary.loc[("pcn_table achievement", "all"), "comparisons"] == 160
+    per_indicator = real_levels.indicator_summary(out)
+    classes = ["better", "not different", "worse", "higher", "lower"]
+    assert per_indicator[classes].sum().sum() == len(out)
+    without = real_levels.level_rows(
+        real_levels.compare(
+            real_levels.table_panel(wide, denominators=False), alpha=0.05, tau2_method="dl"
+        ),
+        "pcn_table", "dl",
+    )  # fmt: skip
+    sensitivity = real_levels.denominator_sensitivity(out, without).set_index("family")
+    joined = out.merge(without, on=["indicator_id", "organisation_id"], suffixes=("", "_none"))
+    changed = (joined["classification"] != joined["classification_none"]).groupby(joined["family"])
+    assert sensitivity["changed_class"].to_dict() == changed.sum().to_dict()
 
 
 def test_simple_regression_matches_statsmodels_hc1():
     rng = np.random.default_rng(3)
     x = rng.normal(size=80)
     y = 0.3 * x + rng.normal(size=80) * (1 + np.abs(x))
-    slope, se, p = org_compare.simple_regression(x, y)
+    slope, se, p = simple_regression(x, y)
     fit = sm.OLS(y, sm.add_constant(x)).fit(cov_type="HC1")
     assert slope == pytest.approx(fit.params[1], rel=1e-10)
     assert se == pytest.approx(fit.bse[1], rel=1e-10)
@@ -176,16 +217,39 @@ def test_turnover_counts_a_hand_worked_move():
     assert turnover.turnover_summary(frame).loc[0, "moved"] == 1
 
 
-def test_group_units_are_member_means_with_within_variance_over_n():
-    values = pd.DataFrame(
-        {"practice_code": list("ABCDE"), "indicator_id": "AF", "value": [90.0, 100, 80, 70, 60]}
+GROUPS_MAPPING = """level: practice
+unit: Practice.Code
+year: 2023
+missing: [NA]
+ignore_columns: [""]
+indicators:
+  - {columns: 'Achievement_{id}', ids: [AF], domain: achievement, distribution: continuous,
+     higher_is_better: true, scale: percent}
+"""
+
+
+def test_group_levels_are_member_means_against_the_spread_between_and_within_pcns(tmp_path):
+    (tmp_path / "groups.csv").write_text(
+        '"","Practice.Code","Achievement_AF"\n"1","A00001",90\n"2","A00002",100\n'
+        '"3","A00003",80\n"4","A00004",70\n"5","A00005",60\n'
     )
-    members = pd.DataFrame({"practice_code": list("ABCD"), "organisation_id": ["X", "X", "Y", "Y"]})
-    variation = pd.DataFrame({"indicator_id": ["AF"], "within_sd": [10.0]})
-    units = real_chapter.group_units(values, members, variation).set_index("organisation_id")
-    assert units.loc["X", "value"] == 95 and units.loc["Y", "value"] == 75
-    assert units.loc["X", "variance"] == 50 and units.loc["X", "size"] == 2
-    assert (units["england"] == 80).all()  # every practice, E (in no PCN) included
+    (tmp_path / "wide_groups.yml").write_text(GROUPS_MAPPING)
+    wide = wt.read_wide_table(tmp_path / "groups.csv", tmp_path / "wide_groups.yml")
+    members = pd.DataFrame(
+        {"practice_code": ["A00001", "A00002", "A00003", "A00004"], "year": 2023,
+         "organisation_id": ["X", "X", "Y", "Y"]}
+    )  # fmt: skip
+    panel = real_levels.groups_panel(wide, members)
+    levels = real_levels.level_rows(
+        real_levels.compare(panel, alpha=0.05, tau2_method="dl"), "cvd_groups", "dl"
+    ).set_index("organisation_id")
+    assert levels.loc["X", "value"] == 95 and levels.loc["Y", "value"] == 75
+    assert (levels["england"] == 80).all()  # every practice, A00005 (in no PCN) included
+    # within PCNs: (5^2 + 5^2 + 5^2 + 5^2) / (5 practices - 3 groups) = 50; over 2 members
+    assert levels.loc["X", "variance"] == pytest.approx(25) and levels.loc["X", "size"] == 2
+    # between PCNs, DerSimonian-Laird with equal variances: the means' variance less theirs
+    assert levels["tau2"].iloc[0] == pytest.approx(np.var([95, 75], ddof=1) - 25)
+    assert levels.loc["X", "z"] == pytest.approx(15 / np.sqrt(25 + 175))
 
 
 def test_membership_rules_on_the_stored_mappings_give_what_the_files_say():
@@ -198,10 +262,45 @@ def test_membership_rules_on_the_stored_mappings_give_what_the_files_say():
     assert not own.duplicated(["practice_code", "year"]).any()
 
 
+def _levels(rng: np.random.Generator, indicators: int, organisations: int) -> pd.DataFrame:
+    """A table of comparisons in the chapter's columns, two planted outliers per indicator."""
+    rows = []
+    for i in range(indicators):
+        v = rng.uniform(0.0005, 0.004, organisations)
+        y = 0.7 + rng.normal(0, 0.05, organisations) + rng.normal(0, np.sqrt(v))
+        y[:2] += (0.4, -0.4)
+        z = (y - 0.7) / np.sqrt(v + 0.05**2)
+        worse, better = z < -3.5, z > 3.5
+        rows.append(
+            pd.DataFrame(
+                {
+                    "source": "s",
+                    "family": "s achievement",
+                    "indicator_id": f"X{i:03d}",
+                    "domain": "X" if i % 2 else "Y",
+                    "direction": "higher",
+                    "organisation_id": [f"O{j}" for j in range(organisations)],
+                    "value": y,
+                    "variance": v,
+                    "size": 1 / v,
+                    "england": 0.7,
+                    "tau2": 0.05**2,
+                    "tau2_method": "DerSimonian-Laird",
+                    "z": z,
+                    "classification": np.where(
+                        worse, "worse", np.where(better, "better", "not different")
+                    ),
+                    "classification_sampling": "worse",
+                    "sampling_share": 0.5,
+                }
+            )  # fmt: skip
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
 def test_funnel_grid_and_summary_stay_bounded_at_1300_organisations_and_50_indicators():
-    units = _units(np.random.default_rng(5), 50, 1300)
-    out = org_compare.compare_to_england(units)
-    summary = org_compare.indicator_summary(out)
+    out = _levels(np.random.default_rng(5), 50, 1300)
+    summary = real_levels.indicator_summary(out)
     fig = figs.funnel_grid(out, summary, "s achievement", columns=7, label=1)
     assert len(fig.axes) == 1  # one drawing area, whatever the number of indicators
     width, height = fig.get_size_inches()
@@ -215,62 +314,80 @@ def test_funnel_grid_and_summary_stay_bounded_at_1300_organisations_and_50_indic
     assert len(fig.axes[0].texts) <= 50 + 2 * 50  # a title and at most two names per indicator
     assert {"O0", "O1"} <= named  # the planted outliers are named
     figs.plt.close(fig)
-    fig = figs.summary_figure(org_compare.domain_summary(out))
+    fig = figs.summary_figure(real_levels.domain_summary(out))
     assert len(fig.axes[0].get_yticks()) == 2  # one row per domain, not per organisation
     figs.plt.close(fig)
 
 
 def test_bad_parameters_are_named(tmp_path):
-    from analysis.indicators import organisation_table as ot
-    from analysis.indicators import practice_groups as pg
+    from analysis.indicators.real_inputs import DEFAULTS, folder_files
 
-    files = {
-        "membership_source": st.stored_files()[0].parent,
-        "organisation_table": ot.stored_file(),
-        "organisation_mapping": ot.stored_mapping(),
-        "practice_groups": pg.stored_file(),
-        "practice_groups_mapping": pg.stored_mapping(),
-        "qof_source": st.stored_files()[0].parent.parent / "qof",
-    }
     with pytest.raises(ValueError) as err:  # one run, every problem named
-        real_chapter.run_real_chapter(**files, membership_year=2018, tau2_method="mean")
+        real_chapter.run_real_chapter(**{**DEFAULTS, "membership_year": 2018, "tau2_method": "m"})
     message = str(err.value)
-    assert message.startswith("2 input problem(s):")
+    assert "2 problem(s) found before the analysis:" in message.splitlines()[0]
     assert "parameter 'membership_year': 2018 has no mapping file" in message
-    assert "parameter 'tau2_method': 'mean'" in message
-    from analysis.indicators.real_inputs import folder_files
-
+    assert "parameter 'tau2_method': 'm'" in message
     with pytest.raises(ValueError, match="parameter 'membership_source': .* is not a folder"):
         folder_files(tmp_path / "none", "*.parquet", "membership_source")
 
 
-def test_every_input_problem_is_reported_at_once(tmp_path):
-    from analysis.indicators import organisation_table as ot
-    from analysis.indicators import practice_groups as pg
-    from analysis.indicators import real_inputs
+def test_every_input_problem_is_reported_at_once_by_the_strands_validation_command(tmp_path):
+    from analysis.indicators import real_inputs, validation
 
     folder = tmp_path / "membership"
     folder.mkdir()
     for path in st.stored_files():
         (folder / path.name).write_bytes(path.read_bytes())
     (folder / "structures_2024_2025.parquet").write_text("not parquet\n")
-    mapping = tmp_path / "practice_groups_x.yml"
-    mapping.write_text(pg.stored_mapping().read_text().replace("scale: percent", "scale: per cent"))
+    stored_mapping = real_inputs.DEFAULTS["practice_groups_mapping"]
+    mapping = tmp_path / "wide_x.yml"
+    text = (repo_root() / stored_mapping).read_text()
+    mapping.write_text(text.replace("scale: percent", "scale: per cent"))
     parameters = {
-        **real_inputs.DEFAULTS,
         "membership_source": str(folder),
         "practice_groups_mapping": str(mapping),
         "trend_years": [2020, 2021],
         "tau2_method": "mean",
     }
-    with pytest.raises(real_inputs.InputProblems) as err:
-        real_inputs.read_inputs(**parameters)
-    lines = str(err.value).splitlines()
-    assert lines[0] == "4 input problem(s):"
-    assert lines[1].strip().startswith("parameter 'tau2_method': 'mean'")
-    assert "structures_2024_2025.parquet: not a readable Parquet file" in lines[2]
-    assert "practice_groups_x.yml:12: scale: expected one of percent, proportion" in lines[3]
-    assert "parameter 'trend_years': [2020, 2021] needs" in lines[4]
-    assert ot.stored_file().exists()  # nothing was written or moved
-    code = real_inputs.main(["--parameters", __import__("json").dumps(parameters)])
-    assert code == 2
+    inputs, findings = real_inputs.check_inputs(parameters)
+    assert inputs is None
+    lines = findings.errors
+    assert len(lines) == 4
+    assert lines[0].startswith("parameter 'tau2_method': 'mean'")
+    assert "structures_2024_2025.parquet: not a Parquet file" in lines[1]
+    assert "wide_x.yml:26: indicators[0].scale: expected one of proportion, percent" in lines[2]
+    assert "parameter 'trend_years': [2020, 2021] needs" in lines[3]
+    assert (repo_root() / real_inputs.DEFAULTS["organisation_table"]).exists()  # nothing moved
+    said: list[str] = []
+    argv = ["--notebook", "networks_real", "--parameters", json.dumps(parameters)]
+    assert run_main(validation.main, argv, write=said.append) == 2
+    assert said[0].count("\n  ") == 4 and "Traceback" not in said[0]  # the same four lines
+
+
+def test_the_generic_analysis_at_real_scale_every_pcn_on_every_indicator():
+    """The stored PCN table of QOF 2021-22 (REAL, derived): every PCN on all 70 indicators,
+    tau2 and z per indicator against statsmodels, BH per family against multipletests."""
+    data = repo_root() / "data" / "indicators"
+    path = data / "real" / "qof_indicators" / "pcn_data_matrix.csv.gz"
+    wide = wt.read_wide_table(path, data / "mappings" / "wide_pcn_data_matrix.yml")
+    panel = real_levels.table_panel(wide)
+    levels = real_levels.level_rows(
+        real_levels.compare(panel, alpha=0.05, tau2_method="dl"), "pcn_table", "dl"
+    )
+    raw = pd.read_csv(path, na_values=["NA"], keep_default_na=False)
+    pcns = raw[raw["PCN_CODE"] != "U"]
+    achievement = [c for c in raw.columns if c.startswith("QOF_ACHV_")]
+    prevalence = [c for c in raw.columns if c.startswith("QOF_PREV_")]
+    assert (len(pcns), len(achievement), len(prevalence)) == (1263, 49, 21)
+    counts = levels.groupby("family").size()
+    assert counts["pcn_table achievement"] == pcns[achievement].notna().sum().sum()
+    assert counts["pcn_table prevalence"] == pcns[prevalence].notna().sum().sum()
+    for indicator, part in levels.groupby("indicator_id"):
+        national = part["england"].iloc[0]
+        value, v = part["value"].to_numpy(), national * (1 - national) / part["size"].to_numpy()
+        reference = combine_effects(value, v, method_re="dl").tau2
+        assert part["tau2"].iloc[0] == pytest.approx(reference, rel=1e-8), indicator
+        np.testing.assert_allclose(part["z"], (value - national) / np.sqrt(v + reference))
+    for _, part in levels.groupby("family"):
+        np.testing.assert_allclose(part["p_bh"], multipletests(part["p"], method="fdr_bh")[1])

@@ -21,9 +21,15 @@ from analysis.configschema import ConfigError
 from analysis.core import catalogue
 from analysis.core.datasets import DataError
 from analysis.files import sha256_file
-from analysis.indicators import organisation_table as ot
-from analysis.indicators import practice_groups as pg
+from analysis.indicators import real_levels
 from analysis.indicators import structures as st
+from analysis.indicators import widetable as wt
+from analysis.indicators.panel import indicators_dir
+
+PCN_TABLE = indicators_dir() / "real/qof_indicators/pcn_data_matrix.csv.gz"
+PCN_MAPPING = indicators_dir() / "mappings/wide_pcn_data_matrix.yml"
+CVD_TABLE = indicators_dir() / "real/qof_indicators/qof_cvd_groups.csv.gz"
+CVD_MAPPING = indicators_dir() / "mappings/wide_qof_cvd_groups.yml"
 
 DERIVED = ("indicators/real/membership/", "indicators/real/qof_indicators/")
 REPOSITORIES = {
@@ -73,7 +79,7 @@ def test_the_derived_files_are_catalogued_with_their_provenance():
 def test_cvd_year_is_said_to_be_inferred():
     ds = next(d for d in _entries().values() if "cvd" in d.path)
     assert "not stated" in ds.source and "inferred" in ds.source
-    assert "inferred" in pg.read_mapping(pg.stored_mapping()).year_basis
+    assert "inferred" in wt.read_mapping(CVD_MAPPING)["year_basis"]
 
 
 # --------------------------------------------------------------------------- structures
@@ -150,7 +156,7 @@ def test_a_file_that_is_not_parquet_is_refused_in_one_line(tmp_path):
     with pytest.raises(DataError) as err:
         st.read_structures(fake)
     message = str(err.value)
-    assert message.startswith(f"{fake}: not a readable Parquet file") and "\n" not in message
+    assert message.startswith(f"{fake}: not a Parquet file") and "\n" not in message
 
 
 def test_bad_rows_are_reported_together_with_rows_and_columns(tmp_path):
@@ -162,7 +168,7 @@ def test_bad_rows_are_reported_together_with_rows_and_columns(tmp_path):
         st.read_structures(path)
     message = str(err.value)
     assert "\n" not in message and "4 problem(s)" in message
-    assert "'PRACTICE_CODE': missing on row(s) 4" in message
+    assert "'PRACTICE_CODE': missing practice code on row(s) 4" in message
     assert "malformed practice code on row(s) 3" in message
     assert "practice listed twice (in two PCNs or repeated) on row(s) 1, 2" in message
     assert "'PCN_ODS_CODE': missing PCN code on row(s) 4" in message
@@ -203,31 +209,37 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def test_cvd_groups_load_long_with_what_was_set_aside():
-    raw = _csv_rows(pg.stored_file())
-    groups = pg.read_practice_groups(pg.stored_file(), pg.stored_mapping())
-    pg.CVD_GROUPS_SCHEMA.validate(groups.values)
-    values = groups.values
+    raw = _csv_rows(CVD_TABLE)
+    groups = wt.read_wide_table(CVD_TABLE, CVD_MAPPING)
+    wt.WIDE_VALUES_SCHEMA.validate(groups.values)
+    values = groups.values.dropna(subset=["value"])
     for group in ("AF", "HYP", "CHOL"):
         column = f"Achievement_{group}"
         expected = [float(r[column]) for r in raw if r[column] != "NA"]
-        got = values.loc[values["group"] == group, "achievement"]
+        got = values.loc[values["indicator_id"] == group, "value"]
         assert len(got) == len(expected) and got.sum() == pytest.approx(sum(expected), rel=1e-12)
-    assert "LVSD" not in set(values["group"])  # no achievement published for LVSD
+        sizes = [r[f"List.Size_{group}"] for r in raw if r[column] != "NA"]
+        listed = values.loc[values["indicator_id"] == group, "list_size"]
+        assert listed.sum() == sum(float(x) for x in sizes if x != "NA")
+        assert listed.isna().sum() == sizes.count("NA")
+    assert "LVSD" not in set(values["indicator_id"])  # no achievement published for LVSD
     aside = groups.set_aside.set_index("column")
     assert aside.loc["Achievement_LVSD", "rows"] == 6267
+    assert {"Prevalence_BP", "Prevalence_CHOL", "List.Size_LVSD"} <= set(aside.index)
     assert groups.set_aside.iloc[0]["reason"].endswith("(line(s) 6269)")
-    assert values["practice_code"].nunique() == 6267
+    assert values["unit"].nunique() == 6267 and groups.year == 2023
 
 
 def _cvd_file(tmp_path: Path, rows: list[str]) -> Path:
     header = '"","Practice.Code","Achievement_AF","Prevalence_AF","List.Size_AF"'
     path = tmp_path / "groups.csv"
     path.write_text("\n".join([header, *rows]) + "\n")
-    mapping = tmp_path / "practice_groups_test.yml"
+    mapping = tmp_path / "wide_test.yml"
     mapping.write_text(
-        "layout: test\nyear: 2023\npractice_code: Practice.Code\ngroups: [AF]\n"
-        "measures: {achievement: 'Achievement_{group}', prevalence: 'Prevalence_{group}',"
-        " list_size: 'List.Size_{group}'}\nignore_columns: ['']\n"
+        "level: practice\nunit: Practice.Code\nyear: 2023\nignore_columns: ['']\n"
+        "indicators:\n  - {columns: 'Achievement_{id}', ids: [AF], domain: achievement,\n"
+        "     distribution: continuous, scale: percent, prevalence: 'Prevalence_{id}',\n"
+        "     list_size: 'List.Size_{id}'}\n"
     )
     return path
 
@@ -238,53 +250,60 @@ def test_cvd_bad_cells_are_reported_together(tmp_path):
         ['"1","A84006",101,2,100', '"2","A84006",50,x,100', '"3","Z",50,2,10.5'],
     )
     with pytest.raises(DataError) as err:
-        pg.read_practice_groups(path, tmp_path / "practice_groups_test.yml")
+        wt.read_wide_table(path, tmp_path / "wide_test.yml")
     message = str(err.value)
-    assert "\n" not in message
-    assert "column 'Achievement_AF': outside [0, 100] (percent) on line(s) 2" in message
+    assert message.startswith(f"{path}: 5 problem(s):")
+    assert "column 'Achievement_AF': not in [0, 100] (percent) on line(s) 2" in message
     assert "column 'Prevalence_AF': not a number on line(s) 3" in message
     assert "column 'List.Size_AF': not a whole number >= 0 on line(s) 4" in message
     assert "malformed practice code on line(s) 4" in message
-    assert "practice listed twice on line(s) 2, 3" in message
+    assert "practice code listed twice on line(s) 2, 3" in message
 
 
 def test_cvd_mapping_errors_name_file_line_and_key(tmp_path):
     _cvd_file(tmp_path, ['"1","A84006",100,2,100'])
-    mapping = tmp_path / "practice_groups_test.yml"
-    mapping.write_text(mapping.read_text().replace("scale", "x").replace("year: 2023", "year: 20x"))
-    with pytest.raises(ConfigError, match=r"practice_groups_test.yml:2: year: expected integer"):
-        pg.read_mapping(mapping)
+    mapping = tmp_path / "wide_test.yml"
+    mapping.write_text(mapping.read_text().replace("year: 2023", "year: 20x"))
+    with pytest.raises(ConfigError, match=r"wide_test.yml:3: year: expected integer"):
+        wt.read_mapping(mapping)
+    path = _cvd_file(tmp_path, ['"1","A84006",100,2,100'])
+    text = path.read_text().replace('"List.Size_AF"', '"List.Size_AF","Extra"')
+    path.write_text(text.replace(",100\n", ",100,1\n"))
+    with pytest.raises(DataError, match=r"line 1: column\(s\) \['Extra'\] are not in wide"):
+        wt.read_wide_table(path, tmp_path / "wide_test.yml")
 
 
 # --------------------------------------------------------------------------- PCN table
 
 
 def test_pcn_table_loads_every_indicator_and_derives_england():
-    raw = _csv_rows(ot.stored_file())
-    table = ot.read_organisation_table(ot.stored_file(), ot.stored_mapping())
-    ot.PCN_TABLE_SCHEMA.validate(table.values)
-    values = table.values
-    assert values[values["family"] == "achievement"]["indicator_id"].nunique() == 49
-    assert values[values["family"] == "prevalence"]["indicator_id"].nunique() == 21
-    assert values["organisation_id"].nunique() == 1264
-    assert set(values.loc[~values["in_organisation"], "organisation_id"]) == {"U"}
+    raw = _csv_rows(PCN_TABLE)
+    table = wt.read_wide_table(PCN_TABLE, PCN_MAPPING)
+    wt.WIDE_VALUES_SCHEMA.validate(table.values)
+    catalogue = table.catalogue.set_index("indicator_id")
+    assert (catalogue["domain"] == "achievement").sum() == 49
+    assert (catalogue["domain"] == "prevalence").sum() == 21
+    assert table.units["unit"].nunique() == 1264
+    assert set(table.units.loc[table.units["excluded"], "unit"]) == {"U"}
+    values = real_levels.approximate_denominators(table)
+    england = real_levels.england_from_table(values).set_index("indicator_id")
+    england = england["numerator"] / england["denominator"]
     # England prevalence of AF recomputed from the published bytes: sum(prev * pop) / sum(pop)
     pop = [float(r["POPN_PERSON"]) for r in raw]
     prev = [float(r["QOF_PREV_AF"]) for r in raw]
-    england = ot.england_values(table).set_index("indicator_id")
     expected = sum(a * b for a, b in zip(prev, pop, strict=True)) / sum(pop)
-    assert england.loc["AF", "england"] == pytest.approx(expected, rel=1e-12)
+    assert england["AF"] == pytest.approx(expected, rel=1e-12)
     # achievement AF006: weighted by the AF register, prevalence x population
     rows = [r for r in raw if r["QOF_ACHV_AF006"] != "NA"]
     weights = [float(r["QOF_PREV_AF"]) * float(r["POPN_PERSON"]) for r in rows]
     achieved = [float(r["QOF_ACHV_AF006"]) for r in rows]
     expected = sum(a * w for a, w in zip(achieved, weights, strict=True)) / sum(weights)
-    assert england.loc["AF006", "england"] == pytest.approx(expected, rel=1e-12)
-    assert england.loc["AF006", "rows"] == 1262
+    assert england["AF006"] == pytest.approx(expected, rel=1e-12)
+    assert values.query("indicator_id == 'AF006'")["value"].notna().sum() == 1262
 
 
 def test_pcn_table_bad_cells(tmp_path):
-    text = gzip.decompress(ot.stored_file().read_bytes()).decode("utf-8").splitlines()
+    text = gzip.decompress(PCN_TABLE.read_bytes()).decode("utf-8").splitlines()
     header = text[0].split(",")
     column = header.index("QOF_ACHV_AF006")
     row = text[2].split(",")
@@ -293,8 +312,8 @@ def test_pcn_table_bad_cells(tmp_path):
     path = tmp_path / "pcn.csv"
     path.write_text("\n".join([text[0], text[1], ",".join(row), twin, twin]) + "\n")
     with pytest.raises(DataError) as err:
-        ot.read_organisation_table(path, ot.stored_mapping())
+        wt.read_wide_table(path, PCN_MAPPING)
     message = str(err.value)
-    assert "\n" not in message
-    assert "column 'QOF_ACHV_AF006': outside [0, 1] on line(s) 3" in message
-    assert "column 'PCN_CODE': organisation listed twice on line(s) 4, 5" in message
+    assert message.startswith(f"{path}: 2 problem(s):")
+    assert "column 'QOF_ACHV_AF006': not in [0, 1] (proportion) on line(s) 3" in message
+    assert "column 'PCN_CODE': organisation code listed twice on line(s) 4, 5" in message
