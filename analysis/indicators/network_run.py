@@ -1,7 +1,9 @@
 """The primary-care-network chapter's run: parameters checked, REAL QOF files read, tables made.
 
-:func:`check_parameters` fails with one line naming the parameter before anything is
-computed; :func:`run_networks` reads the QOF practice summaries of the selected years
+:func:`check_parameters` fails listing every parameter the data cannot satisfy (one line each)
+before anything is computed, and :func:`check` is the same check with the files read, run by
+:mod:`analysis.indicators.validation` before the notebook's kernel starts;
+:func:`run_networks` reads the QOF practice summaries of the selected years
 (:mod:`analysis.indicators.qof`), groups practices (:mod:`analysis.indicators.membership`)
 and runs the analyses of :mod:`analysis.indicators.networks`. Every table it returns is
 labelled ``REAL`` with the publisher and the Open Government Licence attribution.
@@ -9,11 +11,13 @@ labelled ``REAL`` with the publisher and the Open Government Licence attribution
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -21,9 +25,12 @@ from analysis.core.datasets import DataError
 from analysis.core.sentences import Sentences
 from analysis.core.stats import TAU2_METHODS
 from analysis.indicators import network_funnel, networks
+from analysis.indicators.contract import Findings
 from analysis.indicators.membership import derive
 from analysis.indicators.network_findings import network_findings
+from analysis.indicators.panel import indicators_dir
 from analysis.indicators.qof import choose_mapping, file_year, read_qof_years
+from analysis.parameters import resolve_path
 
 GROUPINGS = ("pcn", "ccg")
 PUBLISHER = "NHS Digital, Quality and Outcomes Framework practice achievement summaries"
@@ -66,7 +73,7 @@ def qof_files(data_source: str | os.PathLike) -> dict[int, Path]:
     return dict(sorted(out.items()))
 
 
-def check_parameters(
+def parameter_problems(
     files: dict[int, Path],
     *,
     first_year: int,
@@ -78,28 +85,28 @@ def check_parameters(
     tau2_method: str = "dl",
     permutations: int = 500,
     fdr: float = 0.05,
-) -> list[int]:
-    """The years to read; a ValueError naming the parameter for anything the data lacks."""
+) -> tuple[list[int], list[str]]:
+    """The years to read, and every problem of the parameters against the data (one line
+    each, naming the parameter)."""
     available = sorted(files)
+    problems = []
     for name, year in (("first_year", first_year), ("last_year", last_year)):
         if year not in available:
-            raise ValueError(f"parameter {name!r}: {year} has no file; the data has {available}")
+            problems.append(f"parameter {name!r}: {year} has no file; the data has {available}")
     if first_year > last_year:
-        raise ValueError(f"parameter 'first_year': {first_year} is after last_year {last_year}")
+        problems.append(f"parameter 'first_year': {first_year} is after last_year {last_year}")
     if grouping not in GROUPINGS:
-        raise ValueError(f"parameter 'grouping': {grouping!r}; expected one of {GROUPINGS}")
+        problems.append(f"parameter 'grouping': {grouping!r}; expected one of {GROUPINGS}")
     if comparator not in networks.COMPARATORS:
-        raise ValueError(
+        problems.append(
             f"parameter 'comparator': {comparator!r}; expected one of {networks.COMPARATORS}"
         )
     if tau2_method not in TAU2_METHODS:
-        raise ValueError(
-            f"parameter 'tau2_method': {tau2_method!r}; expected one of {TAU2_METHODS}"
-        )
+        problems.append(f"parameter 'tau2_method': {tau2_method!r}; expected one of {TAU2_METHODS}")
     if int(permutations) != permutations or permutations < 1:
-        raise ValueError(f"parameter 'permutations': {permutations}; expected a whole number >= 1")
+        problems.append(f"parameter 'permutations': {permutations}; expected a whole number >= 1")
     if not 0 < fdr < 1:
-        raise ValueError(f"parameter 'fdr': {fdr}; expected a number between 0 and 1")
+        problems.append(f"parameter 'fdr': {fdr}; expected a number between 0 and 1")
     years = [y for y in available if first_year <= y <= last_year]
     for name, values in (
         ("membership_year", [membership_year]),
@@ -107,8 +114,34 @@ def check_parameters(
     ):
         bad = [y for y in values if y != 0 and y not in available]
         if bad:
-            raise ValueError(f"parameter {name!r}: {bad} has no file; the data has {available}")
-    return sorted({*years, *(y for y in [membership_year, *sensitivity_years] if y)})
+            problems.append(f"parameter {name!r}: {bad} has no file; the data has {available}")
+    wanted = {*years, *(y for y in [membership_year, *sensitivity_years] if y)}
+    return sorted(y for y in wanted if y in files), problems
+
+
+def check_parameters(files: dict[int, Path], **parameters: Any) -> list[int]:
+    """The years to read (:func:`parameter_problems`); a ValueError listing every problem."""
+    years, problems = parameter_problems(files, **parameters)
+    if problems:
+        raise ValueError("\n".join(problems))
+    return years
+
+
+def check(parameters: Mapping[str, Any]) -> tuple[Findings, str]:
+    """The chapter's input check for :mod:`analysis.indicators.validation` (run before the
+    kernel starts): the QOF files of ``data_source`` read by their layout mappings and the
+    parameters checked against them, every problem collected; and what the inputs are."""
+    given = {**RUN_DEFAULTS, **parameters}
+    source = resolve_path(str(given.get("data_source", indicators_dir() / "real" / "qof")))
+    findings = Findings()
+    files = findings.attempt(qof_files, source)
+    if files is not None:
+        chosen = {k: given[k] for k in CHECKED}
+        years, problems = parameter_problems(files, **chosen)
+        findings.errors.extend(problems)
+        if years:
+            findings.attempt(read_qof_years, [files[y] for y in years])
+    return findings, f"data source {source}"
 
 
 def run_networks(
@@ -249,6 +282,15 @@ def run_networks(
     findings = network_findings(labelled, grouping=grouping)
     timings["findings"] = time.perf_counter() - mark
     return NetworkRun(labelled, headline, findings, timings)
+
+
+RUN_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(run_networks).parameters.items()
+    if p.default is not inspect.Parameter.empty
+}
+"""The run's defaults (``pipeline.yml`` passes every parameter; a hand call may not)."""
+CHECKED = tuple(inspect.signature(parameter_problems).parameters)[1:]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -104,6 +104,7 @@ def check_quality_indicators(parameters: Mapping[str, Any]) -> tuple[Findings, s
 CHECKS = {
     "quality_indicators": "analysis.indicators.validation:check_quality_indicators",
     "networks_real": "analysis.indicators.real_inputs:check",
+    "primary_care_networks": "analysis.indicators.network_run:check",
 }
 """Each notebook's input check (``module:function``, imported when that notebook is checked):
 ``parameters -> (Findings, what the inputs are)``."""

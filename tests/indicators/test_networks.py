@@ -21,6 +21,7 @@ from analysis.indicators import membership, network_funnel, networks, qof
 from analysis.indicators.mixed import fit_random_intercept
 from analysis.indicators.network_findings import network_findings
 from analysis.indicators.network_run import check_parameters, qof_files, run_networks
+from analysis.indicators.validation import checker
 
 
 def _simulate(seed=3, groups=60, between=1.5, within=2.0, slope=0.5, balanced=False):
@@ -204,6 +205,19 @@ def test_parameters_the_data_lacks_fail_naming_the_parameter():
     ]:
         with pytest.raises(ValueError, match=pattern):
             check_parameters(files, **{**base, **change})
+    # every problem at once, and the same check (files read) before the kernel starts
+    both = {**base, "first_year": 2020, "grouping": "stp"}
+    with pytest.raises(ValueError) as err:
+        check_parameters(files, **both)
+    assert str(err.value).splitlines() == [
+        "parameter 'first_year': 2020 has no file; the data has [2017, 2018, 2019, 2021]",
+        "parameter 'grouping': 'stp'; expected one of ('pcn', 'ccg')",
+    ]
+    findings, what = checker("primary_care_networks")(
+        {**both, "data_source": str(qof.stored_files()[0].parent)}
+    )
+    assert findings.errors == str(err.value).splitlines() and "data source" in what
+    assert checker("primary_care_networks")({})[0].errors == []  # the defaults are good
 
 
 @pytest.fixture(scope="module")
