@@ -121,3 +121,17 @@ def test_provenance_names_the_functions_behind_a_cell():
     assert "{ref}`cell_html <code-analysis-core-tables-cell-html>`" in line
     assert "`notebooks/surveys.ipynb` cell 4" in line and "rerun `compendium run surveys`" in line
     assert "`data/x.csv`: published, sha256 `abababababababab`" in line
+
+
+def test_every_chapter_numbers_its_tables_with_its_own_letter():
+    # One book, one "Table R4": two chapters sharing a prefix would give two tables one label.
+    import re
+
+    from analysis.paths import repo_root
+
+    prefixes: dict[str, list[str]] = {}
+    for path in sorted((repo_root() / "notebooks").glob("*.ipynb")):
+        for prefix in re.findall(r'Tables\(\\"([A-Z]+)\\"\)', path.read_text(encoding="utf-8")):
+            prefixes.setdefault(prefix, []).append(path.stem)
+    assert len(prefixes) >= 6, prefixes
+    assert {p: names for p, names in prefixes.items() if len(names) > 1} == {}
