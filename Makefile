@@ -86,7 +86,7 @@ lab: install
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: install
-	$(BIN)/python -m analysis.compendium.bench
+	$(BIN)/python -m analysis.bench
 
 strip: install
 	$(BIN)/compendium strip

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from analysis.compendium.benchtools import copy_project
+from analysis.bench.tools import copy_project
 from analysis.paths import repo_root, sources_dir
 
 NETGUARD = Path(__file__).parent / "netguard"

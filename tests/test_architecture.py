@@ -22,7 +22,7 @@ from analysis.paths import repo_root
 
 ROOT = repo_root()
 PACKAGE = ROOT / "analysis"
-ROOMS = ("compendium", "core", "indicators", "survey", "casestudy")
+ROOMS = ("compendium", "bench", "core", "indicators", "survey", "casestudy")
 MAX_LINES = 550  # "about 500": one concept per module
 
 

@@ -8,13 +8,12 @@
   pages generated from runs, the data catalogue and the benchmarks.
 - ``notebooks``: stripping stored notebooks.
 - ``lockfile``: which lock the environment was installed from (the Reproducibility page).
-- ``bench`` (the ``make bench`` command), ``benchsteps`` (what it measures), ``benchtools``
-  (project copies, timed subprocesses), ``benchreport`` (derived numbers and targets),
-  ``benchtables`` (the tables and summary of the results).
 - ``sweep``: declared parameter sweeps run as Dask tasks, each cached under its own key
-  (``compendium sweep``); ``sweepbench``: its throughput and overhead.
+  (``compendium sweep``).
 
 May import ``analysis.paths``, ``analysis.files``, ``analysis.errors`` and the data catalogue
 (``analysis.core.catalogue``); never a strand or core's science: strand code such as the
 indicator scaling benchmark is run as a command, not imported (tests/test_architecture.py).
+The benchmarks that measure the engine live apart, in ``analysis.bench``, which imports the
+engine; the engine never imports them.
 """

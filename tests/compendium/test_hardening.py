@@ -126,7 +126,7 @@ ENTRY_POINTS = [
      r"/dev/null/panel"),
     (["analysis.core.catalogue"], True, r"datasets\.yml"),
     (["analysis.survey.reconstruction", "--write"], True, r"root/data/"),
-    (["analysis.compendium.bench", "--root", "/nonexistent/root"], False, r"No such file"),
+    (["analysis.bench", "--root", "/nonexistent/root"], False, r"No such file"),
     (["analysis.indicators.scaling", "analyse", "/nonexistent/panel.pickle"], False,
      r"/nonexistent/panel\.pickle"),
 ]  # fmt: skip

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.compendium.benchtools import copy_project, project_env
+from analysis.bench.tools import copy_project, project_env
 from analysis.indicators import structures as st
 from analysis.paths import repo_root
 

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from analysis import safeyaml
-from analysis.compendium.benchtools import (
+from analysis.bench.tools import (
     BenchError,
     Timed,
     cli,
@@ -28,6 +28,7 @@ from analysis.compendium.benchtools import (
     timed,
     tool,
 )
+from analysis.files import sha256_file
 
 # --------------------------------------------------------------------------- 1. floors
 
@@ -403,3 +404,62 @@ def jupyter_book_runs(ws: Workspace, mode: str, repeat: int) -> tuple[list[float
         if mode == "cache":
             rerun.append(timed(command, ws.env(build), cwd=build).seconds)
     return cold, rerun
+
+
+# --------------------------------------------------------------------------- 5. more runs
+# Book rebuilds, the REAL networks chapter and the England-scale analysis. The strand's
+# workers run as commands: nothing here imports a strand.
+
+REAL_WORKER = "analysis.indicators.real_bench"
+ENGLAND_WORKER = "analysis.indicators.scaling"
+ENGLAND_SHAPE = (1_263, 49)  # every PCN of 2021-22 x its QOF achievement indicators
+
+
+def touch_chapter(build: Path, name: str, mark: int) -> Path:
+    """Append a markdown cell to a run's executed notebook and record its new sha256 in the
+    run's ``run.json``, as a rerun would (the book refuses a run whose files differ)."""
+    folder = build / "runs" / name / "default"
+    executed = folder / f"{name}.ipynb"
+    document = json.loads(executed.read_text(encoding="utf-8"))
+    document["cells"].append(
+        {"cell_type": "markdown", "id": f"bench-{mark}", "metadata": {},
+         "source": f"Benchmark edit {mark}."}
+    )  # fmt: skip
+    executed.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    record.setdefault("files", {})[executed.name] = sha256_file(executed)
+    (folder / "run.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return executed
+
+
+def book_rebuilds(env: dict[str, str], build: Path, chapter: str, repeat: int) -> dict:
+    """``compendium book`` with nothing changed, then after one chapter changed; seconds."""
+    out: dict[str, Any] = {"chapter": chapter, "noop": [], "one_chapter": []}
+    for _ in range(repeat):
+        out["noop"].append(timed(cli("book"), env).seconds)
+    for i in range(repeat):
+        touch_chapter(build, chapter, i)
+        out["one_chapter"].append(timed(cli("book"), env).seconds)
+    return out
+
+
+def real_chapter_runs(repeat: int, env: dict[str, str]) -> dict[str, list[dict]]:
+    """The REAL networks chapter's two workers, each in ``repeat`` fresh processes."""
+    out: dict[str, list[dict]] = {"panel": [], "chapter": []}
+    for _ in range(repeat):
+        for step in out:
+            result = timed([sys.executable, "-m", REAL_WORKER, step], env)
+            out[step].append(json.loads(result.stdout))
+    return out
+
+
+def england_runs(repeat: int, work: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    """Every PCN against England on every indicator, ``repeat`` times, each in a fresh
+    process on one core (the ``england`` worker of :mod:`analysis.indicators.scaling`)."""
+    work.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for i in range(repeat):
+        command = [sys.executable, "-m", ENGLAND_WORKER, "england", str(work / f"england-{i}"),
+                   *map(str, ENGLAND_SHAPE)]  # fmt: skip
+        runs.append(json.loads(timed(command, env).stdout))
+    return runs

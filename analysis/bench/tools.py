@@ -1,6 +1,6 @@
 """Benchmark plumbing: private project copies, timed subprocesses, pipeline facts.
 
-Used by :mod:`analysis.compendium.benchsteps` and :mod:`analysis.compendium.bench`.
+Used by :mod:`analysis.bench.steps` and :mod:`analysis.bench.measure`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import safeyaml
-from analysis.compendium.benchload import LOG
+from analysis.bench.load import LOG
 from analysis.paths import sources_dir
 
 COPY_IGNORE = (

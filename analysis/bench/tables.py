@@ -1,8 +1,8 @@
 """Benchmark results as the tables and summary the book's Performance page shows.
 
-:func:`report` turns the raw measurements of :mod:`analysis.compendium.bench` into
+:func:`report` turns the raw measurements of :mod:`analysis.bench.measure` into
 ``{"summary": markdown, "tables": {section: [row, ...]}}`` plus the derived numbers of
-:func:`analysis.compendium.benchreport.summarise`. Pure functions; nothing here runs or
+:func:`analysis.bench.derive.summarise`. Pure functions; nothing here runs or
 reads anything.
 """
 
@@ -12,7 +12,7 @@ import platform
 from datetime import UTC, datetime
 from typing import Any
 
-from analysis.compendium.benchreport import NA, fmt, known, peer_times, ratio, summarise, targets
+from analysis.bench.derive import NA, fmt, known, peer_times, ratio, summarise, targets
 
 # --------------------------------------------------------------------------- tables
 
@@ -149,7 +149,7 @@ def summary_text(s: dict[str, Any], raw: dict[str, Any], rows: list[dict[str, st
     load = [v for v in raw.get("load", []) if v is not None]
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     lines = [
-        f"Measured by `make bench` (`python -m analysis.compendium.bench`) on {when} UTC with "
+        f"Measured by `make bench` (`python -m analysis.bench`) on {when} UTC with "
         f"{s['cores']} cores and Python {platform.python_version()}; load average "
         f"{fmt(min(load, default=NA), 1)} to {fmt(max(load, default=NA), 1)} during the run. "
         f"Each time is the median of {s['repeat']} run(s). The machine is shared and noisy: "
@@ -167,7 +167,9 @@ def summary_text(s: dict[str, Any], raw: dict[str, Any], rows: list[dict[str, st
 
 NOTES = {
     "Targets": (
-        "The targets of issue 8, each with the value measured here. A missed target's note "
+        "The pipeline's own targets (a cold run against its floor, a no-op rerun, a "
+        "one-parameter change, the parallel speed-up, the usual ways of running notebooks, "
+        "growth with panel size), each with the value measured here. A missed target's note "
         "says where the time goes."
     ),
     "Our pipeline against the usual ways of running notebooks": (

@@ -1,8 +1,8 @@
 """Benchmark results as numbers: medians, floors, ratios, growth rates and the targets.
 
 :func:`summarise` derives the numbers from the raw measurements of
-:mod:`analysis.compendium.bench` and :func:`targets` judges issue 8's targets on them;
-:mod:`analysis.compendium.benchtables` lays both out for the book. Pure functions; nothing
+:mod:`analysis.bench.measure` and :func:`targets` judges the pipeline's own targets on them;
+:mod:`analysis.bench.tables` lays both out for the book. Pure functions; nothing
 here runs or reads anything.
 """
 
@@ -352,7 +352,7 @@ def _growth_target(s: dict[str, Any]) -> dict[str, str]:
 
 
 def targets(s: dict[str, Any]) -> list[dict[str, str]]:
-    """Every target of the issue with the measured value and whether it is met."""
+    """Every target of the pipeline with the measured value and whether it is met."""
     return [
         _cold_target(s),
         _noop_target(s),

@@ -1,6 +1,6 @@
 """How busy the machine was during each benchmark measurement, and how much the repeats spread.
 
-Every command :func:`analysis.compendium.benchtools.timed` runs is recorded here
+Every command :func:`analysis.bench.tools.timed` runs is recorded here
 (:class:`LoadLog`) with the CPU time *other* work used while it ran: the machine's busy CPU
 time (``/proc/stat``, including time stolen by other virtual machines) minus the CPU time of
 this process and of the processes it waited for (the measured command and everything it

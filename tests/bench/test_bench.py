@@ -13,16 +13,19 @@ import miniproject
 import nbformat
 import pytest
 
-from analysis.compendium import bench, benchbook, benchload, benchsteps, benchtools
-from analysis.compendium import pipeline as pl
-from analysis.compendium.benchreport import (
+from analysis.bench import load as benchload
+from analysis.bench import measure, steps, tools
+from analysis.bench import results as bench_results
+from analysis.bench import targets as tg
+from analysis.bench.derive import (
     growth_exponent,
     median,
     pipeline_floor,
     ratio,
     targets,
 )
-from analysis.compendium.benchtables import report
+from analysis.bench.tables import report
+from analysis.compendium import pipeline as pl
 from analysis.compendium.bookpages import performance_page
 
 
@@ -62,39 +65,39 @@ def test_median_and_ratio_handle_missing_values():
 
 def test_dependants_and_changed_values():
     upstream = {"alpha": [], "beta": ["alpha"], "gamma": [], "delta": ["beta"]}
-    assert benchtools.dependants(upstream, "alpha") == {"alpha", "beta", "delta"}
-    assert benchtools.dependants(upstream, "gamma") == {"gamma"}
-    assert benchsteps.changed_value({"type": "str", "default": "a", "choices": ["a", "b"]}) == (
+    assert tools.dependants(upstream, "alpha") == {"alpha", "beta", "delta"}
+    assert tools.dependants(upstream, "gamma") == {"gamma"}
+    assert steps.changed_value({"type": "str", "default": "a", "choices": ["a", "b"]}) == (
         0,
         "b",
     )
-    assert benchsteps.changed_value({"type": "int", "default": 100, "max": 100}) == (1, 99)
-    assert benchsteps.changed_value({"type": "float", "default": 0.95, "max": 0.99}) == (
+    assert steps.changed_value({"type": "int", "default": 100, "max": 100}) == (1, 99)
+    assert steps.changed_value({"type": "float", "default": 0.95, "max": 0.99}) == (
         2,
         pytest.approx(0.97),
     )
-    assert benchsteps.changed_value({"type": "list[str]", "default": ["x", "y"]}) == (3, ["x"])
-    assert benchsteps.changed_value({"type": "bool", "default": False}) == (4, True)
-    assert benchsteps.changed_value({"type": "str", "default": "free text"}) is None
+    assert steps.changed_value({"type": "list[str]", "default": ["x", "y"]}) == (3, ["x"])
+    assert steps.changed_value({"type": "bool", "default": False}) == (4, True)
+    assert steps.changed_value({"type": "str", "default": "free text"}) is None
 
 
 def test_choose_change_prefers_choices_on_the_cheapest_notebook(mini):
-    raw = benchtools.load_pipeline(mini)
+    raw = tools.load_pipeline(mini)
     compute = {"alpha": 3.0, "beta": 1.0, "gamma": 2.0}
     # beta has no parameters; gamma's bool `fail` comes last; alpha's `mode` has choices.
-    assert benchsteps.choose_change(raw, compute) == ("gamma", "sleep", pytest.approx(0.1))
-    assert benchsteps.choose_change(raw, {"alpha": 1.0, "beta": 1.0, "gamma": 2.0}) == (
+    assert steps.choose_change(raw, compute) == ("gamma", "sleep", pytest.approx(0.1))
+    assert steps.choose_change(raw, {"alpha": 1.0, "beta": 1.0, "gamma": 2.0}) == (
         "alpha",
         "mode",
         "b",
     )
-    assert benchsteps.parse_change("alpha:n=7") == ("alpha", "n", 7)
-    with pytest.raises(benchtools.BenchError, match="NOTEBOOK:NAME=VALUE"):
-        benchsteps.parse_change("alpha.n=7")
+    assert steps.parse_change("alpha:n=7") == ("alpha", "n", 7)
+    with pytest.raises(tools.BenchError, match="NOTEBOOK:NAME=VALUE"):
+        steps.parse_change("alpha.n=7")
 
 
 def test_set_default_changes_only_that_default(mini):
-    benchsteps.set_default(mini, "alpha", "mode", "b")
+    steps.set_default(mini, "alpha", "mode", "b")
     pipeline = pl.load()
     assert pipeline.notebook("alpha").defaults == {"n": 3, "label": "x", "scale": 1.0, "mode": "b"}
     assert pipeline.notebook("gamma").defaults == {"fail": False, "sleep": 0.0}
@@ -105,7 +108,7 @@ def test_copy_project_leaves_out_generated_folders(mini, tmp_path):
     (mini / "build" / "runs" / "x.csv").write_text("x\n")
     (mini / "notebooks" / "__pycache__").mkdir()
     (mini / "notebooks" / "__pycache__" / "y.pyc").write_bytes(b"")
-    copy = benchtools.copy_project(mini, tmp_path / "copy")
+    copy = tools.copy_project(mini, tmp_path / "copy")
     copied = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
     assert copied == sorted(
         ["pipeline.yml", "book/intro.md", "data/input.csv"]
@@ -119,7 +122,7 @@ def test_notebook_compute_sums_cell_durations(tmp_path):
     nb.cells[0].metadata["papermill"] = {"duration": 1.25}
     nb.cells[1].metadata["papermill"] = {"duration": None}
     nbformat.write(nb, tmp_path / "x.ipynb")
-    assert benchtools.notebook_compute(tmp_path / "x.ipynb") == 1.25
+    assert tools.notebook_compute(tmp_path / "x.ipynb") == 1.25
 
 
 def test_targets_judge_hand_made_measurements():
@@ -170,7 +173,7 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
         [
             sys.executable,
             "-m",
-            "analysis.compendium.bench",
+            "analysis.bench",
             "--quick",
             "--root",
             str(root),
@@ -192,8 +195,8 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
         "Our pipeline",
         "Analysis on growing synthetic national panels",
         "Growth with panel size",
-        "Targets of issue 17",
-        "Targets of issue 14",
+        "Targets of reruns, rebuilds and compute time",
+        "Targets of one analysis and the sweeps on Dask",
         "Sweeps on Dask",
         "Targets of the REAL networks chapter",
         "England scale: every PCN, every indicator",
@@ -210,16 +213,17 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
                for r in c)  # fmt: skip
     assert len(commands["independent"]) == 2  # one serial and one parallel run
     sweep = results["raw"]["sweep"]
-    assert sweep["tasks"] == 2 and sweep["fixed"]["replications"] == bench.QUICK_SWEEP_REPLICATIONS
+    assert sweep["tasks"] == 2
+    assert sweep["fixed"]["replications"] == measure.QUICK_SWEEP_REPLICATIONS
     assert all(len(sweep["runs"][k]) == 1 for k in ("serial", "workers_1", "workers_2"))
     assert len(results["tables"]["Sweeps on Dask"]) == 3
-    issue14 = [r["result"] for r in results["tables"]["Targets of issue 14"]]
+    analysis = [r["result"] for r in results["tables"][tg.ANALYSIS]]
     # the quick sizes have no 7,000-practice panel: the analysis target cannot be judged
-    assert issue14[0] == "n/a" and set(issue14[1:]) <= {"met", "missed"}
+    assert analysis[0] == "n/a" and set(analysis[1:]) <= {"met", "missed"}
     rebuilds = results["raw"]["book_rebuilds"]
     assert len(rebuilds["noop"]) == len(rebuilds["one_chapter"]) == 1
-    issue17 = {r["target"]: r for r in results["tables"]["Targets of issue 17"]}
-    verdicts = {target.split(" ")[0]: row["result"] for target, row in issue17.items()}
+    reruns = {r["target"]: r for r in results["tables"][tg.RERUNS]}
+    verdicts = {target.split(" ")[0]: row["result"] for target, row in reruns.items()}
     # The mini project has no quality-indicator notebook: that target cannot be judged here.
     assert verdicts.pop("quality-indicator") == "n/a"
     assert len(verdicts) == 4 and set(verdicts.values()) <= {"met", "missed"}
@@ -235,7 +239,7 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
     assert derived["kernel"] > 0 and derived["floor"]["floor"] >= derived["kernel"]
     assert set(derived["compute"]) == {"alpha", "beta", "gamma"}
     assert derived["change_only"] is True
-    assert [s["n_practices"] for s in derived["scaling"]] == list(bench.QUICK_SIZES)
+    assert [s["n_practices"] for s in derived["scaling"]] == list(measure.QUICK_SIZES)
     peers = results["raw"]["peers"]
     assert {k for k, v in peers.items() if v} == {
         "papermill", "nbconvert", "jb_cache_cold", "jb_cache_rerun", "jb_force",
@@ -341,7 +345,7 @@ def test_performance_page_falls_back_to_the_kept_results(mini, tmp_path, monkeyp
     assert "| t | 1 s | met |" in page
 
 
-def test_issue17_targets_by_hand():
+def test_rerun_and_rebuild_targets_by_hand():
     raw = {
         "pipeline": {"noop": [0.5, 0.7, 0.6], "serial_compute": [
             {"quality_indicators": 7.9}, {"quality_indicators": 7.5}, {"quality_indicators": 7.7}
@@ -353,7 +357,7 @@ def test_issue17_targets_by_hand():
     # the parallel runs' 9.0 s is shown; the runs alone (median 7.7 s) are judged
     derived = {"floor": {"floor": 10.0}, "cold_s": 11.0, "compute": {"quality_indicators": 9.0}}
     rows = {r["target"].split(" ")[0] + r["target"].split(" ")[1]: r for r in
-            benchbook.issue17_rows(raw, derived)}  # fmt: skip
+            tg.rerun_rows(raw, derived)}  # fmt: skip
     # make all = 0.6 + 0.9 = 1.5 s < 2 s; one chapter median 5.5 s >= 5 s.
     assert rows["makeall"]["result"] == "met" and rows["makeall"]["measured"].startswith("1.50 s")
     assert rows["compendiumbook"]["result"] == "missed"
@@ -368,11 +372,11 @@ def test_issue17_targets_by_hand():
     )
     assert "9.00 s beside another notebook" in rows["quality-indicatornotebook's"]["measured"]
     raw["pipeline"] = {}
-    rows = benchbook.issue17_rows(raw, {})
+    rows = tg.rerun_rows(raw, {})
     assert [r["result"] for r in rows] == ["n/a", "missed", "n/a", "met", "n/a"]
 
 
-def test_issue14_targets_and_sweep_table_by_hand():
+def test_analysis_and_sweep_targets_and_sweep_table_by_hand():
     raw = {
         "scaling": [{"n_practices": 7000, "runs": [{"analyse": {"seconds": t}} for t in
                                                    (1.2, 1.6, 1.4)]}],
@@ -382,7 +386,7 @@ def test_issue14_targets_and_sweep_table_by_hand():
                   "seconds": {"serial": 17.0}, "speedup_pairs": [1.6, 2.0],
                   "dask_overhead_seconds_per_task": 0.002},
     }  # fmt: skip
-    rows = benchbook.issue14_rows(raw)
+    rows = tg.analysis_rows(raw)
     # median 1.4 s <= 1.5 s; speed-up median 1.8 >= 1.7; 2 ms < 1% of 17/8 = 2.125 s.
     assert [r["result"] for r in rows] == ["met", "met", "met"]
     assert "median 1.40 (range 1.20 to 1.60, n=3)" in rows[0]["measured"]
@@ -392,26 +396,26 @@ def test_issue14_targets_and_sweep_table_by_hand():
     raw["sweep"]["dask_overhead_seconds_per_task"] = 0.05
     raw["scaling"][0]["runs"][1]["analyse"]["seconds"] = 1.7
     raw["scaling"][0]["runs"][2]["analyse"]["seconds"] = 1.6
-    assert [r["result"] for r in benchbook.issue14_rows(raw)] == ["missed"] * 3
-    table = benchbook.sweep_rows(raw)
+    assert [r["result"] for r in tg.analysis_rows(raw)] == ["missed"] * 3
+    table = tg.sweep_rows(raw)
     assert [r["how"] for r in table] == [
         "serially, one process per task", "LocalCluster, 1 worker", "LocalCluster, 2 workers",
     ]  # fmt: skip
     # 8 tasks in a median 9.25 s on two workers = 51.9 tasks per minute
     assert table[2]["tasks per minute"] == "51.9"
-    assert [r["result"] for r in benchbook.issue14_rows({})] == ["n/a"] * 3
-    assert benchbook.sweep_rows({}) == []
+    assert [r["result"] for r in tg.analysis_rows({})] == ["n/a"] * 3
+    assert tg.sweep_rows({}) == []
 
 
-def test_summary_names_the_missed_targets_of_issues_17_and_14():
+def test_summary_names_the_missed_targets_of_the_further_tables():
     tables = {
-        bench.ISSUE17: [{"target": "a", "result": "met"}, {"target": "b", "result": "missed"}],
-        bench.ISSUE14: [{"target": "c", "result": "missed"}, {"target": "d", "result": "n/a"}],
+        tg.RERUNS: [{"target": "a", "result": "met"}, {"target": "b", "result": "missed"}],
+        tg.ANALYSIS: [{"target": "c", "result": "missed"}, {"target": "d", "result": "n/a"}],
     }
-    note = bench.missed_note({"tables": tables})
+    note = bench_results.missed_note({"tables": tables})
     assert note == "\n\nOther targets missed: b; c (their rows say by how much)."
-    tables[bench.ISSUE17][1]["result"] = tables[bench.ISSUE14][0]["result"] = "met"
-    assert bench.missed_note({"tables": tables}) == ""
+    tables[tg.RERUNS][1]["result"] = tables[tg.ANALYSIS][0]["result"] = "met"
+    assert bench_results.missed_note({"tables": tables}) == ""
 
 
 def test_real_chapter_targets_are_judged_from_the_workers_medians():
@@ -432,12 +436,12 @@ def test_real_chapter_targets_are_judged_from_the_workers_medians():
             "chapter": [chapter, {**chapter, "figures_seconds": 6.0}, chapter],
         }
     }
-    panel, figures, memory = benchbook.real_chapter_rows(raw)
+    panel, figures, memory = tg.real_chapter_rows(raw)
     assert panel["result"] == "missed" and "median 11.00" in panel["measured"]
     assert "6741 practices x 5 years x 10 indicators" in panel["note"]
     assert figures["result"] == "met" and "median 4.00" in figures["measured"]
     assert memory["result"] == "met" and memory["measured"].startswith("400 MB")
-    assert all(row["result"] == "n/a" for row in benchbook.real_chapter_rows({}))
+    assert all(row["result"] == "n/a" for row in tg.real_chapter_rows({}))
 
 
 def test_england_rows_judge_time_and_memory_from_fresh_runs():
@@ -445,7 +449,7 @@ def test_england_rows_judge_time_and_memory_from_fresh_runs():
         {"data": "SYNTHETIC table", "seconds": s, "peak_mb": m, "steps": {"prepare": s / 4}}
         for s, m in ((1.0, 300.0), (4.0, 2500.0), (2.0, 310.0))
     ]
-    time_row, memory_row = benchbook.england_rows({"england": runs})
+    time_row, memory_row = tg.england_rows({"england": runs})
     assert time_row["result"] == "met" and "median 2.00" in time_row["measured"]
     assert memory_row["result"] == "missed" and memory_row["measured"].startswith("2500 MB")
-    assert [r["result"] for r in benchbook.england_rows({})] == ["n/a", "n/a"]
+    assert [r["result"] for r in tg.england_rows({})] == ["n/a", "n/a"]

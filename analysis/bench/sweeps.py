@@ -1,6 +1,6 @@
-"""Benchmark of the Dask sweep engine (issue 14): throughput on 1 and 2 workers, overhead.
+"""Benchmark of the Dask sweep engine: throughput on 1 and 2 workers, overhead.
 
-``python -m analysis.compendium.sweepbench`` runs a declared command sweep (default
+``python -m analysis.bench.sweeps`` runs a declared command sweep (default
 ``simulation``) in a private build folder three ways: serially in this process's
 subprocesses, on a ``LocalCluster`` of one worker and of two (one thread each), and reports
 tasks per minute, the two-worker speed-up, and the Dask overhead per task (the time per
@@ -106,7 +106,7 @@ def measure(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.compendium.sweepbench")
+    parser = argparse.ArgumentParser(prog="python -m analysis.bench.sweeps")
     parser.add_argument("--sweep", default="simulation", help="declared command sweep")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
     parser.add_argument("--output", help="also write the JSON here")

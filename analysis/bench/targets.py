@@ -1,24 +1,22 @@
-"""Book rebuild costs, and the targets of issues 17 and 14 and of the REAL networks chapter.
+"""The targets beyond the pipeline's own, judged on the raw measurements: reruns and book
+rebuilds, the analysis and its sweeps on Dask, the REAL networks chapter and England scale.
 
-:func:`book_rebuilds` times ``compendium book`` in a build whose book is already built: with
-nothing changed (the cache key matches, no Sphinx run) and after one chapter's executed
-notebook changed (Sphinx re-reads that chapter). :func:`issue17_rows` judges issue 17's
-targets from these and from the derived numbers of :mod:`analysis.compendium.benchreport`;
-:func:`issue14_rows` and :func:`sweep_rows` judge and show the analysis time and the Dask
-sweep measurements (:mod:`analysis.compendium.sweepbench`); :func:`real_chapter_runs` and
-:func:`real_chapter_rows` measure and judge the REAL networks chapter (its workers,
-``python -m analysis.indicators.real_bench``, run as commands: the engine imports no strand).
+:func:`rerun_rows` judges the cost of a rerun with nothing changed, of a book rebuild after
+one chapter changed, of a cold run against its floor, the parallel speed-up and the
+quality-indicator notebook's own compute (with the derived numbers of
+:mod:`analysis.bench.derive`); :func:`analysis_rows` and :func:`sweep_rows` judge and show
+the time of one full analysis and the Dask sweep measurements (:mod:`analysis.bench.sweeps`);
+:func:`real_chapter_rows` and :func:`england_rows` judge the REAL networks chapter and the
+England-scale analysis, whose workers :mod:`analysis.bench.steps` runs as commands. Each
+table's title and note are here too (:data:`TITLES`, :data:`NOTES`). Pure functions.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any
 
-from analysis.compendium.benchload import paired_speedups, spread
-from analysis.compendium.benchtools import cli, timed
+from analysis.bench.load import paired_speedups, spread
 
 MAKE_ALL_TARGET_S = 2.0
 ONE_CHAPTER_TARGET_S = 5.0
@@ -31,46 +29,43 @@ SWEEP_SPEEDUP_TARGET = 1.7
 REAL_PANEL_TARGET_S = 10.0
 REAL_FIGURES_TARGET_S = 5.0
 REAL_MEMORY_TARGET_MB = 2048.0
-REAL_WORKER = "analysis.indicators.real_bench"
 ENGLAND_TARGET_S = 3.0
 ENGLAND_MEMORY_TARGET_MB = 2048.0
-ENGLAND_SHAPE = (1_263, 49)  # every PCN of 2021-22 x its QOF achievement indicators
-ENGLAND_WORKER = "analysis.indicators.scaling"
+RERUNS = "Targets of reruns, rebuilds and compute time"
+ANALYSIS = "Targets of one analysis and the sweeps on Dask"
+SWEEPS = "Sweeps on Dask"
+REAL = "Targets of the REAL networks chapter"
 ENGLAND = "England scale: every PCN, every indicator"
-ENGLAND_NOTE = (
-    "The quality-indicator comparison of every primary care network with England on every QOF "
-    "achievement indicator of 2021-22, each run in a fresh process."
-)
-
-
-def touch_chapter(build: Path, name: str, mark: int) -> Path:
-    """Append a markdown cell to a run's executed notebook and record its new sha256 in the
-    run's ``run.json``, as a rerun would (the book refuses a run whose files differ)."""
-    from analysis.files import sha256_file
-
-    folder = build / "runs" / name / "default"
-    executed = folder / f"{name}.ipynb"
-    document = json.loads(executed.read_text(encoding="utf-8"))
-    document["cells"].append(
-        {"cell_type": "markdown", "id": f"bench-{mark}", "metadata": {},
-         "source": f"Benchmark edit {mark}."}
-    )  # fmt: skip
-    executed.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    record.setdefault("files", {})[executed.name] = sha256_file(executed)
-    (folder / "run.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-    return executed
-
-
-def book_rebuilds(env: dict[str, str], build: Path, chapter: str, repeat: int) -> dict:
-    """``compendium book`` with nothing changed, then after one chapter changed; seconds."""
-    out: dict[str, Any] = {"chapter": chapter, "noop": [], "one_chapter": []}
-    for _ in range(repeat):
-        out["noop"].append(timed(cli("book"), env).seconds)
-    for i in range(repeat):
-        touch_chapter(build, chapter, i)
-        out["one_chapter"].append(timed(cli("book"), env).seconds)
-    return out
+#: The tables of this module, in the order the book shows them after the pipeline's own.
+TITLES = (RERUNS, ANALYSIS, SWEEPS, REAL, ENGLAND)
+NOTES = {
+    RERUNS: (
+        "What a rerun costs (nothing changed: nothing to do; one chapter changed: only it is "
+        "compiled again), a cold run against its floor, the parallel speed-up and the "
+        "quality-indicator notebook's own compute, each with the median and range of its "
+        "repeated runs."
+    ),
+    ANALYSIS: (
+        "One full quality-indicator analysis on one core, and the simulation study's sweep on "
+        "Dask (speed-up on two workers, overhead per task), each with the median and range of "
+        "its repeated runs."
+    ),
+    SWEEPS: (
+        "The `simulation` sweep of pipeline.yml (each task a process running one batch of "
+        "replications) run three ways: serially, and on a Dask LocalCluster of one and of two "
+        "one-thread worker processes (cluster start-up not counted). The overhead is the time "
+        "per no-op task submitted to and gathered from two workers."
+    ),
+    REAL: (
+        "The REAL networks chapter's targets, each worker in fresh processes with numerical "
+        "libraries on one thread: its five-year practice-level panel, its five figures and "
+        "the peak resident memory of either worker."
+    ),
+    ENGLAND: (
+        "The quality-indicator comparison of every primary care network with England on every "
+        "QOF achievement indicator of 2021-22, each run in a fresh process."
+    ),
+}
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -94,8 +89,9 @@ def _range(values: list[float] | None) -> str:
     )  # noqa: E501
 
 
-def issue17_rows(raw: dict[str, Any], derived: dict[str, Any]) -> list[dict[str, str]]:
-    """The targets of issue 17, each with its measured median and spread."""
+def rerun_rows(raw: dict[str, Any], derived: dict[str, Any]) -> list[dict[str, str]]:
+    """Reruns, book rebuilds, the cold run's floor, the speed-up and the quality-indicator
+    notebook's compute: each target with its measured median and spread."""
     pipe, book = raw.get("pipeline") or {}, raw.get("book_rebuilds") or {}
     noop_run = spread(pipe.get("noop"))
     noop_book = spread(book.get("noop"))
@@ -154,8 +150,8 @@ def _analysis_seconds(raw: dict[str, Any], practices: int) -> list[float]:
     return []
 
 
-def issue14_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
-    """The performance targets of issue 14: one full analysis, the sweep's speed-up."""
+def analysis_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
+    """One full analysis on one core, the sweep's speed-up on two workers, Dask's overhead."""
     analysis = _analysis_seconds(raw, ANALYSIS_PRACTICES)
     one = spread(analysis)
     sweep = raw.get("sweep") or {}
@@ -215,18 +211,6 @@ def sweep_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def real_chapter_runs(repeat: int, env: dict[str, str]) -> dict[str, list[dict]]:
-    """The REAL networks chapter's two workers, each in ``repeat`` fresh processes."""
-    import sys
-
-    out: dict[str, list[dict]] = {"panel": [], "chapter": []}
-    for _ in range(repeat):
-        for step in out:
-            result = timed([sys.executable, "-m", REAL_WORKER, step], env)
-            out[step].append(json.loads(result.stdout))
-    return out
-
-
 def real_chapter_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
     """The REAL networks chapter's targets: the five-year panel, the figures, peak memory."""
     runs = raw.get("realchapter") or {}
@@ -261,20 +245,6 @@ def real_chapter_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
             peak, lambda v: v < REAL_MEMORY_TARGET_MB,
         ),
     ]  # fmt: skip
-
-
-def england_runs(repeat: int, work: Path, env: dict[str, str]) -> list[dict[str, Any]]:
-    """Every PCN against England on every indicator, ``repeat`` times, each in a fresh
-    process on one core (the ``england`` worker of :mod:`analysis.indicators.scaling`)."""
-    import sys
-
-    work.mkdir(parents=True, exist_ok=True)
-    runs = []
-    for i in range(repeat):
-        command = [sys.executable, "-m", ENGLAND_WORKER, "england", str(work / f"england-{i}"),
-                   *map(str, ENGLAND_SHAPE)]  # fmt: skip
-        runs.append(json.loads(timed(command, env).stdout))
-    return runs
 
 
 def england_rows(raw: dict[str, Any]) -> list[dict[str, str]]:
