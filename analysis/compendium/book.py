@@ -358,7 +358,7 @@ def check_report_run(pipeline: pl.Pipeline) -> None:
     """
     from analysis.compendium import bookpages
     from analysis.compendium.cache import file_digest
-    from analysis.compendium.runner import MANIFEST
+    from analysis.compendium.execute import MANIFEST
 
     name = bookpages.report_notebook(pipeline)
     if name is None:

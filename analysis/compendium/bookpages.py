@@ -150,7 +150,7 @@ def _data_line(tiers: pd.DataFrame) -> str:
 
 def _freshness(pipeline: pl.Pipeline) -> str:
     """Whether the runs shown are those the current code, data and parameters give."""
-    from analysis.compendium.runner import status
+    from analysis.compendium.execute import status
 
     stale = [f"{p.notebook.name} ({'; '.join(p.reasons)})" for p in status(pipeline) if p.reasons]
     if not stale:

@@ -77,7 +77,7 @@ def manifest(pipeline: pl.Pipeline) -> list[dict[str, str]]:
     CertifyError
         Naming the notebook whose default run is missing or lacks a declared output.
     """
-    from analysis.compendium.runner import MANIFEST, plan_notebook
+    from analysis.compendium.execute import MANIFEST, plan_notebook
 
     entries = []
     for name in pipeline.order():

@@ -46,7 +46,7 @@ class ProgressBoard:
         self.live: Live | None = None
 
     def __call__(self, event: Any) -> None:
-        from analysis.compendium.runner import Outcome
+        from analysis.compendium.outcome import Outcome
 
         if isinstance(event, Outcome):
             self.state[event.name] = (event.status, event.seconds, event.message)
@@ -98,7 +98,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from analysis.compendium import sweep as sw
-    from analysis.compendium.runner import status, sweeps_of
+    from analysis.compendium.execute import status
+    from analysis.compendium.sweepsteps import sweeps_of
 
     pipeline = pl.load(args.pipeline)
     for name in sweeps_of(pipeline, pipeline.order()):
@@ -145,7 +146,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from analysis.compendium.runner import run, run_lock, sweeps_of, write_pipeline_manifest
+    from analysis.compendium.runner import run, run_lock, write_pipeline_manifest
+    from analysis.compendium.sweepsteps import sweeps_of
 
     pipeline = pl.load(args.pipeline)
     overrides = _parameters(args.param)

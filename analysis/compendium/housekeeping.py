@@ -45,7 +45,7 @@ def _size_and_age(folder: Path) -> tuple[int, float]:
 
 
 def _state(notebook: pl.Notebook, folder: Path) -> str:
-    from analysis.compendium.runner import plan_notebook, read_manifest
+    from analysis.compendium.execute import plan_notebook, read_manifest
 
     manifest = read_manifest(folder)
     if manifest is None:

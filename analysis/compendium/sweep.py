@@ -1,4 +1,4 @@
-"""Parameter sweeps on Dask: a grid of tasks, each cached under its own key (issue 14).
+"""Parameter sweeps on Dask: a grid of tasks, each cached under its own key.
 
 A sweep is declared in ``pipeline.yml`` under ``sweeps.<name>``::
 
@@ -17,7 +17,7 @@ A sweep is declared in ``pipeline.yml`` under ``sweeps.<name>``::
 Each combination of grid values is one task. A ``command`` task runs the command in a new
 process (``python`` is this interpreter) with ``--<name> <value>`` per parameter and
 ``--output <file>``; a ``notebook`` task is a papermill run of a declared notebook with
-those parameters, cached like any ``compendium run`` (:mod:`analysis.compendium.runner`).
+those parameters, cached like any ``compendium run`` (:mod:`analysis.compendium.execute`).
 The engine imports no science: a strand's code runs only inside those processes.
 
 Tasks run on ``dask.distributed``: a ``LocalCluster`` of one-thread worker processes by
@@ -253,7 +253,7 @@ def tasks(sweep: Sweep, pipeline: pl.Pipeline) -> list[Task]:
 
 
 def _plan(pipeline: pl.Pipeline, notebook: str, parameters: dict[str, Any]):
-    from analysis.compendium.runner import plan_notebook
+    from analysis.compendium.execute import plan_notebook
 
     return plan_notebook(pipeline.notebook(notebook), parameters)
 
@@ -323,7 +323,7 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
         if spec.get("command"):
             _run_command(spec, tmp)
         else:
-            from analysis.compendium.runner import execute_notebook
+            from analysis.compendium.execute import execute_notebook
 
             pipeline = pl.load(spec["pipeline"])
             plan = _plan(pipeline, spec["notebook"], spec["parameters"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.compendium import book, runner
+from analysis.compendium import book, execute, runner
 from analysis.compendium import pipeline as pl
 from analysis.files import sha256_file
 from analysis.paths import repo_root
@@ -373,7 +373,7 @@ def test_a_tampered_run_is_not_published(built, tmp_path, monkeypatch):
     assert "tables/values.csv was modified" in str(err.value)
     assert _book_snapshot(copy) == before
     assert "output differs from its run.json sha256" in "; ".join(
-        runner.status(pl.load())[0].reasons
+        execute.status(pl.load())[0].reasons
     )
 
 

@@ -56,7 +56,7 @@ def test_validate_names_the_missing_field(edit, message):
 def _fake_runs(root) -> None:
     """Runs recorded as the runner would (cache key of the current code and data, sha256 of
     each output), without executing anything."""
-    from analysis.compendium.runner import plan_notebook
+    from analysis.compendium.execute import plan_notebook
     from analysis.files import sha256_file
 
     pipeline = pl.load()

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.compendium import cache, runner
+from analysis.compendium import cache, execute
 from analysis.compendium import pipeline as pl
 
 
@@ -39,11 +39,11 @@ def record_run(notebook: pl.Notebook, parameters: dict | None = None) -> None:
         (folder / out).parent.mkdir(parents=True, exist_ok=True)
         (folder / out).write_text("x\n1\n")
     components = cache.cache_components(notebook, parameters)
-    (folder / runner.MANIFEST).write_text(json.dumps({"cache": components}))
+    (folder / execute.MANIFEST).write_text(json.dumps({"cache": components}))
 
 
 def reasons(notebook: pl.Notebook, parameters: dict | None = None) -> list[str]:
-    return runner.plan_notebook(notebook, parameters).reasons
+    return execute.plan_notebook(notebook, parameters).reasons
 
 
 # --------------------------------------------------------------------------- outputs

@@ -389,11 +389,11 @@ def test_plain_papermill_with_a_wrong_type_fails_in_the_first_code_cell(tmp_path
 
 
 def test_status_names_a_run_set_aside_by_an_interrupted_update(mini):
-    from analysis.compendium import runner
+    from analysis.compendium import execute
 
     aside = mini / "build" / "runs" / "gamma" / ".old-4242-default"
     aside.mkdir(parents=True)
-    plan = {p.notebook.name: p for p in runner.status(pl.load())}["gamma"]
+    plan = {p.notebook.name: p for p in execute.status(pl.load())}["gamma"]
     assert plan.reasons == [
         "never run",
         "an interrupted update left it in .old-4242-default; the next `compendium run` restores it",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis.compendium import execute
 from analysis.compendium import pipeline as pl
-from analysis.compendium import runner
 from analysis.compendium.inputcheck import input_problems
 from analysis.files import sha256_file
 
@@ -74,7 +74,7 @@ def test_every_problem_the_check_lists_is_reported_and_no_kernel_starts(mini):
     # Nothing started (no partly executed notebook kept) and nothing already produced changed.
     assert not list((mini / "build" / "runs" / "gamma").glob("failed-*"))
     assert _files(mini / "build" / "runs") == before
-    outcome = runner.execute_notebook(gamma, {"fail": True, "sleep": 0.0}, "p-x", {})
+    outcome = execute.execute_notebook(gamma, {"fail": True, "sleep": 0.0}, "p-x", {})
     assert outcome.status == "failed" and outcome.folder is None
 
 

@@ -13,8 +13,8 @@ import json
 import nbformat
 import pytest
 
+from analysis.compendium import execute, runner
 from analysis.compendium import pipeline as pl
-from analysis.compendium import runner
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +56,7 @@ def _project(mini):
 
 
 def _reasons(name="alpha"):
-    return runner.plan_notebook(pl.load().notebook(name)).reasons
+    return execute.plan_notebook(pl.load().notebook(name)).reasons
 
 
 def test_each_kind_of_file_read_makes_the_run_stale_and_undeclared_reads_fail(mini):

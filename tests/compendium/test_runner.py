@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis.compendium import execute, runner
 from analysis.compendium import pipeline as pl
-from analysis.compendium import runner
 from analysis.files import sha256_file
 
 pytestmark = pytest.mark.e2e
@@ -66,7 +66,7 @@ def test_run_then_noop_then_one_parameter(mini):
     # Changing a default in the pipeline re-executes only that notebook and its dependant.
     text = (mini / "pipeline.yml").read_text().replace("default: 3,", "default: 4,")
     (mini / "pipeline.yml").write_text(text)
-    plans = {p.notebook.name: p.reasons for p in runner.status(pl.load())}
+    plans = {p.notebook.name: p.reasons for p in execute.status(pl.load())}
     assert plans["alpha"] == ["parameter changed"] and plans["gamma"] == []
     fourth = runner.run(pl.load())
     assert statuses(fourth) == {"alpha": "executed", "beta": "executed", "gamma": "cached"}
@@ -205,10 +205,10 @@ def test_ctrl_c_stops_cleanly_and_loses_nothing(mini):
 
 
 def test_notebook_budget_stops_between_cells(mini):
-    hook = runner.notebook_budget("gamma", 0.05)
+    hook = execute.notebook_budget("gamma", 0.05)
     hook(cell_index=0)  # within budget
     time.sleep(0.1)
     with pytest.raises(
-        runner.NotebookTimeout, match=r"'gamma' exceeded its 0.05 s budget before cell 3"
+        execute.NotebookTimeout, match=r"'gamma' exceeded its 0.05 s budget before cell 3"
     ):
         hook(cell_index=2)
