@@ -63,11 +63,11 @@ book: install
 # The book as one PDF with bookmarks (its outline): a single-page HTML build of the same
 # sources, printed by Debian's Chromium (apt-get install chromium) with
 # --generate-pdf-document-outline; print styles in book/_static/compendium.css open every
-# collapsed table and leave out download links (analysis/compendium/bookpdf.py).
+# collapsed table and leave out download links (analysis/compendium/book/pdf.py).
 # Written to build/book/book.pdf (the printed page: build/book/print/).
 CHROMIUM ?= chromium
 pdf: book
-	CHROMIUM=$(CHROMIUM) $(BIN)/python -m analysis.compendium.bookpdf
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m analysis.compendium.book.pdf
 
 status: install
 	$(BIN)/compendium status

@@ -2,10 +2,13 @@
 
 - ``pipeline``: ``pipeline.yml`` read and checked; parameters coerced and validated.
 - ``cache``: what a run depends on, digested (code cells, parameters, inputs, imported code).
-- ``runner``: executes notebooks with papermill, in parallel, under a lock, with manifests.
+- ``execute``: one notebook executed with papermill in a fresh kernel, with its manifest;
+  its plan (parameters, folder) and whether its last run is fresh.
+- ``runner``: schedules the steps of a run: notebooks in dependency order, in parallel, under
+  the build folder's lock, and the sweeps they read (``sweepsteps``) beside them.
 - ``cli``: the ``compendium`` command.
-- ``book``, ``bookpages``: the Jupyter Book assembled from executed notebooks, and the
-  pages generated from runs, the data catalogue and the benchmarks.
+- ``book/``: the Jupyter Book built from the executed notebooks (a room of its own: collect,
+  derive pages, assemble, build, record).
 - ``notebooks``: stripping stored notebooks.
 - ``lockfile``: which lock the environment was installed from (the Reproducibility page).
 - ``sweep``: declared parameter sweeps run as Dask tasks, each cached under its own key

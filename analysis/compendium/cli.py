@@ -196,13 +196,13 @@ class _null:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    from analysis.compendium import bookcache
+    from analysis.compendium.book import buildcache
 
     pipeline = pl.load(args.pipeline)
-    if bookcache.is_fresh(pipeline):  # checked before importing the builder (slow imports)
-        console.print(f"book up to date: {bookcache.html_dir() / 'index.html'}")
+    if buildcache.is_fresh(pipeline):  # checked before importing the builder (slow imports)
+        console.print(f"book up to date: {buildcache.html_dir() / 'index.html'}")
         return 0
-    from analysis.compendium.book import build_book
+    from analysis.compendium.book.build import build_book
 
     path = build_book(pipeline)
     console.print(f"book built: {path}")
@@ -210,7 +210,7 @@ def cmd_book(args: argparse.Namespace) -> int:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from analysis.compendium.certify import write_codecheck
+    from analysis.compendium.book.certify import write_codecheck
 
     path = write_codecheck(pl.load(args.pipeline))
     console.print(f"CODECHECK configuration written (unsigned): {path}")

@@ -26,7 +26,7 @@ from analysis.bench.derive import (
 )
 from analysis.bench.tables import report
 from analysis.compendium import pipeline as pl
-from analysis.compendium.bookpages import performance_page
+from analysis.compendium.book.performance import performance_page
 
 
 def test_pipeline_floor_hand_worked():

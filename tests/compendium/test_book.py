@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from references import check_row
 
-from analysis.compendium import book, bookpages
 from analysis.compendium import pipeline as pl
+from analysis.compendium.book import assemble, collect, datapage, reproducibility, status
 from analysis.core import catalogue
 from analysis.core import reproduction as rp
 from analysis.core.datasets import write_csv
@@ -79,7 +79,7 @@ def test_figure_problems():
         _figure_cell(png, caption="published: two", name=""),
     ]
     nb.cells[-1].outputs *= 2
-    problems = book.figure_problems(nb, "x")
+    problems = assemble.figure_problems(nb, "x")
     assert problems == [
         "notebook 'x', cell 3: figure caption 'A line, no tier' does not start with a data tier "
         "['published', 'synthetic', 'user', 'real', 'coded'] (metadata mystnb.figure.caption)",
@@ -106,7 +106,7 @@ def test_add_downloads_links_each_file_where_it_appears(tmp_path):
         _figure_cell(png),
         nbformat.v4.new_code_cell("x = 1"),
     ]
-    cells = book.add_downloads(nb, "ch", tmp_path)["cells"]
+    cells = assemble.add_downloads(nb, "ch", tmp_path)["cells"]
     assert [c["cell_type"] for c in cells] == [
         "code",
         "markdown",
@@ -133,22 +133,22 @@ def test_hide_plumbing_removes_only_the_injected_cell():
     injected = nbformat.v4.new_code_cell('n = 2\noutput_dir = "."')
     injected.metadata["tags"] = ["injected-parameters"]
     nb.cells = [params, injected]
-    cells = book.hide_plumbing(nb).cells
+    cells = assemble.hide_plumbing(nb).cells
     assert cells[0].metadata["tags"] == ["parameters"]
     assert cells[1].metadata["tags"] == ["injected-parameters", "remove-cell"]
-    assert book.hide_plumbing(nb).cells[1].metadata["tags"].count("remove-cell") == 1
+    assert assemble.hide_plumbing(nb).cells[1].metadata["tags"].count("remove-cell") == 1
 
 
 def test_toc_and_config_follow_the_pipeline():
     pipeline = pl.load()
-    toc = book.toc(pipeline)
+    toc = assemble.toc(pipeline)
     analyses, reference = toc["parts"]
     assert toc["root"] == pipeline.book["front"][0]
     assert analyses["caption"] == "Analyses" and reference["caption"] == "Reference"
     files = [c["file"] for c in analyses["chapters"]]
     assert files == [f"chapters/{n}" for n in pipeline.order()]
     assert [c["file"] for c in reference["chapters"]] == pipeline.book["back"]
-    config = book.config(pipeline)
+    config = assemble.config(pipeline)
     assert config["execute"]["execute_notebooks"] == "off"
     assert config["sphinx"]["config"]["nb_execution_mode"] == "off"
     assert config["sphinx"]["config"]["numfig"] is True
@@ -221,7 +221,7 @@ def test_status_summary_reads_the_report_tables(mini):
     ]
     (pl.run_dir("alpha")).mkdir(parents=True)
     nbformat.write(executed, pl.run_dir("alpha") / "alpha.ipynb")
-    summary = bookpages.status_summary(pl.load())
+    summary = status.status_summary(pl.load())
     # One row per kind with its own counts (hand counted); nothing adds kinds together.
     lines = {line.split(" | ")[0]: line for line in summary.splitlines() if line.startswith("|")}
     assert lines["| **recomputed** from independent data"].endswith(
@@ -258,43 +258,43 @@ def test_status_summary_reads_the_report_tables(mini):
 
 
 def test_status_summary_without_a_report_run_says_so(mini):
-    assert "No reproduction report in this build" in bookpages.status_summary(pl.load())
+    assert "No reproduction report in this build" in status.status_summary(pl.load())
 
 
 def test_book_gate_refuses_a_failed_or_stale_report(mini):
     name = _report_project(mini, {"alpha": [check_row("a1", 1, 1)]})
     pipeline = pl.load()
-    with pytest.raises(book.BookError, match="'report' has no successful run"):
-        book.check_report_run(pipeline)
+    with pytest.raises(collect.BookError, match="'report' has no successful run"):
+        collect.check_report_run(pipeline)
     upstream = pl.run_dir("alpha") / "tables" / "reproduction.csv"
     write_csv(rp.to_frame([check_row("a1", 1, 1)]), upstream)
     from analysis.compendium.cache import file_digest
 
     run = {"cache": {"inputs": {"alpha:tables/reproduction.csv": file_digest(upstream)}}}
     (pl.run_dir(name) / "run.json").write_text(json.dumps(run))
-    book.check_report_run(pipeline)  # succeeded and fresh
+    collect.check_report_run(pipeline)  # succeeded and fresh
     write_csv(rp.to_frame([check_row("a1", 1, 2, must_match=False)]), upstream)
-    with pytest.raises(book.BookError, match=r"stale: alpha:tables/reproduction.csv changed"):
-        book.check_report_run(pl.load())
+    with pytest.raises(collect.BookError, match=r"stale: alpha:tables/reproduction.csv changed"):
+        collect.check_report_run(pl.load())
     failed = pl.run_dir(name).parent / "failed-default"
     failed.mkdir()
     error = {"output_type": "error", "ename": "ReproductionError", "evalue": "1 not reproduced"}
     nb = {"cells": [{"cell_type": "code", "outputs": [error]}]}
     (failed / "report.ipynb").write_text(json.dumps(nb))
-    with pytest.raises(book.BookError, match="run failed: ReproductionError: 1 not reproduced"):
-        book.check_report_run(pl.load())
+    with pytest.raises(collect.BookError, match="run failed: ReproductionError: 1 not reproduced"):
+        collect.check_report_run(pl.load())
 
 
 def test_data_page_lists_every_dataset_with_its_schema_columns():
     datasets = catalogue.load()
     if not datasets:
         pytest.skip("no datasets catalogued yet")
-    page = bookpages.data_page(pl.load())
-    assert bookpages.dataset_label("survey/published/Key_figures.csv") == (
+    page = datapage.data_page(pl.load())
+    assert datapage.dataset_label("survey/published/Key_figures.csv") == (
         "data-survey-published-key-figures-csv"
     )
     for ds in datasets:
-        label = bookpages.dataset_label(ds.path)
+        label = datapage.dataset_label(ds.path)
         assert f"({label})=\n### {ds.path}\n" in page
         assert f"| {{ref}}`{ds.path} <{label}>` | {ds.tier} |" in page
         section = page.split(f"### {ds.path}\n", 1)[1].split("\n### ", 1)[0]
@@ -324,7 +324,7 @@ def test_reproducibility_page_reads_the_manifest(mini):
     }
     (mini / "build").mkdir()
     (mini / "build" / "manifest.json").write_text(json.dumps(manifest))
-    page = bookpages.reproducibility_page(pl.load())
+    page = reproducibility.reproducibility_page(pl.load())
     assert "Git commit: `abc123`" in page and "| pandas | 3.0 |" in page
     assert "| alpha | 1.2 s | 2026-01-01T00:00:00+00:00 | `ffffffffffff` |" in page
     assert "| beta | not run |" in page
@@ -386,7 +386,7 @@ def test_glossary_defines_the_required_terms():
 
 def test_landing_page_carries_the_status_marker_and_the_two_commands():
     text = (BOOK / "intro.md").read_text()
-    assert book.STATUS_MARKER in text
+    assert assemble.STATUS_MARKER in text
     assert "make all" in text and "make test" in text
     assert {"rosen2016bigger", "mcdonald2020federations", "pulse2018quest"} <= _cited(text)
 
@@ -394,4 +394,4 @@ def test_landing_page_carries_the_status_marker_and_the_two_commands():
 def test_book_pages_declared_exist():
     pipeline = pl.load()
     for page in [*pipeline.book["front"], *pipeline.book["back"]]:
-        assert page in book.GENERATED_PAGES or (BOOK / f"{page}.md").is_file(), page
+        assert page in assemble.GENERATED_PAGES or (BOOK / f"{page}.md").is_file(), page

@@ -16,8 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.compendium import book, execute, runner
+from analysis.compendium import execute, runner
 from analysis.compendium import pipeline as pl
+from analysis.compendium.book import assemble, build, collect
 from analysis.files import sha256_file
 from analysis.paths import repo_root
 
@@ -162,7 +163,7 @@ def built(tmp_path_factory):
         broken.cells[2].source = "raise RuntimeError('the book must not execute notebooks')"
         nbformat.write(broken, source)
         try:
-            index = book.build_book(pl.load())
+            index = build.build_book(pl.load())
         finally:
             source.write_bytes(good)
     return root, index
@@ -251,8 +252,8 @@ def test_broken_page_fails_the_build_and_keeps_the_previous_book(built, tmp_path
     )
     text = (copy / "pipeline.yml").read_text().replace("glossary, references]", "glossary, broken]")
     (copy / "pipeline.yml").write_text(text)
-    with pytest.raises(book.BookError) as err:
-        book.build_book(pl.load())
+    with pytest.raises(collect.BookError) as err:
+        build.build_book(pl.load())
     message = str(err.value)
     assert "jupyter-book build failed" in message
     assert "no-such-label" in message
@@ -276,8 +277,8 @@ def test_must_match_failure_fails_the_run_and_the_book(built, tmp_path, monkeypa
     assert "chapter/mini-total: meetings, total: published 139, reproduced 141.0" in (
         partial.read_text()
     )
-    with pytest.raises(book.BookError, match="own code failed") as err:
-        book.build_book(pl.load())
+    with pytest.raises(collect.BookError, match="own code failed") as err:
+        build.build_book(pl.load())
     assert "chapter/mini-total" in str(err.value)
 
 
@@ -291,8 +292,8 @@ def test_figure_without_tier_caption_fails_before_sphinx(built, tmp_path, monkey
     nb.cells[5].metadata["mystnb"]["figure"]["caption"] = "Meetings by site"
     nbformat.write(nb, executed)
     rerecord(executed.parent)  # as if the run itself had written this caption
-    with pytest.raises(book.BookError, match=r"cell 6: figure caption 'Meetings by site'"):
-        book.assemble(pl.load())
+    with pytest.raises(collect.BookError, match=r"cell 6: figure caption 'Meetings by site'"):
+        assemble.assemble(pl.load())
 
 
 # --------------------------------------------------------------------------- issue 16
@@ -367,8 +368,8 @@ def test_a_tampered_run_is_not_published(built, tmp_path, monkeypatch):
     copy = _copy(built, tmp_path, monkeypatch)
     before = _book_snapshot(copy)
     (copy / "build/runs/chapter/default/tables/values.csv").write_text("site,meetings\nA,1\n")
-    with pytest.raises(book.BookError) as err:
-        book.build_book(pl.load())
+    with pytest.raises(collect.BookError) as err:
+        build.build_book(pl.load())
     assert "notebook 'chapter': its run no longer matches the sha256" in str(err.value)
     assert "tables/values.csv was modified" in str(err.value)
     assert _book_snapshot(copy) == before
@@ -394,7 +395,7 @@ def test_data_derived_markup_reaches_the_book_as_text(built, tmp_path, monkeypat
     ]
     nbformat.write(nb, executed)
     rerecord(folder)
-    book.build_book(pl.load())
+    build.build_book(pl.load())
     page = html(copy, "chapters/chapter.html")
     outputs = "".join(re.findall(r'<div class="output[^"]*">(.*?)</div>', page, re.S))
     assert "HTML Site" in outputs and "<script" not in outputs

@@ -7,8 +7,8 @@ import json
 import pytest
 import yaml
 
-from analysis.compendium import certify
 from analysis.compendium import pipeline as pl
+from analysis.compendium.book import certify
 from analysis.compendium.cli import main
 
 CITATION = """\
@@ -215,7 +215,7 @@ report: ''
     ],
 )
 def test_codecheck_rules_of_the_specification(tmp_path, old, new, rule):
-    from analysis.compendium import codecheckspec
+    from analysis.compendium.book import codecheckspec
 
     broken, awaiting = codecheckspec.problems(_write(tmp_path, GOOD))
     assert broken == []
@@ -226,7 +226,7 @@ def test_codecheck_rules_of_the_specification(tmp_path, old, new, rule):
 
 
 def test_codecheck_filled_by_the_codechecker_meets_every_rule(tmp_path):
-    from analysis.compendium import codecheckspec
+    from analysis.compendium.book import codecheckspec
 
     signed = GOOD.replace(
         "- name: ''\n  ORCID: ''", "- name: A Checker\n  ORCID: 0000-0002-1825-0097"
@@ -253,7 +253,7 @@ def test_repository_is_a_url_never_a_local_path(remote, url):
 def test_written_codecheck_validates_from_its_own_folder(report, monkeypatch):
     """The file `compendium certify` writes meets every rule a file can meet before it is
     signed (paths resolve from the file's own folder; the repository from the setting)."""
-    from analysis.compendium import codecheckspec
+    from analysis.compendium.book import codecheckspec
 
     monkeypatch.setenv("COMPENDIUM_REPOSITORY_URL", "git@github.com:example/gp-scale.git")
     assert main(["certify"]) == 0

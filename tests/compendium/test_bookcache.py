@@ -1,4 +1,4 @@
-"""The book's cache key and incremental builds (analysis.compendium.bookcache).
+"""The book's cache key and incremental builds (analysis.compendium.book.buildcache).
 
 Unit checks of the key on the mini project, then a real jupyter-book build of the small
 project of test_book_build.py: built once, built again with nothing changed (no Sphinx run),
@@ -17,8 +17,9 @@ import nbformat
 import pytest
 from test_book_build import create_project, use
 
-from analysis.compendium import book, bookcache, runner
 from analysis.compendium import pipeline as pl
+from analysis.compendium import runner
+from analysis.compendium.book import build, buildcache, collect
 from analysis.files import sha256_file
 from analysis.paths import build_dir
 
@@ -40,17 +41,17 @@ def test_sync_tree_rewrites_only_changed_files(tmp_path):
     (target / "gone" / "old.md").write_text("old\n")
     for path in target.rglob("*.md"):
         _touch_old(path)
-    touched = bookcache.sync_tree(source, target)
+    touched = buildcache.sync_tree(source, target)
     assert sorted(touched) == ["added.md", "gone/old.md", "sub/changed.md"]
     assert (target / "same.md").stat().st_mtime_ns == 1_000_000_000
     assert (target / "sub" / "changed.md").read_text() == "new text\n"
     assert (target / "sub" / "changed.md").stat().st_mtime_ns > 1_000_000_000
     assert not (target / "gone").exists()
-    assert bookcache.sync_tree(source, target) == []
+    assert buildcache.sync_tree(source, target) == []
 
 
 def _key(pipeline: pl.Pipeline) -> dict:
-    return bookcache.book_components(pipeline)
+    return buildcache.book_components(pipeline)
 
 
 def test_key_follows_pages_runs_references_and_pipeline_but_not_the_manifest_time(mini):
@@ -58,7 +59,7 @@ def test_key_follows_pages_runs_references_and_pipeline_but_not_the_manifest_tim
     before = _key(pipeline)
     assert _key(pipeline) == before  # deterministic
     (mini / "book" / "intro.md").write_text("# Mini, edited\n")
-    assert bookcache.changed_parts(_key(pipeline)) == list(before)  # nothing recorded yet
+    assert buildcache.changed_parts(_key(pipeline)) == list(before)  # nothing recorded yet
     edited = _key(pipeline)
     assert [k for k in before if before[k] != edited[k]] == ["pages"]
     (mini / "book" / "references.bib").write_text("@misc{x, title={x}}\n")
@@ -85,9 +86,11 @@ def test_key_follows_pages_runs_references_and_pipeline_but_not_the_manifest_tim
 def test_the_check_does_not_import_the_builder(mini):
     """`compendium book` with nothing to do must not pay for nbformat and jsonschema."""
     script = (
-        "import sys; from analysis.compendium import bookcache, pipeline as pl; "
-        "bookcache.is_fresh(pl.load()); "
-        "print(sorted(m for m in ('nbformat', 'analysis.compendium.book') if m in sys.modules))"
+        "import sys; from analysis.compendium import pipeline as pl; "
+        "from analysis.compendium.book import buildcache; buildcache.is_fresh(pl.load()); "
+        "builder = ('nbformat', 'analysis.compendium.book.assemble', "
+        "'analysis.compendium.book.build'); "
+        "print(sorted(m for m in builder if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -97,28 +100,28 @@ def test_the_check_does_not_import_the_builder(mini):
 def test_up_to_date_needs_the_same_key_and_the_site(mini):
     pipeline = pl.load()
     components = _key(pipeline)
-    html = book.book_html_dir()
-    assert not bookcache.up_to_date(components, html)
-    bookcache.record(components)
-    assert not bookcache.up_to_date(components, html)  # no site yet
+    html = collect.book_html_dir()
+    assert not buildcache.up_to_date(components, html)
+    buildcache.record(components)
+    assert not buildcache.up_to_date(components, html)  # no site yet
     html.mkdir(parents=True)
     (html / "index.html").write_text("<html></html>")
-    assert not bookcache.up_to_date(components, html)  # a site it did not record
-    bookcache.record(components)
-    assert bookcache.up_to_date(components, html)
+    assert not buildcache.up_to_date(components, html)  # a site it did not record
+    buildcache.record(components)
+    assert buildcache.up_to_date(components, html)
     (html / "index.html").write_text("<html>edited by hand</html>")
-    assert not bookcache.up_to_date(components, html)
+    assert not buildcache.up_to_date(components, html)
     (html / "index.html").write_text("<html></html>")  # the same bytes, touched again
-    assert bookcache.up_to_date(components, html)
+    assert buildcache.up_to_date(components, html)
     (html / "extra.html").write_text("<script></script>")  # a page the build did not make
-    assert not bookcache.up_to_date(components, html)
+    assert not buildcache.up_to_date(components, html)
     (html / "extra.html").unlink()
-    assert bookcache.changed_parts(components) == []
+    assert buildcache.changed_parts(components) == []
     (mini / "book" / "intro.md").write_text("# changed\n")
-    assert bookcache.changed_parts(_key(pipeline)) == ["pages"]
-    assert not bookcache.up_to_date(_key(pipeline), html)
-    bookcache.forget()
-    assert bookcache.recorded() is None
+    assert buildcache.changed_parts(_key(pipeline)) == ["pages"]
+    assert not buildcache.up_to_date(_key(pipeline), html)
+    buildcache.forget()
+    assert buildcache.recorded() is None
 
 
 # --------------------------------------------------------------------------- real builds
@@ -137,7 +140,7 @@ def project(tmp_path_factory):
         outcomes = runner.run(pl.load())
         assert {o.status for o in outcomes} == {"executed"}, [o.message for o in outcomes]
         runner.write_pipeline_manifest(pl.load())
-        book.build_book(pl.load())
+        build.build_book(pl.load())
     return root
 
 
@@ -146,16 +149,16 @@ def test_unchanged_book_builds_nothing_and_one_changed_chapter_rereads_one_page(
     project, monkeypatch
 ):
     use(monkeypatch, project)
-    build = project / "build"
-    html, doctrees = build / "book" / "html", build / "book-work" / "_build" / ".doctrees"
-    log = build / "book-build.log"
+    folder = project / "build"
+    html, doctrees = folder / "book" / "html", folder / "book-work" / "_build" / ".doctrees"
+    log = folder / "book-build.log"
     pages, trees, logged = _mtimes(html, "*.html"), _mtimes(doctrees, "*.doctree"), log.stat()
 
     # Nothing changed (a no-op run rewrites the manifest's time only): no Sphinx run at all.
-    manifest = build / "manifest.json"
+    manifest = folder / "manifest.json"
     recorded = manifest.read_bytes()
     runner.write_pipeline_manifest(pl.load())
-    assert book.build_book(pl.load()) == html / "index.html"
+    assert build.build_book(pl.load()) == html / "index.html"
     assert _mtimes(html, "*.html") == pages
     assert log.stat().st_mtime_ns == logged.st_mtime_ns
     # (A rebuild would show the new time on the landing and reproducibility pages: put the
@@ -163,7 +166,7 @@ def test_unchanged_book_builds_nothing_and_one_changed_chapter_rereads_one_page(
     manifest.write_bytes(recorded)
 
     # One chapter's executed notebook changed: Sphinx re-reads that chapter and no other page.
-    executed = build / "runs" / "chapter" / "default" / "chapter.ipynb"
+    executed = folder / "runs" / "chapter" / "default" / "chapter.ipynb"
     nb = nbformat.read(executed, as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("INCREMENTAL-MARKER"))
     nbformat.write(nb, executed)
@@ -172,18 +175,18 @@ def test_unchanged_book_builds_nothing_and_one_changed_chapter_rereads_one_page(
     record = json.loads(record_path.read_text(encoding="utf-8"))
     record["files"]["chapter.ipynb"] = sha256_file(executed)
     record_path.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    assert bookcache.changed_parts(bookcache.book_components(pl.load())) == ["runs"]
+    assert buildcache.changed_parts(buildcache.book_components(pl.load())) == ["runs"]
     # ... and the data page, which depends on no run, is kept from the last build.
-    from analysis.compendium import bookpages
+    from analysis.compendium.book import datapage
 
-    data_page = (build / "book-src" / "data.md").read_text(encoding="utf-8")
-    monkeypatch.setattr(bookpages, "data_page", lambda _: pytest.fail("data page remade"))
-    book.build_book(pl.load())
-    assert (build / "book-src" / "data.md").read_text(encoding="utf-8") == data_page
+    data_page = (folder / "book-src" / "data.md").read_text(encoding="utf-8")
+    monkeypatch.setattr(datapage, "data_page", lambda _: pytest.fail("data page remade"))
+    build.build_book(pl.load())
+    assert (folder / "book-src" / "data.md").read_text(encoding="utf-8") == data_page
     assert "INCREMENTAL-MARKER" in (html / "chapters" / "chapter.html").read_text()
     reread = {k for k, v in _mtimes(doctrees, "*.doctree").items() if trees.get(k) != v}
     assert reread == {"chapters/chapter.doctree"}
-    assert bookcache.changed_parts(bookcache.book_components(pl.load())) == []
+    assert buildcache.changed_parts(buildcache.book_components(pl.load())) == []
 
 
 @pytest.mark.e2e
@@ -192,10 +195,10 @@ def test_a_hand_edit_of_the_published_html_is_rebuilt_away(project, monkeypatch)
     page = project / "build" / "book" / "html" / "intro.html"
     built = page.read_bytes()
     page.write_bytes(built.replace(b"</body>", b"<p>HAND-EDIT</p></body>"))
-    assert not bookcache.is_fresh(pl.load())
-    book.build_book(pl.load())
+    assert not buildcache.is_fresh(pl.load())
+    build.build_book(pl.load())
     assert page.read_bytes() == built
-    assert bookcache.is_fresh(pl.load())
+    assert buildcache.is_fresh(pl.load())
 
 
 def test_cached_page_is_kept_while_its_parts_are_unchanged(tmp_path, monkeypatch):
@@ -205,19 +208,19 @@ def test_cached_page_is_kept_while_its_parts_are_unchanged(tmp_path, monkeypatch
     def make(text):
         return lambda: made.append(text) or text
 
-    parts = {p: f"{p}-1" for p in bookcache.PAGE_PARTS["data"]}
+    parts = {p: f"{p}-1" for p in buildcache.PAGE_PARTS["data"]}
     components = {**parts, "runs": "r1", "bench": "b1"}
-    assert bookcache.cached_page("data", components, make("one")) == "one"
+    assert buildcache.cached_page("data", components, make("one")) == "one"
     # runs and benchmark changed: not parts of the data page, so kept
     kept = {**components, "runs": "r2", "bench": "b2"}
-    assert bookcache.cached_page("data", kept, make("two")) == "one" and made == ["one"]
+    assert buildcache.cached_page("data", kept, make("two")) == "one" and made == ["one"]
     for part in parts:  # any of its own parts changed: made again
         changed = {**kept, part: "new"}
-        assert bookcache.cached_page("data", changed, make(part)) == part
+        assert buildcache.cached_page("data", changed, make(part)) == part
     assert made == ["one", *parts]
     # pages without declared parts, or without components, are always made
-    assert bookcache.cached_page("performance", components, make("p")) == "p"
-    assert bookcache.cached_page("data", {}, make("q")) == "q"
+    assert buildcache.cached_page("performance", components, make("p")) == "p"
+    assert buildcache.cached_page("data", {}, make("q")) == "q"
     # an interrupted write (text without its key) is never trusted
     (tmp_path / "book-work" / "pages" / "data.key").unlink()
-    assert bookcache.cached_page("data", components, make("three")) == "three"
+    assert buildcache.cached_page("data", components, make("three")) == "three"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.compendium import pipeline as pl
-from analysis.compendium.booksentences import SentencesError, paste_sentences
+from analysis.compendium.book.sentences import SentencesError, paste_sentences
 from analysis.core.sentences import Sentences
 
 

@@ -185,7 +185,7 @@ def test_html_outputs_lose_scripts_and_handlers_but_keep_tables():
 def test_book_escapes_every_output(tmp_path):
     import nbformat
 
-    from analysis.compendium.book import escape_outputs
+    from analysis.compendium.book.assemble import escape_outputs
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.compendium import bookmade
+from analysis.compendium.book import made as bookmade
 from analysis.core import figures as fg
 from analysis.core import tables as tb
 

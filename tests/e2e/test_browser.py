@@ -396,10 +396,10 @@ return [document.querySelectorAll("table").length, out, links, hidden];
 
 
 def test_printed_book_clips_no_table_and_has_an_outline(book_build, browser, tmp_path):
-    """What `make pdf` prints (analysis.compendium.bookpdf): the single-page build in print
+    """What `make pdf` prints (analysis.compendium.book.pdf): the single-page build in print
     media at A4 width (no table clipped, collapsed tables open, no download links), then
     printed by Chromium as `make pdf` does: the PDF's outline holds every chapter."""
-    from analysis.compendium import bookpdf
+    from analysis.compendium.book import pdf as bookpdf
 
     page = bookpdf.single_page(book_build / "book-src", tmp_path / "print")
     browser.set_window_size(794, 1123)
@@ -454,7 +454,7 @@ MAX_SCREENS = 3
 
 def _min_text_px(html: Path, name: str) -> float | None:
     """The smallest text of a figure PNG, in its own pixels (written by save_figure)."""
-    from analysis.compendium.bookmade import png_info
+    from analysis.compendium.book.made import png_info
     from analysis.core.figures import MIN_TEXT_KEY
 
     path = html / "_images" / urllib.parse.unquote(name)

@@ -201,7 +201,7 @@ def test_workflow_runs_the_two_commands_keeps_the_book_and_notebooks_and_deploys
     assert (ROOT / python["with"]["cache-dependency-path"]) == LOCK
     uploads = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact")]
     paths = "\n".join(s["with"]["path"] for s in uploads)
-    assert "build/book/html" in paths  # analysis.compendium.book.book_html_dir()
+    assert "build/book/html" in paths  # analysis.compendium.book.collect.book_html_dir()
     assert "build/runs/" in paths and "build/manifest.json" in paths
     assert all(s.get("if") == "always()" for s in uploads)
     pages = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact"))

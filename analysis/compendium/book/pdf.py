@@ -16,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analysis.compendium.book import JUPYTER_BOOK, BookError, book_source_dir
+from analysis.compendium.book.build import JUPYTER_BOOK
+from analysis.compendium.book.collect import BookError, book_source_dir
 from analysis.paths import build_dir
 
 CHROMIUM_FLAGS = (

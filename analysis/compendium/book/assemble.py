@@ -1,62 +1,46 @@
-"""Building the Jupyter Book from the executed notebooks, offline, without re-executing them.
+"""Assemble: the book's sources written from the collected runs and the derived pages.
 
-The book's sources are assembled in ``build/book-src``: the hand-written pages of
-``book/``, the executed default run of every notebook (one chapter each, in
-pipeline order) with its tables and figures for download, and pages generated from
-the run manifest and data catalogue. The table of contents and configuration are
-written from ``pipeline.yml``. The HTML is built into a temporary folder and moved
-to ``build/book/html`` only when the build succeeds with no warnings.
-
-The build refuses (:class:`BookError`) when a notebook has no executed run, when a
-figure has no caption naming its data tier, when the reproduction report's last run
-failed (a must-match figure not reproduced) or is stale, and when Sphinx warns (a
-broken cross-reference, an unknown citation, a missing image file).
+The third step of the book build (collect -> derive pages -> assemble -> build -> record).
+The sources are written into a folder (``build/book-src`` for a direct call): the
+hand-written pages of ``book/``, the executed default run of every notebook (one chapter
+each, in pipeline order) with its tables and figures for download, and the pages generated
+from the run manifest and data catalogue. The table of contents and configuration are
+written from ``pipeline.yml``. Refuses (:class:`.collect.BookError`) a notebook without an
+executed run, a figure without a caption naming its data tier, and a reproduction report
+whose last run failed or is stale.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from analysis.compendium import pipeline as pl
-from analysis.errors import CompendiumError
-from analysis.markup import neutralise_markdown, sanitise_html
-from analysis.paths import build_dir, repo_root
-
-# `jupyter-book`, started without the optional rfc3987_syntax: jsonschema imports it when it
-# is installed (jupyter-events asks for it, for JupyterLab) and it compiles 38 grammars on
-# import, a second of every build; a missing optional format checker is jsonschema's designed
-# fallback, and neither Jupyter Book nor Sphinx checks that URI format.
-JUPYTER_BOOK = (
-    "import sys; sys.modules['rfc3987_syntax'] = None; "
-    "from jupyter_book.cli.main import main; sys.argv[0] = 'jupyter-book'; sys.exit(main())"
+from analysis.compendium.book.collect import (
+    FIGURE_TIERS,
+    BookError,
+    Notebook,
+    book_source_dir,
+    check_report_run,
+    read_json,
+    read_notebook,
+    verify_run,
 )
+from analysis.markup import neutralise_markdown, sanitise_html
+from analysis.paths import repo_root
+
 GENERATED_PAGES = ("reproducibility", "data", "performance", "certificate", "code")
 STATUS_MARKER = "<!-- compendium:status -->"
-FIGURE_TIERS = ("published", "synthetic", "user", "real", "coded")
 DOWNLOAD_SUFFIXES = {"tables": (".csv",), "figures": (".png", ".svg")}
 _TABLE_WRITE = re.compile(r"""["']tables["']\s*/\s*f?["']([^"'{}]+\.csv)["']""")
-
-
-class BookError(CompendiumError, RuntimeError):
-    """The book cannot be built; the message says what is missing or broken."""
-
-
-def book_source_dir() -> Path:
-    return build_dir() / "book-src"
-
-
-def book_html_dir() -> Path:
-    return build_dir() / "book" / "html"
 
 
 def toc(pipeline: pl.Pipeline) -> dict[str, Any]:
@@ -125,30 +109,14 @@ def config(pipeline: pl.Pipeline) -> dict[str, Any]:
 # --------------------------------------------------------------------------- chapters
 
 
-# Notebooks are handled as their JSON (dicts): nbformat's import (through jsonschema) costs
-# about a second, more than the rest of an incremental book build in this process.
-Notebook = dict[str, Any]
-
-
 def _source(cell: dict[str, Any]) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
 
 
 def _markdown_cell(text: str) -> dict[str, Any]:
-    """A new Markdown cell; its id is made stable by :func:`.bookcache.stable_cell_ids`."""
+    """A new Markdown cell; its id is made stable by :func:`.buildcache.stable_cell_ids`."""
     return {"cell_type": "markdown", "id": "added", "metadata": {}, "source": text}
-
-
-def read_notebook(path: Path) -> Notebook:
-    """A stored notebook's JSON; a file that is not a version-4 notebook is refused."""
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise BookError(f"{path}: not a readable notebook ({err})") from None
-    if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
-        raise BookError(f"{path}: not a version-4 Jupyter notebook")
-    return nb
 
 
 def figure_problems(nb: Notebook, name: str) -> list[str]:
@@ -212,7 +180,7 @@ def add_downloads(
 
     A table is linked after the cell whose code writes it (``"tables" / "x.csv"``); a
     figure after the cell that displays the saved PNG (matched by content); ``provenance``
-    (by cell index, :func:`.bookmade.provenance_cells`) adds how each was made. A closing
+    (by cell index, :func:`.made.provenance_cells`) adds how each was made. A closing
     *Downloads* section lists every CSV, PNG and SVG the run wrote. Links use the
     ``{download}`` role, so Sphinx copies the files into the HTML.
     """
@@ -281,31 +249,10 @@ def escape_outputs(nb: Notebook) -> Notebook:
     return nb
 
 
-def verify_run(name: str) -> Path:
-    """The default run of ``name``, refused unless every file matches its ``run.json``."""
-    from analysis.compendium import cache
-
-    folder = pl.run_dir(name)
-    executed = folder / f"{name}.ipynb"
-    manifest = read_json(folder / "run.json")
-    if manifest is None or not executed.is_file():
-        raise BookError(
-            f"notebook {name!r} has no executed run at {executed}; run `compendium run` first"
-        )
-    problems = cache.integrity_problems({**manifest, "_folder": str(folder)})
-    if problems:
-        raise BookError(
-            f"notebook {name!r}: its run no longer matches the sha256 in {folder / 'run.json'}: "
-            + "; ".join(problems[:5])
-            + f"; run `compendium run {name} --force` to redo it"
-        )
-    return executed
-
-
 def _copy_chapter(name: str, target: Path, tiers: dict[str, str]) -> list[str]:
     """Copy a chapter's executed notebook, tables and figures; return the functions its
     provenance lines name."""
-    from analysis.compendium import bookmade
+    from analysis.compendium.book import made
 
     folder = pl.run_dir(name)
     executed = verify_run(name)
@@ -319,7 +266,7 @@ def _copy_chapter(name: str, target: Path, tiers: dict[str, str]) -> list[str]:
         if (folder / sub).is_dir():
             shutil.copytree(folder / sub, downloads / sub)
     run = read_json(folder / "run.json") or {}
-    provenance, functions = bookmade.provenance_cells(nb, name, run, tiers)
+    provenance, functions = made.provenance_cells(nb, name, run, tiers)
     chapter = hide_plumbing(add_downloads(nb, name, downloads, provenance))
     text = json.dumps(chapter, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     chapters.mkdir(parents=True, exist_ok=True)
@@ -327,66 +274,20 @@ def _copy_chapter(name: str, target: Path, tiers: dict[str, str]) -> list[str]:
     return functions
 
 
+#: The module of ``analysis.compendium.book`` that writes each generated page (imported only
+#: when the page is made: the data page imports every strand's schemas).
+PAGE_MODULES = {
+    "reproducibility": "reproducibility",
+    "data": "datapage",
+    "performance": "performance",
+    "certificate": "certify",
+}
+
+
 def generated_page(page: str, pipeline: pl.Pipeline) -> str:
     """Markdown of a page generated at build time."""
-    from analysis.compendium import bookpages, certify
-
-    module = certify if page == "certificate" else bookpages
+    module = importlib.import_module(f"analysis.compendium.book.{PAGE_MODULES[page]}")
     return getattr(module, f"{page}_page")(pipeline)
-
-
-def _failure_message(executed: Path) -> str:
-    """The error a failed run's partly executed notebook ends with."""
-    try:
-        nb = json.loads(executed.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return f"see {executed}"
-    for cell in nb.get("cells", []):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                return f"{output.get('ename')}: {output.get('evalue')}"
-    return f"see {executed}"
-
-
-def check_report_run(pipeline: pl.Pipeline) -> None:
-    """Refuse to build unless the reproduction report's last run succeeded and is fresh.
-
-    The report's notebook asserts its must-match rows itself; the engine only checks that
-    its last run did not fail (no ``failed-default`` folder) and that the reproduction
-    tables it gathered are the chapters' current ones (the input digests its run recorded
-    equal the files now), so the book never shows checks the report did not judge.
-    """
-    from analysis.compendium import bookpages
-    from analysis.compendium.cache import file_digest
-    from analysis.compendium.execute import MANIFEST
-
-    name = bookpages.report_notebook(pipeline)
-    if name is None:
-        return
-    folder = pl.run_dir(name)
-    failed = folder.parent / f"failed-{folder.name}"
-    if failed.is_dir():
-        why = _failure_message(failed / f"{name}.ipynb")
-        raise BookError(f"the book is not built: the {name!r} run failed: {why}")
-    run = read_json(folder / MANIFEST)
-    if run is None:
-        raise BookError(
-            f"the book is not built: {name!r} has no successful run at {folder}; "
-            "run `compendium run` first"
-        )
-    changed = []
-    for ref, digest in run.get("cache", {}).get("inputs", {}).items():
-        if ":" not in ref:
-            continue
-        upstream, output = ref.split(":", 1)
-        path = pl.run_dir(upstream) / output
-        if not path.is_file() or file_digest(path) != digest:
-            changed.append(ref)
-    if changed:
-        raise BookError(
-            f"the book is not built: the {name!r} run is stale: {', '.join(changed)} changed "
-            f"since it ran; run `compendium run {name}`"
-        )
 
 
 def assemble(
@@ -395,10 +296,10 @@ def assemble(
     """Write the book's sources into ``target`` (default ``build/book-src``, replaced).
 
     With the book's cache ``components``, a generated page whose inputs are unchanged is
-    taken from the last build (:func:`.bookcache.cached_page`).
+    taken from the last build (:func:`.buildcache.cached_page`).
     """
-    from analysis.compendium import bookcache, bookpages
-    from analysis.compendium.booksentences import paste_sentences
+    from analysis.compendium.book import buildcache, landing, made, status
+    from analysis.compendium.book.sentences import paste_sentences
 
     for name in pipeline.order():
         verify_run(name)  # before anything reads a run's tables (the report gate included)
@@ -411,22 +312,21 @@ def assemble(
             shutil.copy2(file, target / file.name)
         elif file.is_dir():
             shutil.copytree(file, target / file.name)
-    from analysis.compendium import booklanding, bookmade
     from analysis.core import catalogue
 
     tiers = {ds.path: ds.tier for ds in catalogue.load()}
     functions: list[str] = []
     for name in pipeline.order():
         functions += _copy_chapter(name, target, tiers)
-    bookmade.write_figure_index(target)
+    made.write_figure_index(target)
     pages = [*pipeline.book.get("front", []), *pipeline.book.get("back", [])]
     for page in pages:
         path = target / f"{page}.md"
         if page == "code":
-            path.write_text(neutralise_markdown(bookmade.code_page(functions), keep_code=True))
+            path.write_text(neutralise_markdown(made.code_page(functions), keep_code=True))
         elif page in GENERATED_PAGES:
             # Generated pages quote data (catalogue titles, sources): no raw HTML gets through.
-            made = bookcache.cached_page(
+            made = buildcache.cached_page(
                 page, components or {}, lambda page=page: generated_page(page, pipeline)
             )
             page_text = neutralise_markdown(made, keep_code=True)
@@ -442,78 +342,12 @@ def assemble(
             path.write_text(pasted, encoding="utf-8")
             text = pasted
         if STATUS_MARKER in text:
-            summary = neutralise_markdown(bookpages.status_summary(pipeline), keep_code=True)
+            summary = neutralise_markdown(status.status_summary(pipeline), keep_code=True)
             text = text.replace(STATUS_MARKER, summary)
-        if booklanding.CHAPTERS_MARKER in text:
-            listed = neutralise_markdown(booklanding.chapters_table(pipeline), keep_code=True)
-            text = text.replace(booklanding.CHAPTERS_MARKER, listed)
+        if landing.CHAPTERS_MARKER in text:
+            listed = neutralise_markdown(landing.chapters_table(pipeline), keep_code=True)
+            text = text.replace(landing.CHAPTERS_MARKER, listed)
         path.write_text(text, encoding="utf-8")
     (target / "_toc.yml").write_text(yaml.safe_dump(toc(pipeline), sort_keys=False))
     (target / "_config.yml").write_text(yaml.safe_dump(config(pipeline), sort_keys=False))
     return target
-
-
-def _warnings(log: str) -> list[str]:
-    return [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
-
-
-def build_book(pipeline: pl.Pipeline) -> Path:
-    """Assemble and build the HTML book; returns the path of its index page.
-
-    Holds the build folder's lock (as ``compendium run`` does). Nothing is built when the
-    book's cache key is unchanged (:mod:`.bookcache`); otherwise the sources are assembled in
-    a private temporary folder, Sphinx's saved environment (kept in the build folder) lets it
-    re-read only the pages that changed, and the finished site is swapped in only when the
-    build succeeded, so an error or an interruption at any moment leaves the previous book
-    whole.
-    """
-    from analysis.compendium import atomic, bookcache
-
-    with atomic.build_lock("compendium book"):
-        components = bookcache.book_components(pipeline)
-        if bookcache.up_to_date(components, book_html_dir()):
-            return book_html_dir() / "index.html"
-        scratch = atomic.private_folder(build_dir(), "book")
-        try:
-            return _build_in(pipeline, scratch, components)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _build_in(pipeline: pl.Pipeline, scratch: Path, components: dict[str, Any]) -> Path:
-    from analysis.compendium import atomic, bookcache
-    from analysis.files import atomic_path
-
-    source = assemble(pipeline, scratch / "src", components)
-    if not (source / "references.bib").exists():
-        raise BookError(f"{repo_root() / 'book'}: references.bib is missing")
-    work = bookcache.work_dir()
-    bookcache.sync_sources(source, work / "src")
-    command = [
-        sys.executable, "-c", JUPYTER_BOOK, "build", str(work / "src"),
-        "--path-output", str(work), "--warningiserror", "--keep-going", "--quiet",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    log = build_dir() / "book-build.log"
-    with atomic_path(log) as tmp:
-        tmp.write_text(result.stdout + result.stderr, encoding="utf-8")
-    if result.returncode != 0:
-        bookcache.forget()
-        shown = "\n".join(_warnings(result.stdout + result.stderr)[:20]) or result.stderr[-2000:]
-        raise BookError(f"jupyter-book build failed (full log: {log}):\n{shown}")
-    html = book_html_dir()
-    html.parent.mkdir(parents=True, exist_ok=True)
-    built = scratch / "html"
-    shutil.copytree(work / "_build" / "html", built)
-    with atomic.uninterruptible():
-        atomic.swap_folder(built, html)
-        atomic.swap_folder(source, book_source_dir())
-    bookcache.record(components)
-    return html / "index.html"
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None

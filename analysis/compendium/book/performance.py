@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.compendium import pipeline as pl
-from analysis.compendium.bookpages import _load_json, markdown_table
+from analysis.compendium.book.collect import read_json
+from analysis.compendium.book.markdown import markdown_table
 from analysis.paths import build_dir
 
 
@@ -21,7 +22,7 @@ def performance_page(pipeline: pl.Pipeline) -> str:
         build_dir() / "bench" / "results.json",
         repo_root() / "book" / "bench" / "results.json",
     ]
-    found = next(((p, r) for p in sources if (r := _load_json(p))), None)
+    found = next(((p, r) for p in sources if (r := read_json(p))), None)
     lines = ["# Performance", ""]
     if not found:
         lines.append("No benchmark results in this build: run `make bench` to measure.")
@@ -30,7 +31,7 @@ def performance_page(pipeline: pl.Pipeline) -> str:
     recorded = results.get("recorded", {})
     where = "this build's" if path == sources[0] else "the repository's kept"
     measured = str(recorded.get("commit", "unknown"))
-    current = str((_load_json(build_dir() / "manifest.json") or {}).get("git_commit", "unknown"))
+    current = str((read_json(build_dir() / "manifest.json") or {}).get("git_commit", "unknown"))
     same = measured[:12] == current[:12] and measured != "unknown"
     lines += [
         f"Results: {where} `{path.relative_to(path.parents[2])}`, measured "

@@ -129,7 +129,7 @@ def book_components(pipeline: pl.Pipeline) -> dict[str, Any]:
 
     Notes
     -----
-    Nothing here imports :mod:`analysis.compendium.book` (nbformat, and through it
+    Nothing here imports the builder (:mod:`.assemble`, :mod:`.build`: nbformat, and through it
     jsonschema, take seconds to import) or parses code: the check that nothing changed stays
     cheap. The price is a deliberate over-approximation: any change to the package's code
     rebuilds the book (Sphinx then re-reads only the pages whose sources differ).
@@ -158,7 +158,7 @@ def book_key(components: dict[str, Any]) -> str:
 
 
 def html_dir() -> Path:
-    """The built site, ``build/book/html`` (as :func:`analysis.compendium.book.book_html_dir`)."""
+    """The built site, ``build/book/html`` (as :func:`.collect.book_html_dir`)."""
     return build_dir() / "book" / "html"
 
 

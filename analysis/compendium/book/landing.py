@@ -62,7 +62,7 @@ def _data(notebook: pl.Notebook, tiers: dict[str, str]) -> str:
 
 def chapters_table(pipeline: pl.Pipeline) -> str:
     """A Markdown table of every chapter: link, question and kinds of data."""
-    from analysis.compendium.bookpages import markdown_table
+    from analysis.compendium.book.markdown import markdown_table
     from analysis.core import catalogue
 
     tiers = {ds.path: ds.tier for ds in catalogue.load()}

@@ -25,8 +25,8 @@ from typing import Any
 import yaml
 
 from analysis import safeyaml
-from analysis.compendium import codecheckspec
 from analysis.compendium import pipeline as pl
+from analysis.compendium.book import codecheckspec
 from analysis.errors import CompendiumError
 from analysis.files import sha256_file
 from analysis.paths import build_dir, repo_root
@@ -178,9 +178,9 @@ def repository_url() -> str | None:
 
 
 def _summary(pipeline: pl.Pipeline) -> str:
-    from analysis.compendium import bookpages
+    from analysis.compendium.book.collect import report_tables
 
-    tables = bookpages.report_tables(pipeline)
+    tables = report_tables(pipeline)
     if "kinds" not in tables:
         raise CertifyError("the reproduction report has no run: run `compendium run` first")
     kinds = tables["kinds"]
