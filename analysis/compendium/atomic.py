@@ -12,16 +12,17 @@ the lock.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from analysis.errors import CompendiumError
 from analysis.paths import build_dir
@@ -143,30 +144,37 @@ def consistent(root: Path | None = None) -> bool:
 # --------------------------------------------------------------------------- the lock
 
 
+def _holder_writer(command: str) -> Callable[[int], None]:
+    """Write who holds the lock into the lock file, for a second command's refusal."""
+
+    def write(descriptor: int) -> None:
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        line = f"pid {os.getpid()} on {socket.gethostname()}, started {started}: {command}"
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, line.encode(), 0)
+
+    return write
+
+
 @contextlib.contextmanager
 def build_lock(command: str) -> Iterator[None]:
     """Hold the build folder's lock; a second command refuses, naming the first.
 
-    On Ctrl-C or SIGTERM inside, raises :class:`InterruptedRun` whose message says whether
-    the previous outputs are whole (checked, not assumed).
+    The lock is :class:`filelock.FileLock` (``flock`` on ``build/.compendium.lock``, released
+    by the system when the process dies), which writes the holder into the file as it
+    acquires. On Ctrl-C or SIGTERM inside, raises :class:`InterruptedRun` whose message says
+    whether the previous outputs are whole (checked, not assumed).
     """
     folder = build_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole command
+    lock = FileLock(path, timeout=0, preserve_lock_file=True, on_acquired=_holder_writer(command))
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown process"
-        handle.close()
+        lock.acquire()
+    except Timeout:
+        holder = path.read_text(encoding="utf-8").strip() or "unknown process"
         raise LockError(f"another run holds {path}: {holder}; wait for it to finish") from None
     try:
-        handle.seek(0)
-        handle.truncate()
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, started {started}: {command}")
-        handle.flush()
         recover(folder)
         try:
             yield
@@ -181,7 +189,5 @@ def build_lock(command: str) -> Iterator[None]:
             ) from None
     finally:
         with contextlib.suppress(OSError):
-            handle.seek(0)
-            handle.truncate()
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+            path.write_text("", encoding="utf-8")  # still held: nobody reads a stale holder
+        lock.release()
