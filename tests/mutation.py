@@ -1,4 +1,4 @@
-"""Mutation testing of the modules where a wrong result would pass without a word (issue 19).
+"""Mutation testing of the modules where a wrong result would pass without a word.
 
 ``make mutation`` runs this script. For each module below it copies ``analysis/`` and
 ``tests/`` into ``build/mutation/<module>/``, writes a ``[tool.mutmut]`` table that mutates

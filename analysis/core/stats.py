@@ -68,7 +68,7 @@ def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
     return adjusted
 
 
-# --------------------------------------------------------------------------- indicators (issue 4)
+# --------------------------------------------------------------------------- indicators
 # Exact Poisson intervals, funnel-plot limits and Spiegelhalter's (2005) overdispersion
 # estimates; checked in tests/test_stats_indicators.py.
 
@@ -188,7 +188,7 @@ def additive_tau2(z: ArrayLike, se: ArrayLike, fraction: float = 0.1) -> float:
     return float(max(excess, 0.0) / (w.sum() - (w**2).sum() / w.sum()))
 
 
-# --- survey strand (issue 5): the counts a rounded published percentage allows ---------------
+# --- survey strand: the counts a rounded published percentage allows --------------------------
 # (imports are local so that this block only appends to the module)
 
 
@@ -238,7 +238,7 @@ def rounding_interval(percent: float, n: int, decimals: int = 0) -> tuple[int, i
     return int(k_min), int(k_max)
 
 
-# --- between-unit variance estimators (issue 14) -----------------------------------------
+# --- between-unit variance estimators -----------------------------------------------------
 # Random-effects variance of estimates ``y`` with known sampling variances ``v``; checked in
 # tests/core/test_stats_tau2.py against the BCG vaccine meta-analysis (Viechtbauer 2010) and
 # statsmodels' ``combine_effects``.

@@ -1,4 +1,4 @@
-"""The survey strand (issue 5): the published figures of the 2015 GP/practice and CCG surveys,
+"""The survey strand: the published figures of the 2015 GP/practice and CCG surveys,
 Table 1 and later figures, as transcribed, and their readers.
 
 Published figures are transcribed, with provenance, in ``data/survey/published/``:

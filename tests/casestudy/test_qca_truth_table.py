@@ -1,5 +1,5 @@
 """The QCA truth table's secondary outputs: every column, the cutoff edge, contradictions,
-ordering and the published column types (issue 19).
+ordering and the published column types.
 
 Expected values are worked by hand from the tables in the comments, never computed with
 the module under test.

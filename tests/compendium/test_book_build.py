@@ -296,7 +296,7 @@ def test_figure_without_tier_caption_fails_before_sphinx(built, tmp_path, monkey
         assemble.assemble(pl.load())
 
 
-# --------------------------------------------------------------------------- issue 16
+# --------------------------------------------------------------------------- hardening
 
 
 def rerecord(folder: Path) -> None:

@@ -1,4 +1,4 @@
-"""What makes a cached run stale, stated as the behaviour a user relies on (issue 19).
+"""What makes a cached run stale, stated as the behaviour a user relies on.
 
 No notebook is executed: runs are recorded the way the runner records them (a ``run.json``
 holding the cache components, plus the declared outputs) and read back through the

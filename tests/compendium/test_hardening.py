@@ -1,4 +1,4 @@
-"""Issue 16 mechanisms, one by one: atomic swaps and their recovery, one way to fail,
+"""The hardening mechanisms, one by one: atomic swaps and their recovery, one way to fail,
 escaping, parameters checked by the notebooks themselves, bounded hashing, run integrity.
 
 The bad-input corpus (badinputs/cases.yml) runs the same mechanisms through the real CLI.

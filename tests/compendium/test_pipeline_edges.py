@@ -1,4 +1,4 @@
-"""Validation edges of the pipeline file and of parameters (issue 19).
+"""Validation edges of the pipeline file and of parameters.
 
 Each bad input must give one error naming the file and line (or notebook and parameter) and
 what was expected. Line numbers refer to the mini project's pipeline.yml (tests/miniproject.py).

@@ -1,4 +1,4 @@
-"""Parameter sweeps on Dask (analysis.compendium.sweep, issue 14), on the mini project.
+"""Parameter sweeps on Dask (analysis.compendium.sweep), on the mini project.
 
 Real ``dask.distributed`` LocalClusters and real subprocesses; SLURM is checked through the
 job script ``dask-jobqueue`` would submit, without a SLURM installation.

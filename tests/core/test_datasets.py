@@ -84,7 +84,7 @@ def test_write_csv_is_deterministic_and_atomic(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
 
 
-# --------------------------------------------------------------------------- issue 16
+# --------------------------------------------------------------------------- hardening
 
 
 @pytest.mark.parametrize(

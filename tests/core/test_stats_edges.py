@@ -1,4 +1,4 @@
-"""Edges and defaults of the shared statistics that the main tests never reach (issue 19).
+"""Edges and defaults of the shared statistics that the main tests never reach.
 
 Every expected value comes from an independent calculation (scipy, statsmodels' meta-analysis,
 exact fractions) or is worked by hand in a comment; nothing is copied from the module.

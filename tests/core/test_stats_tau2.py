@@ -1,4 +1,4 @@
-"""Between-unit variance estimators (analysis.core.stats, issue 14) against published values.
+"""Between-unit variance estimators (analysis.core.stats) against published values.
 
 The BCG vaccine trials (Colditz et al. 1994; ``dat.bcg`` in metafor) are the classic
 meta-analysis example: on the log risk ratio scale metafor reports tau^2 = 0.3088 (DL) and

@@ -1,5 +1,5 @@
 """Disclosure control: which cells secondary suppression picks, how much it hides, the
-defaults, the published table's layout, and ``cell_bounds`` against brute force (issue 19).
+defaults, the published table's layout, and ``cell_bounds`` against brute force.
 
 The documented rule (module docstring of analysis.core.suppression): lines are visited rows
 first, then columns; a line with exactly one withheld cell gets one more, the smallest

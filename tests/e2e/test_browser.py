@@ -354,7 +354,7 @@ def test_mathematics_renders_offline(book_build, site, browser):
     assert any("/_static/mathjax/" in r for r in resources)
 
 
-# Pages whose tables are not yet publication tables (the case-study strand, issue 15).
+# Pages whose tables are not yet publication tables (the case-study strand).
 def _table_problems(page: str, text: str) -> list[str]:
     problems = []
     for table in re.findall(r"<table.*?</table>", text, flags=re.S):

@@ -1,4 +1,4 @@
-"""The quality-indicator notebook, its pipeline entry, figures, statements and data (issue 4)."""
+"""The quality-indicator notebook, its pipeline entry, figures, statements and data."""
 
 from __future__ import annotations
 

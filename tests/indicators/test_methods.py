@@ -1,4 +1,5 @@
-"""Issue 14 method options of the indicator analyses, each against an independent calculation.
+"""Method options of the indicator analyses beyond the published ones, each checked against an
+independent calculation.
 
 The fast cluster-robust GLM against statsmodels (to 1e-8), DerSimonian-Laird per group against
 the textbook formula, intervals that agree with the classification, the size-neutral score,

@@ -1,4 +1,4 @@
-"""Indicator catalogue, panel contract, stored synthetic panel and its generator (issue 4)."""
+"""Indicator catalogue, panel contract, stored synthetic panel and its generator."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exact Poisson intervals, funnel limits and overdispersion (analysis.core.stats, issue 4).
+"""Exact Poisson intervals, funnel limits and overdispersion (analysis.core.stats).
 
 Each function is checked against an independent calculation: the chi-square form of the
 Garwood interval (scipy.stats.chi2), published table values, hand-worked limits and

@@ -1,4 +1,4 @@
-"""Practice fixed effects in the trend model and the small trend comparator warning (issues 13, 14).
+"""Practice fixed effects in the trend model and the small trend comparator warning.
 
 The fixed-effects GLM against statsmodels with practice dummies and cluster-robust covariance
 (to 1e-8), its removal of the membership-turnover bias the pooled model has on a planted
