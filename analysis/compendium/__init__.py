@@ -12,7 +12,8 @@
 - ``notebooks``: stripping stored notebooks.
 - ``lockfile``: which lock the environment was installed from (the Reproducibility page).
 - ``sweep``: declared parameter sweeps run as Dask tasks, each cached under its own key
-  (``compendium sweep``).
+  (``compendium sweep``); ``sweeptask``: one task (a command or a notebook run);
+  ``sweepsteps``: sweeps as steps of a run; ``clusters``: the Dask clusters they run on.
 
 May import ``analysis.paths``, ``analysis.files``, ``analysis.errors`` and the data catalogue
 (``analysis.core.catalogue``); never a strand or core's science: strand code such as the

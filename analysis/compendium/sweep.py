@@ -31,36 +31,29 @@ outputs are gathered, with one column per grid parameter, into
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.compendium import cache, observe, reads
+from analysis.compendium import cache
 from analysis.compendium import pipeline as pl
 from analysis.compendium.clusters import (  # noqa: F401 - the sweep's cluster API, re-exported
     close_client,
     make_client,
     slurm_cluster,
 )
+from analysis.compendium.sweeptask import TASK_FILE, plan_task, run_task
 from analysis.configschema import check_config
 from analysis.errors import CompendiumError
 from analysis.files import sha256_file
-from analysis.paths import SWEEP_RECORD, repo_root, sweep_dir
+from analysis.paths import SWEEP_RECORD, sweep_dir
 from analysis.paths import SWEEP_RESULTS as RESULTS_FILE
 
-TASK_FILE = "task.json"
 DEFAULT_TIMEOUT = 600
 _VALUE = {"type": ["string", "number", "boolean"]}
 _VALUES = {"oneOf": [_VALUE, {"type": "array", "items": _VALUE}]}
@@ -239,7 +232,7 @@ def tasks(sweep: Sweep, pipeline: pl.Pipeline) -> list[Task]:
         grid_values = dict(zip(names, values, strict=True))
         parameters = {**sweep.fixed, **grid_values}
         if sweep.notebook:
-            plan = _plan(pipeline, sweep.notebook, parameters)
+            plan = plan_task(pipeline, sweep.notebook, parameters)
             key = cache.cache_key(plan.components)
         else:
             made_of = {"command": sweep.command, "parameters": parameters, "code": code}
@@ -250,12 +243,6 @@ def tasks(sweep: Sweep, pipeline: pl.Pipeline) -> list[Task]:
         slug = hashlib.sha256(name.encode()).hexdigest()[:10]
         out.append(Task(sweep.name, name, parameters, key, sweep_dir(sweep.name) / "tasks" / slug))
     return out
-
-
-def _plan(pipeline: pl.Pipeline, notebook: str, parameters: dict[str, Any]):
-    from analysis.compendium.execute import plan_notebook
-
-    return plan_notebook(pipeline.notebook(notebook), parameters)
 
 
 def is_done(task: Task) -> bool:
@@ -295,97 +282,6 @@ def is_current(sweep: Sweep, pipeline: pl.Pipeline, all_tasks: list[Task] | None
         )
     except OSError:
         return False
-
-
-# --------------------------------------------------------------------------- running one task
-
-
-def _arguments(parameters: dict[str, Any]) -> list[str]:
-    args = []
-    for name, value in parameters.items():
-        for item in value if isinstance(value, list) else [value]:
-            args += [f"--{name}", str(item)]
-    return args
-
-
-def run_task(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one task (in a Dask worker or in-process); raise on failure so Dask retries.
-
-    ``spec`` is plain data: ``sweep``, ``name``, ``parameters``, ``key``, ``folder``,
-    ``output``, and ``command`` or ``notebook`` plus ``pipeline`` (the pipeline file).
-    The result file and ``task.json`` appear together, only after success.
-    """
-    folder = Path(spec["folder"])
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
-    started = time.perf_counter()
-    try:
-        if spec.get("command"):
-            _run_command(spec, tmp)
-        else:
-            from analysis.compendium.execute import execute_notebook
-
-            pipeline = pl.load(spec["pipeline"])
-            plan = _plan(pipeline, spec["notebook"], spec["parameters"])
-            if not plan.fresh:
-                outcome = execute_notebook(
-                    plan.notebook, plan.parameters, plan.paramset, plan.components
-                )
-                if outcome.status != "executed":
-                    raise RuntimeError(outcome.message)
-            source = pl.run_dir(spec["notebook"], plan.paramset) / spec["output"]
-            (tmp / spec["output"]).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, tmp / spec["output"])
-        seconds = time.perf_counter() - started
-        record = {k: spec[k] for k in ("sweep", "name", "parameters", "key", "output")}
-        (tmp / TASK_FILE).write_text(
-            json.dumps({**record, "seconds": round(seconds, 3)}, indent=2) + "\n"
-        )
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.rename(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return {"name": spec["name"], "seconds": seconds}
-
-
-def _run_command(spec: dict[str, Any], tmp: Path) -> None:
-    """Run a command task in its own process group, within its timeout; a ``python``
-    command runs under :mod:`.observe`, and a project file it read that the sweep's
-    ``inputs`` (or its script) do not cover fails the task, naming the file."""
-    command = list(spec["command"])
-    log = tmp / observe.READS_LOG
-    if command[0] == "python":
-        command = [sys.executable, "-m", observe.__name__, str(log), "--", *command[1:]]
-    command += [*_arguments(spec["parameters"]), "--output", str(tmp / spec["output"])]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    process = subprocess.Popen(  # noqa: S603 - the command is the pipeline's own declaration
-        command, cwd=repo_root(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=env, start_new_session=True,
-    )  # fmt: skip
-    try:
-        _, stderr = process.communicate(timeout=spec["timeout"])
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(
-            f"timed out after {spec['timeout']} s (the sweep's timeout in pipeline.yml)"
-        ) from None
-    finally:  # the whole group: nothing the task started outlives it
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    if process.returncode != 0:
-        last = (stderr.strip().splitlines() or ["no message"])[-1]
-        raise RuntimeError(f"exit status {process.returncode}: {last}")
-    if not (tmp / spec["output"]).is_file():
-        raise RuntimeError(f"did not write its output {spec['output']!r}")
-    if log.is_file():
-        scripts = [arg for arg in spec["command"] if arg.endswith(".py")]
-        covered = reads.coverage(spec.get("inputs", ()), scripts, own=[tmp])
-        missing = reads.undeclared(observe.read_log(log), covered)
-        log.unlink()
-        if missing:
-            raise RuntimeError(reads.describe(spec["sweep"], "sweep", missing))
 
 
 def _spec(task: Task, sweep: Sweep, pipeline: pl.Pipeline) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.compendium import clusters, observe, reads
+from analysis.compendium import clusters, observe, reads, sweeptask
 from analysis.compendium import pipeline as pl
 from analysis.compendium import sweep as sw
 from analysis.configschema import ConfigError, load_config
@@ -177,7 +177,7 @@ def _orphans() -> list[str]:
 def test_a_task_past_its_timeout_is_stopped_with_everything_it_started(mini):
     started = time.perf_counter()
     with pytest.raises(RuntimeError, match=r"timed out after 1 s \(the sweep's timeout"):
-        sw.run_task(_spec(mini, 1, timeout=1))
+        sweeptask.run_task(_spec(mini, 1, timeout=1))
     assert time.perf_counter() - started < 10
     time.sleep(0.2)
     assert _orphans() == []
@@ -186,8 +186,8 @@ def test_a_task_past_its_timeout_is_stopped_with_everything_it_started(mini):
 
 def test_a_task_reading_an_undeclared_project_file_fails_naming_it(mini):
     with pytest.raises(RuntimeError, match=r"sweep 's' read data/input\.csv, which is not"):
-        sw.run_task(_spec(mini, 2))
-    sw.run_task(_spec(mini, 2, inputs=["data/input.csv"]))  # declared: it runs
+        sweeptask.run_task(_spec(mini, 2))
+    sweeptask.run_task(_spec(mini, 2, inputs=["data/input.csv"]))  # declared: it runs
     assert (mini / "build" / "sweeps" / "s" / "tasks" / "t2" / "out.csv").is_file()
     assert not (mini / "build" / "sweeps" / "s" / "tasks" / "t2" / observe.READS_LOG).exists()
 
