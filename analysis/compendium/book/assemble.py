@@ -326,10 +326,10 @@ def assemble(
             path.write_text(neutralise_markdown(made.code_page(functions), keep_code=True))
         elif page in GENERATED_PAGES:
             # Generated pages quote data (catalogue titles, sources): no raw HTML gets through.
-            made = buildcache.cached_page(
+            generated = buildcache.cached_page(
                 page, components or {}, lambda page=page: generated_page(page, pipeline)
             )
-            page_text = neutralise_markdown(made, keep_code=True)
+            page_text = neutralise_markdown(generated, keep_code=True)
             path.write_text(page_text, encoding="utf-8")
         elif not path.exists():
             raise BookError(
