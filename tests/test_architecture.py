@@ -52,6 +52,12 @@ def test_import_contracts_are_kept():
         ("indicators/panel.py", "from analysis.survey import published", "analysis.survey"),
         ("compendium/runner.py", "from analysis.core import stats", "analysis.core.stats"),
         ("casestudy/qca.py", "from analysis.compendium import pipeline", "analysis.compendium"),
+        ("compendium/cli.py", "from analysis.bench import tools", "analysis.bench.tools"),
+        (
+            "compendium/book/collect.py",
+            "from analysis.compendium.book import assemble",
+            "analysis.compendium.book.assemble",
+        ),
     ],
 )
 def test_a_wrong_import_breaks_the_contract_naming_both_modules(
