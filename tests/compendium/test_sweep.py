@@ -138,6 +138,35 @@ def test_local_cluster_byte_identical_to_serial(mini, client, monkeypatch):
     )
 
 
+ENVIRONMENT_SCRIPT = """\
+import argparse, os, pathlib
+parser = argparse.ArgumentParser()
+parser.add_argument("--value")
+parser.add_argument("--output")
+args = parser.parse_args()
+seen = [os.environ.get(k, "unset") for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")]
+pathlib.Path(args.output).write_text("trim,threads\\n" + ",".join(seen) + "\\n")
+"""
+
+
+def test_a_task_on_a_worker_runs_without_the_workers_memory_trimming(mini, client):
+    # Inherited from the nanny, the trim threshold made numpy-heavy tasks spend as long in
+    # the kernel as in Python; the one-thread numerical settings are kept.
+    script = mini / "environment.py"
+    script.write_text(ENVIRONMENT_SCRIPT)
+    with (mini / "pipeline.yml").open("a") as handle:
+        handle.write(
+            f"sweeps:\n  environment:\n    command: [python, {script}]\n"
+            "    grid: {value: [1]}\n    output: seen.csv\n"
+        )
+    pipeline = pl.load()
+    done = sw.run_sweep(sw.get_sweep(pipeline, "environment"), pipeline, client=client)
+    assert done.failed == {}
+    seen = pd.read_csv(done.results, dtype=str).iloc[0]
+    assert seen["threads"] == "1"  # set by the nanny for its worker: the task ran on one
+    assert seen["trim"] == "unset"
+
+
 def test_failing_task_is_retried_once_then_reported(mini, client):
     pipeline = _project(mini)
     progress = []
