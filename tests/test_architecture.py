@@ -78,13 +78,6 @@ def test_a_wrong_import_breaks_the_contract_naming_both_modules(
 
 # --------------------------------------------------------------------------- import circles
 
-#: Circles that belong to a room being reworked elsewhere; each is named whole, and the test
-#: below fails as soon as one is gone, so the exception cannot outlive the circle.
-KNOWN_CIRCLES = [
-    # the panel re-exports its readers; a reader imports the panel's membership helper
-    ["analysis.indicators.panel", "analysis.indicators.panelfiles"],
-]
-
 
 def module_imports(package: Path) -> dict[str, set[str]]:
     """Every module of ``package`` (a folder named after its import name) and the modules of
@@ -194,15 +187,9 @@ def test_the_circle_finder_finds_a_planted_circle(tmp_path):
 
 def test_no_import_circle_between_the_package_modules():
     graph = module_imports(PACKAGE)
-    circles = [c for c in import_circles(graph) if c not in KNOWN_CIRCLES]
+    circles = import_circles(graph)
     shown = "\n".join(" -> ".join(one_cycle(graph, c)) for c in circles)
     assert not circles, f"import circles (break each so its steps import one way):\n{shown}"
-
-
-def test_every_known_circle_is_still_there():
-    circles = import_circles(module_imports(PACKAGE))
-    gone = [c for c in KNOWN_CIRCLES if c not in circles]
-    assert not gone, f"remove from KNOWN_CIRCLES, the circle is gone: {gone}"
 
 
 def test_every_room_says_what_it_is_for():

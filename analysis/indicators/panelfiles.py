@@ -40,6 +40,7 @@ from analysis.indicators.contract import (
     values_to_counts,
     year_rows_to_spells,
 )
+from analysis.indicators.spells import members_in_year
 from analysis.paths import data_dir
 
 
@@ -162,8 +163,6 @@ def organisations_from_membership(
     where the membership gives one for every member (missing otherwise); an
     organisation-level table gives neither (its members are not known).
     """
-    from analysis.indicators.panel import members_in_year
-
     ids = sorted(membership["organisation_id"].unique())
     frame = pd.DataFrame({"organisation_id": ids, "label": ids})
     if level == "practice":

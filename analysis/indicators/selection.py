@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.indicators.panel import fixed_membership, members_in_year
+from analysis.indicators.spells import fixed_membership, members_in_year
 
 OVERDISPERSION = ("none", "multiplicative", "additive")
 """Overdispersion adjustments of :func:`analysis.indicators.comparison.compare_to_national`."""
