@@ -48,8 +48,12 @@ def test_import_contracts_are_kept():
 @pytest.mark.parametrize(
     ("module", "bad_import", "named"),
     [
-        ("core/stats.py", "from analysis.indicators import panel", "analysis.indicators.panel"),
-        ("indicators/panel.py", "from analysis.survey import published", "analysis.survey"),
+        (
+            "core/stats.py",
+            "from analysis.indicators.sources import panel",
+            "analysis.indicators.sources.panel",
+        ),
+        ("indicators/sources/panel.py", "from analysis.survey import published", "analysis.survey"),
         ("compendium/runner.py", "from analysis.core import stats", "analysis.core.stats"),
         ("casestudy/qca.py", "from analysis.compendium import pipeline", "analysis.compendium"),
         ("compendium/cli.py", "from analysis.bench import tools", "analysis.bench.tools"),

@@ -20,9 +20,9 @@ import pandas as pd
 from analysis.core.sentences import Sentences
 from analysis.indicators import figures as figs
 from analysis.indicators import scalefigures as scale
-from analysis.indicators.panel import Panel
 from analysis.indicators.results import IndicatorResults
 from analysis.indicators.selection import Selection
+from analysis.indicators.sources.panel import Panel
 
 TIER_TEXT = {
     "synthetic": " (the stored synthetic panel: illustrative, not study findings).",

@@ -4,9 +4,10 @@
 before anything is computed, and :func:`check` is the same check with the files read, run by
 :mod:`analysis.indicators.validation` before the notebook's kernel starts;
 :func:`run_networks` reads the QOF practice summaries of the selected years
-(:mod:`analysis.indicators.qof`), groups practices (:mod:`analysis.indicators.membership`)
-and runs the analyses of :mod:`analysis.indicators.networks`. Every table it returns is
-labelled ``REAL`` with the publisher and the Open Government Licence attribution.
+(:mod:`analysis.indicators.sources.qof`), groups practices
+(:mod:`analysis.indicators.sources.membership`) and runs the analyses of
+:mod:`analysis.indicators.networks`. Every table it returns is labelled ``REAL`` with the publisher
+and the Open Government Licence attribution.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from analysis.core.datasets import DataError
 from analysis.core.sentences import Sentences
 from analysis.core.stats import TAU2_METHODS
 from analysis.indicators import network_funnel, networks
-from analysis.indicators.contract import Findings
-from analysis.indicators.membership import derive
 from analysis.indicators.network_findings import network_findings
-from analysis.indicators.panel import indicators_dir
-from analysis.indicators.qof import choose_mapping, file_year, read_qof_years
+from analysis.indicators.sources.contract import Findings
+from analysis.indicators.sources.membership import derive
+from analysis.indicators.sources.panel import indicators_dir
+from analysis.indicators.sources.qof import choose_mapping, file_year, read_qof_years
 from analysis.parameters import resolve_path
 
 GROUPINGS = ("pcn", "ccg")
@@ -298,9 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     chapter's compute (the figures ``make bench`` would report; never asserted in tests)."""
     import argparse
 
-    from analysis.indicators import fingertips
-    from analysis.indicators.panel import indicators_dir
-    from analysis.indicators.qof import stored_files
+    from analysis.indicators.sources import fingertips
+    from analysis.indicators.sources.panel import indicators_dir
+    from analysis.indicators.sources.qof import stored_files
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--repeats", type=int, default=3)

@@ -37,8 +37,8 @@ from statsmodels.regression.mixed_linear_model import MixedLMParams
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from analysis.core.stats import benjamini_hochberg
-from analysis.indicators.membership import Membership, derive
 from analysis.indicators.mixed import fit_random_intercept
+from analysis.indicators.sources.membership import Membership, derive
 
 COMPARATORS = ("practice_mean", "pooled_points")
 """``practice_mean``: mean of practices' percentages (what an organisation's mean is
@@ -379,9 +379,9 @@ def membership_sensitivity(
     Parameters
     ----------
     practices
-        :func:`analysis.indicators.qof.read_qof_years` practices.
+        :func:`analysis.indicators.sources.qof.read_qof_years` practices.
     group, exclude
-        As :func:`analysis.indicators.membership.derive`.
+        As :func:`analysis.indicators.sources.membership.derive`.
     membership_years
         Each a year (fixed membership) or ``None`` (each year's own codes).
     first_year, last_year

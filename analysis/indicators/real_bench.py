@@ -65,7 +65,7 @@ def synthetic_panel(practices: Any, indicators: int = PANEL_INDICATORS, seed: in
 def bench_panel() -> dict[str, Any]:
     """Worker: trends (three rules) and within-PCN variation of the five-year panel."""
     from analysis.indicators import rule_trends
-    from analysis.indicators import structures as st
+    from analysis.indicators.sources import structures as st
 
     mapped = st.read_structure_years(st.stored_files()).practices
     panel = synthetic_panel(mapped)

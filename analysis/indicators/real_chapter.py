@@ -4,7 +4,7 @@
 QOF 2021-22, the practice-level cardiovascular groups and the QOF practice summaries), each by
 its layout mapping, and makes every table of the chapter:
 
-* membership and its turnover 2019-20 to 2023-24 (:mod:`analysis.indicators.turnover`), and
+* membership and its turnover 2019-20 to 2023-24 (:mod:`analysis.indicators.sources.turnover`), and
   the agreement of the mappings with the QOF summaries' own PCN column;
 * every PCN against England on every indicator with data, by the generic quality-indicator
   analysis with the between-PCN variance in the limits and Benjamini-Hochberg within each
@@ -30,13 +30,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import stats
-from analysis.indicators import real_levels, rule_trends, turnover
-from analysis.indicators import structures as st
+from analysis.indicators import real_levels, rule_trends
 from analysis.indicators.associations import association_summary, value_associations
 from analysis.indicators.real_inputs import RealInputs, read_inputs
 from analysis.indicators.real_levels import GROUPS_SOURCE, TABLE_SOURCE
+from analysis.indicators.sources import structures as st
+from analysis.indicators.sources import turnover
+from analysis.indicators.sources.widetable import WideTable
 from analysis.indicators.trend_fe import fe_glm, informative
-from analysis.indicators.widetable import WideTable
 
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0"
 SOURCES = {

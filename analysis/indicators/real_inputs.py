@@ -1,12 +1,12 @@
 """The REAL networks chapter's inputs: every file read by its layout, every problem at once.
 
 :func:`check_inputs` reads the yearly geography mappings
-(:mod:`~analysis.indicators.structures`), the organisation-level and practice-level wide
-tables (:mod:`~analysis.indicators.widetable`) and the QOF practice summaries of the trend
-years (:mod:`~analysis.indicators.qof`), and checks the parameters against what the files
+(:mod:`~analysis.indicators.sources.structures`), the organisation-level and practice-level wide
+tables (:mod:`~analysis.indicators.sources.widetable`) and the QOF practice summaries of the trend
+years (:mod:`~analysis.indicators.sources.qof`), and checks the parameters against what the files
 hold. It does not stop at the first bad file: every reader's problems (each naming the file,
 the line or row and the column) and every parameter problem go to one
-:class:`~analysis.indicators.contract.Findings`. It is the chapter's input check in
+:class:`~analysis.indicators.sources.contract.Findings`. It is the chapter's input check in
 ``pipeline.yml`` (``validate:``, through :mod:`analysis.indicators.validation`, which runs it
 before the kernel starts); :func:`read_inputs` is the same check in the notebook.
 """
@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from analysis.core.datasets import DataError
-from analysis.indicators import structures as st
-from analysis.indicators import widetable as wt
-from analysis.indicators.contract import Findings
-from analysis.indicators.qof import QofYears, choose_mapping, file_year, read_qof_years
+from analysis.indicators.sources import structures as st
+from analysis.indicators.sources import widetable as wt
+from analysis.indicators.sources.contract import Findings
+from analysis.indicators.sources.qof import QofYears, choose_mapping, file_year, read_qof_years
 from analysis.parameters import resolve_path
 
 TAU2_METHODS = ("winsorised", "winsorised_rescaled", "dl", "reml")

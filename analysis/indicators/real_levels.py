@@ -2,7 +2,7 @@
 
 The chapter compares PCNs with England with the quality-indicator analysis every other run
 uses (:func:`analysis.indicators.results.run_analysis` on a
-:class:`~analysis.indicators.panel.Panel`), with these choices of its own:
+:class:`~analysis.indicators.sources.panel.Panel`), with these choices of its own:
 
 * the between-PCN variance in the limits (``organisation_variance``: DerSimonian-Laird by
   default, the estimator the simulation chapter found calibrated), and Benjamini-Hochberg
@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.indicators.comparison import classify
-from analysis.indicators.panel import Panel, panel_from_tables
 from analysis.indicators.results import IndicatorResults, run_analysis
 from analysis.indicators.selection import prepare, select, with_methods
-from analysis.indicators.widetable import WideTable, panel_tables
+from analysis.indicators.sources.panel import Panel, panel_from_tables
+from analysis.indicators.sources.widetable import WideTable, panel_tables
 
 TABLE_SOURCE = "pcn_table"
 GROUPS_SOURCE = "cvd_groups"

@@ -1,9 +1,9 @@
 """Organisation trends under three membership rules, and variation within organisations.
 
 A network's trend depends on who counts as its members. With practice-level values for
-several years and yearly membership (:func:`analysis.indicators.structures.membership_table`),
-:func:`organisation_trends` estimates each organisation's linear trend (units per year) three
-ways:
+several years and yearly membership
+(:func:`analysis.indicators.sources.structures.membership_table`), :func:`organisation_trends`
+estimates each organisation's linear trend (units per year) three ways:
 
 ``fixed``
     Membership of one year applied to every year (today's networks traced back); pooled

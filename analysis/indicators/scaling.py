@@ -189,7 +189,7 @@ PCN_MAPPING = "data/indicators/mappings/wide_pcn_data_matrix.yml"
 def england_folder(folder: Path, n_organisations: int, n_indicators: int) -> tuple[Path, str]:
     """The REAL PCN table's 49 achievement indicators where the project has it, else a
     SYNTHETIC table of the same shape; returns the panel folder and what it holds."""
-    from analysis.indicators.widetable import write_panel_folder
+    from analysis.indicators.sources.widetable import write_panel_folder
     from analysis.paths import repo_root
 
     table = repo_root() / PCN_TABLE
@@ -209,7 +209,8 @@ def scaling_england(folder: Path, n_organisations: int, n_indicators: int) -> di
     """Worker: every organisation x indicator of an organisation-level table against England
     (levels with the between-organisation variance, classes, Benjamini-Hochberg), timed by
     step in this process, after loading (not timed: read once, then cached)."""
-    from analysis.indicators import comparison, panel, selection, summary
+    from analysis.indicators import comparison, selection, summary
+    from analysis.indicators.sources import panel
 
     folder, what = england_folder(folder, n_organisations, n_indicators)
     loaded = panel.load_panel(folder)

@@ -1,8 +1,8 @@
 """Quality-indicator analysis parameters and the one table every analysis takes (issue 4).
 
 :func:`select` checks the notebook parameters against a practice panel
-(:mod:`analysis.indicators.panel`) and returns a :class:`Selection`. :func:`prepare` joins the
-panel's ``observations`` (one row per ``practice_code``, ``year``, ``indicator_id`` with
+(:mod:`analysis.indicators.sources.panel`) and returns a :class:`Selection`. :func:`prepare` joins
+the panel's ``observations`` (one row per ``practice_code``, ``year``, ``indicator_id`` with
 ``numerator`` and ``denominator``), its ``membership`` spells and the indicator ``catalogue``
 (``domain``, ``distribution``, ``higher_is_better``, ``single_year``) into the tidy table the
 analyses (:mod:`~analysis.indicators.comparison`, :mod:`~analysis.indicators.trends`,
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.indicators.spells import fixed_membership, members_in_year
+from analysis.indicators.sources.spells import fixed_membership, members_in_year
 
 OVERDISPERSION = ("none", "multiplicative", "additive")
 """Overdispersion adjustments of :func:`analysis.indicators.comparison.compare_to_national`."""

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.datasets import write_csv
-from analysis.indicators.contract import (
+from analysis.indicators.sources.contract import (
     FIRST_YEAR,
     LAST_YEAR,
     MEMBERSHIP_SCHEMA,
@@ -70,7 +70,7 @@ from analysis.indicators.contract import (
     YEARS,
     year_window,
 )
-from analysis.indicators.panel import (
+from analysis.indicators.sources.panel import (
     SYNTHETIC_FILES,
     Panel,
     read_catalogue,
@@ -238,7 +238,7 @@ def calibrated_list_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
     so few patients the rarer events of the rate indicators are often zero, which has no log
     rate, and the synthetic practices are meant to be general practices with a full list.
     """
-    from analysis.indicators.listsizes import read_list_sizes
+    from analysis.indicators.sources.listsizes import read_list_sizes
 
     real = read_list_sizes()["list_size"].to_numpy(dtype=float)
     real = np.sort(real[real >= MIN_LIST])

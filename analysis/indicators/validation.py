@@ -3,7 +3,7 @@
 Each chapter of the strand has one input check (:data:`CHECKS`, by notebook): a function
 that reads every file the run would read and checks the run's parameters against the data,
 collecting every problem (and every notice: what is set aside) in one
-:class:`~analysis.indicators.contract.Findings` rather than stopping at the first.
+:class:`~analysis.indicators.sources.contract.Findings` rather than stopping at the first.
 ``compendium run`` calls ``python -m analysis.indicators.validation --notebook NAME
 --parameters JSON`` before the notebook's kernel starts (``validate:`` in ``pipeline.yml``),
 so a user reads every problem of a run in one message; the notebooks call the same checks in
@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from analysis.core.datasets import DataError
-from analysis.indicators.contract import Findings
-from analysis.indicators.panel import Panel, load_panel
 from analysis.indicators.selection import METHOD_CHOICES, Selection, select, with_methods
+from analysis.indicators.sources.contract import Findings
+from analysis.indicators.sources.panel import Panel, load_panel
 from analysis.parameters import resolve_path
 
 SELECTION_PARAMETERS = (

@@ -120,7 +120,7 @@ def test_debug_shows_the_traceback(capsys):
 
 ENTRY_POINTS = [
     # (arguments, use an empty project root, where the message must point)
-    (["analysis.indicators.fingertips", "/nonexistent/export.csv", "--out", "{tmp}"], False,
+    (["analysis.indicators.sources.fingertips", "/nonexistent/export.csv", "--out", "{tmp}"], False,
      r"fingertips\.yml|/nonexistent/export\.csv"),
     (["analysis.indicators.synthetic", "--write", "--out", "/dev/null/panel"], False,
      r"/dev/null/panel"),

@@ -210,7 +210,10 @@ def _touch_module(path, extra="\n# edited\n"):
 @pytest.mark.parametrize(
     ("module", "affected"),
     [
-        ("indicators/panel.py", {"quality_indicators", "primary_care_networks", "networks_real"}),
+        (
+            "indicators/sources/panel.py",
+            {"quality_indicators", "primary_care_networks", "networks_real"},
+        ),
         ("survey/microdata.py", {"surveys"}),
         ("casestudy/qca.py", {"case_studies"}),
         ("core/reproduction.py", {"quality_indicators", "surveys", "case_studies", "reproduction"}),

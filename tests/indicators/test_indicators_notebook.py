@@ -319,7 +319,7 @@ def test_catalogued_indicator_data_read_cleanly():
 
 
 def test_stored_panel_matches_its_catalogue_rows():
-    from analysis.indicators import panel as pn
+    from analysis.indicators.sources import panel as pn
 
     stored = pn.load_panel()
     rows = {d.path: d.rows for d in catalogue.load()}

@@ -16,11 +16,12 @@ from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
 from analysis.errors import run_main
-from analysis.indicators import real_chapter, real_levels, rule_trends, turnover
+from analysis.indicators import real_chapter, real_levels, rule_trends
 from analysis.indicators import real_figures as figs
-from analysis.indicators import structures as st
-from analysis.indicators import widetable as wt
 from analysis.indicators.associations import simple_regression
+from analysis.indicators.sources import structures as st
+from analysis.indicators.sources import turnover
+from analysis.indicators.sources import widetable as wt
 from analysis.paths import repo_root
 
 PCN_MAPPING = """level: organisation

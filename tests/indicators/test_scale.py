@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.indicators import chapter, panel, scaling, selection
+from analysis.indicators import chapter, scaling, selection
 from analysis.indicators import scalefigures as scale
 from analysis.indicators.results import run_analysis
+from analysis.indicators.sources import panel
 from analysis.indicators.summary import domain_shares
 
 ORGANISATIONS, INDICATORS = 1_300, 50

@@ -80,7 +80,7 @@ def derive(
     ----------
     practices
         One row per ``practice_code`` and ``year`` with the column ``group``
-        (e.g. :func:`analysis.indicators.qof.read_qof_years`).
+        (e.g. :func:`analysis.indicators.sources.qof.read_qof_years`).
     group
         The parent-code column (``pcn``, ``ccg``...).
     exclude

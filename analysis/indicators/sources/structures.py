@@ -29,9 +29,9 @@ import pandera.pandas as pa
 
 from analysis.configschema import distinct_values, load_config
 from analysis.core.datasets import DataError
-from analysis.indicators import layouts, tablefiles
-from analysis.indicators.layouts import PRACTICE_CODE, mappings_dir
-from analysis.indicators.panel import indicators_dir
+from analysis.indicators.sources import layouts, tablefiles
+from analysis.indicators.sources.layouts import PRACTICE_CODE, mappings_dir
+from analysis.indicators.sources.panel import indicators_dir
 
 FIELDS = (
     "practice_code",
@@ -305,12 +305,12 @@ def membership_table(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m analysis.indicators.structures FOLDER_OR_FILE ...``: read every mapping
+    """``python -m analysis.indicators.sources.structures FOLDER_OR_FILE ...``: read every mapping
     file (each matched to its layout) and print the practices and PCNs of each year and what
     changed between consecutive years; a bad file stops with one line naming it."""
     import argparse
 
-    from analysis.indicators import turnover
+    from analysis.indicators.sources import turnover
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument(

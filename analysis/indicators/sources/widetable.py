@@ -16,12 +16,12 @@ line, column): a mapped column absent, an unmapped column where the mapping list
 it ignores, a code missing, malformed or listed twice, a value that is not a number or is out
 of its scale's range, a list size that is not a whole number. Rows with no value in any mapped
 column and columns with no value at all are set aside and listed. :func:`panel_tables` turns
-it into the tables of a quality-indicator panel (:mod:`analysis.indicators.contract`):
+it into the tables of a quality-indicator panel (:mod:`analysis.indicators.sources.contract`):
 ``observations`` (``<unit>, year, indicator_id, value``: values without denominators),
 ``indicator_catalogue`` and, at organisation level, ``organisations``.
 
-``python -m analysis.indicators.widetable TABLE.csv[.gz] --mapping MAPPING.yml --out FOLDER``
-writes them as a panel folder with its ``panel.yml``.
+``python -m analysis.indicators.sources.widetable TABLE.csv[.gz] --mapping MAPPING.yml --out
+FOLDER`` writes them as a panel folder with its ``panel.yml``.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ import yaml
 
 from analysis.configschema import load_config
 from analysis.core.datasets import MAX_REPORTED, DataError, atomic_path, write_csv
-from analysis.indicators import layouts
-from analysis.indicators.schemas import ANY_ID, DOMAIN_PATTERN, UNIT_COLUMNS
+from analysis.indicators.sources import layouts
+from analysis.indicators.sources.schemas import ANY_ID, DOMAIN_PATTERN, UNIT_COLUMNS
 from analysis.patterns import ConfigPattern
 
 SCALES = {"proportion": 1.0, "percent": 100.0}

@@ -29,9 +29,9 @@ import pandera.pandas as pa
 
 from analysis.configschema import ConfigError, distinct_values, load_config
 from analysis.core.datasets import DataError
-from analysis.indicators import layouts, tablefiles
-from analysis.indicators.layouts import PRACTICE_CODE, mappings_dir
-from analysis.indicators.panel import indicators_dir
+from analysis.indicators.sources import layouts, tablefiles
+from analysis.indicators.sources.layouts import PRACTICE_CODE, mappings_dir
+from analysis.indicators.sources.panel import indicators_dir
 
 FIELDS = ("practice_code", "practice_name", "list_size", "points_achieved", "points_available")
 NUMERIC_FIELDS = ("list_size", "points_achieved", "points_available")

@@ -1,9 +1,9 @@
 """Reading the single files of a quality-indicator panel (CSV or Parquet), each validated.
 
 Each reader raises one :class:`~analysis.core.datasets.DataError` naming the file, line
-(row, for Parquet) and column of every problem it finds; :func:`analysis.indicators.panel.
+(row, for Parquet) and column of every problem it finds; :func:`analysis.indicators.sources.panel.
 load_panel` calls them all and reports their problems together. The contract they check is
-:mod:`analysis.indicators.contract`.
+:mod:`analysis.indicators.sources.contract`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pandas as pd
 from analysis.configschema import load_config
 from analysis.core.datasets import DataError, read_table, validate_text_frame
 from analysis.core.fastcache import cached_read
-from analysis.indicators import contract, schemas, tablefiles
-from analysis.indicators.contract import (
+from analysis.indicators.sources import contract, schemas, tablefiles
+from analysis.indicators.sources.contract import (
     DOMAINS,
     INDICATOR_SCHEMA,
     OBSERVATION_COLUMNS,
@@ -40,7 +40,7 @@ from analysis.indicators.contract import (
     values_to_counts,
     year_rows_to_spells,
 )
-from analysis.indicators.spells import members_in_year
+from analysis.indicators.sources.spells import members_in_year
 from analysis.paths import data_dir
 
 
@@ -75,8 +75,8 @@ def read_catalogue(
     Parameters
     ----------
     path
-        A user's catalogue (:func:`~analysis.indicators.contract.catalogue_schema`); default
-        the stored catalogue (:data:`~analysis.indicators.contract.INDICATOR_SCHEMA`).
+        A user's catalogue (:func:`~analysis.indicators.sources.contract.catalogue_schema`); default
+        the stored catalogue (:data:`~analysis.indicators.sources.contract.INDICATOR_SCHEMA`).
     domains
         Declared domains (``panel.yml``); a row with another domain is an error. The stored
         catalogue's are the study's four.
@@ -119,14 +119,15 @@ def _checked_catalogue(frame: pd.DataFrame, name: str, domains: list[str] | None
 
 
 def read_panel_config(path: str | os.PathLike) -> dict:
-    """``panel.yml`` checked against :data:`~analysis.indicators.contract.PANEL_CONFIG_SCHEMA`."""
+    """``panel.yml`` checked against
+    :data:`~analysis.indicators.sources.contract.PANEL_CONFIG_SCHEMA`."""
     return dict(load_config(path, PANEL_CONFIG_SCHEMA) or {})
 
 
 def read_membership(path: str | os.PathLike, *, check: bool = True) -> pd.DataFrame:
     """Read and check a membership file: spells, or one row per practice and year (turned into
     one-year spells); ``list_size`` optional. CSV or Parquet. ``check=False`` leaves the
-    spells' order and overlaps to the caller (:func:`~analysis.indicators.contract.
+    spells' order and overlaps to the caller (:func:`~analysis.indicators.sources.contract.
     validate_membership`)."""
     frame = tablefiles.read_checked(path, membership_schema)
     if "year" in frame.columns:
@@ -234,7 +235,7 @@ def read_observations(path: str | os.PathLike, catalogue: pd.DataFrame) -> pd.Da
     columns re-read as text so the error can name every bad line. The validated frame is
     kept as Parquet keyed by the file's content (:mod:`analysis.core.fastcache`): the same
     file is parsed and validated once. A value file comes back as counts
-    (:func:`~analysis.indicators.contract.values_to_counts`), a blank value as a row with a
+    (:func:`~analysis.indicators.sources.contract.values_to_counts`), a blank value as a row with a
     missing numerator (the caller counts and sets these aside).
 
     Raises

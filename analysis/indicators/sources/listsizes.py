@@ -22,7 +22,7 @@ import pandera.pandas as pa
 from scipy import stats as sps
 
 from analysis.core.datasets import DataError
-from analysis.indicators.panel import indicators_dir
+from analysis.indicators.sources.panel import indicators_dir
 
 AGE_BANDS = ["0-4", "5-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+"]
 BAND_COLUMNS = [f"{sex} {band}" for band in AGE_BANDS for sex in ("Male", "Female")]

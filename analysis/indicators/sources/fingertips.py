@@ -16,12 +16,12 @@ sexes or ages than ``select`` asks (:data:`DEFAULT_SELECT`: Persons, all ages; a
 or Age, as in some practice rows, counts as the selected one; a mapping states e.g.
 ``Age: [16+ yrs]`` for an export without an all-ages row) and with a category breakdown
 (no category by default) are set aside and counted; every other row must meet the tidy
-contract (:mod:`analysis.indicators.contract`), and an error names the export's lines. A
+contract (:mod:`analysis.indicators.sources.contract`), and an error names the export's lines. A
 score indicator published without counts is refused with a message saying so, unless the
 mapping says ``missing_counts: value`` (the ``Value`` column analysed as a continuous
 measure, in :attr:`Extract.values`) or ``drop``.
 
-Use ``python -m analysis.indicators.fingertips EXPORT.csv --out FOLDER`` to write
+Use ``python -m analysis.indicators.sources.fingertips EXPORT.csv --out FOLDER`` to write
 ``FOLDER/observations.csv`` (and ``england.csv``, and ``values.csv`` with the scores kept
 without counts; an export with no practice row with counts is refused, writing nothing);
 add ``membership.csv`` and
@@ -46,13 +46,13 @@ import pandera.pandas as pa
 
 from analysis.configschema import ConfigError, distinct_values, load_config
 from analysis.core.datasets import DataError, read_table, write_csv
-from analysis.indicators.contract import (
+from analysis.indicators.sources.contract import (
     DISTRIBUTIONS,
     OBSERVATION_COLUMNS,
     describe_lines,
     validate_observations,
 )
-from analysis.indicators.panel import indicators_dir, read_catalogue, write_observations
+from analysis.indicators.sources.panel import indicators_dir, read_catalogue, write_observations
 from analysis.patterns import ConfigPattern
 
 FINGERTIPS_COLUMNS = [

@@ -5,7 +5,7 @@ PCNs were formed in 2019 and their membership has moved since: practices close, 
 (code ``U``); network codes appear and disappear. :func:`year_sizes` describes each year's
 networks, :func:`transitions` counts what changed between consecutive years and
 :func:`period_change` between the first and last year. All take the stacked mapping files of
-:func:`analysis.indicators.structures.read_structure_years`.
+:func:`analysis.indicators.sources.structures.read_structure_years`.
 """
 
 from __future__ import annotations

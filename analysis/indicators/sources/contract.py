@@ -45,7 +45,7 @@ One analysis takes any of three kinds of data, told apart by the observation fil
     mean no organisation.
 
 The synthetic panel's truth table has :data:`TRUTH_SCHEMA`. Reading and loading the files is
-:mod:`analysis.indicators.panel`; problems are collected by :class:`Findings` so that a run
+:mod:`analysis.indicators.sources.panel`; problems are collected by :class:`Findings` so that a run
 reports every one at once.
 """
 
@@ -62,7 +62,7 @@ import pandera.pandas as pa
 
 from analysis.core.datasets import MAX_REPORTED, DataError, file_line
 from analysis.errors import CompendiumError
-from analysis.indicators.schemas import (  # noqa: F401 - the contract's names, re-exported
+from analysis.indicators.sources.schemas import (  # noqa: F401 - the contract's names, re-exported
     _ANY_ID,
     _CODE,
     _ID,
@@ -311,7 +311,7 @@ def validate_observations(
         Columns of :func:`observation_schema` (``unit`` first); the index is the 0-based
         data row of the file (reported as file line ``index + 2``).
     catalogue
-        The indicator catalogue (:func:`analysis.indicators.panel.read_catalogue`).
+        The indicator catalogue (:func:`analysis.indicators.sources.panel.read_catalogue`).
     name
         File name used in messages.
     unit

@@ -5,8 +5,8 @@ a practice is a member in financial year ``joined <= year < left``, ``left`` mis
 open spell). :func:`members_in_year` and :func:`membership_by_year` give the members of a year
 or of every year, :func:`fixed_membership` holds one year's membership fixed and
 :func:`attach_organisation` adds each observation's organisation. The panel
-(:mod:`analysis.indicators.panel`) and its file readers
-(:mod:`analysis.indicators.panelfiles`) both use these, so they live apart from either.
+(:mod:`analysis.indicators.sources.panel`) and its file readers
+(:mod:`analysis.indicators.sources.panelfiles`) both use these, so they live apart from either.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.indicators.contract import MAX_YEAR, YEARS
+from analysis.indicators.sources.contract import MAX_YEAR, YEARS
 
 
 def members_in_year(membership: pd.DataFrame, year: int) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Schemas and constants of the quality-indicator data contract.
 
 The contract itself (what each table means, and the checks beyond these schemas) is
-:mod:`analysis.indicators.contract`, which re-exports every name here.
+:mod:`analysis.indicators.sources.contract`, which re-exports every name here.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 Published files change their columns from year to year and publisher to publisher, so each
 reader of this strand takes a small mapping file per layout (``data/indicators/mappings/``,
 checked by :func:`analysis.configschema.load_config`): the QOF practice summaries
-(:mod:`~analysis.indicators.qof`), the yearly practice -> PCN mappings
-(:mod:`~analysis.indicators.structures`) and wide indicator tables
-(:mod:`~analysis.indicators.widetable`). What they share is here:
+(:mod:`~analysis.indicators.sources.qof`), the yearly practice -> PCN mappings
+(:mod:`~analysis.indicators.sources.structures`) and wide indicator tables
+(:mod:`~analysis.indicators.sources.widetable`). What they share is here:
 
 * :func:`mapping_files`: the stored mappings of one reader (``qof_*.yml``...);
 * :func:`choose_layout`: the one mapping whose columns are all in a file's header, or an error

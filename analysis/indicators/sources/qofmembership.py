@@ -1,10 +1,10 @@
 """A membership file from the parent codes of QOF practice summaries (a PCN, a CCG...).
 
 The QOF practice achievement summaries name each practice's primary care network from 2019-20
-(:mod:`analysis.indicators.qof` reads every published layout). :func:`membership_spells` turns
-one or more of them into the spells of the indicator contract
-(:data:`~analysis.indicators.contract.MEMBERSHIP_SCHEMA`, with the practice's list size): each
-year's organisation from that year's file; the last file's organisation is held for the years
+(:mod:`analysis.indicators.sources.qof` reads every published layout). :func:`membership_spells`
+turns one or more of them into the spells of the indicator contract
+(:data:`~analysis.indicators.sources.contract.MEMBERSHIP_SCHEMA`, with the practice's list size):
+each year's organisation from that year's file; the last file's organisation is held for the years
 after it (``left`` blank), so a later indicator file (a Fingertips export of 2022-23, say) is
 grouped by the most recent published membership.
 
@@ -12,8 +12,8 @@ grouped by the most recent published membership.
 files: each practice's share of its available points (``QOF_TOTAL``, a continuous value: QOF
 points are not counts of independent events) with each year's membership.
 
-``python -m analysis.indicators.qofmembership QOF.csv.gz [...] --group pcn --out membership.csv``
-writes the membership file; with ``--panel`` ``--out`` is the panel folder.
+``python -m analysis.indicators.sources.qofmembership QOF.csv.gz [...] --group pcn --out
+membership.csv`` writes the membership file; with ``--panel`` ``--out`` is the panel folder.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.core.datasets import DataError, write_csv
-from analysis.indicators.qof import read_qof_years
+from analysis.indicators.sources.qof import read_qof_years
 
 
 def membership_spells(
     practices: pd.DataFrame, *, group: str = "pcn", exclude: Sequence[str] = ("U",)
 ) -> pd.DataFrame:
     """Spells ``practice_code, organisation_id, joined, left, list_size`` from the ``group``
-    column of :func:`~analysis.indicators.qof.read_qof_years` practices.
+    column of :func:`~analysis.indicators.sources.qof.read_qof_years` practices.
 
     A practice's spell in a year runs to the next year (``left = year + 1``) except in the last
     year, whose spells stay open. Practices with a blank code or one in ``exclude`` are in no
