@@ -20,8 +20,8 @@ import pandas as pd
 from analysis.core.sentences import Sentences
 from analysis.indicators import figures as figs
 from analysis.indicators import scalefigures as scale
-from analysis.indicators.results import IndicatorResults
-from analysis.indicators.selection import Selection
+from analysis.indicators.methods.results import IndicatorResults
+from analysis.indicators.methods.selection import Selection
 from analysis.indicators.sources.panel import Panel
 
 TIER_TEXT = {
@@ -171,7 +171,7 @@ def summary_figure(results: IndicatorResults, tier: str) -> plt.Figure:
 
 def summary_sentences(shares: pd.DataFrame) -> Sentences:
     """The findings across organisations in words, each number a cell of ``summary_shares``
-    (:func:`analysis.indicators.summary.domain_shares`): per comparison, all domains, after
+    (:func:`analysis.indicators.methods.summary.domain_shares`): per comparison, all domains, after
     the Benjamini-Hochberg adjustment."""
     said = Sentences({"summary_shares": shares})
     for comparison in ("level", "trend"):

@@ -1,6 +1,6 @@
 """Figures of the quality-indicator chapter (issue 4), drawn with seaborn from result tables.
 
-Each function takes result tables (:mod:`analysis.indicators.results`) and returns one
+Each function takes result tables (:mod:`analysis.indicators.methods.results`) and returns one
 matplotlib figure; the notebook saves it with :func:`analysis.core.figures.save_figure`, which
 stamps the data tier. Titles carry the tier too (``SYNTHETIC`` for the stored synthetic panel).
 """
@@ -21,13 +21,13 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from analysis.core.layout import WIDE, is_narrow, legend_columns, responsive, wrap  # noqa: E402
-from analysis.indicators.comparison import (  # noqa: E402
+from analysis.indicators.methods.comparison import (  # noqa: E402
     CLASSES,
     funnel_curves,
     funnel_points,
     reference_years,
 )
-from analysis.indicators.selection import Selection  # noqa: E402
+from analysis.indicators.methods.selection import Selection  # noqa: E402
 
 TIER_TITLES = {
     "synthetic": "SYNTHETIC data",
@@ -419,8 +419,8 @@ def variation_figure(
 ) -> plt.Figure:
     """Annual change in the CV between member practices, organisation x indicator.
 
-    ``trend`` is :func:`analysis.indicators.variation.variation_trend`. Colour: CV slope per year
-    (blue falling, red rising); ``v`` / ``^`` mark a significant fall / rise; blank cells
+    ``trend`` is :func:`analysis.indicators.methods.variation.variation_trend`. Colour: CV slope per
+    year (blue falling, red rising); ``v`` / ``^`` mark a significant fall / rise; blank cells
     were not tested (fewer than three years).
     """
     grid = trend.pivot(index="organisation_id", columns="indicator_id", values="cv_slope")

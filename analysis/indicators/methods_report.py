@@ -1,11 +1,11 @@
 """The quality-indicator chapter's methods tables and the sentences built from them.
 
 A run with this chapter's methods is set beside the same data analysed with the methods as
-published (:data:`analysis.indicators.selection.PUBLISHED_METHODS`):
+published (:data:`analysis.indicators.methods.selection.PUBLISHED_METHODS`):
 :func:`method_tables` gives the trend table of both fits side by side
-(:func:`analysis.indicators.trends.side_by_side`) with their class counts, which interval
-agrees with the level classes (:func:`analysis.indicators.comparison.interval_checks`) and
-how many classifications moved (:func:`analysis.indicators.results.method_changes`);
+(:func:`analysis.indicators.methods.trends.side_by_side`) with their class counts, which interval
+agrees with the level classes (:func:`analysis.indicators.methods.comparison.interval_checks`) and
+how many classifications moved (:func:`analysis.indicators.methods.results.method_changes`);
 :func:`method_sentences` states those results, each number cited from its table
 (:class:`analysis.core.sentences.Sentences`).
 """
@@ -15,9 +15,9 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core.sentences import Sentences
-from analysis.indicators.comparison import interval_checks
-from analysis.indicators.results import IndicatorResults, method_changes
-from analysis.indicators.trends import side_by_side, trend_counts
+from analysis.indicators.methods.comparison import interval_checks
+from analysis.indicators.methods.results import IndicatorResults, method_changes
+from analysis.indicators.methods.trends import side_by_side, trend_counts
 
 METHOD_TABLES = (
     "trend_side_by_side",

@@ -7,7 +7,7 @@ is binomial: the percentage is a continuous outcome, and practices are nested in
 organisation (PCN), so a linear mixed model with a random intercept per organisation
 (statsmodels ``MixedLM``, REML) estimates how much of the variation lies between
 organisations and how much between practices within them. The model is fitted by
-:mod:`analysis.indicators.mixed` (REML score equation solved in closed form per group; the
+:mod:`analysis.indicators.methods.mixed` (REML score equation solved in closed form per group; the
 same estimates as ``MixedLM``, which :func:`mixedlm_check` fits beside it for one year).
 
 * :func:`practice_outcomes`: the analysis table (one row per practice and year).
@@ -37,7 +37,7 @@ from statsmodels.regression.mixed_linear_model import MixedLMParams
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from analysis.core.stats import benjamini_hochberg
-from analysis.indicators.mixed import fit_random_intercept
+from analysis.indicators.methods.mixed import fit_random_intercept
 from analysis.indicators.sources.membership import Membership, derive
 
 COMPARATORS = ("practice_mean", "pooled_points")
@@ -132,7 +132,7 @@ def _members(data: pd.DataFrame) -> pd.DataFrame:
 def random_intercept(frame: pd.DataFrame, outcome: str = "pct", terms: Sequence[str] = ()):
     """REML fit of ``outcome ~ terms`` with a random intercept per ``organisation_id``.
 
-    See :mod:`analysis.indicators.mixed` (the same model as statsmodels ``MixedLM``).
+    See :mod:`analysis.indicators.methods.mixed` (the same model as statsmodels ``MixedLM``).
     """
     exog = pd.DataFrame({"Intercept": 1.0, **{t: frame[t] for t in terms}}, index=frame.index)
     return fit_random_intercept(frame[outcome], exog, frame["organisation_id"])
@@ -199,7 +199,7 @@ def mixedlm_check(data: pd.DataFrame, year: int, *, gtol: float = 1e-10) -> pd.D
     )
     rows = [
         (
-            "closed-form REML, score equation solved (analysis.indicators.mixed)",
+            "closed-form REML, score equation solved (analysis.indicators.methods.mixed)",
             float(ours.params["Intercept"]),
             ours.between_var,
             ours.within_var,

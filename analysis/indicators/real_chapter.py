@@ -11,9 +11,9 @@ its layout mapping, and makes every table of the chapter:
   family (:mod:`analysis.indicators.real_levels`), summarised by domain (the QOF clinical
   area);
 * variation within PCNs (practice-level data, REML) and association with size and deprivation
-  (:func:`analysis.indicators.associations.value_associations`);
+  (:func:`analysis.indicators.methods.associations.value_associations`);
 * PCN trends under three membership rules (:mod:`analysis.indicators.rule_trends`) and a
-  practice fixed-effects fractional logit (:func:`analysis.indicators.trend_fe.fe_glm`).
+  practice fixed-effects fractional logit (:func:`analysis.indicators.methods.trend_fe.fe_glm`).
 
 Every table is labelled REAL; :data:`SOURCES` says who published and who derived each file.
 """
@@ -31,13 +31,13 @@ import pandas as pd
 
 from analysis.core import stats
 from analysis.indicators import real_levels, rule_trends
-from analysis.indicators.associations import association_summary, value_associations
+from analysis.indicators.methods.associations import association_summary, value_associations
+from analysis.indicators.methods.trend_fe import fe_glm, informative
 from analysis.indicators.real_inputs import RealInputs, read_inputs
 from analysis.indicators.real_levels import GROUPS_SOURCE, TABLE_SOURCE
 from analysis.indicators.sources import structures as st
 from analysis.indicators.sources import turnover
 from analysis.indicators.sources.widetable import WideTable
-from analysis.indicators.trend_fe import fe_glm, informative
 
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0"
 SOURCES = {
@@ -170,7 +170,7 @@ def fixed_effects_logit(panel: pd.DataFrame, own: pd.DataFrame, sizes: pd.Series
     """England's within-practice trend on the logit scale and its change with PCN size.
 
     A fractional logit (binomial quasi-likelihood on the share of points, ``n = 1``) with one
-    intercept per practice, fitted by :func:`analysis.indicators.trend_fe.fe_glm`, standard
+    intercept per practice, fitted by :func:`analysis.indicators.methods.trend_fe.fe_glm`, standard
     errors clustered by practice; ``time`` is years since the first year and ``time x size``
     its interaction with ``log2`` member practices of the practice's PCN, centred.
     """

@@ -1,7 +1,7 @@
 """The REAL networks chapter's levels: every PCN against England, by the generic analysis.
 
 The chapter compares PCNs with England with the quality-indicator analysis every other run
-uses (:func:`analysis.indicators.results.run_analysis` on a
+uses (:func:`analysis.indicators.methods.results.run_analysis` on a
 :class:`~analysis.indicators.sources.panel.Panel`), with these choices of its own:
 
 * the between-PCN variance in the limits (``organisation_variance``: DerSimonian-Laird by
@@ -33,9 +33,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from analysis.indicators.comparison import classify
-from analysis.indicators.results import IndicatorResults, run_analysis
-from analysis.indicators.selection import prepare, select, with_methods
+from analysis.indicators.methods.comparison import classify
+from analysis.indicators.methods.results import IndicatorResults, run_analysis
+from analysis.indicators.methods.selection import prepare, select, with_methods
 from analysis.indicators.sources.panel import Panel, panel_from_tables
 from analysis.indicators.sources.widetable import WideTable, panel_tables
 

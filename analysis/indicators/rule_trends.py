@@ -21,7 +21,7 @@ standard errors are clustered by practice; the between-organisation variance of 
 differences (:func:`analysis.core.stats.between_variance`) enters each test, and p-values are
 Benjamini-Hochberg adjusted over the organisations of one indicator and rule.
 :func:`rule_summary` compares the rules; :func:`within_variation` splits each indicator-year's
-variance between and within organisations by REML (:mod:`analysis.indicators.mixed`).
+variance between and within organisations by REML (:mod:`analysis.indicators.methods.mixed`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.core import stats
-from analysis.indicators.associations import simple_regression
-from analysis.indicators.mixed import fit_random_intercept
+from analysis.indicators.methods.associations import simple_regression
+from analysis.indicators.methods.mixed import fit_random_intercept
 
 RULES = {
     "fixed": "membership of one year in every year, pooled",

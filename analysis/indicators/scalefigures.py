@@ -30,9 +30,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.core import stats  # noqa: E402
-from analysis.indicators.comparison import reference_years  # noqa: E402
 from analysis.indicators.figures import CLASS_COLOURS, tier_title  # noqa: E402
-from analysis.indicators.summary import NEUTRAL  # noqa: E402
+from analysis.indicators.methods.comparison import reference_years  # noqa: E402
+from analysis.indicators.methods.summary import NEUTRAL  # noqa: E402
 
 FEW_ORGANISATIONS = 10
 """Up to this many organisations the study figures (a colour per organisation) are drawn."""

@@ -158,7 +158,7 @@ def scaling_analyse(pickle_path: Path) -> dict[str, Any]:
     """Worker: load a pickled panel; time and peak memory of the default indicator analysis."""
     import pickle
 
-    from analysis.indicators import results, selection
+    from analysis.indicators.methods import results, selection
 
     with open(pickle_path, "rb") as handle:
         generated, truth = pickle.load(handle)
@@ -209,7 +209,7 @@ def scaling_england(folder: Path, n_organisations: int, n_indicators: int) -> di
     """Worker: every organisation x indicator of an organisation-level table against England
     (levels with the between-organisation variance, classes, Benjamini-Hochberg), timed by
     step in this process, after loading (not timed: read once, then cached)."""
-    from analysis.indicators import comparison, selection, summary
+    from analysis.indicators.methods import comparison, selection, summary
     from analysis.indicators.sources import panel
 
     folder, what = england_folder(folder, n_organisations, n_indicators)

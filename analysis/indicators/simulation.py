@@ -207,7 +207,7 @@ def simulate(
 
 def as_prepared(plan: sd.Design, y: np.ndarray, n: np.ndarray, replication: int = 0):
     """One replication as the quality-indicator analyses take it (the output of
-    :func:`analysis.indicators.selection.prepare`): indicator ``SIM01``, years from 2009."""
+    :func:`analysis.indicators.methods.selection.prepare`): indicator ``SIM01``, years from 2009."""
     practices, years = plan.member.shape
     member = plan.member.ravel()
     frame = pd.DataFrame(

@@ -5,9 +5,9 @@ Each function takes a batch of replications of one scenario
 years, and denominators ``n``) and returns, per replication and organisation, what a method
 concluded. They compute what the chapter's own functions compute, vectorised across
 replications with numpy so that thousands of replications cost seconds (the tests check
-each against :func:`~analysis.indicators.comparison.compare_to_national`,
-:func:`~analysis.indicators.trends.trend_models` and
-:func:`~analysis.indicators.variation.variation_trend` on one replication):
+each against :func:`~analysis.indicators.methods.comparison.compare_to_national`,
+:func:`~analysis.indicators.methods.trends.trend_models` and
+:func:`~analysis.indicators.methods.variation.variation_trend` on one replication):
 
 :func:`level_results`
     The organisation's pooled rate against England in the last year, without adjustment
@@ -34,8 +34,8 @@ import numpy as np
 from scipy import stats as sps
 
 from analysis.core import stats
+from analysis.indicators.methods.trend_fe import welch_df
 from analysis.indicators.simulation_design import LEVEL_EFFECT, Design
-from analysis.indicators.trend_fe import welch_df
 
 LEVEL_METHODS = (
     "none",
@@ -228,7 +228,7 @@ def _year_sums(values: np.ndarray, degree: int) -> list[np.ndarray]:
 
 def pooled_slopes(groups: Groups, y: np.ndarray, n: np.ndarray, tol: float = 1e-10) -> SlopeFits:
     """Logit GLM ``a + b t`` per group by Newton-Raphson, practice-clustered (as
-    :func:`analysis.indicators.trend_fe.pooled_glm`), for every replication at once."""
+    :func:`analysis.indicators.methods.trend_fe.pooled_glm`), for every replication at once."""
     counts, trials, t = _stacked(groups, y, n)
     starts, group = groups.starts, groups.group
     events = _group_sum(counts.sum(axis=0), starts)
@@ -258,7 +258,7 @@ def pooled_slopes(groups: Groups, y: np.ndarray, n: np.ndarray, tol: float = 1e-
 
 def fe_slopes(groups: Groups, y: np.ndarray, n: np.ndarray, tol: float = 1e-10) -> SlopeFits:
     """Logit GLM with practice intercepts and one slope per group (as
-    :func:`analysis.indicators.trend_fe.fe_glm`: practices without within-practice
+    :func:`analysis.indicators.methods.trend_fe.fe_glm`: practices without within-practice
     information left out), for every replication at once."""
     counts, trials, t = _stacked(groups, y, n)
     events, total = counts.sum(axis=0), trials.sum(axis=0)

@@ -2,8 +2,8 @@
 
 The research summary {cite}`rosen2016bigger` reports its 15-indicator analysis only in
 words. Each statement is quoted here with its file and lines, turned into an explicit rule
-on the result tables of :mod:`analysis.indicators.results`, and judged ``holds`` / ``does not hold``
-for the run. On the synthetic panel, whose data-generating process was built to make the
+on the result tables of :mod:`analysis.indicators.methods.results`, and judged ``holds`` / ``does
+not hold`` for the run. On the synthetic panel, whose data-generating process was built to make the
 statements true, ``holds`` means the method recovers what was put in (kind
 ``method_recovery``: whether the method can see such an effect, never whether the study was
 right); on user data it is a ``recomputed`` check of the published finding. The statements
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.reproduction import Check, check
-from analysis.indicators.results import IndicatorResults
+from analysis.indicators.methods.results import IndicatorResults
 
 SOURCE_FILE = "002_d1de2aebef7660af.txt"
 STRAND = "quality_indicators"

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.core.datasets import DataError
-from analysis.indicators.selection import METHOD_CHOICES, Selection, select, with_methods
+from analysis.indicators.methods.selection import METHOD_CHOICES, Selection, select, with_methods
 from analysis.indicators.sources.contract import Findings
 from analysis.indicators.sources.panel import Panel, load_panel
 from analysis.parameters import resolve_path
@@ -57,7 +57,7 @@ def check_run(parameters: Mapping[str, Any]) -> tuple[Panel | None, Selection | 
     ----------
     parameters
         The notebook's parameters (``data_source`` and those of
-        :func:`analysis.indicators.selection.select` and the method options); missing ones
+        :func:`analysis.indicators.methods.selection.select` and the method options); missing ones
         take their defaults. An empty ``organisations`` list means the panel's own default
         (``panel.yml``), else every organisation.
 

@@ -15,9 +15,9 @@ from scipy import stats as sps
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
-from analysis.indicators import selection
-from analysis.indicators.associations import association_tests, performance_scores
-from analysis.indicators.results import run_analysis
+from analysis.indicators.methods import selection
+from analysis.indicators.methods.associations import association_tests, performance_scores
+from analysis.indicators.methods.results import run_analysis
 from analysis.indicators.sources import panel
 
 CATALOGUE = """indicator_id,name,domain,distribution,higher_is_better

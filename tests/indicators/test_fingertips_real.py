@@ -153,8 +153,8 @@ def test_command_line_reports_a_bad_export_in_one_line(tmp_path, capsys):
 
 def test_the_published_england_row_is_the_default_comparator(tmp_path):
     """Converted export + membership: England is the file's row, not the sum of 14 practices."""
-    from analysis.indicators.comparison import compare_to_national
-    from analysis.indicators.selection import prepare, select
+    from analysis.indicators.methods.comparison import compare_to_national
+    from analysis.indicators.methods.selection import prepare, select
     from analysis.indicators.sources import panel as pn
 
     rows = _rows(REAL / "dementia_qof_prev.csv.gz")

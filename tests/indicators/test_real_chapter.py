@@ -18,7 +18,7 @@ from statsmodels.stats.multitest import multipletests
 from analysis.errors import run_main
 from analysis.indicators import real_chapter, real_levels, rule_trends
 from analysis.indicators import real_figures as figs
-from analysis.indicators.associations import simple_regression
+from analysis.indicators.methods.associations import simple_regression
 from analysis.indicators.sources import structures as st
 from analysis.indicators.sources import turnover
 from analysis.indicators.sources import widetable as wt

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.indicators import chapter, scaling, selection
+from analysis.indicators import chapter, scaling
 from analysis.indicators import scalefigures as scale
-from analysis.indicators.results import run_analysis
+from analysis.indicators.methods import selection
+from analysis.indicators.methods.results import run_analysis
+from analysis.indicators.methods.summary import domain_shares
 from analysis.indicators.sources import panel
-from analysis.indicators.summary import domain_shares
 
 ORGANISATIONS, INDICATORS = 1_300, 50
 

@@ -25,9 +25,9 @@ from analysis.indicators import simulation as sim
 from analysis.indicators import simulation_design as sd
 from analysis.indicators import simulation_fits as sf
 from analysis.indicators import simulation_report as rep
-from analysis.indicators.comparison import compare_to_national
-from analysis.indicators.trends import trend_models
-from analysis.indicators.variation import practice_variation, variation_trend
+from analysis.indicators.methods.comparison import compare_to_national
+from analysis.indicators.methods.trends import trend_models
+from analysis.indicators.methods.variation import practice_variation, variation_trend
 
 CATALOGUE = pd.DataFrame(
     {"indicator_id": ["SIM01"], "single_year": [np.nan], "distribution": ["binomial"]}

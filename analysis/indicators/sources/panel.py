@@ -313,7 +313,7 @@ def panel_from_tables(
     organisations
         Characteristics (default: from the membership).
     national
-        England rows (:func:`~analysis.indicators.comparison.national_rates`).
+        England rows (:func:`~analysis.indicators.methods.comparison.national_rates`).
     tier, config, name
         The panel's tier and ``panel.yml`` content; what messages call the data.
 

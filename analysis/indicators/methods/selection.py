@@ -5,8 +5,9 @@
 the panel's ``observations`` (one row per ``practice_code``, ``year``, ``indicator_id`` with
 ``numerator`` and ``denominator``), its ``membership`` spells and the indicator ``catalogue``
 (``domain``, ``distribution``, ``higher_is_better``, ``single_year``) into the tidy table the
-analyses (:mod:`~analysis.indicators.comparison`, :mod:`~analysis.indicators.trends`,
-:mod:`~analysis.indicators.variation`) take. Nothing here reads or writes files.
+analyses (:mod:`~analysis.indicators.methods.comparison`,
+:mod:`~analysis.indicators.methods.trends`, :mod:`~analysis.indicators.methods.variation`) take.
+Nothing here reads or writes files.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pandas as pd
 from analysis.indicators.sources.spells import fixed_membership, members_in_year
 
 OVERDISPERSION = ("none", "multiplicative", "additive")
-"""Overdispersion adjustments of :func:`analysis.indicators.comparison.compare_to_national`."""
+"""Overdispersion adjustments of
+:func:`analysis.indicators.methods.comparison.compare_to_national`."""
 
 KEY = ["organisation_id", "indicator_id"]
 """Key of the per-organisation, per-indicator result tables."""

@@ -1,9 +1,9 @@
 """Every quality-indicator analysis for one selection, and the tables a run writes (issue 4).
 
-:func:`run_analysis` runs analyses 1-6 (:mod:`~analysis.indicators.comparison`,
-:mod:`~analysis.indicators.trends`, :mod:`~analysis.indicators.variation`,
-:mod:`~analysis.indicators.associations`, :mod:`~analysis.indicators.summary`) and, given
-the synthetic truth, :mod:`~analysis.indicators.truth`; it returns an
+:func:`run_analysis` runs analyses 1-6 (:mod:`~analysis.indicators.methods.comparison`,
+:mod:`~analysis.indicators.methods.trends`, :mod:`~analysis.indicators.methods.variation`,
+:mod:`~analysis.indicators.methods.associations`, :mod:`~analysis.indicators.methods.summary`) and,
+given the synthetic truth, :mod:`~analysis.indicators.methods.truth`; it returns an
 :class:`IndicatorResults`. :func:`output_tables` names the tables a run writes
 (:data:`OUTPUT_TABLES`), each labelled with its data tier (:func:`label_tier`).
 """
@@ -14,23 +14,23 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.indicators.associations import association_tests, performance_scores
-from analysis.indicators.comparison import (
+from analysis.indicators.methods.associations import association_tests, performance_scores
+from analysis.indicators.methods.comparison import (
     compare_to_national,
     overdispersion_table,
     qof_single_points,
 )
-from analysis.indicators.selection import Selection
-from analysis.indicators.summary import summary_counts, summary_table
-from analysis.indicators.trends import FIT_OPTIONS, classify_trends, trend_fits
-from analysis.indicators.truth import (
+from analysis.indicators.methods.selection import Selection
+from analysis.indicators.methods.summary import summary_counts, summary_table
+from analysis.indicators.methods.trends import FIT_OPTIONS, classify_trends, trend_fits
+from analysis.indicators.methods.truth import (
     EMPTY_COLUMNS,
     classification_recovery,
     recovery_summary,
     truth_summary,
     truth_vs_estimate,
 )
-from analysis.indicators.variation import practice_variation, variation_trend
+from analysis.indicators.methods.variation import practice_variation, variation_trend
 
 
 @dataclass
@@ -53,8 +53,9 @@ class IndicatorResults:
     recovery: pd.DataFrame = field(default_factory=pd.DataFrame)
     recovery_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     trend_fits: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """The fitted trend models before ``alpha`` (:func:`~analysis.indicators.trends.trend_fits`),
-    to pass as ``fits`` to another analysis of the same data and trend options."""
+    """The fitted trend models before ``alpha``
+    (:func:`~analysis.indicators.methods.trends.trend_fits`), to pass as ``fits`` to another
+    analysis of the same data and trend options."""
 
 
 def _trend_fits(
@@ -101,9 +102,9 @@ def run_analysis(
 ) -> IndicatorResults:
     """Analyses 1-6 (and truth against estimate when ``truth`` is given) for a selection.
 
-    ``data`` is the output of :func:`analysis.indicators.selection.prepare` for ``selection``;
-    ``national`` optional published England rows (the default comparator where given);
-    ``fits`` the ``trend_fits`` of an earlier analysis of the same data with the same trend
+    ``data`` is the output of :func:`analysis.indicators.methods.selection.prepare` for
+    ``selection``; ``national`` optional published England rows (the default comparator where
+    given); ``fits`` the ``trend_fits`` of an earlier analysis of the same data with the same trend
     options (checked), which then are not fitted again. At ``level="organisation"`` (one
     row per organisation, no practices) there is no trend (nothing to cluster on) and no
     variation between member practices: those tables are empty.

@@ -12,14 +12,14 @@ two clustered variances less twice their cross-covariance, which comes from the 
 in both fits (a practice that joins or leaves the organisation is in the comparator for its
 other years; with ``comparator="england"`` every member is in both): the sum over those
 practices of the products of their influences on the two slopes
-(:mod:`analysis.indicators.trend_fe`). ``shared_practices`` counts them. It is about five
+(:mod:`analysis.indicators.methods.trend_fe`). ``shared_practices`` counts them. It is about five
 times faster than ``method="interaction"``, the joint model.
 
 ``comparator="england"`` compares with all practices (the level comparator) instead of the
 rest of England. ``members="stable"`` keeps only practices that belong to the organisation
 in every selected year, so the organisation's trend is within-practice change and not
 membership turnover. ``model="practice_fe"`` keeps every practice-year but gives each
-practice its own intercept (:func:`analysis.indicators.trend_fe.fe_glm`), so the slopes are
+practice its own intercept (:func:`analysis.indicators.methods.trend_fe.fe_glm`), so the slopes are
 within-practice change only, for the organisation and the comparator alike; the levels at
 the baseline year stay those of the pooled model (a practice intercept is not a level of
 the group). ``model="pooled"`` (one intercept per group, as published) mixes
@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.indicators.comparison import CLASSES, SMALL_COMPARATOR, classify
-from analysis.indicators.selection import KEY, unknown_value
-from analysis.indicators.trend_fe import (
+from analysis.indicators.methods.comparison import CLASSES, SMALL_COMPARATOR, classify
+from analysis.indicators.methods.selection import KEY, unknown_value
+from analysis.indicators.methods.trend_fe import (
     cross_covariance,
     fit_trend,  # noqa: F401 - re-exported: the public one-group fit of the trend analysis
     group_fit,
@@ -163,7 +163,7 @@ def trend_models(
     Parameters
     ----------
     data
-        Output of :func:`analysis.indicators.selection.prepare`.
+        Output of :func:`analysis.indicators.methods.selection.prepare`.
     catalogue
         Indicator catalogue; indicators with a ``single_year`` (QOF) are skipped.
     organisations
@@ -206,7 +206,7 @@ def trend_models(
     -----
     UserWarning
         When a comparator covers fewer than
-        :data:`~analysis.indicators.comparison.SMALL_COMPARATOR` practices for an indicator.
+        :data:`~analysis.indicators.methods.comparison.SMALL_COMPARATOR` practices for an indicator.
     """
     fits = trend_fits(
         data,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.indicators.selection import KEY
+from analysis.indicators.methods.selection import KEY
 
 VARIATION_COLUMNS = [
     "organisation_id",

@@ -4,7 +4,7 @@ England value) or the rest of England, and the pooled counts of its member pract
 :func:`national_rates` gives England's rate per indicator and year; :func:`comparator_rates`
 the comparator of a level or trend comparison (England or the practices outside every
 organisation) with what its own sampling variance needs; :func:`organisation_totals` pools
-each organisation's member practices. Used by :mod:`analysis.indicators.comparison`.
+each organisation's member practices. Used by :mod:`analysis.indicators.methods.comparison`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.indicators.selection import unknown_value
+from analysis.indicators.methods.selection import unknown_value
 
 COMPARATORS = ("england", "rest")
 
@@ -31,7 +31,7 @@ def national_rates(data: pd.DataFrame, published: pd.DataFrame | None = None) ->
     Parameters
     ----------
     data
-        Output of :func:`analysis.indicators.selection.prepare`.
+        Output of :func:`analysis.indicators.methods.selection.prepare`.
     published
         Optional published England rows (``indicator_id``, ``year``, ``numerator``,
         ``denominator``), e.g. a Fingertips export's own England row; an optional

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.core import stats
-from analysis.indicators.comparison import classify
+from analysis.indicators.methods.comparison import classify
 
 NUMERIC_CHARACTERISTICS = ("n_practices", "list_size", "ccgs_spanned")
 CATEGORICAL_CHARACTERISTICS = ("form", "rurality", "case_study")
@@ -45,7 +45,7 @@ def performance_scores(summary: pd.DataFrame, *, score: str = "z") -> pd.DataFra
     Parameters
     ----------
     summary
-        :func:`analysis.indicators.summary.summary_table`.
+        :func:`analysis.indicators.methods.summary.summary_table`.
     score
         ``z``: mean signed z-score (as published; for a fixed effect it grows with the
         square root of the organisation's size, so it confounds size with performance);

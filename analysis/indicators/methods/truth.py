@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.indicators.comparison import classify
-from analysis.indicators.selection import KEY
+from analysis.indicators.methods.comparison import classify
+from analysis.indicators.methods.selection import KEY
 
 LOGIT_ATTENUATION = 0.346  # (16 sqrt(3) / (15 pi))^2: marginal vs conditional logit effects
 

@@ -20,7 +20,7 @@ practice, a conservative choice), and each practice's **influence** on the estim
 is the sum of the influences' outer products. Two fits that share practices (a practice
 that moves between an organisation and the rest of England is in both) are then combined
 with their cross-covariance, the sum over the shared practices of the products of their
-influences (:func:`analysis.indicators.trends.trend_fits`).
+influences (:func:`analysis.indicators.methods.trends.trend_fits`).
 
 Practices without within-practice information (a single year; no events, or for
 proportions all events, in every year) add nothing to a fixed-effects slope (their
@@ -273,9 +273,9 @@ def fit_trend(
 ) -> dict[str, float]:
     """GLM of practice-year counts on ``year - baseline_year``, SEs clustered by practice.
 
-    Fitted by :func:`analysis.indicators.trend_fe.pooled_glm` (checked against statsmodels
+    Fitted by :func:`analysis.indicators.methods.trend_fe.pooled_glm` (checked against statsmodels
     to 1e-8 in the tests); with ``model="practice_fe"`` the slope is that of the practice
-    fixed-effects model (:func:`analysis.indicators.trend_fe.fe_glm`) and the level stays
+    fixed-effects model (:func:`analysis.indicators.methods.trend_fe.fe_glm`) and the level stays
     the pooled one.
 
     Returns

@@ -35,7 +35,7 @@
 
 :func:`classify` (better / not different / worse against a comparator) and
 :func:`two_sided_p` serve every analysis. Each function takes the output of
-:func:`analysis.indicators.selection.prepare` (or of another analysis) and returns a table.
+:func:`analysis.indicators.methods.selection.prepare` (or of another analysis) and returns a table.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.core import stats
-from analysis.indicators.comparators import (  # noqa: F401 - re-exported: the comparison's names
+from analysis.indicators.methods.comparators import (  # noqa: F401 - re-exported: the comparison's names
     COMPARATORS,
     PUBLISHED_ENGLAND,
     REST_OF_ENGLAND,
@@ -56,7 +56,7 @@ from analysis.indicators.comparators import (  # noqa: F401 - re-exported: the c
     national_rates,
     organisation_totals,
 )
-from analysis.indicators.selection import KEY, OVERDISPERSION, unknown_value
+from analysis.indicators.methods.selection import KEY, OVERDISPERSION, unknown_value
 
 CLASSES = ("better", "not different", "worse")
 FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
@@ -137,7 +137,7 @@ def overdispersion_table(data: pd.DataFrame, *, tau2_method: str = "winsorised")
     Parameters
     ----------
     data
-        Output of :func:`analysis.indicators.selection.prepare`.
+        Output of :func:`analysis.indicators.methods.selection.prepare`.
     tau2_method
         Estimator of ``tau2``, one of :data:`analysis.core.stats.TAU2_METHODS`:
         ``winsorised`` (as published), ``winsorised_rescaled``, ``dl``, ``reml`` or
@@ -216,7 +216,7 @@ def compare_to_national(
     Parameters
     ----------
     data
-        Output of :func:`analysis.indicators.selection.prepare`.
+        Output of :func:`analysis.indicators.methods.selection.prepare`.
     organisations
         Organisations to compare.
     alpha

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import stats
-from analysis.indicators.comparison import CLASSES, classify, reference_years
-from analysis.indicators.selection import KEY
+from analysis.indicators.methods.comparison import CLASSES, classify, reference_years
+from analysis.indicators.methods.selection import KEY
 
 
 def _link(rate: pd.Series, distribution: pd.Series) -> np.ndarray:
@@ -36,7 +36,7 @@ def summary_table(
     """Analysis 6: better / not different / worse per organisation, indicator and comparison.
 
     ``level``: the organisation against England at the indicator's reference year
-    (:func:`~analysis.indicators.comparison.reference_years`: QOF at its single year, other
+    (:func:`~analysis.indicators.methods.comparison.reference_years`: QOF at its single year, other
     indicators at the last year), overdispersion-adjusted z. ``trend``: the organisation's
     annual ratio against the rest of England. Benjamini-Hochberg adjustment is across all
     organisation x indicator tests of one comparison (``bh_family="comparison"``, as
