@@ -7,8 +7,9 @@ collecting every problem (and every notice: what is set aside) in one
 ``compendium run`` calls ``python -m analysis.indicators.validation --notebook NAME
 --parameters JSON`` before the notebook's kernel starts (``validate:`` in ``pipeline.yml``),
 so a user reads every problem of a run in one message; the notebooks call the same checks in
-their first cells (:func:`prepare_run`, :func:`analysis.indicators.real_inputs.read_inputs`),
-so a run by hand stops with the same message.
+their first cells (:func:`prepare_run`,
+:func:`analysis.indicators.networks.real_inputs.read_inputs`), so a run by hand stops with the same
+message.
 
 :func:`check_run` is the quality-indicator chapter's: the data source (catalogue,
 observations, membership, organisations, ``panel.yml``, ``england.csv``) and the selection.
@@ -103,8 +104,8 @@ def check_quality_indicators(parameters: Mapping[str, Any]) -> tuple[Findings, s
 
 CHECKS = {
     "quality_indicators": "analysis.indicators.validation:check_quality_indicators",
-    "networks_real": "analysis.indicators.real_inputs:check",
-    "primary_care_networks": "analysis.indicators.network_run:check",
+    "networks_real": "analysis.indicators.networks.real_inputs:check",
+    "primary_care_networks": "analysis.indicators.networks.network_run:check",
 }
 """Each notebook's input check (``module:function``, imported when that notebook is checked):
 ``parameters -> (Findings, what the inputs are)``."""

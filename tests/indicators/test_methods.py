@@ -300,7 +300,7 @@ def test_within_organisation_variance_of_the_overdispersion_table(prepared):
 
 def test_method_tables_and_their_sentences(panel, prepared):
     from analysis.core.sentences import check_sentences
-    from analysis.indicators.methods_report import method_sentences, method_tables
+    from analysis.indicators.report.methods_report import method_sentences, method_tables
 
     selection, data = prepared
     args = (data, panel["catalogue"], panel["organisations"])

@@ -21,7 +21,7 @@ from analysis.configschema import ConfigError
 from analysis.core import catalogue
 from analysis.core.datasets import DataError
 from analysis.files import sha256_file
-from analysis.indicators import real_levels
+from analysis.indicators.networks import real_levels
 from analysis.indicators.sources import structures as st
 from analysis.indicators.sources import widetable as wt
 from analysis.indicators.sources.panel import indicators_dir

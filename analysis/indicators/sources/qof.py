@@ -12,8 +12,8 @@ the column titles and ``max_points``: no code changes. A file that matches no ma
 refused with the columns found and, for each mapping tried, the columns it missed.
 
 Points are not counts of independent events, so nothing here treats them as binomial:
-the analysis (:mod:`analysis.indicators.networks`) takes each practice's percentage of its
-available points as a continuous outcome.
+the analysis (:mod:`analysis.indicators.networks.achievement`) takes each practice's percentage of
+its available points as a continuous outcome.
 """
 
 from __future__ import annotations

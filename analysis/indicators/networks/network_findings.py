@@ -2,8 +2,8 @@
 
 :func:`network_findings` builds the chapter's sentences with
 :class:`analysis.core.sentences.Sentences` from the tables of
-:func:`analysis.indicators.network_run.run_networks` (the names are those of the CSV files the
-notebook writes, so :func:`analysis.core.sentences.check_sentences` can read them back). Words
+:func:`analysis.indicators.networks.network_run.run_networks` (the names are those of the CSV files
+the notebook writes, so :func:`analysis.core.sentences.check_sentences` can read them back). Words
 that depend on a number (left- or right-skewed, inside or outside the range of the shuffles)
 are chosen from the same cells; nothing is typed in.
 """
@@ -202,7 +202,7 @@ def network_findings(tables: Mapping[str, pd.DataFrame], *, grouping: str = "pcn
     Parameters
     ----------
     tables
-        :attr:`analysis.indicators.network_run.NetworkRun.tables`.
+        :attr:`analysis.indicators.networks.network_run.NetworkRun.tables`.
     grouping
         ``pcn`` or ``ccg`` (the word used for the organisations).
 

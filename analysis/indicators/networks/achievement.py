@@ -17,7 +17,7 @@ same estimates as ``MixedLM``, which :func:`mixedlm_check` fits beside it for on
 * :func:`variance_partition`: between- and within-organisation variance and the intraclass
   correlation per year.
 * :func:`organisation_table`: each organisation's practices, patients and mean percentage
-  (the funnel plot is :mod:`analysis.indicators.network_funnel`).
+  (the funnel plot is :mod:`analysis.indicators.networks.network_funnel`).
 * :func:`size_associations`: organisation size (practices, registered patients) against
   achievement and against its change between the first and last year, with
   Benjamini-Hochberg q-values over the family of those tests.

@@ -45,7 +45,7 @@
 
 The stored copy lives in ``data/indicators/synthetic/`` (``observations.csv.gz``,
 ``membership.csv``, ``organisations.csv``, ``truth.csv``);
-``python -m analysis.indicators.synthetic --write`` regenerates it byte-identically from the
+``python -m analysis.indicators.synthetic.panel --write`` regenerates it byte-identically from the
 default seed.
 """
 

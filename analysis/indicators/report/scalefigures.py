@@ -1,6 +1,6 @@
 """Figures that stay readable and bounded with hundreds of organisations and dozens of indicators.
 
-The chapter's study figures (:mod:`analysis.indicators.figures`) draw one colour, row or cell
+The chapter's study figures (:mod:`analysis.indicators.report.figures`) draw one colour, row or cell
 per organisation: right for eight organisations, unbounded for every primary care network of
 England. These draw the same results so that nothing grows with the number of organisations
 and each figure has a bounded number of panels:
@@ -30,9 +30,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.core import stats  # noqa: E402
-from analysis.indicators.figures import CLASS_COLOURS, tier_title  # noqa: E402
 from analysis.indicators.methods.comparison import reference_years  # noqa: E402
 from analysis.indicators.methods.summary import NEUTRAL  # noqa: E402
+from analysis.indicators.report.figures import CLASS_COLOURS, tier_title  # noqa: E402
 
 FEW_ORGANISATIONS = 10
 """Up to this many organisations the study figures (a colour per organisation) are drawn."""

@@ -26,8 +26,8 @@ import pandas as pd
 
 from analysis.core.layout import WIDE, is_narrow, key_height, responsive, wrap
 from analysis.core.sentences import Sentences
-from analysis.indicators import simulation as sim
-from analysis.indicators import simulation_design as sd
+from analysis.indicators.synthetic import simulation as sim
+from analysis.indicators.synthetic import simulation_design as sd
 from analysis.paths import sweep_record, sweep_results
 
 SETTINGS = ("replications", "seed", "scenario", "alpha")

@@ -3,9 +3,9 @@ was set aside, which figures it draws and what it found, in words built from its
 
 The chapter runs on the stored synthetic panel, on a practice-level panel grouped into any
 number of organisations and on an organisation-level table. With few organisations
-(:data:`~analysis.indicators.scalefigures.FEW_ORGANISATIONS`) it draws the study's figures
-(:mod:`analysis.indicators.figures`); with more it draws figures whose size does not grow
-with the number of organisations (:mod:`analysis.indicators.scalefigures`). Funnels come one
+(:data:`~analysis.indicators.report.scalefigures.FEW_ORGANISATIONS`) it draws the study's figures
+(:mod:`analysis.indicators.report.figures`); with more it draws figures whose size does not grow
+with the number of organisations (:mod:`analysis.indicators.report.scalefigures`). Funnels come one
 figure per domain and page: the study's four domains always (saying so when a domain has no
 indicator, so every declared output exists), and the data's own domains beside them.
 """
@@ -18,10 +18,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from analysis.core.sentences import Sentences
-from analysis.indicators import figures as figs
-from analysis.indicators import scalefigures as scale
 from analysis.indicators.methods.results import IndicatorResults
 from analysis.indicators.methods.selection import Selection
+from analysis.indicators.report import figures as figs
+from analysis.indicators.report import scalefigures as scale
 from analysis.indicators.sources.panel import Panel
 
 TIER_TEXT = {
@@ -104,8 +104,8 @@ def funnel_figures(
     domain: str,
 ) -> list[plt.Figure]:
     """A domain's funnels, one figure per page of at most
-    :data:`~analysis.indicators.scalefigures.PANELS_PER_PAGE` indicators (one figure saying so
-    when the domain has none). Practice funnels coloured by organisation with few
+    :data:`~analysis.indicators.report.scalefigures.PANELS_PER_PAGE` indicators (one figure saying
+    so when the domain has none). Practice funnels coloured by organisation with few
     organisations; organisation funnels with many."""
     ids = [
         i

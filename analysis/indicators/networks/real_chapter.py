@@ -8,11 +8,11 @@ its layout mapping, and makes every table of the chapter:
   the agreement of the mappings with the QOF summaries' own PCN column;
 * every PCN against England on every indicator with data, by the generic quality-indicator
   analysis with the between-PCN variance in the limits and Benjamini-Hochberg within each
-  family (:mod:`analysis.indicators.real_levels`), summarised by domain (the QOF clinical
+  family (:mod:`analysis.indicators.networks.real_levels`), summarised by domain (the QOF clinical
   area);
 * variation within PCNs (practice-level data, REML) and association with size and deprivation
   (:func:`analysis.indicators.methods.associations.value_associations`);
-* PCN trends under three membership rules (:mod:`analysis.indicators.rule_trends`) and a
+* PCN trends under three membership rules (:mod:`analysis.indicators.networks.rule_trends`) and a
   practice fixed-effects fractional logit (:func:`analysis.indicators.methods.trend_fe.fe_glm`).
 
 Every table is labelled REAL; :data:`SOURCES` says who published and who derived each file.
@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import stats
-from analysis.indicators import real_levels, rule_trends
 from analysis.indicators.methods.associations import association_summary, value_associations
 from analysis.indicators.methods.trend_fe import fe_glm, informative
-from analysis.indicators.real_inputs import RealInputs, read_inputs
-from analysis.indicators.real_levels import GROUPS_SOURCE, TABLE_SOURCE
+from analysis.indicators.networks import real_levels, rule_trends
+from analysis.indicators.networks.real_inputs import RealInputs, read_inputs
+from analysis.indicators.networks.real_levels import GROUPS_SOURCE, TABLE_SOURCE
 from analysis.indicators.sources import structures as st
 from analysis.indicators.sources import turnover
 from analysis.indicators.sources.widetable import WideTable
@@ -259,7 +259,7 @@ def run_real_chapter(
     ------
     analysis.core.datasets.DataError
         Every problem of every file and parameter, one line each
-        (:func:`analysis.indicators.real_inputs.read_inputs`).
+        (:func:`analysis.indicators.networks.real_inputs.read_inputs`).
     """
     timings: dict[str, float] = {}
     mark = time.perf_counter()

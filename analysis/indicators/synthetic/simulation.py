@@ -1,28 +1,28 @@
 """Simulation study of the quality-indicator methods: which are calibrated, and where not.
 
 SYNTHETIC by construction: method recovery, never a study finding. Every replication of
-every scenario (:mod:`analysis.indicators.simulation_design`: outlying practices and
+every scenario (:mod:`analysis.indicators.synthetic.simulation_design`: outlying practices and
 organisations, small and unequal denominators, a rare outcome, a skewed QOF-like score,
 membership turnover, organisations of 1 to 60 practices) is analysed with every method
-(:mod:`analysis.indicators.simulation_fits`): the level test with each overdispersion
+(:mod:`analysis.indicators.synthetic.simulation_fits`): the level test with each overdispersion
 adjustment and between-practice variance estimator, the trend models (pooled, stable members,
 practice fixed effects; normal or t reference), the variation tests and the performance
 scores.
 
 :func:`simulate` runs replications ``start ... start + replications - 1`` of each scenario,
-each replication from its own seed (:func:`~analysis.indicators.simulation_design.replication_seed`:
-the scenario's index and the replication's), so any batching gives the same numbers. It
-returns **moments**: for each scenario, analysis, method, cell (organisation size and designed
-effect, or a pooled group of them) and quantity (``covered``, ``reject``, ``error``,
-``error_sq``, ``rho``...), the per-replication sums ``x_r`` over the cell's units and their
-count ``n_r``, summed over replications as ``n = sum n_r``, ``total = sum x_r``,
-``total_sq = sum x_r^2``, ``cross = sum x_r n_r``, ``n_sq = sum n_r^2`` and ``replications``
-(those with ``n_r > 0``). Batches add up column by column, and the Monte-Carlo standard
-errors clustered by replication (organisations of one replication share England's estimate)
-follow from them (:func:`analysis.indicators.simulation_report.summarise`).
+each replication from its own seed
+(:func:`~analysis.indicators.synthetic.simulation_design.replication_seed`: the scenario's index and
+the replication's), so any batching gives the same numbers. It returns **moments**: for each
+scenario, analysis, method, cell (organisation size and designed effect, or a pooled group of them)
+and quantity (``covered``, ``reject``, ``error``, ``error_sq``, ``rho``...), the per-replication
+sums ``x_r`` over the cell's units and their count ``n_r``, summed over replications as ``n = sum
+n_r``, ``total = sum x_r``, ``total_sq = sum x_r^2``, ``cross = sum x_r n_r``, ``n_sq = sum n_r^2``
+and ``replications`` (those with ``n_r > 0``). Batches add up column by column, and the Monte-Carlo
+standard errors clustered by replication (organisations of one replication share England's estimate)
+follow from them (:func:`analysis.indicators.synthetic.simulation_report.summarise`).
 
-``python -m analysis.indicators.simulation`` runs one batch and writes its moments to a CSV:
-the command the ``simulation`` sweep of ``pipeline.yml`` runs on Dask.
+``python -m analysis.indicators.synthetic.simulation`` runs one batch and writes its moments to a
+CSV: the command the ``simulation`` sweep of ``pipeline.yml`` runs on Dask.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.indicators import simulation_design as sd
-from analysis.indicators import simulation_fits as sf
+from analysis.indicators.synthetic import simulation_design as sd
+from analysis.indicators.synthetic import simulation_fits as sf
 
 COLUMNS = [
     "scenario",
@@ -174,7 +174,7 @@ def simulate(
     seed
         Base seed.
     scenarios
-        Names of :data:`~analysis.indicators.simulation_design.SCENARIOS` (default all).
+        Names of :data:`~analysis.indicators.synthetic.simulation_design.SCENARIOS` (default all).
     alpha
         Significance level of every test; intervals are ``1 - alpha``.
     chunk
@@ -230,7 +230,7 @@ def as_prepared(plan: sd.Design, y: np.ndarray, n: np.ndarray, replication: int 
 def main(argv: list[str] | None = None) -> int:
     """Run replications ``batch * replications ...`` and write their moments (CSV)."""
     parser = argparse.ArgumentParser(
-        prog="python -m analysis.indicators.simulation",
+        prog="python -m analysis.indicators.synthetic.simulation",
         description="One batch of the SYNTHETIC simulation study of the indicator methods.",
     )
     parser.add_argument("--batch", type=int, required=True, help="batch number, from 0")

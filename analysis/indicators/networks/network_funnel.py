@@ -73,9 +73,9 @@ def organisation_funnel(
     Parameters
     ----------
     organisations
-        :func:`analysis.indicators.networks.organisation_table` (any years).
+        :func:`analysis.indicators.networks.achievement.organisation_table` (any years).
     national
-        :func:`analysis.indicators.networks.national_comparator`.
+        :func:`analysis.indicators.networks.achievement.national_comparator`.
     year
         The year of the funnel.
     tau2_method
@@ -264,9 +264,10 @@ def funnel_reference(
     Parameters
     ----------
     data
-        :func:`analysis.indicators.networks.practice_outcomes` (every practice, members or not).
+        :func:`analysis.indicators.networks.achievement.practice_outcomes` (every practice, members
+        or not).
     national
-        :func:`analysis.indicators.networks.national_comparator`.
+        :func:`analysis.indicators.networks.achievement.national_comparator`.
     funnel, reference
         :func:`organisation_funnel` and :func:`permutation_reference` of ``year``.
 

@@ -1,9 +1,9 @@
 """The indicator analysis on synthetic national panels of growing size (``make bench``).
 
 Run by the benchmark as a command, one fresh process per step, so each measurement starts
-cold: ``python -m analysis.indicators.scaling generate N PICKLE`` generates a SYNTHETIC panel
-of N practices and pickles it; ``python -m analysis.indicators.scaling analyse PICKLE`` runs
-the default analysis on it; ``england FOLDER ORGANISATIONS INDICATORS`` compares every
+cold: ``python -m analysis.indicators.synthetic.scaling generate N PICKLE`` generates a SYNTHETIC
+panel of N practices and pickles it; ``python -m analysis.indicators.synthetic.scaling analyse
+PICKLE`` runs the default analysis on it; ``england FOLDER ORGANISATIONS INDICATORS`` compares every
 organisation of an organisation-level table with England on every indicator (the REAL PCN
 table where the project has it, else a SYNTHETIC one of that shape,
 :func:`organisation_table`). Each prints one JSON object: seconds, peak memory and the
@@ -113,7 +113,7 @@ def scaling_generate(n_practices: int, pickle_path: Path) -> dict[str, Any]:
     """Worker: generate a panel, pickle it; time and peak memory of the generation."""
     import pickle
 
-    from analysis.indicators.synthetic import generate_panel
+    from analysis.indicators.synthetic.panel import generate_panel
 
     base = peak_rss_mb()
     started = time.perf_counter()
@@ -260,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(scaling_england(Path(args[1]), int(args[2]), int(args[3]))))
     else:
         print(
-            "usage: python -m analysis.indicators.scaling generate N PICKLE | analyse PICKLE | "
-            "england FOLDER ORGANISATIONS INDICATORS",
+            "usage: python -m analysis.indicators.synthetic.scaling generate N PICKLE | "
+            "analyse PICKLE | england FOLDER ORGANISATIONS INDICATORS",
             file=sys.stderr,
         )
         return 2

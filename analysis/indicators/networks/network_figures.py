@@ -1,7 +1,7 @@
 """Figures of the primary-care-network chapter, drawn with seaborn from its REAL result tables.
 
-Each function takes tables of :mod:`analysis.indicators.networks` and returns one figure;
-the notebook saves it with :func:`analysis.core.figures.save_figure` (tier ``real``).
+Each function takes tables of :mod:`analysis.indicators.networks.achievement` and returns one
+figure; the notebook saves it with :func:`analysis.core.figures.save_figure` (tier ``real``).
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ def funnel_figure(
     Parameters
     ----------
     funnel
-        :func:`analysis.indicators.network_funnel.organisation_funnel`.
+        :func:`analysis.indicators.networks.network_funnel.organisation_funnel`.
     national
-        :func:`analysis.indicators.networks.national_comparator` (the row of the funnel's year
-        gives the centre line and the between-practice SD).
+        :func:`analysis.indicators.networks.achievement.national_comparator` (the row of the
+        funnel's year gives the centre line and the between-practice SD).
     """
     year = int(funnel["year"].iloc[0])
     england = national.set_index("year").loc[year]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from analysis.core.sentences import Sentences
-from analysis.indicators.real_chapter import GROUPS_SOURCE, TABLE_SOURCE, TOTAL
+from analysis.indicators.networks.real_chapter import GROUPS_SOURCE, TABLE_SOURCE, TOTAL
 
 PCT = ".1%"
 SMALL_PCT = ".2%"

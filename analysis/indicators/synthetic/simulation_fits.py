@@ -1,7 +1,7 @@
 """The quality-indicator methods applied to many SYNTHETIC replications at once.
 
 Each function takes a batch of replications of one scenario
-(:mod:`analysis.indicators.simulation_design`: counts ``y``, replications x practices x
+(:mod:`analysis.indicators.synthetic.simulation_design`: counts ``y``, replications x practices x
 years, and denominators ``n``) and returns, per replication and organisation, what a method
 concluded. They compute what the chapter's own functions compute, vectorised across
 replications with numpy so that thousands of replications cost seconds (the tests check
@@ -35,7 +35,7 @@ from scipy import stats as sps
 
 from analysis.core import stats
 from analysis.indicators.methods.trend_fe import welch_df
-from analysis.indicators.simulation_design import LEVEL_EFFECT, Design
+from analysis.indicators.synthetic.simulation_design import LEVEL_EFFECT, Design
 
 LEVEL_METHODS = (
     "none",

@@ -6,8 +6,8 @@ before anything is computed, and :func:`check` is the same check with the files 
 :func:`run_networks` reads the QOF practice summaries of the selected years
 (:mod:`analysis.indicators.sources.qof`), groups practices
 (:mod:`analysis.indicators.sources.membership`) and runs the analyses of
-:mod:`analysis.indicators.networks`. Every table it returns is labelled ``REAL`` with the publisher
-and the Open Government Licence attribution.
+:mod:`analysis.indicators.networks.achievement`. Every table it returns is labelled ``REAL`` with
+the publisher and the Open Government Licence attribution.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ import pandas as pd
 from analysis.core.datasets import DataError
 from analysis.core.sentences import Sentences
 from analysis.core.stats import TAU2_METHODS
-from analysis.indicators import network_funnel, networks
-from analysis.indicators.network_findings import network_findings
+from analysis.indicators.networks import achievement as networks
+from analysis.indicators.networks import network_funnel
+from analysis.indicators.networks.network_findings import network_findings
 from analysis.indicators.sources.contract import Findings
 from analysis.indicators.sources.membership import derive
 from analysis.indicators.sources.panel import indicators_dir
@@ -295,7 +296,7 @@ CHECKED = tuple(inspect.signature(parameter_problems).parameters)[1:]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m analysis.indicators.network_run``: time loading the REAL files and the
+    """``python -m analysis.indicators.networks.network_run``: time loading the REAL files and the
     chapter's compute (the figures ``make bench`` would report; never asserted in tests)."""
     import argparse
 

@@ -2,14 +2,14 @@
 
 Run by the benchmark as commands, one fresh process each, numerical libraries on one thread:
 
-``python -m analysis.indicators.real_bench panel``
+``python -m analysis.indicators.networks.real_bench panel``
     A practice-level five-year panel at England's scale: every practice-year of the five REAL
     geography mappings (about 6,500 practices, 2019-20 to 2023-24) times ten indicators whose
     values are SYNTHETIC (seeded draws: the real files hold no ten-indicator five-year panel),
     then the chapter's trends under the three membership rules and the variation within PCNs
     of every indicator and year. Prints seconds and CPU seconds (generation excluded) and
     peak memory.
-``python -m analysis.indicators.real_bench chapter``
+``python -m analysis.indicators.networks.real_bench chapter``
     The chapter on its REAL default files: every table, then every figure saved as the notebook
     saves them. Prints the seconds (and CPU seconds) of the tables and of the figures, and the
     peak memory.
@@ -64,7 +64,7 @@ def synthetic_panel(practices: Any, indicators: int = PANEL_INDICATORS, seed: in
 
 def bench_panel() -> dict[str, Any]:
     """Worker: trends (three rules) and within-PCN variation of the five-year panel."""
-    from analysis.indicators import rule_trends
+    from analysis.indicators.networks import rule_trends
     from analysis.indicators.sources import structures as st
 
     mapped = st.read_structure_years(st.stored_files()).practices
@@ -102,8 +102,8 @@ def bench_chapter() -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
     from analysis.core.figures import save_figure
-    from analysis.indicators import real_figures as figs
-    from analysis.indicators.real_chapter import run_real_chapter
+    from analysis.indicators.networks import real_figures as figs
+    from analysis.indicators.networks.real_chapter import run_real_chapter
 
     data = "data/indicators"
     started, cpu = time.perf_counter(), time.process_time()
@@ -155,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     workers = {"panel": bench_panel, "chapter": bench_chapter}
     if len(args) != 1 or args[0] not in workers:
-        print("usage: python -m analysis.indicators.real_bench panel | chapter", file=sys.stderr)
+        print(
+            "usage: python -m analysis.indicators.networks.real_bench panel | chapter",
+            file=sys.stderr,
+        )
         return 2
     print(json.dumps(workers[args[0]]()))
     return 0

@@ -1,7 +1,7 @@
 """Figures of the REAL networks chapter, bounded in size however many PCNs and indicators.
 
-Each function takes the chapter's tables (:mod:`analysis.indicators.real_chapter`) and returns
-one figure; the notebook saves it with :func:`analysis.core.figures.save_figure` (tier
+Each function takes the chapter's tables (:mod:`analysis.indicators.networks.real_chapter`) and
+returns one figure; the notebook saves it with :func:`analysis.core.figures.save_figure` (tier
 ``real``). A funnel grid has one small panel per indicator (at most ``columns`` across, the
 rows growing with the indicators, never with the organisations), points drawn rasterised and
 only the most extreme organisations labelled; the summary figure has one row per clinical
