@@ -1,8 +1,8 @@
-"""Analysis 5: organisation performance against organisation characteristics (issue 4).
+"""Analysis 5: organisation performance against organisation characteristics.
 
 :func:`performance_scores` gives each organisation's mean direction-signed z-score (as
 published; it grows with the square root of size) or mean direction-signed effect on the
-link scale (size-neutral, issue 14);
+link scale (size-neutral, the compendium's addition);
 :func:`association_tests` sets it against characteristics with n = 8: Spearman correlation
 (:func:`exact_spearman`) or Kruskal-Wallis (:func:`exact_kruskal`), each with an exact
 permutation p-value, and the power caveat written into the table.
@@ -96,7 +96,7 @@ def _permutation(values: np.ndarray, statistic, alternative: str):
     For ``n <= EXACT_MAX_N`` every ordering is enumerated at once from a cached table and the
     p-value is computed exactly as scipy does (counts within a relative tolerance of 100
     machine epsilons of the observed value, no +1 adjustment), without scipy's batching
-    overhead (issue 14). Larger ``n`` uses scipy's seeded Monte Carlo sample of orderings,
+    overhead. Larger ``n`` uses scipy's seeded Monte Carlo sample of orderings,
     drawn once per ``n`` and cached (scipy draws it again for every test), with scipy's +1
     adjustment; beyond ``SAMPLED_CACHE_MAX_CELLS`` it goes to scipy itself.
     """

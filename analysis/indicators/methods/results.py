@@ -1,4 +1,4 @@
-"""Every quality-indicator analysis for one selection, and the tables a run writes (issue 4).
+"""Every quality-indicator analysis for one selection, and the tables a run writes.
 
 :func:`run_analysis` runs analyses 1-6 (:mod:`~analysis.indicators.methods.comparison`,
 :mod:`~analysis.indicators.methods.trends`, :mod:`~analysis.indicators.methods.variation`,

@@ -1,4 +1,4 @@
-"""Quality-indicator analysis parameters and the one table every analysis takes (issue 4).
+"""Quality-indicator analysis parameters and the one table every analysis takes.
 
 :func:`select` checks the notebook parameters against a practice panel
 (:mod:`analysis.indicators.sources.panel`) and returns a :class:`Selection`. :func:`prepare` joins
@@ -70,7 +70,7 @@ organisations show anyway); ``bh_family`` is the family of the Benjamini-Hochber
 every organisation x indicator test of a comparison, or those of each domain."""
 
 PUBLISHED_METHODS = {name: choices[0] for name, choices in METHOD_CHOICES.items()}
-"""The method options as published (the defaults before issue 14)."""
+"""The method options as published (the defaults before the simulation study chose others)."""
 
 
 def with_methods(selection: Selection, **methods: str) -> Selection:

@@ -1,4 +1,4 @@
-"""Analysis 6: better / not different / worse per organisation and indicator (issue 4).
+"""Analysis 6: better / not different / worse per organisation and indicator.
 
 :func:`summary_table` and :func:`summary_counts`: the level and trend classes (respecting
 ``higher_is_better``), unadjusted and Benjamini-Hochberg adjusted.

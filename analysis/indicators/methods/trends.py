@@ -1,4 +1,4 @@
-"""Analysis 2: each organisation's trend against the rest of England (issue 4).
+"""Analysis 2: each organisation's trend against the rest of England.
 
 :func:`trend_models`: a binomial (logit) or Poisson (log, offset log denominator) GLM of
 the practice-year counts on year, per organisation and indicator, with standard errors

@@ -1,4 +1,4 @@
-"""Truth against estimate: the synthetic panel's data-generating values beside a run (issue 4).
+"""Truth against estimate: the synthetic panel's data-generating values beside a run.
 
 :func:`truth_vs_estimate`: for the synthetic panel, each estimate beside the value the
 data-generating process put in, with interval coverage and bias (:func:`truth_summary`);
@@ -122,7 +122,7 @@ def truth_vs_estimate(
             "level_se",
         ),
         # The clustered level SE includes the between-practice variance, so its interval
-        # targets the designed effect, not the realised one (issue 14).
+        # targets the designed effect, not the realised one.
         (
             "designed_level_log_ratio",
             frame,

@@ -1,9 +1,9 @@
-"""Analysis 4: variation between an organisation's member practices (issue 4).
+"""Analysis 4: variation between an organisation's member practices.
 
 :func:`practice_variation`: SD, CV and IQR of member practices' rates per organisation,
 indicator and year, and ``tau2_link``: the between-practice variance on the link scale net
-of sampling noise (DerSimonian-Laird on practice log odds or log rates; issue 14). The CV
-of raw rates moves with the mean and includes binomial/Poisson noise, so it can trend when
+of sampling noise (DerSimonian-Laird on practice log odds or log rates; the compendium's addition).
+The CV of raw rates moves with the mean and includes binomial/Poisson noise, so it can trend when
 the spread of true practice effects does not. :func:`variation_trend`: a least-squares
 slope test over years of the chosen measure (``cv`` as published, or ``tau2_link``).
 """

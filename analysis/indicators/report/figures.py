@@ -1,4 +1,4 @@
-"""Figures of the quality-indicator chapter (issue 4), drawn with seaborn from result tables.
+"""Figures of the quality-indicator chapter, drawn with seaborn from result tables.
 
 Each function takes result tables (:mod:`analysis.indicators.methods.results`) and returns one
 matplotlib figure; the notebook saves it with :func:`analysis.core.figures.save_figure`, which

@@ -1,4 +1,4 @@
-"""The published quality-indicator findings beside what a run of the analysis finds (issue 4).
+"""The published quality-indicator findings beside what a run of the analysis finds.
 
 The research summary {cite}`rosen2016bigger` reports its 15-indicator analysis only in
 words. Each statement is quoted here with its file and lines, turned into an explicit rule
