@@ -1,6 +1,6 @@
 """A small, seeded simulated indicator panel with known truth, for the indicator tests.
 
-Independent of :mod:`analysis.indicators.synthetic`'s generator so the statistics are tested
+Independent of :mod:`analysis.indicators.synthetic.panel`'s generator so the statistics are tested
 against a data-generating process written separately from the one they are run on in the notebook.
 """
 

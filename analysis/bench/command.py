@@ -11,9 +11,9 @@
 3. the same notebooks run the ways users would otherwise: a plain sequential papermill
    loop, ``jupyter nbconvert --execute`` and ``jupyter-book build`` with execution on (cache
    and force modes);
-4. the indicator analysis (:mod:`analysis.indicators.scaling`, run as a command) on synthetic
-   national panels of growing size: time and peak memory, each size in a fresh process;
-5. the REAL networks chapter (:mod:`analysis.indicators.real_bench`, run as commands): its
+4. the indicator analysis (:mod:`analysis.indicators.synthetic.scaling`, run as a command) on
+   synthetic national panels of growing size: time and peak memory, each size in a fresh process;
+5. the REAL networks chapter (:mod:`analysis.indicators.networks.real_bench`, run as commands): its
    five-year practice panel, its figures and its peak memory.
 
 The machine is shared and noisy, so every timing is the median of ``--repeat`` runs and the

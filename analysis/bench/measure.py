@@ -54,7 +54,7 @@ FULL_SIZES = (1_000, 7_000, 30_000)
 QUICK_SIZES = (700, 1_400)
 # The indicator analysis is strand code: the engine runs its benchmark worker as a command,
 # never imports it (tests/test_architecture.py).
-SCALING_WORKER = "analysis.indicators.scaling"
+SCALING_WORKER = "analysis.indicators.synthetic.scaling"
 SWEEP_NAME = "simulation"
 QUICK_SWEEP_REPLICATIONS = 1  # per task in a quick run; a full run measures the declared sweep
 

@@ -410,8 +410,8 @@ def jupyter_book_runs(ws: Workspace, mode: str, repeat: int) -> tuple[list[float
 # Book rebuilds, the REAL networks chapter and the England-scale analysis. The strand's
 # workers run as commands: nothing here imports a strand.
 
-REAL_WORKER = "analysis.indicators.real_bench"
-ENGLAND_WORKER = "analysis.indicators.scaling"
+REAL_WORKER = "analysis.indicators.networks.real_bench"
+ENGLAND_WORKER = "analysis.indicators.synthetic.scaling"
 ENGLAND_SHAPE = (1_263, 49)  # every PCN of 2021-22 x its QOF achievement indicators
 
 
@@ -455,7 +455,7 @@ def real_chapter_runs(repeat: int, env: dict[str, str]) -> dict[str, list[dict]]
 
 def england_runs(repeat: int, work: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     """Every PCN against England on every indicator, ``repeat`` times, each in a fresh
-    process on one core (the ``england`` worker of :mod:`analysis.indicators.scaling`)."""
+    process on one core (the ``england`` worker of :mod:`analysis.indicators.synthetic.scaling`)."""
     work.mkdir(parents=True, exist_ok=True)
     runs = []
     for i in range(repeat):

@@ -187,8 +187,8 @@ NOTES = {
     ),
     "Analysis on growing synthetic national panels": (
         "The quality-indicator analysis with default parameters on SYNTHETIC panels made "
-        "by `analysis.indicators.synthetic.generate_panel`, each size in fresh processes; memory "
-        "is the peak resident memory above the process's level before the step."
+        "by `analysis.indicators.synthetic.panel.generate_panel`, each size in fresh processes; "
+        "memory is the peak resident memory above the process's level before the step."
     ),
     "Growth with panel size": (
         "Each step's time (and memory) fitted as a power of the number of practices, "

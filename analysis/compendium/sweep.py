@@ -5,7 +5,7 @@ A sweep is declared in ``pipeline.yml`` under ``sweeps.<name>``::
     sweeps:
       simulation:
         title: Simulation study, 8 batches of 125 replications
-        command: [python, -m, analysis.indicators.simulation]
+        command: [python, -m, analysis.indicators.synthetic.simulation]
         grid: {batch: [0, 1, 2, 3, 4, 5, 6, 7]}
         fixed: {replications: 125}
         output: replications.csv

@@ -1,49 +1,19 @@
 """Strand 1, quality indicators (Rosen et al. 2016): organisations against England.
 
-Panel: ``contract`` (schemas and checks), ``panel`` (loading, membership by year),
-``synthetic`` (the seeded synthetic panel with planted truth), ``fingertips`` (OHID exports).
-Real data (issue 13): ``qof`` (NHS Digital QOF practice summaries by layout mapping),
-``membership`` (organisations from a parent-code column such as the PCN), ``listsizes`` (the
-2013 list sizes), ``mixed`` (random-intercept REML), ``networks`` (PCNs against England),
-``network_funnel`` (the networks' funnel with the between-network variance and the shuffled
-reference), ``network_findings`` (its results in words), ``network_run`` and
-``network_figures`` (the REAL primary-care-network chapter).
-Analyses: ``selection``, ``comparison`` (1, 3), ``trends`` (2), ``variation`` (4),
-``associations`` (5), ``summary`` (6), ``truth`` (truth against estimate), ``results`` (a run
-and its tables). Chapter: ``statements`` (published findings judged), ``figures``.
-Benchmark: ``scaling`` (the analysis on growing synthetic panels, run as a command).
-Simulation study (issue 14): ``simulation`` (replications, run as a command by the sweep) and
-``simulation_report`` (method choices and the calibration figure).
+Rooms, each importing only the rooms below it:
 
-Submodules are imported on demand, never here. Uses ``analysis.core``; never another strand
-or the engine.
+* ``report``, ``networks``, ``synthetic`` (independent of each other): the quality-indicator
+  chapter (findings in words, the published statements judged, figures, the methods report);
+  the primary-care-network and REAL networks chapters on published data; the SYNTHETIC panel
+  with planted truth, the simulation study and the scaling runs.
+* ``methods``: the statistics (selection, comparison with England, trends, variation,
+  associations, summary, truth against estimate, a run's results).
+* ``sources``: the data contract and every reader (panel files, Fingertips, QOF, PCN mappings,
+  wide tables, list sizes, membership).
+
+``validation`` (every chapter's input check, run before a notebook's kernel starts) sits on
+top. Submodules are imported on demand, never here. Uses ``analysis.core``; never another
+strand or the engine (contracts in ``pyproject.toml``).
 """
 
-__all__ = [
-    "associations",
-    "comparison",
-    "contract",
-    "fingertips",
-    "figures",
-    "listsizes",
-    "membership",
-    "mixed",
-    "network_figures",
-    "network_findings",
-    "network_funnel",
-    "network_run",
-    "networks",
-    "panel",
-    "qof",
-    "results",
-    "scaling",
-    "selection",
-    "simulation",
-    "simulation_report",
-    "statements",
-    "summary",
-    "synthetic",
-    "trends",
-    "truth",
-    "variation",
-]
+__all__ = ["methods", "networks", "report", "sources", "synthetic", "validation"]

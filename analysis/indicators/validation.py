@@ -3,12 +3,13 @@
 Each chapter of the strand has one input check (:data:`CHECKS`, by notebook): a function
 that reads every file the run would read and checks the run's parameters against the data,
 collecting every problem (and every notice: what is set aside) in one
-:class:`~analysis.indicators.contract.Findings` rather than stopping at the first.
+:class:`~analysis.indicators.sources.contract.Findings` rather than stopping at the first.
 ``compendium run`` calls ``python -m analysis.indicators.validation --notebook NAME
 --parameters JSON`` before the notebook's kernel starts (``validate:`` in ``pipeline.yml``),
 so a user reads every problem of a run in one message; the notebooks call the same checks in
-their first cells (:func:`prepare_run`, :func:`analysis.indicators.real_inputs.read_inputs`),
-so a run by hand stops with the same message.
+their first cells (:func:`prepare_run`,
+:func:`analysis.indicators.networks.real_inputs.read_inputs`), so a run by hand stops with the same
+message.
 
 :func:`check_run` is the quality-indicator chapter's: the data source (catalogue,
 observations, membership, organisations, ``panel.yml``, ``england.csv``) and the selection.
@@ -28,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from analysis.core.datasets import DataError
-from analysis.indicators.contract import Findings
-from analysis.indicators.panel import Panel, load_panel
-from analysis.indicators.selection import METHOD_CHOICES, Selection, select, with_methods
+from analysis.indicators.methods.selection import METHOD_CHOICES, Selection, select, with_methods
+from analysis.indicators.sources.contract import Findings
+from analysis.indicators.sources.panel import Panel, load_panel
 from analysis.parameters import resolve_path
 
 SELECTION_PARAMETERS = (
@@ -57,7 +58,7 @@ def check_run(parameters: Mapping[str, Any]) -> tuple[Panel | None, Selection | 
     ----------
     parameters
         The notebook's parameters (``data_source`` and those of
-        :func:`analysis.indicators.selection.select` and the method options); missing ones
+        :func:`analysis.indicators.methods.selection.select` and the method options); missing ones
         take their defaults. An empty ``organisations`` list means the panel's own default
         (``panel.yml``), else every organisation.
 
@@ -103,8 +104,8 @@ def check_quality_indicators(parameters: Mapping[str, Any]) -> tuple[Findings, s
 
 CHECKS = {
     "quality_indicators": "analysis.indicators.validation:check_quality_indicators",
-    "networks_real": "analysis.indicators.real_inputs:check",
-    "primary_care_networks": "analysis.indicators.network_run:check",
+    "networks_real": "analysis.indicators.networks.real_inputs:check",
+    "primary_care_networks": "analysis.indicators.networks.network_run:check",
 }
 """Each notebook's input check (``module:function``, imported when that notebook is checked):
 ``parameters -> (Findings, what the inputs are)``."""

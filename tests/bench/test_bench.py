@@ -164,7 +164,8 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
     (root / "book" / "references.bib").write_text("")
     with (root / "pipeline.yml").open("a") as pipeline:
         pipeline.write(
-            "sweeps:\n  simulation:\n    command: [python, -m, analysis.indicators.simulation]\n"
+            "sweeps:\n  simulation:\n"
+            "    command: [python, -m, analysis.indicators.synthetic.simulation]\n"
             "    grid: {batch: [0, 1]}\n    fixed: {replications: 1}\n"
             "    output: replications.csv\n"
         )

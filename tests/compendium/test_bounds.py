@@ -57,7 +57,7 @@ def test_a_pattern_extracts_as_pythons_would():
 
 
 def test_a_mapping_file_with_a_catastrophic_pattern_loads_and_runs_in_time(tmp_path):
-    from analysis.indicators import qof
+    from analysis.indicators.sources import qof
 
     mapping = tmp_path / "qof_x.yml"
     mapping.write_text(
@@ -358,8 +358,8 @@ def test_a_command_line_value_is_read_within_the_same_bounds():
 def test_counts_in_a_users_panel_are_finite_whole_numbers(numerator, denominator, message):
     import pandas as pd
 
-    from analysis.indicators.contract import validate_observations
-    from analysis.indicators.panel import read_catalogue
+    from analysis.indicators.sources.contract import validate_observations
+    from analysis.indicators.sources.panel import read_catalogue
 
     frame = pd.DataFrame(
         {

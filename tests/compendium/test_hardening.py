@@ -120,14 +120,14 @@ def test_debug_shows_the_traceback(capsys):
 
 ENTRY_POINTS = [
     # (arguments, use an empty project root, where the message must point)
-    (["analysis.indicators.fingertips", "/nonexistent/export.csv", "--out", "{tmp}"], False,
+    (["analysis.indicators.sources.fingertips", "/nonexistent/export.csv", "--out", "{tmp}"], False,
      r"fingertips\.yml|/nonexistent/export\.csv"),
-    (["analysis.indicators.synthetic", "--write", "--out", "/dev/null/panel"], False,
+    (["analysis.indicators.synthetic.panel", "--write", "--out", "/dev/null/panel"], False,
      r"/dev/null/panel"),
     (["analysis.core.catalogue"], True, r"datasets\.yml"),
     (["analysis.survey.reconstruction", "--write"], True, r"root/data/"),
     (["analysis.bench", "--root", "/nonexistent/root"], False, r"No such file"),
-    (["analysis.indicators.scaling", "analyse", "/nonexistent/panel.pickle"], False,
+    (["analysis.indicators.synthetic.scaling", "analyse", "/nonexistent/panel.pickle"], False,
      r"/nonexistent/panel\.pickle"),
 ]  # fmt: skip
 

@@ -210,7 +210,10 @@ def _touch_module(path, extra="\n# edited\n"):
 @pytest.mark.parametrize(
     ("module", "affected"),
     [
-        ("indicators/panel.py", {"quality_indicators", "primary_care_networks", "networks_real"}),
+        (
+            "indicators/sources/panel.py",
+            {"quality_indicators", "primary_care_networks", "networks_real"},
+        ),
         ("survey/microdata.py", {"surveys"}),
         ("casestudy/qca.py", {"case_studies"}),
         ("core/reproduction.py", {"quality_indicators", "surveys", "case_studies", "reproduction"}),
@@ -234,9 +237,9 @@ def test_editing_a_module_invalidates_exactly_the_notebooks_that_import_it(modul
 def test_import_closure_follows_imports_inside_the_package():
     closure = {
         str(p.relative_to(cache.package_folder()))
-        for p in cache.module_closure({"analysis.indicators.statements"})
+        for p in cache.module_closure({"analysis.indicators.report.statements"})
     }
-    assert {"__init__.py", "indicators/__init__.py", "indicators/statements.py"} <= closure
+    assert {"__init__.py", "indicators/__init__.py", "indicators/report/statements.py"} <= closure
     assert "core/reproduction.py" in closure  # imported by statements
     assert not any(name.startswith(("compendium/", "survey/", "casestudy/")) for name in closure)
     assert cache.imported_modules("from analysis.core import stats\nimport numpy") == {

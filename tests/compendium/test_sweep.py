@@ -53,7 +53,7 @@ sweeps:
     grid: {{value: [1, 3, 4]}}
     output: square.csv
   simulation:
-    command: [python, -m, analysis.indicators.simulation]
+    command: [python, -m, analysis.indicators.synthetic.simulation]
     grid: {{batch: [0, 1, 2]}}
     fixed: {{replications: 2, scenario: [rare_outcome]}}
     output: replications.csv
@@ -117,8 +117,8 @@ def test_cli_bad_sweep_is_one_line(mini):
 
 
 def test_local_cluster_byte_identical_to_serial(mini, client, monkeypatch):
-    from analysis.indicators.simulation import simulate
-    from analysis.indicators.simulation_report import combine
+    from analysis.indicators.synthetic.simulation import simulate
+    from analysis.indicators.synthetic.simulation_report import combine
 
     pipeline = _project(mini)
     sweep = sw.get_sweep(pipeline, "simulation")

@@ -99,19 +99,19 @@ def test_tiny_numbers_keep_two_significant_figures():
 
 def test_provenance_names_the_functions_behind_a_cell():
     sources = [
-        "from analysis.indicators.results import run_analysis\n"
+        "from analysis.indicators.methods.results import run_analysis\n"
         "from analysis.core.tables import Tables\n"
-        "from analysis.indicators import figures as figs\n"
+        "from analysis.indicators.report import figures as figs\n"
         "tables = Tables('Q')",
         "results = run_analysis(data)",
         "tables.show(results.level, caption='x')",
         "fig = figs.trend_figure(results.trend, tier)",
     ]
     cells = bookmade.read_cells(sources)
-    assert bookmade.made_by(cells, 2) == ["analysis.indicators.results.run_analysis"]
+    assert bookmade.made_by(cells, 2) == ["analysis.indicators.methods.results.run_analysis"]
     assert bookmade.made_by(cells, 3) == [
-        "analysis.indicators.figures.trend_figure",
-        "analysis.indicators.results.run_analysis",
+        "analysis.indicators.report.figures.trend_figure",
+        "analysis.indicators.methods.results.run_analysis",
     ]
     file, first, last, source = bookmade.function_source("analysis.core.tables.cell_html")
     assert file == "analysis/core/tables.py" and source.startswith("def cell_html") and first < last

@@ -15,9 +15,10 @@ from scipy import stats as sps
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
-from analysis.indicators import panel, selection
-from analysis.indicators.associations import association_tests, performance_scores
-from analysis.indicators.results import run_analysis
+from analysis.indicators.methods import selection
+from analysis.indicators.methods.associations import association_tests, performance_scores
+from analysis.indicators.methods.results import run_analysis
+from analysis.indicators.sources import panel
 
 CATALOGUE = """indicator_id,name,domain,distribution,higher_is_better
 SMOK_PREV,Smoking prevalence,prevalence,binomial,
@@ -268,8 +269,8 @@ def test_empty_parameters_mean_everything_in_the_data_and_the_panel_default(tmp_
 
 def test_qof_totals_grouped_by_the_pcns_of_a_chosen_year(tmp_path):
     from analysis.core.datasets import write_csv
-    from analysis.indicators import qof
-    from analysis.indicators.qofmembership import membership_spells, qof_panel
+    from analysis.indicators.sources import qof
+    from analysis.indicators.sources.qofmembership import membership_spells, qof_panel
 
     files = [f for f in qof.stored_files() if "2019-20" in f.name or "2021-22" in f.name]
     practices = qof.read_qof_years(files).practices

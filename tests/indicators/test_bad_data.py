@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from analysis.core.datasets import DataError
-from analysis.indicators import panel
+from analysis.indicators.sources import panel
 from analysis.indicators.validation import check_run, prepare_run
 
 CATALOGUE = """indicator_id,name,domain,distribution,higher_is_better,scale

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from analysis.core.datasets import DataError
-from analysis.indicators import contract, fingertips, panel
+from analysis.indicators.sources import contract, fingertips, panel
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL = FIXTURES / "fingertips_small.csv"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from analysis.core.datasets import DataError
-from analysis.indicators import fingertips
-from analysis.indicators.panel import indicators_dir
+from analysis.indicators.sources import fingertips
+from analysis.indicators.sources.panel import indicators_dir
 
 REAL = indicators_dir() / "real" / "fingertips"
 MAPPING = indicators_dir() / "mappings" / "fingertips_qof_prevalence.yml"
@@ -153,9 +153,9 @@ def test_command_line_reports_a_bad_export_in_one_line(tmp_path, capsys):
 
 def test_the_published_england_row_is_the_default_comparator(tmp_path):
     """Converted export + membership: England is the file's row, not the sum of 14 practices."""
-    from analysis.indicators import panel as pn
-    from analysis.indicators.comparison import compare_to_national
-    from analysis.indicators.selection import prepare, select
+    from analysis.indicators.methods.comparison import compare_to_national
+    from analysis.indicators.methods.selection import prepare, select
+    from analysis.indicators.sources import panel as pn
 
     rows = _rows(REAL / "dementia_qof_prev.csv.gz")
     rows = [r for r in rows if r[11] in ("Time period", "2013/14", "2014/15")]
@@ -165,7 +165,7 @@ def test_the_published_england_row_is_the_default_comparator(tmp_path):
     extract = fingertips.read_fingertips(export, mapping)
     out = tmp_path / "panel"
     from analysis.core.datasets import write_csv
-    from analysis.indicators.panel import write_observations
+    from analysis.indicators.sources.panel import write_observations
 
     write_observations(extract.observations, out / "observations.csv")
     write_csv(extract.england, out / "england.csv")

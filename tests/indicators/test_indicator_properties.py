@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from references import CONFIDENCE, DISTRIBUTION, SETTINGS, TINY, funnel_case
 from scipy import stats as sps
 
-from analysis.indicators import associations, comparison
+from analysis.indicators.methods import associations, comparison
 
 
 @SETTINGS

@@ -18,19 +18,19 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from analysis.indicators import associations
-from analysis.indicators.associations import critical_rho, exact_kruskal, exact_spearman
-from analysis.indicators.comparison import (
+from analysis.indicators.methods import associations
+from analysis.indicators.methods.associations import critical_rho, exact_kruskal, exact_spearman
+from analysis.indicators.methods.comparison import (
     classify,
     compare_to_national,
     overdispersion_table,
     reference_years,
 )
-from analysis.indicators.results import run_analysis
-from analysis.indicators.selection import prepare, select
-from analysis.indicators.trends import fit_trend, trend_models
-from analysis.indicators.truth import attenuation, classification_recovery, recovery_summary
-from analysis.indicators.variation import practice_variation, variation_trend
+from analysis.indicators.methods.results import run_analysis
+from analysis.indicators.methods.selection import prepare, select
+from analysis.indicators.methods.trends import fit_trend, trend_models
+from analysis.indicators.methods.truth import attenuation, classification_recovery, recovery_summary
+from analysis.indicators.methods.variation import practice_variation, variation_trend
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,12 @@ from analysis.compendium.notebooks import is_stripped
 from analysis.core import catalogue
 from analysis.core.datasets import sha256_file, write_csv
 from analysis.core.provenance import excerpt_found, passage
-from analysis.indicators import figures as figs
-from analysis.indicators import statements
-from analysis.indicators.methods_report import METHOD_TABLES
-from analysis.indicators.results import OUTPUT_TABLES, output_tables, run_analysis
-from analysis.indicators.selection import prepare, select
-from analysis.indicators.truth import EMPTY_COLUMNS
+from analysis.indicators.methods.results import OUTPUT_TABLES, output_tables, run_analysis
+from analysis.indicators.methods.selection import prepare, select
+from analysis.indicators.methods.truth import EMPTY_COLUMNS
+from analysis.indicators.report import figures as figs
+from analysis.indicators.report import statements
+from analysis.indicators.report.methods_report import METHOD_TABLES
 from analysis.paths import BUILD_ENV, repo_root, sources_dir
 
 NOTEBOOK = "notebooks/quality_indicators.ipynb"
@@ -319,7 +319,7 @@ def test_catalogued_indicator_data_read_cleanly():
 
 
 def test_stored_panel_matches_its_catalogue_rows():
-    from analysis.indicators import panel as pn
+    from analysis.indicators.sources import panel as pn
 
     stored = pn.load_panel()
     rows = {d.path: d.rows for d in catalogue.load()}

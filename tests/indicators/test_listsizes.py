@@ -12,7 +12,8 @@ import pytest
 from scipy import stats as sps
 
 from analysis.core import catalogue
-from analysis.indicators import listsizes, synthetic
+from analysis.indicators.sources import listsizes
+from analysis.indicators.synthetic import panel as synthetic
 
 
 @pytest.fixture(scope="module")

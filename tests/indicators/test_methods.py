@@ -16,12 +16,17 @@ from references import statsmodels_cluster_glm
 from scipy import stats as sps
 
 from analysis.core import stats
-from analysis.indicators.associations import performance_scores
-from analysis.indicators.comparison import compare_to_national, overdispersion_table
-from analysis.indicators.results import method_changes, run_analysis
-from analysis.indicators.selection import PUBLISHED_METHODS, prepare, select, with_methods
-from analysis.indicators.trends import fit_trend, trend_models
-from analysis.indicators.variation import _slopes, link_scale, link_variance, practice_variation
+from analysis.indicators.methods.associations import performance_scores
+from analysis.indicators.methods.comparison import compare_to_national, overdispersion_table
+from analysis.indicators.methods.results import method_changes, run_analysis
+from analysis.indicators.methods.selection import PUBLISHED_METHODS, prepare, select, with_methods
+from analysis.indicators.methods.trends import fit_trend, trend_models
+from analysis.indicators.methods.variation import (
+    _slopes,
+    link_scale,
+    link_variance,
+    practice_variation,
+)
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +227,7 @@ def test_truth_table_has_the_designed_level_target(panel, prepared):
 def test_sensitivity_counts_equal_single_runs(panel, prepared):
     from dataclasses import replace
 
-    from analysis.indicators.results import sensitivity_counts
+    from analysis.indicators.methods.results import sensitivity_counts
 
     selection, data = prepared
     args = (data, panel["catalogue"], panel["organisations"])
@@ -249,8 +254,8 @@ def test_trend_fits_are_shared_only_between_analyses_with_the_same_trend_options
 ):
     from dataclasses import fields, replace
 
-    from analysis.indicators import results as results_module
-    from analysis.indicators.results import sensitivity_counts
+    from analysis.indicators.methods import results as results_module
+    from analysis.indicators.methods.results import sensitivity_counts
 
     selection, data = prepared
     args = (data, panel["catalogue"], panel["organisations"])
@@ -295,7 +300,7 @@ def test_within_organisation_variance_of_the_overdispersion_table(prepared):
 
 def test_method_tables_and_their_sentences(panel, prepared):
     from analysis.core.sentences import check_sentences
-    from analysis.indicators.methods_report import method_sentences, method_tables
+    from analysis.indicators.report.methods_report import method_sentences, method_tables
 
     selection, data = prepared
     args = (data, panel["catalogue"], panel["organisations"])

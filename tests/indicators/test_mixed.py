@@ -12,7 +12,7 @@ import statsmodels.formula.api as smf
 from scipy import optimize
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 
-from analysis.indicators.mixed import fit_random_intercept
+from analysis.indicators.methods.mixed import fit_random_intercept
 
 
 def _simulate(seed=3, groups=60, between=1.5, within=2.0, sizes=None):

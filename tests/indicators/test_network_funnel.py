@@ -13,7 +13,8 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.meta_analysis import combine_effects
 
-from analysis.indicators import network_funnel, networks
+from analysis.indicators.networks import achievement as networks
+from analysis.indicators.networks import network_funnel
 
 # a left-skewed handful of practices in three organisations of 1, 2 and 4 practices
 PCT = np.array([30.0, 95.0, 96.0, 97.0, 98.0, 99.0, 99.5])

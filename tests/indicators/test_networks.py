@@ -17,10 +17,12 @@ from scipy.stats import false_discovery_control
 
 from analysis.core.datasets import DataError, write_csv
 from analysis.core.sentences import check_sentences
-from analysis.indicators import membership, network_funnel, networks, qof
-from analysis.indicators.mixed import fit_random_intercept
-from analysis.indicators.network_findings import network_findings
-from analysis.indicators.network_run import check_parameters, qof_files, run_networks
+from analysis.indicators.methods.mixed import fit_random_intercept
+from analysis.indicators.networks import achievement as networks
+from analysis.indicators.networks import network_funnel
+from analysis.indicators.networks.network_findings import network_findings
+from analysis.indicators.networks.network_run import check_parameters, qof_files, run_networks
+from analysis.indicators.sources import membership, qof
 from analysis.indicators.validation import checker
 
 

@@ -13,7 +13,8 @@ import statsmodels.api as sm
 from analysis.core import catalogue as data_catalogue
 from analysis.core.datasets import DataError, sha256_file
 from analysis.core.provenance import excerpt_found, passage
-from analysis.indicators import contract, panel, synthetic
+from analysis.indicators.sources import contract, panel
+from analysis.indicators.synthetic import panel as synthetic
 from analysis.paths import sources_dir
 
 SOURCE = "002_d1de2aebef7660af.txt"

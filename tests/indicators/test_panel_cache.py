@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.indicators import panel, panelfiles
+from analysis.indicators.sources import panel, panelfiles
 
 
 def test_stored_panel_is_validated_once_then_read_from_parquet(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.core.datasets import DataError
-from analysis.indicators import panel
+from analysis.indicators.sources import panel
 
 OBSERVATIONS = """practice_code,year,indicator_id,numerator,denominator
 P1,2013,HOS01,540,6000

@@ -20,7 +20,7 @@ import yaml
 from analysis.core import catalogue
 from analysis.core.datasets import DataError
 from analysis.files import sha256_file
-from analysis.indicators import qof
+from analysis.indicators.sources import qof
 
 STORED = {p.name: p for p in qof.stored_files()}
 LAYOUTS = {

@@ -16,11 +16,12 @@ from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
 from analysis.errors import run_main
-from analysis.indicators import real_chapter, real_levels, rule_trends, turnover
-from analysis.indicators import real_figures as figs
-from analysis.indicators import structures as st
-from analysis.indicators import widetable as wt
-from analysis.indicators.associations import simple_regression
+from analysis.indicators.methods.associations import simple_regression
+from analysis.indicators.networks import real_chapter, real_levels, rule_trends
+from analysis.indicators.networks import real_figures as figs
+from analysis.indicators.sources import structures as st
+from analysis.indicators.sources import turnover
+from analysis.indicators.sources import widetable as wt
 from analysis.paths import repo_root
 
 PCN_MAPPING = """level: organisation
@@ -320,7 +321,7 @@ def test_funnel_grid_and_summary_stay_bounded_at_1300_organisations_and_50_indic
 
 
 def test_bad_parameters_are_named(tmp_path):
-    from analysis.indicators.real_inputs import DEFAULTS, folder_files
+    from analysis.indicators.networks.real_inputs import DEFAULTS, folder_files
 
     with pytest.raises(ValueError) as err:  # one run, every problem named
         real_chapter.run_real_chapter(**{**DEFAULTS, "membership_year": 2018, "tau2_method": "m"})
@@ -333,7 +334,8 @@ def test_bad_parameters_are_named(tmp_path):
 
 
 def test_every_input_problem_is_reported_at_once_by_the_strands_validation_command(tmp_path):
-    from analysis.indicators import real_inputs, validation
+    from analysis.indicators import validation
+    from analysis.indicators.networks import real_inputs
 
     folder = tmp_path / "membership"
     folder.mkdir()

@@ -21,10 +21,10 @@ from analysis.configschema import ConfigError
 from analysis.core import catalogue
 from analysis.core.datasets import DataError
 from analysis.files import sha256_file
-from analysis.indicators import real_levels
-from analysis.indicators import structures as st
-from analysis.indicators import widetable as wt
-from analysis.indicators.panel import indicators_dir
+from analysis.indicators.networks import real_levels
+from analysis.indicators.sources import structures as st
+from analysis.indicators.sources import widetable as wt
+from analysis.indicators.sources.panel import indicators_dir
 
 PCN_TABLE = indicators_dir() / "real/qof_indicators/pcn_data_matrix.csv.gz"
 PCN_MAPPING = indicators_dir() / "mappings/wide_pcn_data_matrix.yml"

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.bench.tools import copy_project, project_env
-from analysis.indicators import structures as st
+from analysis.indicators.sources import structures as st
 from analysis.paths import repo_root
 
 SECTION = "### The networks chapter: next year's membership and indicator files"

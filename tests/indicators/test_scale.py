@@ -1,6 +1,6 @@
 """The analysis and its figures at England's scale: 1,300 organisations x 50 indicators.
 
-Generated cheaply and seeded (:func:`analysis.indicators.scaling.organisation_table`, a
+Generated cheaply and seeded (:func:`analysis.indicators.synthetic.scaling.organisation_table`, a
 SYNTHETIC organisation-level table). Nothing may grow with the number of organisations: each
 figure has a bounded size and number of panels, whatever the count.
 """
@@ -14,10 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.indicators import chapter, panel, scaling, selection
-from analysis.indicators import scalefigures as scale
-from analysis.indicators.results import run_analysis
-from analysis.indicators.summary import domain_shares
+from analysis.indicators.methods import selection
+from analysis.indicators.methods.results import run_analysis
+from analysis.indicators.methods.summary import domain_shares
+from analysis.indicators.report import chapter
+from analysis.indicators.report import scalefigures as scale
+from analysis.indicators.sources import panel
+from analysis.indicators.synthetic import scaling
 
 ORGANISATIONS, INDICATORS = 1_300, 50
 

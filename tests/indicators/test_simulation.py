@@ -21,13 +21,13 @@ import statsmodels.api as sm
 from scipy import integrate
 from scipy import stats as sps
 
-from analysis.indicators import simulation as sim
-from analysis.indicators import simulation_design as sd
-from analysis.indicators import simulation_fits as sf
-from analysis.indicators import simulation_report as rep
-from analysis.indicators.comparison import compare_to_national
-from analysis.indicators.trends import trend_models
-from analysis.indicators.variation import practice_variation, variation_trend
+from analysis.indicators.methods.comparison import compare_to_national
+from analysis.indicators.methods.trends import trend_models
+from analysis.indicators.methods.variation import practice_variation, variation_trend
+from analysis.indicators.synthetic import simulation as sim
+from analysis.indicators.synthetic import simulation_design as sd
+from analysis.indicators.synthetic import simulation_fits as sf
+from analysis.indicators.synthetic import simulation_report as rep
 
 CATALOGUE = pd.DataFrame(
     {"indicator_id": ["SIM01"], "single_year": [np.nan], "distribution": ["binomial"]}
@@ -259,7 +259,7 @@ def test_the_rule_and_the_choice_follow_the_results():
 
 def test_command_writes_the_batch_and_refuses_bad_input_in_one_line(tmp_path, capsys):
     out = tmp_path / "batch.csv"
-    command = [sys.executable, "-m", "analysis.indicators.simulation"]
+    command = [sys.executable, "-m", "analysis.indicators.synthetic.simulation"]
     done = subprocess.run(
         [*command, "--batch", "1", "--replications", "2", "--scenario", "rare_outcome",
          "--alpha", "0.1", "--output", str(out)],

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from references import statsmodels_cluster_glm
 
-from analysis.indicators.comparison import SMALL_COMPARATOR
-from analysis.indicators.selection import METHOD_CHOICES, PUBLISHED_METHODS
-from analysis.indicators.trend_fe import fe_glm
-from analysis.indicators.trends import fit_interaction, fit_trend, trend_models
-from analysis.indicators.truth import attenuation, truth_vs_estimate
+from analysis.indicators.methods.comparison import SMALL_COMPARATOR
+from analysis.indicators.methods.selection import METHOD_CHOICES, PUBLISHED_METHODS
+from analysis.indicators.methods.trend_fe import fe_glm
+from analysis.indicators.methods.trends import fit_interaction, fit_trend, trend_models
+from analysis.indicators.methods.truth import attenuation, truth_vs_estimate
 
 
 def _hand_panel(distribution: str) -> pd.DataFrame:
@@ -260,7 +260,7 @@ def test_shared_practices_enter_the_difference_as_in_one_stacked_statsmodels_fit
 def test_welch_degrees_of_freedom_and_the_t_reference():
     from scipy import stats as sps
 
-    from analysis.indicators.trends import welch_df
+    from analysis.indicators.methods.trends import welch_df
 
     assert welch_df(1.0, 0.0, 13, 5000) == pytest.approx(12)
     assert welch_df(2.0, 2.0, 11, 11) == pytest.approx(20)
