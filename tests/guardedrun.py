@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -140,5 +141,30 @@ def guarded_build(tmp_path_factory, label: str = "a", book: bool = False) -> Gua
             state.steps["run"] = _step("run", guarded_env(root, state.build, state.log))
         if book and "book" not in state.steps and state.steps["run"].returncode == 0:
             state.steps["book"] = _step("book", guarded_env(state.root, state.build, state.log))
+        _save(record, state)
+    return state
+
+
+def guarded_rerun(
+    tmp_path_factory, label: str, source: GuardedBuild, rerun: tuple[str, ...]
+) -> GuardedBuild:
+    """``source``'s runs, sweeps and cache copied, the runs of ``rerun`` removed, then the
+    pipeline run again under the guard (once per session): those notebooks execute afresh
+    on the other notebooks' cached results and the cached sweeps."""
+    root = snapshot(tmp_path_factory)
+    folder = shared_dir(tmp_path_factory) / f"guarded-{label}"
+    folder.mkdir(exist_ok=True)
+    record = folder / "steps.json"
+    with locked(folder.with_suffix(".lock")):
+        state = _load(record, GuardedBuild(root, folder / "build", folder / "netguard.log"))
+        if "run" not in state.steps:
+            shutil.rmtree(state.build, ignore_errors=True)
+            state.build.mkdir()
+            for part in ("runs", "sweeps", "cache"):
+                if (source.build / part).is_dir():
+                    shutil.copytree(source.build / part, state.build / part, symlinks=True)
+            for name in rerun:
+                shutil.rmtree(state.build / "runs" / name)
+            state.steps["run"] = _step("run", guarded_env(root, state.build, state.log))
         _save(record, state)
     return state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import papermill
 import pytest
+from sameoutputs import assert_same_outputs
 
 from analysis.compendium import pipeline as pl
 from analysis.paths import BUILD_ENV, repo_root
@@ -33,7 +34,7 @@ def execute(tmp_path, **parameters):
     return out
 
 
-def test_default_run_writes_every_output_and_reports_the_typology_rule(tmp_path):
+def test_default_run_writes_every_output_and_reports_the_typology_rule(tmp_path, real_build):
     out = execute(tmp_path)
     for output in ENTRY.outputs:
         assert (out / output).stat().st_size > 0, output
@@ -59,6 +60,8 @@ def test_default_run_writes_every_output_and_reports_the_typology_rule(tmp_path)
     assert set(parsimonious["expression"]) == {"ccg_relationship", "leadership_management"}
     excluded = pd.read_csv(out / "tables" / "qca_excluded.csv")
     assert set(excluded["case"]) == {"Expanding", "Small"}
+    # executed twice with the same defaults: the session's pipeline run wrote the same bytes
+    assert_same_outputs(real_build / "runs" / "case_studies" / "default", out)
 
 
 def test_parameters_change_the_result_and_a_mismatch_is_reported(tmp_path):

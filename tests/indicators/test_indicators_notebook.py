@@ -5,10 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import indicators_sim as sim
@@ -29,7 +26,7 @@ from analysis.indicators.methods.truth import EMPTY_COLUMNS
 from analysis.indicators.report import figures as figs
 from analysis.indicators.report import statements
 from analysis.indicators.report.methods_report import METHOD_TABLES
-from analysis.paths import BUILD_ENV, repo_root, sources_dir
+from analysis.paths import repo_root, sources_dir
 
 NOTEBOOK = "notebooks/quality_indicators.ipynb"
 NAME = "quality_indicators"
@@ -333,29 +330,10 @@ def test_stored_panel_matches_its_catalogue_rows():
 # --------------------------------------------------------------------------- end to end
 
 
-@pytest.mark.e2e
-def test_notebook_runs_anywhere_on_the_full_panel(tmp_path, entry):
-    # A notebook writes only under a build folder's manual/ or runs/: this test's own.
-    out = tmp_path / "build" / "manual" / "quality_indicators" / "run"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "papermill",
-            str(repo_root() / NOTEBOOK),
-            str(tmp_path / "out.ipynb"),
-            "-p",
-            "output_dir",
-            str(out),
-            "-k",
-            "python3",
-        ],
-        cwd=tmp_path,
-        env={**os.environ, BUILD_ENV: str(tmp_path / "build")},
-        check=True,
-        capture_output=True,
-        timeout=entry.timeout,
-    )
+def test_the_default_run_on_the_full_panel_writes_every_output(entry, real_build):
+    # The session's pipeline run; running a notebook by hand from another folder is
+    # tests/e2e/test_e2e.py's, executing it twice tests/e2e/test_determinism.py's.
+    out = real_build / "runs" / "quality_indicators" / "default"
     for output in entry.outputs:
         assert (out / output).exists(), output
     reproduction = pd.read_csv(out / "tables" / "reproduction.csv")

@@ -9,6 +9,7 @@ import sys
 import nbformat
 import pandas as pd
 import pytest
+from sameoutputs import assert_same_outputs
 
 from analysis.compendium import pipeline
 from analysis.core.sentences import check_sentences
@@ -77,7 +78,9 @@ def test_a_static_bad_choice_fails_before_any_kernel_starts(tmp_path):
 
 
 @pytest.mark.e2e
-def test_a_year_without_a_file_fails_in_one_line_and_the_default_run_writes_everything(tmp_path):
+def test_a_year_without_a_file_fails_in_one_line_and_the_default_run_writes_everything(
+    tmp_path, real_build
+):
     bad = _cli("-p", "first_year=2020", build=tmp_path)
     assert bad.returncode != 0
     assert "parameter 'first_year': 2020 has no file" in bad.stderr
@@ -90,6 +93,8 @@ def test_a_year_without_a_file_fails_in_one_line_and_the_default_run_writes_ever
     funnel = pd.read_csv(run / "tables" / "pcn_funnel.csv")
     assert (funnel["data_tier"] == "REAL").all()
     assert len(funnel) == 1261
+    # executed twice with the same defaults: the session's pipeline run wrote the same bytes
+    assert_same_outputs(real_build / "runs" / NAME / "default", run)
 
 
 def test_the_pipeline_run_states_its_results_from_its_own_tables(real_build):
