@@ -94,9 +94,11 @@ strip: install
 clean:
 	rm -rf build
 
-# Mutation testing of the cache, pipeline validation, statistics, disclosure control and QCA,
-# each module against its own tests only (tests/mutation.py; slow, so not part of `make test`).
-# MODULES="stats qca" limits it to some modules.
+# Mutation testing of every module that decides a number, a verdict or whether a run is fresh
+# (tests/mutation_targets.py), each against the tests the layout finds for it (tests/mutation.py;
+# slow, so not part of `make test`: CI runs it weekly). MODULES="stats qca cache:rest" limits it
+# to some modules or parts; WORKERS=2 runs two mutants at once. Report: build/mutation/report.md.
+WORKERS ?= 1
 mutation: install
 	$(PIP) install --quiet -e ".[mutation]"
-	nice -n 15 $(BIN)/python tests/mutation.py $(MODULES)
+	nice -n 15 $(BIN)/python tests/mutation.py --max-children $(WORKERS) $(MODULES)

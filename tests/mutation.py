@@ -1,321 +1,281 @@
 """Mutation testing of the modules where a wrong result would pass without a word.
 
-``make mutation`` runs this script. For each module below it copies ``analysis/`` and
-``tests/`` into ``build/mutation/<module>/``, writes a ``[tool.mutmut]`` table that mutates
-that one file and selects that module's own tests, runs ``mutmut run`` there (one worker:
-the machine is shared) and prints the share of mutants killed. Every run starts from a
-fresh copy so a result never comes from an older version of the code or the tests.
+``make mutation`` runs this script. The modules, their targets and the modules left out
+(each with its reason) are in tests/mutation_targets.py; the mutants that cannot be killed
+because they change no behaviour are in tests/mutation_equivalents.py, each with its
+reason. A module's tests are found from the layout (:func:`tests_of`): the test files of
+its mirror folder named after it and every test file that imports it, less the tests
+marked e2e, slow or browser (they run notebooks or build the book) and the few named in
+``SLOW_TESTS``.
 
-Score = (killed + timed out + equivalent mutants named in ``EQUIVALENT``) / all mutants.
-Mutants no test reaches ("no tests") and "suspicious" ones count as not killed. An
-equivalent mutant is only counted when its mutated line still matches the one recorded
-here, so an entry goes stale (and stops counting) when the code around it changes.
+For each module (or each part of one, see ``Target.parts``) the script copies
+``analysis/`` and ``tests/`` into ``build/mutation/<module>/``, writes a ``[tool.mutmut]``
+table that mutates that one file with those tests, runs ``mutmut run`` there and scores
+the result. Every run starts from a fresh copy, so a result never comes from an older
+version of the code or the tests.
+
+Score = (killed + timed out + crashed + named equivalents that survived) / all mutants.
+"No tests" and "suspicious" mutants count as not killed. A named equivalent must still
+exist, survive and mutate the line recorded for it: otherwise the run fails naming it.
 
 Usage::
 
-    python tests/mutation.py                  # every module
-    python tests/mutation.py stats qca        # some of them
-    python tests/mutation.py --list           # the modules, their tests and targets
+    python tests/mutation.py                   # every module
+    python tests/mutation.py stats qca         # some modules
+    python tests/mutation.py stats:tau2        # one part of a split module
+    python tests/mutation.py --list            # modules, parts, tests and targets
+    python tests/mutation.py --matrix          # the run units as JSON (for CI)
+    python tests/mutation.py --rescore stats   # score the last run again (no mutmut run)
 
+The report is printed and written to ``build/mutation/report.md`` and ``summary.json``.
 Inspect a survivor afterwards with ``cd build/mutation/<module> && mutmut show <name>``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
+import fnmatch
+import functools
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from mutation_equivalents import EQUIVALENT  # noqa: E402
+from mutation_targets import EXCLUDED, SLOW_TESTS, TARGETS, Target  # noqa: E402
+
 WORK = ROOT / "build" / "mutation"
 MUTMUT = Path(sys.executable).with_name("mutmut")
+PACKAGE = "analysis"
+#: Tests that run notebooks, build the book or need the session's real build: minutes each.
+MARKERS = "not e2e and not slow and not browser"
+#: mutmut's statuses that mean a test failed because of the mutant.
+KILLED = ("killed", "timeout", "segfault")
+REST = "rest"
 
 
-@dataclass(frozen=True)
-class Target:
-    """One module to mutate, the tests that are its own, and the share to kill."""
-
-    source: str
-    tests: tuple[str, ...]
-    target: float
-    deselect: tuple[str, ...] = ()
-    # The tests edit files inside the package copy (and restore them): two workers at once
-    # would see each other's edits and "kill" mutants that are not wrong.
-    serial: bool = False
+# --------------------------------------------------------------------------- the layout
 
 
-MODULES = {
-    "cache": Target(
-        "analysis/compendium/cache.py",
-        ("tests/compendium/test_pipeline.py", "tests/compendium/test_cache_mutants.py"),
-        0.85,
-        serial=True,
-    ),
-    "pipeline": Target(
-        "analysis/compendium/pipeline.py",
-        ("tests/compendium/test_pipeline.py", "tests/compendium/test_pipeline_edges.py"),
-        0.85,
-        serial=True,
-    ),
-    "stats": Target(
-        "analysis/core/stats.py",
-        (
-            "tests/core/test_stats.py",
-            "tests/core/test_properties.py",
-            "tests/indicators/test_stats_indicators.py",
-            "tests/core/test_stats_edges.py",
-        ),
-        0.90,
-    ),
-    "suppression": Target(
-        "analysis/core/suppression.py",
-        ("tests/core/test_suppression.py", "tests/core/test_suppression_rules.py"),
-        0.90,
-        # 60 Hypothesis tables with two attacks each: ~7 s a mutant, too slow to run per
-        # mutant here. Leaving it out can only lower the score (a stricter measure).
-        deselect=("tests/core/test_suppression.py::test_no_small_cell_is_ever_recoverable",),
-    ),
-    "qca": Target(
-        "analysis/casestudy/qca.py",
-        ("tests/casestudy/test_qca.py", "tests/casestudy/test_qca_truth_table.py"),
-        0.90,
-    ),
-}
+def module_name(source: str) -> str:
+    """``analysis/core/stats.py`` -> ``analysis.core.stats``."""
+    return ".".join(Path(source).with_suffix("").parts).removesuffix(".__init__")
 
-# Surviving mutants that no test can kill because they do not change behaviour:
-# mutant name -> (text of the mutated line, why it is equivalent).
-_QCA = "analysis.casestudy.qca.x_"
-_FLOAT_CAST = (
-    "the float cast is redundant: 0/1, boolean or fuzzy numeric scores give the same "
-    "minimum, sum and true division without it"
-)
-_N_FIRST = "rows are also sorted by n descending, which already puts observed (n > 0) rows first"
-_NAN_TIE = "consistency is missing only for n = 0 rows, which all get the same fill value"
-_UNIQUE_LAST_KEY = "the last sort key, the expression, is unique, so the order is total"
-_KIND_IGNORED = "pandas ignores the sort kind when sorting on several columns"
-_ZIP_STRICT = "both sequences are built with one entry per condition, so strict never fires"
-_SUP = "analysis.core.suppression.x_"
-_HIGHS = "HiGHS is scipy's default linprog method, and scipy lower-cases the method name"
-_STATS = "analysis.core.stats.x_"
-_NUMERIC_CAST = (
-    "the float cast is redundant for numeric input here: no power or integer division "
-    "follows, and missing values are not accepted by this function either way"
-)
-_SORT_KIND = "tied p-values get the same adjusted value whatever the sort order"
-_WILSON_LOWER = (
-    "for count > 0 the lower bound centre - half lies in (0, 1) (centre <= 1, half >= 0); "
-    "no rounding below 0 was found searching n up to 1e17 with counts 1 and 2"
-)
-_STATSMODELS_FLOAT = "statsmodels' confint_poisson already returns float arrays"
-_CACHE = "analysis.compendium.cache.x_"
-_LOCALE = (
-    "equivalent on a UTF-8 locale (this machine and CI run C.UTF-8); it would matter under a "
-    "non-UTF-8 locale, which a test cannot set inside the running process"
-)
-_PIPE = "analysis.compendium.pipeline.x"
-EQUIVALENT: dict[str, tuple[str, str]] = {
-    f"{_PIPE}ǁPipelineǁupstream__mutmut_8": (
-        'ref.split(":", 2)[0]',
-        "the part before the first colon is the same whatever the split limit",
-    ),
-    f"{_PIPE}__parse_parameter__mutmut_57": (
-        "default=None,",
-        "this first Parameter is only used to check the default; the one returned gets the "
-        "checked default",
-    ),
-    f"{_PIPE}_load__mutmut_9": ('read_text(encoding="UTF-8")', "codec names are case-insensitive"),
-    f"{_PIPE}_resolve_path__mutmut_3": (
-        "if (path.is_absolute()) and False else",
-        "joining an absolute path onto the root gives the absolute path itself",
-    ),
-    f"{_PIPE}_parse_assignment__mutmut_17": (
-        "value = None",
-        "a value YAML cannot read becomes None here, and the next line turns None into the "
-        "raw text anyway",
-    ),
-    f"{_CACHE}_code_cells__mutmut_3": ("read_text(encoding=None)", _LOCALE),
-    f"{_CACHE}module_closure__mutmut_12": ("read_text(encoding=None)", _LOCALE),
-    f"{_CACHE}_code_cells__mutmut_6": (
-        'read_text(encoding="UTF-8")',
-        "codec names are case-insensitive",
-    ),
-    f"{_CACHE}_code_cells__mutmut_11": (
-        'if (isinstance(c["source"], list)) or True else',
-        '"".join of a string gives the same string',
-    ),
-    f"{_CACHE}module_closure__mutmut_14": (
-        'read_text(encoding="UTF-8")',
-        "codec names are case-insensitive",
-    ),
-    **{
-        f"{_STATS}{func}__mutmut_{n}": (line, _NUMERIC_CAST)
-        for func, n, line in (
-            ("wilson_interval", 4, "count = np.asarray(count, dtype=None)"),
-            ("wilson_interval", 6, "count = np.asarray(count, )"),
-            ("null_standard_error", 5, "target = np.asarray(target, dtype=None)"),
-            ("null_standard_error", 7, "target = np.asarray(target, )"),
-            ("null_standard_error", 10, "n = np.asarray(n, dtype=None)"),
-            ("null_standard_error", 12, "n = np.asarray(n, )"),
-            ("funnel_limits", 26, "target = np.asarray(target, dtype=None)"),
-            ("funnel_limits", 28, "target = np.asarray(target, )"),
+
+def package_modules(root: Path = ROOT) -> list[str]:
+    """Every module file of the package, as a path relative to ``root``."""
+    return sorted(
+        str(p.relative_to(root))
+        for p in (root / PACKAGE).rglob("*.py")
+        if p.name != "__init__.py" and "__pycache__" not in p.parts
+    )
+
+
+def imported_modules(path: Path, modules: set[str]) -> set[str]:
+    """The package modules a Python file imports, however it spells the import:
+    ``import a.b``, ``from a import b`` (``b`` a module) or ``from a.b import c``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                found.add(full if full in modules else node.module)
+    return found & modules
+
+
+@functools.cache
+def _imports_by_test(root: Path) -> dict[str, frozenset[str]]:
+    """Every test file under ``root/tests`` -> the package modules it imports (parsed once)."""
+    modules = {module_name(m) for m in package_modules(root)}
+    return {
+        str(path.relative_to(root)): frozenset(imported_modules(path, modules))
+        for path in sorted((root / "tests").rglob("test_*.py"))
+        if "__pycache__" not in path.parts
+    }
+
+
+def tests_of(source: str, root: Path = ROOT) -> list[str]:
+    """A module's test files, found from the layout, relative to ``root``.
+
+    The files of its mirror folder named after it (``analysis/core/stats.py`` ->
+    ``tests/core/test_stats.py`` and ``tests/core/test_stats_*.py``) and every test file
+    anywhere under ``tests/`` that imports the module.
+    """
+    module = module_name(source)
+    relative = Path(source).relative_to(PACKAGE)
+    mirror = Path("tests") / relative.parent
+    stem = relative.stem
+    found = []
+    for test, imported in _imports_by_test(root).items():
+        path = Path(test)
+        named = path.parent == mirror and (
+            path.stem == f"test_{stem}" or path.stem.startswith(f"test_{stem}_")
         )
-    },
-    **{
-        f"{_STATS}benjamini_hochberg__mutmut_{n}": (line, _SORT_KIND)
-        for n, line in ((20, "kind=None"), (22, "np.argsort(values, )"), (24, 'kind="MERGESORT"'))
-    },
-    f"{_STATS}benjamini_hochberg__mutmut_48": (
-        "np.minimum(ranked, 2.0)",
-        "after the running minimum every value is at most the largest p-value, so a cap "
-        "at 1 or 2 never binds for p-values in [0, 1]",
-    ),
-    **{
-        f"{_STATS}garwood_interval__mutmut_{n}": (line, _STATSMODELS_FLOAT)
-        for n, line in (
-            (50, "np.asarray(lower, dtype=None)"),
-            (52, "np.asarray(lower, )"),
-            (55, "np.asarray(upper, dtype=None)"),
-            (57, "np.asarray(upper, )"),
-        )
-    },
-    **{
-        f"{_STATS}wilson_interval__mutmut_{n}": (line, _WILSON_LOWER)
-        for n, line in (
-            (74, "np.clip(centre - half, None, 1.0)"),
-            (75, "np.clip(centre - half, 0.0, None)"),
-            (81, "np.clip(centre - half, 0.0, 2.0)"),
-        )
-    },
-    f"{_STATS}wilson_interval__mutmut_92": (
-        "np.clip(centre + half, None, 1.0)",
-        "centre and half are both non-negative, so the upper bound is never below 0",
-    ),
-    f"{_STATS}garwood_interval__mutmut_48": (
-        "np.nan_to_num(np.asarray(lower, dtype=float), )",
-        "nan_to_num's default replacement for NaN is already 0.0",
-    ),
-    f"{_STATS}garwood_interval__mutmut_53": (
-        "nan=1.0",
-        "the installed statsmodels returns a lower bound of 0 (not NaN) for a count of 0, "
-        "so the NaN guard never fires (it protects against older statsmodels)",
-    ),
-    f"{_SUP}cell_bounds__mutmut_32": ("b_eq=b_eq, )", _HIGHS),
-    f"{_SUP}_upper_bound_below__mutmut_25": ("b_eq=b_eq, )", _HIGHS),
-    f"{_SUP}_upper_bound_below__mutmut_27": ('method="HIGHS"', _HIGHS),
-    f"{_SUP}cell_bounds__mutmut_35": ('method="HIGHS"', _HIGHS),
-    f"{_SUP}_equations__mutmut_12": (
-        "coef[index[cell]] = sign",
-        "a cell appears once in each row or column equation, so += and = agree",
-    ),
-    f"{_SUP}_equations__mutmut_20": (
-        "if (a_eq) or True else (None, None)",
-        "there are no equations only when no cell is withheld, and then no LP is solved",
-    ),
-    **{
-        f"{_QCA}{func}__mutmut_{n}": (line, _FLOAT_CAST)
-        for func in ("consistency", "coverage")
-        for n, line in (
-            (3, "np.asarray(x, dtype=None)"),
-            (5, "np.asarray(x, )"),
-            (7, "np.asarray(y, dtype=None)"),
-            (9, "np.asarray(y, )"),
-        )
-    },
-    f"{_QCA}consistency__mutmut_23": ('float("NAN")', 'float("NAN") is the same NaN'),
-    f"{_QCA}coverage__mutmut_23": ('float("NAN")', 'float("NAN") is the same NaN'),
-    f"{_QCA}truth_table__mutmut_17": (
-        "y = data[outcome].to_numpy(dtype=None)",
-        "y is only compared with 1 and passed to consistency/coverage, which cast it",
-    ),
-    f"{_QCA}truth_table__mutmut_38": (
-        "else sorted(observed, )",
-        "the rows are re-sorted afterwards with the unique expression as last key",
-    ),
-    f"{_QCA}truth_table__mutmut_39": (
-        "else sorted(observed, reverse=False)",
-        "the rows are re-sorted afterwards with the unique expression as last key",
-    ),
-    f"{_QCA}truth_table__mutmut_43": (
-        "to_numpy(dtype=None) == np.array(config)",
-        "0/1 stored as int, float or bool compare equal to the 0/1 configuration",
-    ),
-    f"{_QCA}truth_table__mutmut_48": (
-        "x = member.astype(None)",
-        "numpy's astype(None) is float64, the same as astype(float)",
-    ),
-    **{
-        f"{_QCA}truth_table__mutmut_{n}": (line, _ZIP_STRICT)
-        for n, line in (
-            (58, "zip(conditions, config, strict=None)"),
-            (61, "zip(conditions, config, )"),
-            (62, "zip(conditions, config, strict=False)"),
-        )
-    },
-    f"{_QCA}truth_table__mutmut_104": (
-        "if (not np.isnan(cons)) or True else False",
-        "for a remainder cons is NaN and 0 < NaN < 1 is already False",
-    ),
-    **{
-        f"{_QCA}truth_table__mutmut_{n}": (line, why)
-        for n, line, why in (
-            (125, "_obs=None", _N_FIRST),
-            (131, '_obs=table["n"] >= 0', _N_FIRST),
-            (132, '_obs=table["n"] > 1', _N_FIRST),
-            (133, "fillna(None)", _NAN_TIE),
-            (136, "fillna(+1)", _NAN_TIE),
-            (137, "fillna(-2)", _NAN_TIE),
-            (141, "kind=None", _UNIQUE_LAST_KEY),
-            (144, "ascending=[False, False, False, True], )", _UNIQUE_LAST_KEY),
-            (157, 'kind="XXmergesortXX"', _KIND_IGNORED),
-            (158, 'kind="MERGESORT"', _KIND_IGNORED),
-        )
-    },
-    f"{_QCA}condition_table__mutmut_9": (
-        "y = data[outcome].to_numpy(dtype=None)",
-        "y only reaches consistency/coverage, which cast it to float",
-    ),
-    f"{_QCA}condition_table__mutmut_12": (
-        "present = data[name].to_numpy(dtype=None)",
-        "1.0 - present and consistency/coverage give floats for int, float or bool columns",
-    ),
-}
-
-KILLED = {"killed", "timeout"}
-STATUS = {
-    0: "survived",
-    1: "killed",
-    3: "killed",
-    5: "no tests",
-    33: "no tests",
-    34: "skipped",
-    36: "timeout",
-    24: "timeout",
-    -24: "timeout",
-    152: "timeout",
-    255: "timeout",
-    None: "not checked",
-}
+        if named or module in imported:
+            found.append(test)
+    return found
 
 
-def _mutmut_table(target: Target) -> str:
-    tests = [t for t in target.tests if (ROOT / t).is_file()]
-    tests += [arg for test in target.deselect for arg in ("--deselect", test)]
+def deselected(tests: list[str]) -> list[str]:
+    """The ``SLOW_TESTS`` that belong to these test files."""
+    return sorted(node for node in SLOW_TESTS if node.split("::")[0] in tests)
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def functions_of(source: str, root: Path = ROOT) -> list[str]:
+    """The functions mutmut mutates in a module: top-level functions and methods
+    (``Class.method``), in file order."""
+    tree = ast.parse((root / source).read_text(encoding="utf-8"))
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.append(node.name)
+        elif isinstance(node, ast.ClassDef):
+            names += [
+                f"{node.name}.{item.name}"
+                for item in node.body
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+            ]
+    return names
+
+
+def mutant_glob(module: str, function: str) -> str:
+    """The mutmut names of one function's mutants (``Class.*`` for every method)."""
+    if "." in function:
+        cls, method = function.split(".", 1)
+        return f"{module}.xǁ{cls}ǁ{method}__mutmut_*"
+    return f"{module}.x_{function}__mutmut_*"
+
+
+def function_of(mutant: str) -> str:
+    """The function a mutant name belongs to: ``x_f__mutmut_3`` -> ``f``,
+    ``xǁCǁm__mutmut_3`` -> ``C.m`` (the module part, if any, is dropped)."""
+    local = mutant.rpartition(".")[2].split("__mutmut_")[0]
+    if local.startswith("xǁ"):
+        return local.removeprefix("xǁ").replace("ǁ", ".")
+    return local.removeprefix("x_")
+
+
+def units(name: str, root: Path = ROOT) -> list[tuple[str, tuple[str, ...]]]:
+    """The runs of one module: ``[(part, mutant globs)]``; one unnamed part when unsplit.
+
+    The functions no part names form the part ``rest``, so a function added to a split
+    module is mutated without an edit here.
+    """
+    target = TARGETS[name]
+    module = module_name(target.source)
+    if not target.parts:
+        return [("", (f"{module}.*",))]
+    functions = functions_of(target.source, root)
+    named: set[str] = set()
+    runs = []
+    for part, members in target.parts:
+        chosen = [f for f in functions if any(fnmatch.fnmatch(f, m) for m in members)]
+        named.update(chosen)
+        runs.append((part, tuple(mutant_glob(module, f) for f in chosen)))
+    rest = [f for f in functions if f not in named]
+    if rest:
+        runs.append((REST, tuple(mutant_glob(module, f) for f in rest)))
+    return runs
+
+
+def problems_in_registry(root: Path = ROOT) -> list[str]:
+    """What is wrong with the registry for the package as it is now (empty: nothing).
+
+    Every module is a target or excluded with a reason (not both); every listed module
+    exists; every target finds tests; every part names functions that exist; every slow
+    test and every named equivalent belongs to something that exists.
+    """
+    problems = []
+    modules = package_modules(root)
+    for source in modules:
+        listed = [source in {t.source for t in TARGETS.values()}, source in EXCLUDED]
+        if not any(listed):
+            problems.append(f"{source}: neither a mutation target nor excluded with a reason")
+        elif all(listed):
+            problems.append(f"{source}: both a mutation target and excluded")
+    for source, reason in EXCLUDED.items():
+        if source not in modules:
+            problems.append(f"{source}: excluded but no longer in the package")
+        if len(reason.split()) < 8:
+            problems.append(f"{source}: the reason for excluding it says too little")
+    for name, target in TARGETS.items():
+        if target.source not in modules:
+            problems.append(f"{name}: {target.source} is not in the package")
+            continue
+        if not tests_of(target.source, root):
+            problems.append(f"{name}: no test file is named after or imports {target.source}")
+        functions = functions_of(target.source, root)
+        for part, members in target.parts:
+            for member in members:
+                if not any(fnmatch.fnmatch(f, member) for f in functions):
+                    problems.append(f"{name}: part {part!r} names {member!r}, not a function")
+    for node in SLOW_TESTS:
+        file, _, test = node.partition("::")
+        path = root / file
+        if not path.is_file() or f"def {test.split('[')[0]}(" not in path.read_text("utf-8"):
+            problems.append(f"SLOW_TESTS: {node} no longer exists")
+    by_module = {module_name(t.source): t.source for t in TARGETS.values()}
+    for mutant, (_line, why) in EQUIVALENT.items():
+        module, _, local = mutant.rpartition(".")
+        if module not in by_module:
+            problems.append(f"EQUIVALENT: {mutant}: {module} is not a mutation target")
+            continue
+        function = function_of(local)
+        if by_module[module] in modules and function not in functions_of(by_module[module], root):
+            problems.append(f"EQUIVALENT: {mutant}: {function} no longer exists")
+        if len(why.split()) < 5:
+            problems.append(f"EQUIVALENT: {mutant}: the reason says too little")
+    return problems
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def _project_files() -> list[str]:
+    """The project's files as a clone has them (tracked, or new and not ignored)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode != 0:
+        raise SystemExit(f"git ls-files failed in {ROOT}: {listed.stderr.strip()}")
+    return sorted(f for f in listed.stdout.split("\0") if f and (ROOT / f).is_file())
+
+
+def _mutmut_table(target: Target, tests: list[str], tops: list[str]) -> str:
+    selection = tests + [arg for node in deselected(tests) for arg in ("--deselect", node)]
     lines = [
         "",
         "[tool.mutmut]",
-        'source_paths = ["analysis"]',
+        f'source_paths = ["{PACKAGE}"]',
         f"only_mutate = {json.dumps([target.source])}",
-        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        # The tests run inside mutants/ and find the project beside them (data/,
+        # pipeline.yml, notebooks/...), as they find it beside tests/ in a clone.
+        f"also_copy = {json.dumps(tops)}",
+        f"pytest_add_cli_args_test_selection = {json.dumps(selection)}",
         # -n 0: mutmut records which tests reach each mutant in its own process, which the
         # suite's `-n auto` (pyproject addopts) would move into xdist workers it cannot see.
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0", "-n", "0"]',
+        "pytest_add_cli_args = "
+        + json.dumps(["-p", "no:cacheprovider", "--hypothesis-seed=0", "-n", "0", "-m", MARKERS]),
         "use_git_change_detection = false",
         # A mutant that loops forever is stopped after 4x its tests' usual time, not 15x.
         "timeout_multiplier = 4.0",
@@ -324,149 +284,298 @@ def _mutmut_table(target: Target) -> str:
     return "\n".join(lines)
 
 
-def prepare(name: str, target: Target) -> Path:
-    """A fresh scratch project for one module: the package, the tests and the config."""
+def prepare(name: str, target: Target, tests: list[str]) -> Path:
+    """A fresh scratch copy of the project for one module, with its mutmut config."""
     folder = WORK / name
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc")
-    for part in ("analysis", "tests"):
-        shutil.copytree(ROOT / part, folder / part, ignore=ignore)
+    for file in _project_files():
+        (folder / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / file, folder / file)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     if "mutmut" in tomllib.loads(pyproject).get("tool", {}):
         raise SystemExit("pyproject.toml: remove [tool.mutmut]; tests/mutation.py writes it")
-    (folder / "pyproject.toml").write_text(pyproject + _mutmut_table(target), encoding="utf-8")
+    tops = sorted({p.name for p in folder.iterdir()} - {PACKAGE, "tests", "pyproject.toml"})
+    table = _mutmut_table(target, tests, tops)
+    (folder / "pyproject.toml").write_text(pyproject + table, encoding="utf-8")
     return folder
 
 
 def statuses(folder: Path, target: Target) -> dict[str, str]:
-    """Mutant name -> status, read from the results mutmut stores next to the mutant file."""
+    """Mutant name -> mutmut's status, read from the results it stores beside the mutants."""
+    from mutmut.stats import status_by_exit_code
+
     meta = folder / "mutants" / (target.source + ".meta")
     codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
-    return {key: STATUS.get(code, "suspicious") for key, code in codes.items()}
+    return {key: status_by_exit_code[code] for key, code in codes.items()}
 
 
-def _mutated_line(folder: Path, mutant: str) -> str:
-    shown = subprocess.run(
-        [str(MUTMUT), "show", mutant], cwd=folder, capture_output=True, text=True, check=False
-    ).stdout
-    return "\n".join(line for line in shown.splitlines() if line.startswith("+ "))
+@contextlib.contextmanager
+def _inside(folder: Path):
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
-def score(name: str, folder: Path, target: Target) -> dict:
-    found = statuses(folder, target)
+def mutated_lines(folder: Path, target: Target, mutants: list[str]) -> dict[str, str]:
+    """The lines each mutant changes (``+`` lines of its diff), read as ``mutmut show``."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    shown = {}
+    with _inside(folder):
+        for mutant in mutants:
+            diff = get_diff_for_mutant(mutant, path=target.source)
+            shown[mutant] = "\n".join(
+                line[1:].strip()
+                for line in diff.splitlines()
+                if line.startswith("+") and not line.startswith("+++")
+            )
+    return shown
+
+
+def score(name: str, part: str, globs: tuple[str, ...], folder: Path) -> dict:
+    """Counts, named equivalents and score of one run unit, from mutmut's stored results."""
+    target = TARGETS[name]
+    found = {
+        m: s
+        for m, s in statuses(folder, target).items()
+        if any(fnmatch.fnmatch(m, g) for g in globs)
+    }
     counts: dict[str, int] = {}
     for status in found.values():
         counts[status] = counts.get(status, 0) + 1
-    equivalent, stale = [], []
-    for mutant, (line, _why) in EQUIVALENT.items():
-        if found.get(mutant) != "survived":
-            continue
-        (equivalent if line in _mutated_line(folder, mutant) else stale).append(mutant)
-    killed = sum(n for status, n in counts.items() if status in KILLED)
+    named = [m for m in EQUIVALENT if any(fnmatch.fnmatch(m, g) for g in globs)]
+    lines = mutated_lines(folder, target, [m for m in named if m in found])
+    equivalent, failures = [], []
+    for mutant in named:
+        line = EQUIVALENT[mutant][0]
+        if mutant not in found:
+            failures.append(f"named equivalent {mutant} no longer exists")
+        elif line not in lines[mutant]:
+            failures.append(
+                f"named equivalent {mutant} now mutates {lines[mutant]!r}, not {line!r}"
+            )
+        elif found[mutant] != "survived":
+            failures.append(f"named equivalent {mutant} is {found[mutant]}: remove its entry")
+        else:
+            equivalent.append(mutant)
+    killed = sum(counts.get(s, 0) for s in KILLED)
     total = len(found)
-    share = (killed + len(equivalent)) / total if total else 0.0
+    share = (killed + len(equivalent)) / total if total else 1.0
+    left = sorted(m for m, s in found.items() if s not in KILLED and m not in equivalent)
     return {
         "module": name,
+        "part": part,
         "source": target.source,
-        "tests": [t for t in target.tests if (ROOT / t).is_file()],
-        "left_out": list(target.deselect),
         "mutants": total,
-        "counts": counts,
+        "killed": counts.get("killed", 0),
+        "timeout": counts.get("timeout", 0),
+        "crashed": counts.get("segfault", 0),
+        "survived": counts.get("survived", 0),
+        "no_tests": counts.get("no tests", 0),
+        "other": {s: n for s, n in counts.items() if s not in (*KILLED, "survived", "no tests")},
         "equivalent": equivalent,
-        "stale_equivalent": stale,
         "score": share,
         "target": target.target,
-        "survivors": sorted(m for m, s in found.items() if s not in KILLED and m not in equivalent),
+        "failures": failures,
+        "not_killed": {m: found[m] for m in left},
+        "not_killed_lines": mutated_lines(folder, target, left),
     }
 
 
-def run(name: str, target: Target, children: int) -> dict:
-    folder = prepare(name, target)
+def run_unit(name: str, part: str, globs: tuple[str, ...], folder: Path, children: int) -> dict:
+    """``mutmut run`` of one unit in an already prepared folder, then its score."""
+    target = TARGETS[name]
     env = {
         **os.environ,
-        "COMPENDIUM_ROOT": str(ROOT),
+        "COMPENDIUM_ROOT": str(folder / "mutants"),
         "COMPENDIUM_BUILD": str(folder / "build"),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    started = time.monotonic()
+    started, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
-        [str(MUTMUT), "run", "--max-children", str(1 if target.serial else children)],
+        [str(MUTMUT), "run", "--max-children", str(1 if target.serial else children), *globs],
         cwd=folder,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    (folder / "mutmut-run.log").write_text(result.stdout + result.stderr, encoding="utf-8")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    log = folder / f"mutmut-run{'-' + part if part else ''}.log"
+    log.write_text(result.stdout + result.stderr, encoding="utf-8")
     if result.returncode != 0 or not (folder / "mutants" / (target.source + ".meta")).exists():
         tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
-        raise SystemExit(f"{name}: mutmut run failed (see {folder / 'mutmut-run.log'}): {tail}")
-    summary = score(name, folder, target)
+        raise SystemExit(f"{name}: mutmut run failed (see {log}): {tail}")
+    summary = score(name, part, globs, folder)
     summary["seconds"] = round(time.monotonic() - started, 1)
+    summary["cpu_seconds"] = round(after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime, 1)
+    summary["budget"] = target.budget
+    if summary["cpu_seconds"] > target.budget:
+        summary["failures"].append(
+            f"took {summary['cpu_seconds']} CPU s, over its budget of {target.budget}: "
+            "split it by function (Target.parts in tests/mutation_targets.py)"
+        )
     return summary
 
 
+def run_module(name: str, only: str | None, children: int) -> list[dict]:
+    """Every unit of one module (or the one part asked for), in one fresh copy."""
+    target = TARGETS[name]
+    tests = tests_of(target.source)
+    folder = prepare(name, target, tests)
+    summaries = []
+    for part, globs in units(name):
+        if only is not None and part != only:
+            continue
+        summary = run_unit(name, part, globs, folder, children)
+        summary["tests"] = tests
+        summary["left_out"] = deselected(tests)
+        print(report(summary), flush=True)
+        summaries.append(summary)
+    return summaries
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _label(summary: dict) -> str:
+    return summary["module"] + (f":{summary['part']}" if summary["part"] else "")
+
+
 def report(summary: dict) -> str:
-    counts = summary["counts"]
-    met = summary["score"] >= summary["target"]
-    verdict = (
-        "target met"
-        if met
-        else f"target missed by {100 * (summary['target'] - summary['score']):.1f} points"
-    )
+    met = summary["score"] >= summary["target"] and not summary["failures"]
     lines = [
-        f"{summary['module']:<12} {summary['source']:<34} "
-        f"{100 * summary['score']:5.1f}% of {summary['mutants']} killed "
-        f"(target {100 * summary['target']:.0f}%: {verdict}; {summary['seconds']} s)",
-        "             "
-        + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
-        + f"; equivalent (named) {len(summary['equivalent'])}",
+        f"{_label(summary):<22} {summary['source']:<40} {100 * summary['score']:5.1f}% of "
+        f"{summary['mutants']} (target {100 * summary['target']:.0f}%: "
+        f"{'met' if met else 'NOT MET'}; {summary['seconds']} s, "
+        f"{summary['cpu_seconds']} CPU s)",
+        f"{'':22} killed {summary['killed']}, timeout {summary['timeout']}, crashed "
+        f"{summary['crashed']}, survived {summary['survived']}, no tests "
+        f"{summary['no_tests']}, named equivalents {len(summary['equivalent'])}"
+        + "".join(f", {s} {n}" for s, n in summary["other"].items()),
     ]
-    for mutant in summary["equivalent"]:
-        lines.append(f"             equivalent: {mutant}: {EQUIVALENT[mutant][1]}")
-    for mutant in summary["stale_equivalent"]:
-        lines.append(f"             STALE equivalent entry (line changed): {mutant}")
-    for mutant in summary["survivors"]:
-        lines.append(f"             not killed: {mutant}")
+    lines += [f"{'':22} FAILED: {failure}" for failure in summary["failures"]]
+    lines += [
+        f"{'':22} {status}: {mutant}: {summary['not_killed_lines'].get(mutant, '')}"
+        for mutant, status in summary["not_killed"].items()
+    ]
     return "\n".join(lines)
+
+
+def markdown(summaries: list[dict], commit: str) -> str:
+    """The report as a Markdown table (uploaded by the CI job)."""
+    head = (
+        "| module | mutants | killed | survived | no tests | timeouts | named equivalents "
+        "| score | target | time (s) | CPU (s) |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = [
+        f"| {_label(s)} | {s['mutants']} | {s['killed']} | {s['survived']} | {s['no_tests']} "
+        f"| {s['timeout']} | {len(s['equivalent'])} | {100 * s['score']:.1f}% "
+        f"| {100 * s['target']:.0f}% | {s['seconds']} | {s['cpu_seconds']} |"
+        for s in summaries
+    ]
+    body = [f"# Mutation testing at {commit}", "", head, *rows, ""]
+    for s in summaries:
+        if s["failures"] or s["not_killed"]:
+            body += [f"## {_label(s)}", ""]
+            body += [f"- FAILED: {f}" for f in s["failures"]]
+            body += [
+                f"- {status}: `{m}`: `{s['not_killed_lines'].get(m, '')}`"
+                for m, status in s["not_killed"].items()
+            ]
+            body.append("")
+    return "\n".join(body)
+
+
+def _commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return result.stdout.strip() or "an unknown commit"
+
+
+# --------------------------------------------------------------------------- command
+
+
+def _listing() -> str:
+    lines = []
+    for name, target in TARGETS.items():
+        tests = tests_of(target.source)
+        lines.append(f"{name}: {target.source} >= {100 * target.target:.0f}% ({target.decides})")
+        lines += [
+            f"    part {part}: {len(globs)} function(s)" for part, globs in units(name) if part
+        ]
+        lines += [f"    test: {test}" for test in tests]
+        lines += [f"    left out: {node}" for node in deselected(tests)]
+    return "\n".join(lines)
+
+
+def _selected(args: list[str]) -> list[tuple[str, str | None]]:
+    chosen = []
+    for arg in args or list(TARGETS):
+        name, _, part = arg.partition(":")
+        if name not in TARGETS:
+            raise SystemExit(f"unknown module {name!r}; expected one of: {', '.join(TARGETS)}")
+        if part and part not in [p for p, _ in units(name)]:
+            raise SystemExit(f"{name} has no part {part!r}: {[p for p, _ in units(name)]}")
+        chosen.append((name, part or None))
+    return chosen
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
-    parser.add_argument("--list", action="store_true", help="show modules, tests and targets")
+    parser.add_argument("modules", nargs="*", metavar="MODULE[:PART]", help=", ".join(TARGETS))
+    parser.add_argument("--list", action="store_true", help="modules, parts, tests, targets")
+    parser.add_argument("--matrix", action="store_true", help="run units as JSON, for CI")
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutant workers")
     parser.add_argument(
-        "--rescore", action="store_true", help="score the last run again without running mutmut"
+        "--rescore", action="store_true", help="score the last run again without mutmut"
     )
     args = parser.parse_args(argv)
+    problems = problems_in_registry()
+    if problems:
+        heading = "tests/mutation_targets.py or mutation_equivalents.py:\n  "
+        print(heading + "\n  ".join(problems), file=sys.stderr)
     if args.list:
-        for name, target in MODULES.items():
-            print(f"{name}: {target.source} >= {100 * target.target:.0f}% with {target.tests}")
-            for test in target.deselect:
-                print(f"    left out: {test}")
-        return 0
-    unknown = [m for m in args.modules if m not in MODULES]
-    if unknown:
-        print(f"unknown module(s) {unknown}; expected some of: {', '.join(MODULES)}")
-        return 2
+        print(_listing())
+        return 2 if problems else 0
+    chosen = _selected(args.modules)
+    if args.matrix:
+        runs = [
+            f"{name}:{unit}" if unit else name
+            for name, part in chosen
+            for unit, _ in units(name)
+            if part is None or unit == part
+        ]
+        print(json.dumps([{"unit": r, "slug": r.replace(":", "-")} for r in runs]))
+        return 2 if problems else 0
     if not MUTMUT.exists():
-        print(f"mutmut is not installed next to {sys.executable}; `pip install -e '.[test]'`")
+        print(f"mutmut is not installed next to {sys.executable}: pip install -e '.[mutation]'")
         return 2
     summaries = []
-    for name in args.modules or list(MODULES):
-        if args.rescore:
-            summary = score(name, WORK / name, MODULES[name]) | {"seconds": 0.0}
-        else:
-            summary = run(name, MODULES[name], args.max_children)
-        print(report(summary), flush=True)
-        summaries.append(summary)
+    for name, part in chosen:
+        if not args.rescore:
+            summaries += run_module(name, part, args.max_children)
+            continue
+        for unit, globs in units(name):
+            if part is None or unit == part:
+                summary = score(name, unit, globs, WORK / name)
+                summary |= {"seconds": 0.0, "cpu_seconds": 0.0, "budget": TARGETS[name].budget}
+                print(report(summary), flush=True)
+                summaries.append(summary)
+    WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "summary.json").write_text(json.dumps(summaries, indent=2), encoding="utf-8")
-    missed = [s["module"] for s in summaries if s["score"] < s["target"]]
+    (WORK / "report.md").write_text(markdown(summaries, _commit()), encoding="utf-8")
+    missed = [_label(s) for s in summaries if s["score"] < s["target"] or s["failures"]]
     print("all targets met" if not missed else f"targets missed: {', '.join(missed)}")
-    return 1 if missed else 0
+    if problems:
+        print("the registry has problems (listed first): the run fails")
+    return 1 if missed or problems else 0
 
 
 if __name__ == "__main__":

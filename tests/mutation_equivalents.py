@@ -1,0 +1,196 @@
+"""Mutants that no test can kill because they do not change behaviour (read by
+tests/mutation.py).
+
+Each entry: mutant name -> (text of the line as mutated, why the behaviour is identical for
+every input the function accepts, on every supported platform). An entry counts only while
+its mutant exists, survives and still mutates that line; otherwise ``make mutation`` fails
+naming it, so an entry never outlives the code it describes. A mutant whose effect depends
+on the platform (the locale's encoding, a library version) is not equivalent: a test kills
+it under the condition where it matters.
+"""
+
+from __future__ import annotations
+
+_QCA = "analysis.casestudy.qca.x_"
+_FLOAT_CAST = (
+    "the float cast is redundant: 0/1, boolean or fuzzy numeric scores give the same "
+    "minimum, sum and true division without it"
+)
+_N_FIRST = "rows are also sorted by n descending, which already puts observed (n > 0) rows first"
+_NAN_TIE = "consistency is missing only for n = 0 rows, which all get the same fill value"
+_UNIQUE_LAST_KEY = "the last sort key, the expression, is unique, so the order is total"
+_KIND_IGNORED = "pandas ignores the sort kind when sorting on several columns"
+_ZIP_STRICT = "both sequences are built with one entry per condition, so strict never fires"
+_SUP = "analysis.core.suppression.x_"
+_HIGHS = "HiGHS is scipy's default linprog method, and scipy lower-cases the method name"
+_STATS = "analysis.core.stats.x_"
+_NUMERIC_CAST = (
+    "the float cast is redundant for numeric input here: no power or integer division "
+    "follows, and missing values are not accepted by this function either way"
+)
+_SORT_KIND = "tied p-values get the same adjusted value whatever the sort order"
+_WILSON_LOWER = (
+    "for count > 0 the lower bound centre - half lies in (0, 1) (centre <= 1, half >= 0); "
+    "no rounding below 0 was found searching n up to 1e17 with counts 1 and 2"
+)
+_STATSMODELS_FLOAT = "statsmodels' confint_poisson already returns float arrays"
+_CACHE = "analysis.compendium.cache.x_"
+_PIPE = "analysis.compendium.pipeline.x"
+_CODEC_CASE = "Python's codec lookup ignores case: 'UTF-8' and 'utf-8' name the same codec"
+_REPRO = "analysis.core.reproduction.x_"
+_ONE_KIND = (
+    "MUST_MATCH_KINDS holds one kind (round_trip), so the separator of its join is never "
+    "printed; a second kind would make this mutant killable and fail the run"
+)
+EQUIVALENT: dict[str, tuple[str, str]] = {
+    f"{_REPRO}check__mutmut_26": ('"XX, XX".join(MUST_MATCH_KINDS)', _ONE_KIND),
+    f"{_REPRO}read_checks__mutmut_55": ("'XX, XX'.join(MUST_MATCH_KINDS)", _ONE_KIND),
+    f"{_PIPE}ǁPipelineǁupstream__mutmut_8": (
+        'ref.split(":", 2)[0]',
+        "the part before the first colon is the same whatever the split limit",
+    ),
+    f"{_PIPE}__parse_parameter__mutmut_57": (
+        "default=None,",
+        "this first Parameter is only used to check the default; the one returned gets the "
+        "checked default",
+    ),
+    f"{_PIPE}_load__mutmut_9": ('read_text(encoding="UTF-8")', _CODEC_CASE),
+    f"{_PIPE}_parse_assignment__mutmut_17": (
+        "value = None",
+        "a value YAML cannot read becomes None here, and the next line turns None into the "
+        "raw text anyway",
+    ),
+    f"{_CACHE}_code_cells__mutmut_6": (
+        'read_text(encoding="UTF-8")',
+        _CODEC_CASE,
+    ),
+    f"{_CACHE}_code_cells__mutmut_11": (
+        'if (isinstance(c["source"], list)) or True else',
+        '"".join of a string gives the same string',
+    ),
+    f"{_CACHE}module_closure__mutmut_14": (
+        'read_text(encoding="UTF-8")',
+        _CODEC_CASE,
+    ),
+    **{
+        f"{_STATS}{func}__mutmut_{n}": (line, _NUMERIC_CAST)
+        for func, n, line in (
+            ("wilson_interval", 4, "count = np.asarray(count, dtype=None)"),
+            ("wilson_interval", 6, "count = np.asarray(count, )"),
+            ("null_standard_error", 5, "target = np.asarray(target, dtype=None)"),
+            ("null_standard_error", 7, "target = np.asarray(target, )"),
+            ("null_standard_error", 10, "n = np.asarray(n, dtype=None)"),
+            ("null_standard_error", 12, "n = np.asarray(n, )"),
+            ("funnel_limits", 26, "target = np.asarray(target, dtype=None)"),
+            ("funnel_limits", 28, "target = np.asarray(target, )"),
+        )
+    },
+    **{
+        f"{_STATS}benjamini_hochberg__mutmut_{n}": (line, _SORT_KIND)
+        for n, line in ((20, "kind=None"), (22, "np.argsort(values, )"), (24, 'kind="MERGESORT"'))
+    },
+    **{
+        f"{_STATS}garwood_interval__mutmut_{n}": (line, _STATSMODELS_FLOAT)
+        for n, line in (
+            (50, "np.asarray(lower, dtype=None)"),
+            (52, "np.asarray(lower, )"),
+            (55, "np.asarray(upper, dtype=None)"),
+            (57, "np.asarray(upper, )"),
+        )
+    },
+    **{
+        f"{_STATS}wilson_interval__mutmut_{n}": (line, _WILSON_LOWER)
+        for n, line in (
+            (74, "np.clip(centre - half, None, 1.0)"),
+            (75, "np.clip(centre - half, 0.0, None)"),
+            (81, "np.clip(centre - half, 0.0, 2.0)"),
+        )
+    },
+    f"{_STATS}wilson_interval__mutmut_92": (
+        "np.clip(centre + half, None, 1.0)",
+        "centre and half are both non-negative, so the upper bound is never below 0",
+    ),
+    f"{_STATS}garwood_interval__mutmut_48": (
+        "np.nan_to_num(np.asarray(lower, dtype=float), )",
+        "nan_to_num's default replacement for NaN is already 0.0",
+    ),
+    f"{_SUP}cell_bounds__mutmut_32": ("b_eq=b_eq, )", _HIGHS),
+    f"{_SUP}_upper_bound_below__mutmut_25": ("b_eq=b_eq, )", _HIGHS),
+    f"{_SUP}_upper_bound_below__mutmut_27": ('method="HIGHS"', _HIGHS),
+    f"{_SUP}cell_bounds__mutmut_35": ('method="HIGHS"', _HIGHS),
+    f"{_SUP}_equations__mutmut_12": (
+        "coef[index[cell]] = sign",
+        "a cell appears once in each row or column equation, so += and = agree",
+    ),
+    f"{_SUP}_equations__mutmut_20": (
+        "if (a_eq) or True else (None, None)",
+        "there are no equations only when no cell is withheld, and then no LP is solved",
+    ),
+    **{
+        f"{_QCA}{func}__mutmut_{n}": (line, _FLOAT_CAST)
+        for func in ("consistency", "coverage")
+        for n, line in (
+            (3, "np.asarray(x, dtype=None)"),
+            (5, "np.asarray(x, )"),
+            (7, "np.asarray(y, dtype=None)"),
+            (9, "np.asarray(y, )"),
+        )
+    },
+    f"{_QCA}consistency__mutmut_23": ('float("NAN")', 'float("NAN") is the same NaN'),
+    f"{_QCA}coverage__mutmut_23": ('float("NAN")', 'float("NAN") is the same NaN'),
+    f"{_QCA}truth_table__mutmut_17": (
+        "y = data[outcome].to_numpy(dtype=None)",
+        "y is only compared with 1 and passed to consistency/coverage, which cast it",
+    ),
+    f"{_QCA}truth_table__mutmut_38": (
+        "else sorted(observed, )",
+        "the rows are re-sorted afterwards with the unique expression as last key",
+    ),
+    f"{_QCA}truth_table__mutmut_39": (
+        "else sorted(observed, reverse=False)",
+        "the rows are re-sorted afterwards with the unique expression as last key",
+    ),
+    f"{_QCA}truth_table__mutmut_43": (
+        "to_numpy(dtype=None) == np.array(config)",
+        "0/1 stored as int, float or bool compare equal to the 0/1 configuration",
+    ),
+    f"{_QCA}truth_table__mutmut_48": (
+        "x = member.astype(None)",
+        "numpy's astype(None) is float64, the same as astype(float)",
+    ),
+    **{
+        f"{_QCA}truth_table__mutmut_{n}": (line, _ZIP_STRICT)
+        for n, line in (
+            (58, "zip(conditions, config, strict=None)"),
+            (61, "zip(conditions, config, )"),
+            (62, "zip(conditions, config, strict=False)"),
+        )
+    },
+    f"{_QCA}truth_table__mutmut_104": (
+        "if (not np.isnan(cons)) or True else False",
+        "for a remainder cons is NaN and 0 < NaN < 1 is already False",
+    ),
+    **{
+        f"{_QCA}truth_table__mutmut_{n}": (line, why)
+        for n, line, why in (
+            (125, "_obs=None", _N_FIRST),
+            (131, '_obs=table["n"] >= 0', _N_FIRST),
+            (132, '_obs=table["n"] > 1', _N_FIRST),
+            (133, "fillna(None)", _NAN_TIE),
+            (136, "fillna(+1)", _NAN_TIE),
+            (137, "fillna(-2)", _NAN_TIE),
+            (141, "kind=None", _UNIQUE_LAST_KEY),
+            (144, "ascending=[False, False, False, True], )", _UNIQUE_LAST_KEY),
+            (157, 'kind="XXmergesortXX"', _KIND_IGNORED),
+            (158, 'kind="MERGESORT"', _KIND_IGNORED),
+        )
+    },
+    f"{_QCA}condition_table__mutmut_9": (
+        "y = data[outcome].to_numpy(dtype=None)",
+        "y only reaches consistency/coverage, which cast it to float",
+    ),
+    f"{_QCA}condition_table__mutmut_12": (
+        "present = data[name].to_numpy(dtype=None)",
+        "1.0 - present and consistency/coverage give floats for int, float or bool columns",
+    ),
+}

@@ -1,0 +1,400 @@
+"""What ``make mutation`` mutates, what it leaves out and why (read by tests/mutation.py).
+
+:data:`TARGETS` holds every module of ``analysis/`` in which a silent error changes a
+number, a verdict or whether a run is fresh, with the share of its mutants the tests must
+kill. Every other module of the package is in :data:`EXCLUDED` with the reason it is not
+mutated; tests/test_mutation_targets.py fails when a module is in neither, so a module added
+to the package is mutated or excluded on purpose, never forgotten.
+
+A module's tests are not listed here: tests/mutation.py finds them from the layout (the
+module's mirror test folder and every test file that imports it). :data:`SLOW_TESTS` names
+the few tests found that way which are too slow to run once per mutant, each with why
+leaving it out does not hide a mutant; a name that no longer exists fails the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    """One module to mutate and the share of its mutants its tests must kill.
+
+    ``parts`` splits a module whose run would exceed ``budget`` (CPU seconds of one mutmut
+    run) into runs of some of its functions each (``"name"``, ``"Class.method"`` or
+    ``"Class.*"``); the functions no part names form a last part, ``rest``, so no function
+    is ever left out. ``serial``: the module's tests edit files inside the package copy (and
+    restore them), so two mutant workers at once would see each other's edits.
+    """
+
+    source: str
+    target: float
+    decides: str
+    serial: bool = False
+    parts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    budget: int = 3600
+
+
+STATISTICS, LOADERS = 0.90, 0.85
+
+TARGETS: dict[str, Target] = {
+    "stats": Target(
+        "analysis/core/stats.py",
+        STATISTICS,
+        "intervals, tau^2 estimators, funnel limits and multiple-testing corrections",
+        parts=(
+            ("tau2", ("between_variance", "reml_tau2", "dersimonian_laird", "_effects")),
+            ("winsorised", ("winsorised_null_moment", "rescaled_winsorised_phi")),
+        ),
+    ),
+    "reproduction": Target(
+        "analysis/core/reproduction.py",
+        STATISTICS,
+        "whether a published figure is reproduced, and the re-check of every claimed match",
+    ),
+    "verdicts": Target(
+        "analysis/core/verdicts.py",
+        STATISTICS,
+        "the verdict per publication and item, and the counts per kind of evidence",
+    ),
+    "findings": Target(
+        "analysis/core/findings.py",
+        STATISTICS,
+        "where a source contradicts itself: the findings and their counts",
+    ),
+    "suppression": Target(
+        "analysis/core/suppression.py",
+        STATISTICS,
+        "which small cells are withheld, so that none can be recovered",
+    ),
+    "qca": Target(
+        "analysis/casestudy/qca.py",
+        STATISTICS,
+        "truth tables, consistency and coverage",
+    ),
+    "minimise": Target(
+        "analysis/casestudy/minimise.py",
+        STATISTICS,
+        "the complex, parsimonious and intermediate QCA solutions",
+    ),
+    "cache": Target(
+        "analysis/compendium/cache.py",
+        LOADERS,
+        "whether a run is fresh: cache keys, digests, the run's integrity",
+        serial=True,
+    ),
+    "pipeline": Target(
+        "analysis/compendium/pipeline.py",
+        LOADERS,
+        "what a run depends on: the declared inputs, parameters and order",
+        serial=True,
+    ),
+    "parameters": Target(
+        "analysis/parameters.py",
+        LOADERS,
+        "parameter values, their canonical form and the parameter set's name in the cache key",
+    ),
+    "qof": Target(
+        "analysis/indicators/qof.py",
+        LOADERS,
+        "QOF achievement read from NHS Digital's files: values, bounds, years",
+    ),
+    "fingertips": Target(
+        "analysis/indicators/fingertips.py",
+        LOADERS,
+        "Fingertips exports turned into the panel: values, counts, years, England rows",
+    ),
+    "org_compare": Target(
+        "analysis/indicators/org_compare.py",
+        STATISTICS,
+        "every organisation against England: levels, between-organisation variance, classes",
+    ),
+    "rule_trends": Target(
+        "analysis/indicators/rule_trends.py",
+        STATISTICS,
+        "organisation trends under each membership rule and variation within organisations",
+    ),
+    "turnover": Target(
+        "analysis/indicators/turnover.py",
+        STATISTICS,
+        "membership turnover of networks between yearly mappings",
+    ),
+    "trend_fe": Target(
+        "analysis/indicators/trend_fe.py",
+        STATISTICS,
+        "the practice fixed-effects trend model",
+    ),
+    "real_chapter": Target(
+        "analysis/indicators/real_chapter.py",
+        STATISTICS,
+        "the REAL networks chapter's tables: which PCNs, indicators and years enter each",
+    ),
+    "organisation_table": Target(
+        "analysis/indicators/organisation_table.py",
+        LOADERS,
+        "organisation-level indicator values read by mapping",
+    ),
+    "practice_groups": Target(
+        "analysis/indicators/practice_groups.py",
+        LOADERS,
+        "practice-level QOF values by indicator group, read by mapping",
+    ),
+    "structures": Target(
+        "analysis/indicators/structures.py",
+        LOADERS,
+        "which practice belongs to which PCN, sub-ICB, ICB and region in a year",
+    ),
+    "real_inputs": Target(
+        "analysis/indicators/real_inputs.py",
+        LOADERS,
+        "which files and parameters of the REAL networks chapter are accepted",
+    ),
+    "contract": Target(
+        "analysis/indicators/contract.py",
+        LOADERS,
+        "which panel tables are accepted, and the checks beyond their schemas",
+    ),
+    "panel": Target(
+        "analysis/indicators/panel.py",
+        LOADERS,
+        "the panel as loaded: values, membership by year, England rows",
+    ),
+    "panelfiles": Target(
+        "analysis/indicators/panelfiles.py",
+        LOADERS,
+        "the single files of a panel, each validated",
+    ),
+    "selection": Target(
+        "analysis/indicators/selection.py",
+        LOADERS,
+        "which organisations, indicators and years an analysis takes",
+    ),
+    "membership": Target(
+        "analysis/indicators/membership.py",
+        LOADERS,
+        "membership of practices in organisations",
+    ),
+    "qofmembership": Target(
+        "analysis/indicators/qofmembership.py",
+        LOADERS,
+        "membership derived from the parent codes of QOF files",
+    ),
+    "widetable": Target(
+        "analysis/indicators/widetable.py",
+        LOADERS,
+        "a wide indicator table turned into a panel folder",
+    ),
+    "validation": Target(
+        "analysis/indicators/validation.py",
+        LOADERS,
+        "which quality-indicator runs are accepted before they start",
+    ),
+}
+
+# Each reason says why a silent error in the module changes no number, verdict or freshness,
+# or which mutated module or test decides it instead.
+_PLUMBING = (
+    "plumbing: paths, errors, escaping, hashing or reading files; a silent error here shows "
+    "as a failed run or an error message, and the digests it feeds are checked through "
+    "the cache module's tests"
+)
+_ENGINE = (
+    "the engine's orchestration (running, reporting, building, locking): it decides no "
+    "number; what makes a run fresh is decided by cache and pipeline, which are mutated"
+)
+_BENCH = (
+    "benchmarks (make bench): measurements reported as ratios, never results of the "
+    "compendium; nothing in the book's findings depends on them"
+)
+_FIGURES = (
+    "draws or lays out results computed elsewhere; what a figure draws is recorded and "
+    "checked against its caption (analysis.core.drawn), its numbers come from mutated or "
+    "tested tables"
+)
+_TEXT = (
+    "turns result tables into sentences or publication tables; every number is a cell "
+    "the sentence checks read back (check_sentences), so a wrong cell fails the build"
+)
+_PUBLISHED = (
+    "transcribed published figures and their provenance: the values are data, checked "
+    "against the source passages by the reproduction rows, not computed"
+)
+_SYNTHETIC = (
+    "generates SYNTHETIC data; a silent change alters the illustration, and the methods "
+    "recovering its planted truth are what the tests check"
+)
+_METHODS = (
+    "quality-indicator methods still being rewritten on other branches (levels, trends, "
+    "variation, classes, simulation); checked against statsmodels by the indicator tests; "
+    "to be mutated once their rewrite is merged"
+)
+_SURVEY = (
+    "survey strand: counts and percentages checked as must-match round trips against the "
+    "published totals and against independent Wilson intervals; not in this round's "
+    "mutated set (listed for a later one)"
+)
+_CASESTUDY = (
+    "case-study coding and its tables: codes transcribed from the report and laid out; "
+    "the decisions made from them (truth tables, minimisation) are mutated in qca and "
+    "minimise"
+)
+_SCHEMAS = (
+    "declarations (schemas, constants, column lists) read by the loaders; a wrong "
+    "declaration fails the loaders' tests, which read real and fixture files through it"
+)
+
+EXCLUDED: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "analysis/configschema.py",
+            "analysis/errors.py",
+            "analysis/files.py",
+            "analysis/markup.py",
+            "analysis/paths.py",
+            "analysis/patterns.py",
+            "analysis/safeyaml.py",
+            "analysis/core/datasets.py",
+            "analysis/core/fastcache.py",
+            "analysis/core/provenance.py",
+            "analysis/core/catalogue.py",
+            "analysis/indicators/tablefiles.py",
+        ),
+        _PLUMBING,
+    ),
+    **dict.fromkeys(
+        (
+            "analysis/compendium/atomic.py",
+            "analysis/compendium/book.py",
+            "analysis/compendium/bookcache.py",
+            "analysis/compendium/bookpages.py",
+            "analysis/compendium/certify.py",
+            "analysis/compendium/cli.py",
+            "analysis/compendium/clusters.py",
+            "analysis/compendium/housekeeping.py",
+            "analysis/compendium/inputcheck.py",
+            "analysis/compendium/lockfile.py",
+            "analysis/compendium/notebooks.py",
+            "analysis/compendium/observe.py",
+            "analysis/compendium/outcome.py",
+            "analysis/compendium/reads.py",
+            "analysis/compendium/runner.py",
+            "analysis/compendium/sweep.py",
+            "analysis/compendium/sweepsteps.py",
+        ),
+        _ENGINE,
+    ),
+    **dict.fromkeys(
+        (
+            "analysis/compendium/bench.py",
+            "analysis/compendium/benchbook.py",
+            "analysis/compendium/benchload.py",
+            "analysis/compendium/benchreport.py",
+            "analysis/compendium/benchsteps.py",
+            "analysis/compendium/benchtables.py",
+            "analysis/compendium/benchtools.py",
+            "analysis/compendium/sweepbench.py",
+            "analysis/indicators/real_bench.py",
+            "analysis/indicators/scaling.py",
+        ),
+        _BENCH,
+    ),
+    **dict.fromkeys(
+        (
+            "analysis/core/drawn.py",
+            "analysis/core/figures.py",
+            "analysis/casestudy/charts.py",
+            "analysis/casestudy/display.py",
+            "analysis/indicators/figures.py",
+            "analysis/indicators/network_figures.py",
+            "analysis/indicators/real_figures.py",
+            "analysis/indicators/scalefigures.py",
+            "analysis/survey/figures.py",
+        ),
+        _FIGURES,
+    ),
+    **dict.fromkeys(
+        (
+            "analysis/core/sentences.py",
+            "analysis/core/tables.py",
+            "analysis/indicators/chapter.py",
+            "analysis/indicators/network_findings.py",
+            "analysis/indicators/real_sentences.py",
+            "analysis/indicators/statements.py",
+        ),
+        _TEXT,
+    ),
+    **dict.fromkeys(
+        (
+            "analysis/casestudy/published.py",
+            "analysis/casestudy/nuffield.py",
+            "analysis/casestudy/sources.py",
+            "analysis/survey/published.py",
+            "analysis/indicators/listsizes.py",
+        ),
+        _PUBLISHED,
+    ),
+    **dict.fromkeys(
+        (
+            "analysis/indicators/synthetic.py",
+            "analysis/indicators/truth.py",
+            "analysis/survey/reconstruction.py",
+        ),
+        _SYNTHETIC,
+    ),
+    **dict.fromkeys(
+        (
+            "analysis/indicators/associations.py",
+            "analysis/indicators/comparison.py",
+            "analysis/indicators/mixed.py",
+            "analysis/indicators/networks.py",
+            "analysis/indicators/network_funnel.py",
+            "analysis/indicators/network_run.py",
+            "analysis/indicators/results.py",
+            "analysis/indicators/simulation.py",
+            "analysis/indicators/simulation_report.py",
+            "analysis/indicators/summary.py",
+            "analysis/indicators/trends.py",
+            "analysis/indicators/variation.py",
+        ),
+        _METHODS,
+    ),
+    **dict.fromkeys(
+        (
+            "analysis/survey/microdata.py",
+            "analysis/survey/microdata_checks.py",
+            "analysis/survey/over_time.py",
+            "analysis/survey/published_checks.py",
+            "analysis/survey/quarter_rule.py",
+            "analysis/survey/rounding.py",
+            "analysis/survey/tabulation.py",
+        ),
+        _SURVEY,
+    ),
+    **dict.fromkeys(
+        (
+            "analysis/casestudy/central_authority.py",
+            "analysis/casestudy/conditions.py",
+            "analysis/casestudy/definitions.py",
+            "analysis/casestudy/evidence.py",
+            "analysis/casestudy/framework.py",
+            "analysis/casestudy/parameters.py",
+            "analysis/casestudy/sensitivity.py",
+            "analysis/casestudy/typology.py",
+        ),
+        _CASESTUDY,
+    ),
+    **dict.fromkeys(
+        ("analysis/indicators/schemas.py",),
+        _SCHEMAS,
+    ),
+}
+
+#: Tests the layout finds for a module that are too slow to run once per mutant:
+#: node id -> why leaving it out hides no mutant of the modules it tests.
+SLOW_TESTS: dict[str, str] = {
+    "tests/core/test_suppression.py::test_no_small_cell_is_ever_recoverable": (
+        "60 Hypothesis tables with two attacks each (~7 s a mutant); the attacks it makes "
+        "are each tested on fixed tables in test_suppression_rules.py"
+    ),
+}

@@ -1,0 +1,126 @@
+"""The mutation harness follows the code: every module is mutated or excluded with a reason,
+each target's tests are found from the layout, and the registry names only what exists.
+
+These are the cheap checks of tests/mutation.py (no mutant is run): they fail as soon as a
+module is added, moved or renamed without its entry, not weeks later in the scheduled job.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import mutation
+from mutation_targets import EXCLUDED, TARGETS
+
+from analysis.paths import repo_root
+from analysis.safeyaml import load_yaml
+
+ROOT = repo_root()
+
+
+def test_every_module_is_mutated_or_excluded_with_a_reason_and_names_only_what_exists():
+    assert mutation.problems_in_registry(ROOT) == []
+
+
+def _project(tmp_path, files: dict[str, str]):
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_module_added_without_an_entry_is_named(tmp_path):
+    root = _project(tmp_path, {"analysis/__init__.py": "", "analysis/core/extra.py": "x = 1\n"})
+    problems = mutation.problems_in_registry(root)
+    assert "analysis/core/extra.py: neither a mutation target nor excluded with a reason" in (
+        problems
+    )
+
+
+def test_tests_are_found_by_mirror_name_and_by_every_spelling_of_an_import(tmp_path):
+    root = _project(
+        tmp_path,
+        {
+            "analysis/__init__.py": "",
+            "analysis/core/__init__.py": "",
+            "analysis/core/stats.py": "def f():\n    return 1\n",
+            "analysis/core/other.py": "",
+            "analysis/sub/__init__.py": "",
+            "analysis/sub/moved.py": "",
+            "tests/core/test_stats.py": "",
+            "tests/core/test_stats_more.py": "",
+            "tests/core/test_statsmodels_agree.py": "",
+            "tests/x/test_a.py": "from analysis.core import stats\n",
+            "tests/x/test_b.py": "import analysis.core.stats as s\n",
+            "tests/x/test_c.py": "def test():\n    from analysis.core.stats import f\n",
+            "tests/x/test_d.py": "from analysis.core import other\n",
+            "tests/x/test_e.py": "from analysis import core\n",
+            "tests/sub/test_moved.py": "",
+        },
+    )
+    assert mutation.tests_of("analysis/core/stats.py", root) == [
+        "tests/core/test_stats.py",
+        "tests/core/test_stats_more.py",
+        "tests/x/test_a.py",
+        "tests/x/test_b.py",
+        "tests/x/test_c.py",
+    ]
+    # A module moved into a sub-package finds its tests in the new mirror folder.
+    assert mutation.tests_of("analysis/sub/moved.py", root) == ["tests/sub/test_moved.py"]
+
+
+def test_a_split_module_mutates_every_function_once(tmp_path):
+    name = next(n for n, t in TARGETS.items() if t.parts)
+    target = TARGETS[name]
+    module = mutation.module_name(target.source)
+    runs = mutation.units(name, ROOT)
+    globs = [g for _, part in runs for g in part]
+    functions = mutation.functions_of(target.source, ROOT)
+    assert sorted(globs) == sorted(mutation.mutant_glob(module, f) for f in functions)
+    assert len(set(globs)) == len(globs)
+    assert [part for part, _ in runs][-1] == mutation.REST
+
+
+def test_mutant_names_map_to_their_functions():
+    assert mutation.function_of("analysis.core.stats.x_wilson_interval__mutmut_4") == (
+        "wilson_interval"
+    )
+    assert mutation.function_of("analysis.compendium.pipeline.xǁPipelineǁupstream__mutmut_8") == (
+        "Pipeline.upstream"
+    )
+    assert mutation.mutant_glob("a.b", "Pipeline.upstream") == "a.b.xǁPipelineǁupstream__mutmut_*"
+
+
+def test_every_module_the_issue_lists_is_a_target_with_its_share():
+    listed = {
+        "analysis/core/stats.py": 0.90,
+        "analysis/core/reproduction.py": 0.90,
+        "analysis/core/verdicts.py": 0.90,
+        "analysis/core/suppression.py": 0.90,
+        "analysis/casestudy/qca.py": 0.90,
+        "analysis/casestudy/minimise.py": 0.90,
+        "analysis/compendium/cache.py": 0.85,
+        "analysis/compendium/pipeline.py": 0.85,
+        "analysis/parameters.py": 0.85,
+        "analysis/indicators/qof.py": 0.85,
+        "analysis/indicators/fingertips.py": 0.85,
+    }
+    shares = {t.source: t.target for t in TARGETS.values()}
+    for source, share in listed.items():
+        # A module moved into a sub-package keeps its entry under the new path.
+        found = [s for s in shares if s.endswith("/" + source.rsplit("/", 1)[-1])]
+        assert found, f"{source} is not mutated"
+        assert shares[found[0]] >= share, source
+    assert not set(shares) & set(EXCLUDED)
+
+
+def test_the_scheduled_job_runs_make_mutation_and_keeps_its_report():
+    workflow = load_yaml(ROOT / ".github" / "workflows" / "mutation.yml")
+    triggers = workflow.get("on") or workflow.get(True)
+    assert "schedule" in triggers and "workflow_dispatch" in triggers
+    steps = [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+    runs = " ".join(step.get("run", "") for step in steps)
+    assert "make mutation" in runs and "--matrix" in runs
+    uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    assert any("build/mutation" in str(s["with"]["path"]) for s in uploads)
