@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -73,14 +74,15 @@ def read_passages(path: str | os.PathLike | None = None) -> pd.DataFrame:
 
     path = Path(path or passages_path())
     frame = read_table(path, PASSAGES_SCHEMA, unique=["check_id"])
-    for position, row in enumerate(frame.itertuples(index=False), start=2):
+    # read_table reads an empty cell as missing (NaN), never as "".
+    for position, row in enumerate(frame.itertuples(), start=2):
         pair = [row.location_b, row.lines_b, row.excerpt_b, row.value_b]
-        if row.kind == "consistency" and any(pd.isna(v) or v == "" for v in pair):
+        if row.kind == "consistency" and any(pd.isna(v) for v in pair):
             raise DataError(
                 f"{path}, line {position}: a consistency row needs location_b, lines_b, "
                 "excerpt_b and value_b (the second passage)"
             )
-        if row.kind == "transcribed" and (pd.isna(row.reason) or not row.reason):
+        if row.kind == "transcribed" and pd.isna(row.reason):
             raise DataError(
                 f"{path}, line {position}, column reason: a transcribed row must say why "
                 "it cannot be checked"
@@ -101,7 +103,7 @@ def passage_checks(passages: pd.DataFrame) -> list[Check]:
     """One reproduction row per passage comparison: passage A's value is ``published``,
     passage B's ``reproduced``; numbers agree within ``tolerance``, text exactly."""
     checks = []
-    for row in passages.itertuples(index=False):
+    for row in passages.itertuples():
         consistency = row.kind == "consistency"
         checks.append(
             check(
@@ -240,7 +242,7 @@ def source_findings(report: pd.DataFrame, register: pd.DataFrame | None = None) 
                 "note": entry["note"],
             }
         )
-    for row in bad[~bad["check_id"].isin(listed)].itertuples(index=False):
+    for row in bad[~bad["check_id"].isin(listed)].itertuples():
         between = bool(row.compared_with)
         rows.append(
             {
@@ -260,12 +262,11 @@ def source_findings(report: pd.DataFrame, register: pd.DataFrame | None = None) 
     if not rows:
         return pd.DataFrame(columns=FINDING_COLUMNS)
     frame = pd.DataFrame(rows)
-    frame["_tension"] = frame["class"] == "tension"
-    frame = frame.sort_values("_tension", kind="stable").reset_index(drop=True)
-    numbers = frame.groupby("_tension").cumcount() + 1
-    frame["finding_id"] = [
-        f"{'T' if t else 'F'}{n}" for t, n in zip(frame["_tension"], numbers, strict=True)
-    ]
+    tension = frame["class"] == "tension"
+    frame = pd.concat([frame[~tension], frame[tension]], ignore_index=True)
+    tension = frame["class"] == "tension"
+    numbers = frame.groupby(tension).cumcount() + 1
+    frame["finding_id"] = np.where(tension, "T", "F") + numbers.astype(str)
     frame["class_label"] = frame["class"].map(FINDING_CLASSES)
     return frame[FINDING_COLUMNS]
 
@@ -276,7 +277,7 @@ def finding_counts(findings: pd.DataFrame) -> pd.DataFrame:
     Columns ``class``, ``class_label``, ``findings``; the last row, ``inconsistencies``, adds
     the two inconsistency classes (never a tension).
     """
-    counts = findings["class"].value_counts() if len(findings) else pd.Series(dtype=int)
+    counts = findings["class"].value_counts()
     rows = [
         {"class": key, "class_label": label, "findings": int(counts.get(key, 0))}
         for key, label in FINDING_CLASSES.items()

@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.parameters import hand_run_dir
-from analysis.paths import run_dir
+from analysis.paths import manual_output_dir, run_dir
 
 COLUMNS = [
     "check_id",
@@ -130,11 +130,12 @@ class Check:
 
 
 def status_of(published: float | str, reproduced: float | str, tolerance: float = 0.0) -> str:
-    """``match`` if values agree (numbers within ``tolerance``, text exactly), else ``mismatch``."""
+    """``match`` if values agree (numbers within ``tolerance``, text exactly), else ``mismatch``.
+
+    A missing number (NaN) never matches: every comparison with NaN is false.
+    """
     if isinstance(published, str) or isinstance(reproduced, str):
         return "match" if str(published).strip() == str(reproduced).strip() else "mismatch"
-    if math.isnan(published) or math.isnan(reproduced):
-        return "mismatch"
     return "match" if abs(float(published) - float(reproduced)) <= tolerance + 1e-12 else "mismatch"
 
 
@@ -301,17 +302,15 @@ def inconsistent(frame: pd.DataFrame) -> pd.DataFrame:
     strand cannot report a match that its own published and reproduced cells
     contradict.
     """
-    claimed = frame["status"] == "match"
-    ok = [
-        agrees(p, r, t)
-        for p, r, t in zip(frame["published"], frame["reproduced"], frame["tolerance"], strict=True)
-    ]
-    return frame[claimed & ~pd.Series(ok, index=frame.index, dtype=bool)]
+    claimed = (frame["status"] == "match").to_numpy()
+    values = frame[["published", "reproduced", "tolerance"]].to_numpy().tolist()
+    ok = np.array([agrees(p, r, t) for p, r, t in values], dtype=bool)
+    return frame[claimed & ~ok]
 
 
 def source_document(source_file: str) -> str:
     """Short citation of a source document, or the file name when it is not known."""
-    return SOURCE_DOCUMENTS.get(source_file, (source_file, ""))[0]
+    return SOURCE_DOCUMENTS[source_file][0] if source_file in SOURCE_DOCUMENTS else source_file
 
 
 def combine(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -335,10 +334,11 @@ def combine(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     columns = ["notebook", "source_document", *COLUMNS]
     if not frames:
         return pd.DataFrame(columns=columns)
-    combined = pd.concat(frames, ignore_index=True)
+    # The index is dropped at the end, and the sort keys are unique (ids are, per notebook).
+    combined = pd.concat(frames)
     combined["source_document"] = combined["source_file"].map(source_document)
     order = combined["notebook"].map({name: i for i, name in enumerate(tables)})
-    combined = combined.assign(_order=order).sort_values(["_order", "check_id"], kind="stable")
+    combined = combined.assign(_order=order).sort_values(["_order", "check_id"])
     return combined[columns].reset_index(drop=True)
 
 
@@ -380,16 +380,16 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     order = {k: i for i, k in enumerate(KINDS)}
-    per = flags.groupby(["notebook", "kind"], sort=False).sum().reset_index()
+    # Notebooks in the order they come, kinds in KINDS order: (_n, _k) is unique per row.
+    per = flags.groupby(["notebook", "kind"]).sum().reset_index()
     per = per.assign(
         _n=per["notebook"].map({n: i for i, n in enumerate(dict.fromkeys(frame["notebook"]))}),
         _k=per["kind"].map(order),
-    ).sort_values(["_n", "_k"], kind="stable")
+    ).sort_values(["_n", "_k"])
     overall = flags.drop(columns="notebook").groupby("kind").sum()
     overall = overall.reindex(list(KINDS), fill_value=0).rename_axis("kind").reset_index()
     overall = overall.assign(notebook="all notebooks")
-    table = pd.concat([per, overall], ignore_index=True)[SUMMARY_COLUMNS]
-    return table.astype({c: int for c in SUMMARY_COLUMNS[2:]})
+    return pd.concat([per, overall], ignore_index=True)[SUMMARY_COLUMNS]
 
 
 def must_match_failures(frame: pd.DataFrame) -> pd.DataFrame:
@@ -450,7 +450,7 @@ def report_inputs(
         raise ValueError(f"parameter 'strands': {repeated} given more than once")
     if declared is None:
         return {s: f"{s}:{REPORT_INPUT}" for s in strands}
-    available = [ref.split(":", 1)[0] for ref in declared if ref.endswith(":" + REPORT_INPUT)]
+    available = [ref.partition(":")[0] for ref in declared if ref.endswith(":" + REPORT_INPUT)]
     unknown = [s for s in strands if s not in available]
     if unknown:
         raise ValueError(
@@ -468,7 +468,7 @@ def load_checks(refs: Mapping[str, str]) -> dict[str, pd.DataFrame]:
         path = run_dir(upstream) / output
         if not path.is_file():
             # Hand runs (build/manual/...) are not read: they are not checked against run.json.
-            hand = sorted(hand_run_dir(upstream, "*").parent.glob(f"*/{output}"))
+            hand = sorted(manual_output_dir(upstream).glob(f"*/{output}"))
             seen = f" (hand runs in {hand[0].parent.parent.parent} are not used)" if hand else ""
             raise FileNotFoundError(
                 f"{path}: {strand!r} has no reproduction table; run `compendium run {strand}` "

@@ -77,7 +77,7 @@ def item_of(location: str) -> str:
         match = pattern.search(str(location))
         if match:
             return match.group(1)
-    first = re.split(r"[:,>(]", str(location), maxsplit=1)[0].strip()
+    first = re.split(r"[:,>(]", str(location))[0].strip()
     return first or "(no location)"
 
 
@@ -106,7 +106,7 @@ def kind_counts(frame: pd.DataFrame, by: str = "source_document") -> pd.DataFram
     table["kind_label"] = table["kind"].map(KIND_LABELS)
     order = {k: i for i, k in enumerate(KINDS)}
     table = table.assign(_last=table[by].eq("all publications"), _k=table["kind"].map(order))
-    table = table.sort_values(["_last", by, "_k"], kind="stable")
+    table = table.sort_values(["_last", by, "_k"])  # unique: one row per (by, kind)
     return table[columns].reset_index(drop=True).astype({c: int for c in ("checks", *OUTCOMES)})
 
 
@@ -203,8 +203,7 @@ def verdicts(frame: pd.DataFrame, no_data: pd.DataFrame | None = None) -> pd.Dat
         return pd.DataFrame(columns=columns)
     no_data = read_no_data_items() if no_data is None else no_data
     empty = {
-        (f, i): r
-        for f, i, r in zip(no_data["source_file"], no_data["item"], no_data["reason"], strict=True)
+        (f, i): r for f, i, r in no_data[["source_file", "item", "reason"]].itertuples(index=False)
     }
     frame = frame.assign(item=frame["source_location"].map(item_of))
     rows = []
@@ -275,7 +274,7 @@ def kind_figure(counts: pd.DataFrame, *, width: float = WIDE):
     colours = {"agree": "#2e7d32", "disagree": "#b00020", "not checked": "#bdbdbd"}
     for ax, kind in zip(axes[:, 0], kinds, strict=True):
         part = per[per["kind"] == kind].set_index("source_document").reindex(publications)
-        part = part.fillna(0)
+        part = part[["checks", *OUTCOMES]].fillna(0)  # a publication without this kind: 0
         left = pd.Series(0.0, index=part.index)
         y = list(range(len(part)))
         for outcome in OUTCOMES:
