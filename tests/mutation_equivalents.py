@@ -42,7 +42,28 @@ _ONE_KIND = (
     "MUST_MATCH_KINDS holds one kind (round_trip), so the separator of its join is never "
     "printed; a second kind would make this mutant killable and fail the run"
 )
+_PARAM = "analysis.parameters.x_"
+_ASCII_JSON = (
+    "json.dumps escapes every non-ASCII character (ensure_ascii is on), so the record is "
+    "ASCII, written the same by every locale's encoding (all supersets of ASCII)"
+)
 EQUIVALENT: dict[str, tuple[str, str]] = {
+    f"{_PARAM}resolve_path__mutmut_3": (
+        "return path if (path.is_absolute()) and False else repo_root() / path",
+        "joining an absolute path onto any folder gives that absolute path (pathlib's /)",
+    ),
+    f"{_PARAM}parse_parameter__mutmut_71": (
+        "default=None,",
+        "this first Parameter is only used to check the default, and coerce_value never "
+        "reads its default; the one returned gets the checked default",
+    ),
+    f"{_PARAM}parse_parameter__mutmut_105": (
+        "check_path=None",
+        "coerce_value only tests check_path for truth, and None is false as False is",
+    ),
+    f"{_PARAM}check_parameters__mutmut_66": ('"\\n", encoding=None)', _ASCII_JSON),
+    f"{_PARAM}check_parameters__mutmut_68": ('"\\n", )', _ASCII_JSON),
+    f"{_PARAM}check_parameters__mutmut_80": ('encoding="UTF-8"', _CODEC_CASE),
     f"{_REPRO}check__mutmut_26": ('"XX, XX".join(MUST_MATCH_KINDS)', _ONE_KIND),
     f"{_REPRO}read_checks__mutmut_55": ("'XX, XX'.join(MUST_MATCH_KINDS)", _ONE_KIND),
     f"{_PIPE}ǁPipelineǁupstream__mutmut_8": (

@@ -44,8 +44,20 @@ TARGETS: dict[str, Target] = {
         STATISTICS,
         "intervals, tau^2 estimators, funnel limits and multiple-testing corrections",
         parts=(
-            ("tau2", ("between_variance", "reml_tau2", "dersimonian_laird", "_effects")),
-            ("winsorised", ("winsorised_null_moment", "rescaled_winsorised_phi")),
+            (
+                "tau2",
+                ("between_variance*", "dersimonian_laird*", "_effects", "_group_codes"),
+            ),
+            ("reml", ("reml_tau2*", "_reml_score")),
+            (
+                "winsorised",
+                (
+                    "winsorised_phi",
+                    "additive_tau2",
+                    "winsorised_null_moment",
+                    "rescaled_winsorised_phi",
+                ),
+            ),
         ),
     ),
     "reproduction": Target(

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,11 @@ def test_unknown_keys_and_types_are_named_with_what_is_expected():
 def test_choices_are_a_non_empty_list_of_the_items_type():
     assert _param("str", "a", choices=["a", "b"]).choices == ("a", "b")
     assert _param("list[int]", [2], choices=[1, 2]).choices == (1, 2)
+    # A scalar type's choices are checked as that type, not as text.
+    assert _param("int", 2, choices=[1, 2]).choices == (1, 2)
+    assert _param("float", 0.5, choices=[0.5, 1]).choices == (0.5, 1)
+    with pytest.raises(ValueError, match=r"^expected an integer, got 'x'$"):
+        _param("int", 1, choices=[1, "x"])
     for bad in ([], "a", {"a": 1}):
         with pytest.raises(ValueError) as err:
             _param("str", "a", choices=bad)
@@ -297,6 +303,25 @@ def test_a_hand_run_writes_to_its_own_parameter_set_folder_and_records_it(projec
     pm.check_parameters("nb", other)
     expected = pm.paramset_name({"n": 2, "names": []}, {"n": 3, "names": ["a"]})
     assert other["output_dir"] == str(project / "build" / "manual" / "nb" / expected)
+
+
+def test_a_hand_run_record_is_sorted_indented_json_with_when_and_why_no_outputs(project):
+    before = datetime.now(UTC).replace(microsecond=0)
+    for _ in range(2):  # a second hand run with the same values reuses its folder
+        namespace = {"n": 2, "names": [], "output_dir": ""}
+        pm.check_parameters("nb", namespace)
+    after = datetime.now(UTC)
+    text = (Path(namespace["output_dir"]) / "run.json").read_text(encoding="utf-8")
+    record = json.loads(text)
+    assert sorted(record) == ["notebook", "outputs", "parameters", "paramset", "runner", "started"]
+    started = datetime.fromisoformat(record["started"])
+    assert started.utcoffset() == timedelta(0) and started.microsecond == 0
+    assert before <= started <= after
+    assert record["outputs"] == "not recorded: a hand run is not checked by `compendium status`"
+    # Readable and stable between runs: keys sorted, two-space indents, one final newline.
+    lines = text.splitlines()
+    top = [line.split('"')[1] for line in lines if line.startswith('  "')]
+    assert top == sorted(record) and text.endswith("}\n") and lines[0] == "{"
 
 
 def test_under_the_pipeline_output_dir_is_only_checked(project):
