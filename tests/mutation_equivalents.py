@@ -47,7 +47,39 @@ _ASCII_JSON = (
     "json.dumps escapes every non-ASCII character (ensure_ascii is on), so the record is "
     "ASCII, written the same by every locale's encoding (all supersets of ASCII)"
 )
+_VERDICTS = "analysis.core.verdicts.x_"
+_TRUTH_ONLY = "pandas only tests this flag for truth, and None is false as False is"
+_GROUPBY_SORTED = "sort=True is what groupby does when sort is not given"
+_SAME_LENGTH = "the four sequences are columns of one DataFrame, so strict never fires"
+_INDEX_DROPPED = (
+    "the concatenated index is dropped at the end (reset_index(drop=True)) and the "
+    "rows are sorted on unique keys, one row per (publication, kind), before that"
+)
 EQUIVALENT: dict[str, tuple[str, str]] = {
+    f"{_VERDICTS}_reasons__mutmut_76": ("value_counts(sort=None)", _TRUTH_ONLY),
+    f"{_VERDICTS}verdicts__mutmut_22": ("itertuples(index=None)", _TRUTH_ONLY),
+    f"{_VERDICTS}verdicts__mutmut_39": ('groupby("source_document", )', _GROUPBY_SORTED),
+    f"{_VERDICTS}verdicts__mutmut_49": ('groupby("item", )', _GROUPBY_SORTED),
+    **{
+        f"{_VERDICTS}kind_counts__mutmut_{n}": (line, _INDEX_DROPPED)
+        for n, line in (
+            (47, "ignore_index=None)"),
+            (49, "overall[per.columns]], )"),
+            (50, "ignore_index=False)"),
+        )
+    },
+    **{
+        f"{_VERDICTS}report_table__mutmut_{n}": (line, _SAME_LENGTH)
+        for n, line in ((15, "strict=None,"), (20, ")"), (29, "strict=False,"))
+    },
+    **{
+        f"{_VERDICTS}verdicts__mutmut_{n}": (
+            line,
+            "a non-empty frame gives one row per publication (source_document is filled "
+            "for every check by combine), each a dict whose keys are the columns in order",
+        )
+        for n, line in ((111, "pd.DataFrame(rows, columns=None)"), (113, "pd.DataFrame(rows, )"))
+    },
     f"{_PARAM}resolve_path__mutmut_3": (
         "return path if (path.is_absolute()) and False else repo_root() / path",
         "joining an absolute path onto any folder gives that absolute path (pathlib's /)",
