@@ -206,3 +206,37 @@ def test_dersimonian_laird_within_groups_hand_worked_and_unbiased():
     assert stats.between_variance(
         y[:50], np.zeros(50), method="dl_within", groups=pairs
     ) == pytest.approx(within, rel=1e-12)
+
+
+def _winsorised_by_hand(y, v, centre):
+    """Spiegelhalter's additive tau^2 from its formula, with scipy's count-based Winsorising:
+    with 11 units the 10% quantiles are the second smallest and second largest z-score, so
+    it clips exactly where linear-interpolation quantiles do."""
+    from scipy.stats import mstats
+
+    w = 1 / v
+    z = (y - centre) / np.sqrt(v)
+    phi = float(np.mean(np.asarray(mstats.winsorize(z, limits=(0.1, 0.1))) ** 2))
+    k = len(y)
+    return phi, max(k * phi - (k - 1), 0.0) / (w.sum() - (w**2).sum() / w.sum())
+
+
+def test_winsorised_tau2_centred_on_the_weighted_mean_or_a_target_from_its_formula():
+    y = np.array([0.1, 2.9, -1.7, 0.4, 1.2, -0.6, 3.8, 0.0, -2.5, 1.9, 0.7])
+    v = np.array([0.2, 0.5, 0.3, 0.1, 0.4, 0.25, 0.6, 0.15, 0.35, 0.3, 0.2])
+    centre = np.average(y, weights=1 / v)
+    phi, expected = _winsorised_by_hand(y, v, centre)
+    assert phi > 2 and expected > 0  # overdispersed: the estimate is not clipped at 0
+    assert stats.between_variance(y, v, method="winsorised") == pytest.approx(expected, rel=1e-12)
+    rescaled = stats.between_variance(y, v, method="winsorised_rescaled")
+    k, w = len(y), 1 / v
+    null = integrate.quad(lambda x: x**2 * sps.norm.pdf(x), -sps.norm.ppf(0.9), sps.norm.ppf(0.9))
+    moment = null[0] + 0.2 * sps.norm.ppf(0.9) ** 2
+    assert rescaled == pytest.approx(
+        (k * phi / moment - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()), rel=1e-9
+    )
+    _, at_target = _winsorised_by_hand(y, v, 1.5)
+    assert stats.between_variance(y, v, method="winsorised", target=1.5) == pytest.approx(
+        at_target, rel=1e-12
+    )
+    assert at_target != pytest.approx(expected, rel=1e-3)  # the centre matters here
