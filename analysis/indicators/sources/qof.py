@@ -153,7 +153,7 @@ def file_year(path: str | os.PathLike, mapping: Mapping) -> int:
     )
 
 
-def _numbers(frame: pd.DataFrame, mapping: Mapping, name: str) -> tuple[dict, list[str]]:
+def _numbers(frame: pd.DataFrame, mapping: Mapping) -> tuple[dict, list[str]]:
     problems, out = [], {}
     for key in NUMERIC_FIELDS:
         column = mapping.columns[key]
@@ -228,7 +228,7 @@ def read_qof(
         codes, mapping.columns["practice_code"], pattern=mapping.practice_code_pattern,
         what="practice code", twice="duplicated practice rows",
     )  # fmt: skip
-    values, numeric_problems = _numbers(frame, mapping, name)
+    values, numeric_problems = _numbers(frame, mapping)
     problems += numeric_problems
     if problems:
         raise DataError(f"{name}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
