@@ -367,6 +367,19 @@ def _reml_score(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> tuple[np.ndar
     return score, slope
 
 
+def _reml_bracket(y: np.ndarray, v: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, ``(lo, hi)`` with the score positive at ``lo`` (0 or a former ``hi``) and not
+    positive at ``hi``: ``hi`` is multiplied by 4 until the score there is not positive."""
+    lo = np.zeros(len(y))
+    for _ in range(200):
+        above = _reml_score(y, v, hi)[0] > 0
+        if not above.any():
+            break
+        lo = np.where(above, hi, lo)
+        hi = np.where(above, 4 * hi, hi)
+    return lo, hi
+
+
 def reml_tau2(y: ArrayLike, v: ArrayLike) -> float:
     """Restricted maximum likelihood estimate of ``tau^2`` (Viechtbauer 2005), at least 0.
 
@@ -398,14 +411,7 @@ def reml_tau2_rows(
     if not active.any():
         return out
     y, v = y[active], v[active]
-    lo = np.zeros(len(y))
-    hi = np.maximum(2 * y.var(axis=1, ddof=1), v.max(axis=1))
-    for _ in range(200):  # widen until the score is negative at the upper end
-        above = _reml_score(y, v, hi)[0] > 0
-        if not above.any():
-            break
-        lo = np.where(above, hi, lo)
-        hi = np.where(above, 4 * hi, hi)
+    lo, hi = _reml_bracket(y, v, np.maximum(2 * y.var(axis=1, ddof=1), v.max(axis=1)))
     tau2 = np.clip(dersimonian_laird_rows(y, v), lo, hi)
     tau2 = np.where((tau2 <= lo) | (tau2 >= hi), 0.5 * (lo + hi), tau2)
     for _ in range(max_iter):
