@@ -163,6 +163,13 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "np.clip(centre + half, None, 1.0)",
         "centre and half are both non-negative, so the upper bound is never below 0",
     ),
+    **{
+        f"{_STATS}between_variance__mutmut_{n}": (
+            line,
+            "between_variance_rows casts the target with dtype=float before using it",
+        )
+        for n, line in ((82, "np.array([target], dtype=None)"), (84, "np.array([target], )"))
+    },
     f"{_STATS}garwood_interval__mutmut_48": (
         "np.nan_to_num(np.asarray(lower, dtype=float), )",
         "nan_to_num's default replacement for NaN is already 0.0",

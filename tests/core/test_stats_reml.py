@@ -5,6 +5,8 @@ steps that reach the root (found independently by scipy's brentq) in a few itera
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import brentq
@@ -105,3 +107,21 @@ def test_the_bracket_is_widened_fourfold_until_the_score_is_not_positive():
     score_lo = stats._reml_score(y, v, lo)[0]
     score_hi = stats._reml_score(y, v, hi)[0]
     assert score_lo[0] > 0 and score_hi[0] <= 0 and score_hi[1] <= 0
+
+
+def test_very_unequal_sampling_variances_reach_the_root_in_at_most_25_steps():
+    # Variances spread over several orders of magnitude (tiny and large units side by
+    # side): Newton steps leave the bracket and the bisection safeguard takes over; 300 sets
+    # of 10 units, solved together, each at its own brentq root.
+    rng = np.random.default_rng(8)
+    v = np.exp(rng.normal(0, 2.5, (300, 10)))
+    y = rng.normal(0, np.sqrt(v + np.exp(rng.normal(-1, 2, (300, 1)))))
+    expected = np.array([_root(y[i], v[i]) for i in range(len(y))])
+    assert (expected > 0).sum() > 200 and (expected == 0).sum() > 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a zero slope is handled, not warned about
+        got = stats.reml_tau2_rows(y, v)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(
+        stats.reml_tau2_rows(y, v, max_iter=25), expected, rtol=1e-10, atol=1e-300
+    )
