@@ -117,17 +117,17 @@ def test_tampered_runs_names_every_changed_file_of_every_completed_run(tmp_path)
     _record(runs / "a" / "p-1", {"y.csv": "1", "z.csv": "1"})
     _record(runs / "a" / "failed-2", {"y.csv": "1"})  # a failed run is not served
     _record(runs / "a" / ".tmp-3", {"y.csv": "1"})  # nor one being written
-    write(runs / "c" / "default" / runner.MANIFEST, "{not json")
-    assert cache.tampered_runs(tmp_path) == [f"{runs / 'c' / 'default' / 'run.json'} is unreadable"]
+    write(runs / "0" / "default" / runner.MANIFEST, "{not json")  # read first: runs go on
+    assert cache.tampered_runs(tmp_path) == [f"{runs / '0' / 'default' / 'run.json'} is unreadable"]
     for folder in ("b/default", "a/p-1", "a/failed-2", "a/.tmp-3"):
         for name in ("x.csv", "y.csv", "z.csv"):
             if (runs / folder / name).exists():
                 write(runs / folder / name, "2")
     assert cache.tampered_runs(tmp_path) == [
+        f"{runs / '0' / 'default' / 'run.json'} is unreadable",
         f"{runs / 'a' / 'p-1' / 'y.csv'} was modified",
         f"{runs / 'a' / 'p-1' / 'z.csv'} was modified",
         f"{runs / 'b' / 'default' / 'x.csv'} was modified",
-        f"{runs / 'c' / 'default' / 'run.json'} is unreadable",
     ]
 
 
@@ -203,3 +203,81 @@ def test_a_folder_is_hashed_up_to_its_byte_and_file_limits_inclusive(tmp_path, m
     monkeypatch.setattr(cache, "MAX_FOLDER_FILES", 1)
     with pytest.raises(pl.PipelineError, match=r"more than 1 files or 8 bytes"):
         cache.directory_digest(tmp_path)
+
+
+def test_an_edit_is_seen_when_it_keeps_the_size_or_puts_the_timestamp_back(tmp_path):
+    # Digests are memoised on (path, size, mtime): each must be part of the key.
+    path = write(tmp_path / "a.csv", "1234")
+    before = cache.folder_hashes(tmp_path)
+    manifest = {"_folder": str(tmp_path), "files": before}
+    assert cache.integrity_problems(manifest) == []
+    stamp = path.stat().st_mtime_ns
+    path.write_text("123456", encoding="utf-8")  # longer, with the old timestamp put back
+    os.utime(path, ns=(stamp, stamp))
+    assert cache.folder_hashes(tmp_path) == {"a.csv": sha("123456")}
+    assert cache.integrity_problems(manifest) == [f"{path} was modified"]
+    path.write_text("abcdef", encoding="utf-8")  # the same size, a new timestamp
+    os.utime(path, ns=(stamp + 10**9, stamp + 10**9))
+    assert cache.folder_hashes(tmp_path) == {"a.csv": sha("abcdef")}
+    manifest = {"_folder": str(tmp_path), "files": {"a.csv": sha("123456")}}
+    assert cache.integrity_problems(manifest) == [f"{path} was modified"]
+
+
+def test_files_that_cannot_be_hashed_are_named_with_what_was_expected(tmp_path, monkeypatch):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(pl.PipelineError) as err:
+        cache.file_digest(pipe)
+    assert str(err.value) == (
+        f"{pipe}: not a regular file or folder (a device, pipe or socket); "
+        "expected a data file or a folder of data files"
+    )
+    under_a_file = write(tmp_path / "f.csv", "1") / "x"
+    with pytest.raises(pl.PipelineError) as err:
+        cache.file_digest(under_a_file)
+    assert str(err.value) == f"{under_a_file}: cannot be read (Not a directory)"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "gone").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(pl.PipelineError) as err:
+        cache.directory_digest(folder)
+    assert str(err.value) == f"{folder / 'gone'}: cannot be read (No such file or directory)"
+    big = write(tmp_path / "big.csv", "12345")
+    monkeypatch.setattr(cache, "MAX_HASHED_BYTES", 5)
+    assert cache.file_digest(big) == sha("12345")  # the limit itself is allowed
+    monkeypatch.setattr(cache, "MAX_HASHED_BYTES", 4)
+    with pytest.raises(pl.PipelineError) as err:
+        cache.file_digest(big)
+    assert str(err.value) == f"{big}: 5 bytes, above the 4 hashed"
+
+
+def test_package_changes_name_the_edited_modules_or_those_entering_or_leaving():
+    recorded = {"analysis/a.py": "1", "analysis/b.py": "2", "analysis/c.py": "3"}
+    reason = cache._package_reason
+    assert reason(recorded, dict(recorded), source_changed=False) is None
+    assert reason("an old key", recorded, source_changed=False) == "package code changed"
+    edited = {**recorded, "analysis/a.py": "9", "analysis/c.py": "8"}
+    assert reason(recorded, edited, False) == ("package code changed: analysis/a.py, analysis/c.py")
+    # A module entering (or leaving) the import closure with no file edited.
+    entering = {**recorded, "analysis/d.py": "4"}
+    assert reason(recorded, entering, False) == "package code changed: analysis/d.py"
+    leaving = {k: v for k, v in recorded.items() if k != "analysis/b.py"}
+    assert reason(recorded, leaving, False) == "package code changed: analysis/b.py"
+    # ... because the notebook's own imports changed: that is the source change already named.
+    assert reason(recorded, entering, True) is None
+    # Edited files are named, not the modules that moved with them.
+    assert reason(recorded, {**edited, "analysis/d.py": "4"}, True) == (
+        "package code changed: analysis/a.py, analysis/c.py"
+    )
+
+
+def test_a_module_entering_the_closure_makes_a_run_stale_unless_its_source_changed(mini):
+    alpha = pl.load().notebook("alpha")
+    components = cache.cache_components(alpha, alpha.defaults)
+    grown = {**components, "package": {**components["package"], "analysis/extra.py": "0"}}
+    manifest = {"cache": components}
+    assert cache.stale_reasons(alpha, grown, manifest) == [
+        "package code changed: analysis/extra.py"
+    ]
+    edited = {**grown, "source": "another"}
+    assert cache.stale_reasons(alpha, edited, manifest) == ["source changed"]
