@@ -121,6 +121,12 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'if (isinstance(c["source"], list)) or True else',
         '"".join of a string gives the same string',
     ),
+    f"{_CACHE}tampered_runs__mutmut_15": (
+        "path.read_text(encoding=None)",
+        "run.json is written only by the runner, with json.dumps' ASCII escapes, so every "
+        "locale's encoding (all supersets of ASCII) reads it the same",
+    ),
+    f"{_CACHE}tampered_runs__mutmut_17": ('path.read_text(encoding="UTF-8")', _CODEC_CASE),
     f"{_CACHE}module_closure__mutmut_14": (
         'read_text(encoding="UTF-8")',
         _CODEC_CASE,

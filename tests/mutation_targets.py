@@ -95,6 +95,21 @@ TARGETS: dict[str, Target] = {
         LOADERS,
         "whether a run is fresh: cache keys, digests, the run's integrity",
         serial=True,
+        # The import closure's mutants reach nearly every cache test, a few minutes each.
+        parts=(
+            (
+                "closure",
+                (
+                    "module_closure",
+                    "imported_modules",
+                    "_with_parents",
+                    "_module_file",
+                    "package_digest",
+                    "_closure_digests",
+                    "package_folder",
+                ),
+            ),
+        ),
     ),
     "pipeline": Target(
         "analysis/compendium/pipeline.py",
