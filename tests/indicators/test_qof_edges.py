@@ -98,8 +98,7 @@ def test_one_fitting_mapping_is_chosen_from_those_given_two_are_refused(tmp_path
     with pytest.raises(DataError) as err:
         qof.choose_mapping(data, [one, two])
     assert str(err.value) == (
-        f"{data}: line 1: the header matches several mappings "
-        "['qof_small.yml', 'qof_twin.yml']; pass one"
+        f"{data}: line 1: the header matches several QOF mappings ['qof_small.yml', 'qof_twin.yml']"
     )
 
 
@@ -112,11 +111,10 @@ def test_no_fitting_mapping_lists_what_each_one_missed(tmp_path, monkeypatch):
     with pytest.raises(DataError) as err:
         qof.choose_mapping(data, [first, second])
     assert str(err.value) == (
-        f"{data}: line 1: layout matches no QOF mapping; columns found ['Code', 'Name']\n"
-        "  mappings tried:\n"
-        "  qof_small.yml: missing ['List', 'Achieved', 'Available', 'PCN']\n"
-        "  qof_other.yml: missing ['Size', 'Achieved', 'Available']\n"
-        f"  add a mapping file qof_<year>.yml to {tmp_path / 'mappings'} naming this file's "
+        f"{data}: line 1: layout matches no QOF mapping; columns found ['Code', 'Name']; "
+        "mappings tried: qof_small.yml lacks ['List', 'Achieved', 'Available', 'PCN']; "
+        "qof_other.yml lacks ['Size', 'Achieved', 'Available']; "
+        f"add a mapping file qof_<year>.yml to {tmp_path / 'mappings'} naming this file's "
         "columns"
     )
 
@@ -141,16 +139,24 @@ def test_unreadable_files_are_one_line_naming_the_file(tmp_path):
         qof.read_header(absent)
     assert str(err.value) == f"{absent}: file not found"
     latin = tmp_path / "QOF 2022-23.csv"
-    latin.write_bytes("Code,Name\r\nA00001,Caf\xe9\r\n".encode("latin-1"))
-    with pytest.raises(DataError, match=rf"^{latin}: cannot be read as a UTF-8 CSV \(.+\)$"):
-        qof._read_text(latin)
+    # Past the header reader's first block, the byte that is not UTF-8 is found by line.
+    body = "".join(f"P1,A{i:05d},Name,1,1,1\r\n" for i in range(1, 700))
+    latin.write_bytes(
+        (",".join(HEADER) + "\r\n" + body + "P1,A00700,Caf\xe9,1,1,1\r\n").encode("latin-1")
+    )
+    with pytest.raises(DataError) as err:
+        qof.read_qof(latin, write_mapping(tmp_path))
+    assert str(err.value) == f"{latin}: line 701: not UTF-8 text; expected a UTF-8 CSV"
     (tmp_path / "bad.csv").write_bytes(b"Code\xff,Name\r\n")
     with pytest.raises(DataError, match=r"bad.csv: cannot be read as a UTF-8 CSV \(.+\)$"):
         qof.read_header(tmp_path / "bad.csv")
     broken = tmp_path / "QOF 2021-22.csv"
-    broken.write_text("Code,Name\nA00001,One\nA00002,Two,extra\n", encoding="utf-8")
-    with pytest.raises(DataError, match=rf"^{broken}: malformed CSV \(.+\)$"):
-        qof._read_text(broken)
+    head = ",".join(HEADER)
+    broken.write_text(f"{head}\nP1,A00001,One,1,1,1\nP1,A00002,Two,1,1,1,extra\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        qof.read_qof(broken, write_mapping(tmp_path))
+    assert str(err.value).startswith(f"{broken}: malformed CSV (")
+    assert "\n" not in str(err.value)
 
 
 def test_a_name_or_cell_reading_na_is_text_not_missing(tmp_path):
@@ -232,7 +238,7 @@ def test_a_mapping_s_own_practice_code_pattern_is_used(tmp_path):
     rows = [["P1", c, "x", "1", "1", "1"] for c in ("P001", "A00001", "P1", "PX01", "Q002")]
     assert problem(tmp_path, rows, doc) == (
         "1 problem(s):\n  column 'Code': malformed practice code on line(s) 3, 4, 5, 6 "
-        "(values ['A00001', 'P1', 'PX01']; expected 'P\\\\d{3}')"
+        "(e.g. ['A00001', 'P1', 'PX01']; expected 'P\\\\d{3}')"
     )
 
 
