@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.compendium import cache, runner
+from analysis.compendium import cache, execute
 from analysis.compendium import pipeline as pl
 
 
@@ -54,28 +54,28 @@ def four(mini):
         "outputs": {out: files[out] for out in FOUR},
         "files": files,
     }
-    (folder / runner.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (folder / execute.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     return notebook, folder
 
 
 def test_an_output_edited_after_its_run_makes_the_run_stale_naming_three(four):
     notebook, folder = four
-    assert runner.plan_notebook(notebook).reasons == []
+    assert execute.plan_notebook(notebook).reasons == []
     for out in FOUR:
         write(folder / out, "edited\n")
     named = "; ".join(f"{folder / out} was modified" for out in sorted(FOUR)[:3])
-    assert runner.plan_notebook(notebook).reasons == [
+    assert execute.plan_notebook(notebook).reasons == [
         f"output differs from its run.json sha256: {named}"
     ]
     for out in FOUR:  # the recorded content back: fresh again, whatever the timestamps
         write(folder / out, f"{out}\n")
-    assert runner.plan_notebook(notebook).reasons == []
+    assert execute.plan_notebook(notebook).reasons == []
 
 
 def test_any_file_of_the_run_counts_not_only_the_declared_outputs(four):
     notebook, folder = four
     write(folder / "figures" / "f.png", "other")
-    assert runner.plan_notebook(notebook).reasons == [
+    assert execute.plan_notebook(notebook).reasons == [
         f"output differs from its run.json sha256: {folder / 'figures' / 'f.png'} was modified"
     ]
 
@@ -108,7 +108,7 @@ def _record(folder: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         write(folder / name, text)
     manifest = {"files": {name: sha(text) for name, text in files.items()}}
-    write(folder / runner.MANIFEST, json.dumps(manifest))
+    write(folder / execute.MANIFEST, json.dumps(manifest))
 
 
 def test_tampered_runs_names_every_changed_file_of_every_completed_run(tmp_path):
@@ -117,7 +117,7 @@ def test_tampered_runs_names_every_changed_file_of_every_completed_run(tmp_path)
     _record(runs / "a" / "p-1", {"y.csv": "1", "z.csv": "1"})
     _record(runs / "a" / "failed-2", {"y.csv": "1"})  # a failed run is not served
     _record(runs / "a" / ".tmp-3", {"y.csv": "1"})  # nor one being written
-    write(runs / "0" / "default" / runner.MANIFEST, "{not json")  # read first: runs go on
+    write(runs / "0" / "default" / execute.MANIFEST, "{not json")  # read first: runs go on
     assert cache.tampered_runs(tmp_path) == [f"{runs / '0' / 'default' / 'run.json'} is unreadable"]
     for folder in ("b/default", "a/p-1", "a/failed-2", "a/.tmp-3"):
         for name in ("x.csv", "y.csv", "z.csv"):
