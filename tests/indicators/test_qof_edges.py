@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from analysis.core.datasets import DataError
-from analysis.indicators import qof
+from analysis.indicators.sources import qof
 
 HEADER = ["PCN", "Code", "Name", "List", "Achieved", "Available"]
 ROWS = [
