@@ -159,7 +159,9 @@ def test_targets_judge_hand_made_measurements():
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
-    """A real quick run on the mini project: every section measured, no errors."""
+    """A real quick run on the mini project: every section of the engine measured (the
+    real-data workers and the growing synthetic panels are measured by `make bench`; their
+    tables are judged from hand-made measurements above), no errors."""
     root = miniproject.create(tmp_path / "project")
     (root / "book" / "references.bib").write_text("")
     with (root / "pipeline.yml").open("a") as pipeline:
@@ -176,6 +178,8 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
             "-m",
             "analysis.bench",
             "--quick",
+            "--only",
+            "floors,pipeline,parallel,peers,sweep,england",
             "--root",
             str(root),
             "--out",
@@ -194,8 +198,6 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
         "Our pipeline against the usual ways of running notebooks",
         "Floors",
         "Our pipeline",
-        "Analysis on growing synthetic national panels",
-        "Growth with panel size",
         "Targets of reruns, rebuilds and compute time",
         "Targets of one analysis and the sweeps on Dask",
         "Sweeps on Dask",
@@ -219,8 +221,12 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
     assert all(len(sweep["runs"][k]) == 1 for k in ("serial", "workers_1", "workers_2"))
     assert len(results["tables"]["Sweeps on Dask"]) == 3
     analysis = [r["result"] for r in results["tables"][tg.ANALYSIS]]
-    # the quick sizes have no 7,000-practice panel: the analysis target cannot be judged
+    # no synthetic panel measured here: the analysis target cannot be judged
     assert analysis[0] == "n/a" and set(analysis[1:]) <= {"met", "missed"}
+    assert "scaling" not in results["raw"] and "realchapter" not in results["raw"]
+    assert {row["result"] for row in results["tables"]["Targets of the REAL networks chapter"]} == {
+        "n/a"
+    }
     rebuilds = results["raw"]["book_rebuilds"]
     assert len(rebuilds["noop"]) == len(rebuilds["one_chapter"]) == 1
     reruns = {r["target"]: r for r in results["tables"][tg.RERUNS]}
@@ -232,15 +238,17 @@ def test_quick_bench_writes_the_results_the_book_shows(tmp_path, monkeypatch):
     for rows in results["tables"].values():
         assert rows and all(isinstance(r, dict) for r in rows)
         assert all(isinstance(v, str) for r in rows for v in r.values())
-    verdicts = [row["result"] for row in results["tables"]["Targets"]]
-    assert len(verdicts) == 8 and "n/a" not in verdicts
+    verdicts = {row["target"]: row["result"] for row in results["tables"]["Targets"]}
+    # only the growth with panel size needs the synthetic panels this run leaves out
+    growth = "analysis time grows no worse than linearly with panel size"
+    assert len(verdicts) == 8 and verdicts.pop(growth) == "n/a"
+    assert "n/a" not in verdicts.values()
     assert set(results["notes"]) <= set(results["tables"]) and results["settings"]["quick"]
     derived = results["derived"]
     assert derived["noop_s"] < derived["cold_s"]
     assert derived["kernel"] > 0 and derived["floor"]["floor"] >= derived["kernel"]
     assert set(derived["compute"]) == {"alpha", "beta", "gamma"}
     assert derived["change_only"] is True
-    assert [s["n_practices"] for s in derived["scaling"]] == list(measure.QUICK_SIZES)
     peers = results["raw"]["peers"]
     assert {k for k, v in peers.items() if v} == {
         "papermill", "nbconvert", "jb_cache_cold", "jb_cache_rerun", "jb_force",
