@@ -63,10 +63,14 @@ def own_cpu_seconds() -> float:
 
 
 def other_share(machine: float, own: float, seconds: float, cores: int) -> float:
-    """Share of ``cores`` over ``seconds`` that other work used: machine CPU minus ours."""
+    """Share of ``cores`` over ``seconds`` that other work used: machine CPU minus ours.
+
+    Clipped to [0, 1]: /proc/stat and the processes' own times are counted at different
+    moments and in different ticks, so on a saturated machine the difference can pass 1.
+    """
     if seconds <= 0:
         return 0.0
-    return max(0.0, machine - own) / (seconds * max(cores, 1))
+    return min(1.0, max(0.0, machine - own) / (seconds * max(cores, 1)))
 
 
 class LoadLog:

@@ -291,6 +291,7 @@ def test_busy_means_other_work_took_a_tenth_of_the_cores_when_it_can_be_measured
     # 5 CPU-seconds busy on the machine, 3 of them ours, over 2 s on 2 cores: other work 50%.
     assert benchload.other_share(5.0, 3.0, 2.0, 2) == 0.5
     assert benchload.other_share(3.0, 3.5, 2.0, 2) == 0.0  # rounding never goes negative
+    assert benchload.other_share(4.2, 0.1, 2.0, 2) == 1.0  # nor past every core
     # The share decides, whatever the lagging load average says.
     quiet = {**_record(1.9, 3.9), "other_cpu_share": 0.05}
     busy = {**_record(0.1, 0.5), "other_cpu_share": 0.15}
