@@ -20,6 +20,7 @@ Each reader keeps its own checks of the values (points, proportions, Parquet typ
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import os
@@ -151,10 +152,26 @@ def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise DataError(f"{path}: line {line}: not UTF-8 text; expected a UTF-8 CSV") from None
+    _check_field_counts(text, path)
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        # index_col=False: a row ending in a delimiter (common in published CSVs) would
+        # otherwise turn the first column into the index and shift every column left.
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DataError(f"{path}: malformed CSV ({str(err).splitlines()[0]})") from None
+
+
+def _check_field_counts(text: str, path: Path) -> None:
+    """A row may end in empty fields beyond the header (a trailing delimiter); a value
+    there has no column to go to, so the file is refused, naming its line."""
+    rows = csv.reader(io.StringIO(text))
+    width = len(next(rows, []))
+    for fields in rows:
+        if len(fields) > width and any(f.strip() for f in fields[width:]):
+            raise DataError(
+                f"{path}: line {rows.line_num}: {len(fields)} fields but the header has "
+                f"{width}; expected one value per column"
+            )
 
 
 def where(mask: pd.Series | np.ndarray, *, rows: bool = False) -> str:
