@@ -224,8 +224,11 @@ def test_screenshots_at_desktop_and_phone_width(book_build, site, browser):
             assert shot.stat().st_size > 10_000, f"{shot} looks blank"
             # Readable: the page itself never scrolls sideways (wide tables and code scroll
             # inside their own boxes) and body text is at least 14 CSS pixels.
+            # clientWidth leaves out a vertical scrollbar: a page as wide as the window
+            # still scrolls sideways when the scrollbar takes its share of the width.
             scroll = browser.execute_script(
-                "return [document.documentElement.scrollWidth, window.innerWidth]"
+                "return [document.documentElement.scrollWidth,"
+                " document.documentElement.clientWidth]"
             )
             if scroll[0] > scroll[1] + 1:
                 overflow.append(f"{page} at {label}: page {scroll[0]} px wide in {scroll[1]} px")
