@@ -43,6 +43,14 @@ def _arguments(parameters: dict[str, Any]) -> list[str]:
     return args
 
 
+# A Dask nanny starts its workers with MALLOC_TRIM_THRESHOLD_=65536 (distributed's
+# ``nanny.pre-spawn-environ``) so that a long-lived worker returns memory to the system. A
+# task's own process inherits it, and a numpy-heavy task then maps and unmaps its large
+# temporaries on every allocation: the simulation's batches spend as much time in the kernel
+# as in Python. A task's process frees everything when it exits, so it runs without it.
+WORKER_ONLY_ENVIRONMENT = ("MALLOC_TRIM_THRESHOLD_",)
+
+
 def run_task(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one task (in a Dask worker or in-process); raise on failure so Dask retries.
 
@@ -54,12 +62,12 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
     started = time.perf_counter()
+    for name in WORKER_ONLY_ENVIRONMENT:  # a command's process or a kernel would inherit it
+        os.environ.pop(name, None)
     try:
         if spec.get("command"):
             _run_command(spec, tmp)
         else:
-            for name in WORKER_ONLY_ENVIRONMENT:  # the notebook's kernel would inherit it
-                os.environ.pop(name, None)
             pipeline = pl.load(spec["pipeline"])
             plan = plan_task(pipeline, spec["notebook"], spec["parameters"])
             if not plan.fresh:
@@ -85,20 +93,6 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
     return {"name": spec["name"], "seconds": seconds}
 
 
-# A Dask nanny starts its workers with MALLOC_TRIM_THRESHOLD_=65536 (distributed's
-# ``nanny.pre-spawn-environ``) so that a long-lived worker returns memory to the system. A
-# task's own process inherits it, and a numpy-heavy task then maps and unmaps its large
-# temporaries on every allocation: the simulation's batches spend as much time in the kernel
-# as in Python. A task's process frees everything when it exits, so it runs without it.
-WORKER_ONLY_ENVIRONMENT = ("MALLOC_TRIM_THRESHOLD_",)
-
-
-def task_environment() -> dict[str, str]:
-    """The environment a task's process (command or notebook kernel) starts with: this
-    process's, less what only suits a long-lived Dask worker."""
-    return {k: v for k, v in os.environ.items() if k not in WORKER_ONLY_ENVIRONMENT}
-
-
 def _run_command(spec: dict[str, Any], tmp: Path) -> None:
     """Run a command task in its own process group, within its timeout; a ``python``
     command runs under :mod:`.observe`, and a project file it read that the sweep's
@@ -108,7 +102,7 @@ def _run_command(spec: dict[str, Any], tmp: Path) -> None:
     if command[0] == "python":
         command = [sys.executable, "-m", observe.__name__, str(log), "--", *command[1:]]
     command += [*_arguments(spec["parameters"]), "--output", str(tmp / spec["output"])]
-    env = {**task_environment(), "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
     process = subprocess.Popen(  # noqa: S603 - the command is the pipeline's own declaration
         command, cwd=repo_root(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=env, start_new_session=True,
