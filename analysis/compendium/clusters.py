@@ -10,6 +10,7 @@ scheduler that cannot be reached, or a submission SLURM refuses, is a
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -164,13 +165,22 @@ def make_client(
         return Client(slurm_cluster(config, jobs=workers))
     if cluster != "local":
         raise ClusterError(f"--cluster: unknown value {cluster!r}; expected local or slurm")
-    local = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-    )
+    # Each nanny writes its workers' settings (one BLAS thread, memory trimming, a hash
+    # seed) into this process's environment before spawning them, and every kernel the
+    # runner starts afterwards would inherit them: a notebook's last digits would then
+    # depend on whether a sweep had started first. The environment is put back.
+    saved = dict(os.environ)
+    try:
+        local = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     return Client(local)
 
 

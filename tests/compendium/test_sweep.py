@@ -167,6 +167,18 @@ def test_a_task_on_a_worker_runs_without_the_workers_memory_trimming(mini, clien
     assert seen["trim"] == "unset"
 
 
+def test_starting_a_local_cluster_leaves_this_process_environment_alone(monkeypatch):
+    # Kernels the runner starts after a sweep began must inherit what those before it did.
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+    local = sw.make_client(workers=1)
+    try:
+        assert dict(os.environ) == before
+    finally:
+        sw.close_client(local)
+
+
 def test_failing_task_is_retried_once_then_reported(mini, client):
     pipeline = _project(mini)
     progress = []
