@@ -129,19 +129,27 @@ def _save(path: Path, state: GuardedBuild) -> None:
     path.write_text(json.dumps(steps), encoding="utf-8")
 
 
-def guarded_build(tmp_path_factory, label: str = "a", book: bool = False) -> GuardedBuild:
-    """A clean run of the snapshot (and, with ``book``, its book) under the guard, once."""
+@contextlib.contextmanager
+def _recorded(tmp_path_factory, label: str) -> Iterator[GuardedBuild]:
+    """Run ``label`` of the session: held under its lock while the block adds its steps
+    (each command at most once per session), then recorded for the other workers."""
     root = snapshot(tmp_path_factory)
     folder = shared_dir(tmp_path_factory) / f"guarded-{label}"
     folder.mkdir(exist_ok=True)
     record = folder / "steps.json"
     with locked(folder.with_suffix(".lock")):
         state = _load(record, GuardedBuild(root, folder / "build", folder / "netguard.log"))
+        yield state
+        _save(record, state)
+
+
+def guarded_build(tmp_path_factory, label: str = "a", book: bool = False) -> GuardedBuild:
+    """A clean run of the snapshot (and, with ``book``, its book) under the guard, once."""
+    with _recorded(tmp_path_factory, label) as state:
         if "run" not in state.steps:
-            state.steps["run"] = _step("run", guarded_env(root, state.build, state.log))
+            state.steps["run"] = _step("run", guarded_env(state.root, state.build, state.log))
         if book and "book" not in state.steps and state.steps["run"].returncode == 0:
             state.steps["book"] = _step("book", guarded_env(state.root, state.build, state.log))
-        _save(record, state)
     return state
 
 
@@ -151,12 +159,7 @@ def guarded_rerun(
     """``source``'s runs, sweeps and cache copied, the runs of ``rerun`` removed, then the
     pipeline run again under the guard (once per session): those notebooks execute afresh
     on the other notebooks' cached results and the cached sweeps."""
-    root = snapshot(tmp_path_factory)
-    folder = shared_dir(tmp_path_factory) / f"guarded-{label}"
-    folder.mkdir(exist_ok=True)
-    record = folder / "steps.json"
-    with locked(folder.with_suffix(".lock")):
-        state = _load(record, GuardedBuild(root, folder / "build", folder / "netguard.log"))
+    with _recorded(tmp_path_factory, label) as state:
         if "run" not in state.steps:
             shutil.rmtree(state.build, ignore_errors=True)
             state.build.mkdir()
@@ -165,6 +168,5 @@ def guarded_rerun(
                     shutil.copytree(source.build / part, state.build / part, symlinks=True)
             for name in rerun:
                 shutil.rmtree(state.build / "runs" / name)
-            state.steps["run"] = _step("run", guarded_env(root, state.build, state.log))
-        _save(record, state)
+            state.steps["run"] = _step("run", guarded_env(state.root, state.build, state.log))
     return state

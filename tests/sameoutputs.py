@@ -52,11 +52,16 @@ def output_differences(first: Path, second: Path, suffixes=SUFFIXES) -> list[str
         different += [f"{rel}: only in {second}" for rel in theirs.keys() - mine.keys()]
         for rel in sorted(mine.keys() & theirs.keys()):
             if sha256_file(mine[rel]) != sha256_file(theirs[rel]):
-                why = {".csv": first_difference, ".png": pixel_difference}.get(
-                    suffix, lambda *_: "bytes differ"
-                )(mine[rel], theirs[rel])
-                different.append(f"{rel}: {why}")
+                different.append(f"{rel}: {_why(mine[rel], theirs[rel])}")
     return different
+
+
+def _why(a: Path, b: Path) -> str:
+    if a.suffix == ".csv":
+        return first_difference(a, b)
+    if a.suffix == ".png":
+        return pixel_difference(a, b)
+    return "bytes differ"
 
 
 def assert_same_outputs(first: Path, second: Path) -> None:

@@ -33,12 +33,17 @@ ELSEWHERE = {
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> tuple[Path, Path]:
+def states(tmp_path_factory) -> tuple[guardedrun.GuardedBuild, guardedrun.GuardedBuild]:
     first = guardedrun.guarded_build(tmp_path_factory, "a")
     first.check()
     second = guardedrun.guarded_rerun(tmp_path_factory, "b", first, RERUN_HERE)
     second.check()
-    return first.build, second.build
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def runs(states) -> tuple[Path, Path]:
+    return states[0].build, states[1].build
 
 
 def _manifest(build: Path, name: str) -> dict:
@@ -65,14 +70,10 @@ def test_every_notebook_is_executed_twice_somewhere():
         assert "assert_same_outputs" in calls, f"{test} does not compare {name} with run a"
 
 
-def test_the_rerun_executed_exactly_its_notebooks(runs):
-    _, second = runs
-    executed = {n for n in PIPELINE.order() if f"executed  {n}" in _stderr(second)}
+def test_the_rerun_executed_exactly_its_notebooks(states):
+    said = states[1].steps["run"].stderr
+    executed = {n for n in PIPELINE.order() if f"executed  {n}" in said}
     assert executed == set(RERUN_HERE)
-
-
-def _stderr(build: Path) -> str:
-    return json.loads((build.parent / "steps.json").read_text())["run"]["stderr"]
 
 
 def test_the_two_runs_had_the_same_cache_keys(runs):
