@@ -28,6 +28,7 @@ Usage::
     python tests/mutation.py --list            # modules, parts, tests and targets
     python tests/mutation.py --matrix          # the run units as JSON (for CI)
     python tests/mutation.py --rescore stats   # score the last run again (no mutmut run)
+    python tests/mutation.py --gather          # one report of every unit's last result
 
 The report is printed and written to ``build/mutation/report.md`` and ``summary.json``.
 Inspect a survivor afterwards with ``cd build/mutation/<module> && mutmut show <name>``.
@@ -459,9 +460,39 @@ def run_module(name: str, only: str | None, children: int) -> list[dict]:
         summary = run_unit(name, part, globs, folder, children)
         summary["tests"] = tests
         summary["left_out"] = deselected(tests)
+        summary["commit"] = _commit()
         print(report(summary), flush=True)
+        _keep(summary)
         summaries.append(summary)
     return summaries
+
+
+def _kept_path(label: str) -> Path:
+    return WORK / "units" / (label.replace(":", "-") + ".json")
+
+
+def _keep(summary: dict) -> None:
+    """Keep one unit's result beside the others', so runs made one unit at a time (as the
+    scheduled job makes them) can be gathered into one report (``--gather``)."""
+    path = _kept_path(_label(summary))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+
+
+def gathered(chosen: list[tuple[str, str | None]]) -> tuple[list[dict], list[str]]:
+    """The last kept result of every chosen unit, and the units never run."""
+    found, missing = [], []
+    for name, part in chosen:
+        for unit, _globs in units(name):
+            if part is not None and unit != part:
+                continue
+            label = name + (f":{unit}" if unit else "")
+            path = _kept_path(label)
+            if path.is_file():
+                found.append(json.loads(path.read_text(encoding="utf-8")))
+            else:
+                missing.append(label)
+    return found, missing
 
 
 # --------------------------------------------------------------------------- report
@@ -495,12 +526,13 @@ def markdown(summaries: list[dict], commit: str) -> str:
     """The report as a Markdown table (uploaded by the CI job)."""
     head = (
         "| module | mutants | killed | survived | no tests | timeouts | named equivalents "
-        "| score | target | time (s) | CPU (s) |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| score | target | time (s) | CPU (s) | commit |\n" + "|---" * 12 + "|"
     )
     rows = [
         f"| {_label(s)} | {s['mutants']} | {s['killed']} | {s['survived']} | {s['no_tests']} "
         f"| {s['timeout']} | {len(s['equivalent'])} | {100 * s['score']:.1f}% "
-        f"| {100 * s['target']:.0f}% | {s['seconds']} | {s['cpu_seconds']} |"
+        f"| {100 * s['target']:.0f}% | {s['seconds']} | {s['cpu_seconds']} "
+        f"| {s.get('commit', commit)} |"
         for s in summaries
     ]
     body = [f"# Mutation testing at {commit}", "", head, *rows, ""]
@@ -560,6 +592,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rescore", action="store_true", help="score the last run again without mutmut"
     )
+    parser.add_argument(
+        "--gather",
+        action="store_true",
+        help="one report of every unit's last kept result (run nothing); a unit never run fails",
+    )
     args = parser.parse_args(argv)
     problems = problems_in_registry()
     if problems:
@@ -581,7 +618,12 @@ def main(argv: list[str] | None = None) -> int:
     if not MUTMUT.exists():
         print(f"mutmut is not installed next to {sys.executable}: pip install -e '.[mutation]'")
         return 2
-    summaries = []
+    summaries, never_run = [], []
+    if args.gather:
+        summaries, never_run = gathered(chosen)
+        for summary in summaries:
+            print(report(summary), flush=True)
+        chosen = []
     for name, part in chosen:
         if not args.rescore:
             summaries += run_module(name, part, args.max_children)
@@ -596,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     (WORK / "summary.json").write_text(json.dumps(summaries, indent=2), encoding="utf-8")
     (WORK / "report.md").write_text(markdown(summaries, _commit()), encoding="utf-8")
     missed = [_label(s) for s in summaries if s["score"] < s["target"] or s["failures"]]
+    missed += [f"{label} (never run)" for label in never_run]
     print("all targets met" if not missed else f"targets missed: {', '.join(missed)}")
     if problems:
         print("the registry has problems (listed first): the run fails")

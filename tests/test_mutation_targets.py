@@ -124,3 +124,16 @@ def test_the_scheduled_job_runs_make_mutation_and_keeps_its_report():
     assert "make mutation" in runs and "--matrix" in runs
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
     assert any("build/mutation" in str(s["with"]["path"]) for s in uploads)
+
+
+def test_units_run_one_at_a_time_are_gathered_and_a_unit_never_run_is_named(monkeypatch, tmp_path):
+    monkeypatch.setattr(mutation, "WORK", tmp_path)
+    kept = {"module": "stats", "part": "reml", "score": 0.95, "commit": "abc1234"}
+    mutation._keep(kept)
+    assert (tmp_path / "units" / "stats-reml.json").is_file()
+    found, missing = mutation.gathered([("stats", "reml"), ("stats", "tau2"), ("qca", None)])
+    assert found == [kept]
+    assert missing == ["stats:tau2", "qca"]
+    found, missing = mutation.gathered([("stats", None)])
+    assert found == [kept]
+    assert missing == [f"stats:{part}" for part, _ in mutation.units("stats") if part != "reml"]
