@@ -48,7 +48,7 @@ TARGETS: dict[str, Target] = {
                 "tau2",
                 ("between_variance*", "dersimonian_laird*", "_effects", "_group_codes"),
             ),
-            ("reml", ("reml_tau2*", "_reml_score", "_reml_bracket")),
+            ("reml", ("reml_tau2*", "_reml_score", "_reml_bracket_top")),
             (
                 "winsorised",
                 (

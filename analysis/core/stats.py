@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats as sps
+from scipy.optimize import elementwise
 
 ArrayLike = np.ndarray | float | int
 
@@ -351,33 +352,27 @@ def dersimonian_laird_within_rows(y: np.ndarray, v: np.ndarray, groups: np.ndarr
     return np.maximum(q - (y.shape[1] - len(starts)), 0.0) / denominator
 
 
-def _reml_score(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Restricted log-likelihood score in ``tau^2`` and its derivative, per row."""
+def _reml_score(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> np.ndarray:
+    """Twice the restricted log-likelihood's derivative in ``tau^2``, per row:
+    ``sum w^2 (y - mu)^2 - sum w + sum w^2 / sum w`` with ``w = 1 / (v + tau^2)`` and ``mu``
+    the ``w``-weighted mean."""
     w = 1 / (v + tau2[:, None])
-    sw, sw2, sw3 = w.sum(axis=1), (w**2).sum(axis=1), (w**3).sum(axis=1)
+    sw = w.sum(axis=1)
     r = y - ((w * y).sum(axis=1) / sw)[:, None]
-    score = 0.5 * ((w**2 * r**2).sum(axis=1) - sw + sw2 / sw)
-    slope = 0.5 * (
-        -2 * (w**3 * r**2).sum(axis=1)
-        + 2 * (w**2 * r).sum(axis=1) ** 2 / sw
-        + sw2
-        - 2 * sw3 / sw
-        + (sw2 / sw) ** 2
-    )
-    return score, slope
+    return (w**2 * r**2).sum(axis=1) - sw + (w**2).sum(axis=1) / sw
 
 
-def _reml_bracket(y: np.ndarray, v: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, ``(lo, hi)`` with the score positive at ``lo`` (0 or a former ``hi``) and not
-    positive at ``hi``: ``hi`` is multiplied by 4 until the score there is not positive."""
-    lo = np.zeros(len(y))
-    for _ in range(200):
-        above = _reml_score(y, v, hi)[0] > 0
-        if not above.any():
-            break
-        lo = np.where(above, hi, lo)
-        hi = np.where(above, 4 * hi, hi)
-    return lo, hi
+def _reml_bracket_top(y: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Per row, a ``tau^2`` at which :func:`_reml_score` is not positive: ``max v + 4 s^2``, with
+    ``s^2`` the sample variance of ``y``.
+
+    With ``k`` units and ``w`` between ``w_min`` and ``w_max``: ``sum w^2 (y - mu)^2 <= w_max^2
+    (k - 1) s^2`` (``mu`` minimises the weighted sum of squares) and ``sum w - sum w^2 / sum w
+    = sum_{i != j} w_i w_j / sum w >= (k - 1) w_min^2 / w_max``, so the score is not positive
+    once ``s^2 <= (min v + tau^2)^3 / (max v + tau^2)^2``, which holds for ``tau^2 >= max v``
+    and ``tau^2 >= 4 s^2``.
+    """
+    return v.max(axis=1) + 4 * y.var(axis=1, ddof=1)
 
 
 def reml_tau2(y: ArrayLike, v: ArrayLike) -> float:
@@ -391,41 +386,33 @@ def reml_tau2(y: ArrayLike, v: ArrayLike) -> float:
     return float(reml_tau2_rows(y[None, :], v[None, :])[0])
 
 
-def reml_tau2_rows(
-    y: np.ndarray, v: np.ndarray, *, rtol: float = 1e-14, max_iter: int = 200
-) -> np.ndarray:
+def reml_tau2_rows(y: np.ndarray, v: np.ndarray) -> np.ndarray:
     """:func:`reml_tau2` of every row of ``y`` and ``v`` (2-D, no NaN, ``v > 0``).
 
-    Newton-Raphson on the score equation
-    ``sum w^2 (y - mu)^2 - sum w + sum w^2 / sum w = 0`` (``w = 1 / (v + tau^2)``, ``mu``
-    the ``w``-weighted mean), kept inside a bracket where the score changes sign and
-    bisected when a Newton step would leave it; it stops when a step moves ``tau^2`` by
-    less than ``rtol`` of its value. Rows whose score at 0 is not positive get 0.
+    Parameters
+    ----------
+    y, v
+        Unit estimates and their sampling variances, one set of units per row.
+
+    Returns
+    -------
+    numpy.ndarray
+        Per row, the root of the score equation ``sum w^2 (y - mu)^2 - sum w + sum w^2 /
+        sum w = 0`` (``w = 1 / (v + tau^2)``, ``mu`` the ``w``-weighted mean), found by
+        scipy's vectorised bracketing solver ``scipy.optimize.elementwise.find_root``
+        (Chandrupatla's method, at its default tolerances: the final bracket a few units in
+        the last place wide) between 0 and :func:`_reml_bracket_top`; 0 for a row whose
+        score at 0 is not positive (the restricted likelihood falls from ``tau^2 = 0``).
     """
-    y = np.asarray(y, dtype=float)
-    v = np.asarray(v, dtype=float)
-    rows = y.shape[0]
-    zero, _ = _reml_score(y, v, np.zeros(rows))
-    out = np.zeros(rows)
-    active = zero > 0
-    if not active.any():
-        return out
-    y, v = y[active], v[active]
-    lo, hi = _reml_bracket(y, v, np.maximum(2 * y.var(axis=1, ddof=1), v.max(axis=1)))
-    tau2 = np.clip(dersimonian_laird_rows(y, v), lo, hi)
-    tau2 = np.where((tau2 <= lo) | (tau2 >= hi), 0.5 * (lo + hi), tau2)
-    for _ in range(max_iter):
-        score, slope = _reml_score(y, v, tau2)
-        lo = np.where(score > 0, tau2, lo)
-        hi = np.where(score > 0, hi, tau2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = tau2 - score / slope
-        small = np.abs(newton - tau2) <= rtol * tau2
-        inside = small | ((slope < 0) & (newton >= lo) & (newton <= hi))
-        tau2 = np.where(inside, newton, 0.5 * (lo + hi))
-        if np.all(small | (hi - lo <= rtol * hi)):
-            break
-    out[active] = tau2
+    y, v = np.asarray(y), np.asarray(v)
+    rising = np.flatnonzero(_reml_score(y, v, np.zeros(len(y))) > 0)
+
+    def score(tau2: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return _reml_score(y[rows], v[rows], tau2)
+
+    top = _reml_bracket_top(y[rising], v[rising])
+    out = np.zeros(len(y))
+    out[rising] = elementwise.find_root(score, (0.0, top), args=(rising,)).x
     return out
 
 
