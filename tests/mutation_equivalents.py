@@ -176,6 +176,12 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         )
         for n, line in ((82, "np.array([target], dtype=None)"), (84, "np.array([target], )"))
     },
+    f"{_STATS}reml_tau2_rows__mutmut_13": (
+        "_reml_score(y, v, np.zeros(len(y))) >= 0)",
+        "a row whose score at 0 is exactly 0 then enters find_root, which takes as the root "
+        "the bracket end with the smaller absolute score: 0, since the score at the bracket's "
+        "top is negative (tests/core/test_stats_reml.py), so the row still gets 0",
+    ),
     f"{_STATS}garwood_interval__mutmut_48": (
         "np.nan_to_num(np.asarray(lower, dtype=float), )",
         "nan_to_num's default replacement for NaN is already 0.0",

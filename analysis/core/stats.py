@@ -363,14 +363,15 @@ def _reml_score(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> np.ndarray:
 
 
 def _reml_bracket_top(y: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Per row, a ``tau^2`` at which :func:`_reml_score` is not positive: ``max v + 4 s^2``, with
+    """Per row, a ``tau^2`` at which :func:`_reml_score` is negative: ``max v + 4 s^2``, with
     ``s^2`` the sample variance of ``y``.
 
     With ``k`` units and ``w`` between ``w_min`` and ``w_max``: ``sum w^2 (y - mu)^2 <= w_max^2
     (k - 1) s^2`` (``mu`` minimises the weighted sum of squares) and ``sum w - sum w^2 / sum w
-    = sum_{i != j} w_i w_j / sum w >= (k - 1) w_min^2 / w_max``, so the score is not positive
-    once ``s^2 <= (min v + tau^2)^3 / (max v + tau^2)^2``, which holds for ``tau^2 >= max v``
-    and ``tau^2 >= 4 s^2``.
+    = sum_{i != j} w_i w_j / sum w >= (k - 1) w_min^2 / w_max``, so the score is negative once
+    ``s^2 < (min v + tau^2)^3 / (max v + tau^2)^2``. At ``tau^2 = max v + 4 s^2`` the right
+    side is at least ``tau^2 / 4`` (``tau^2 >= max v`` makes ``(max v + tau^2) <= 2 tau^2``),
+    which exceeds ``s^2`` by ``max v / 4``.
     """
     return v.max(axis=1) + 4 * y.var(axis=1, ddof=1)
 
@@ -403,6 +404,8 @@ def reml_tau2_rows(y: np.ndarray, v: np.ndarray) -> np.ndarray:
         (Chandrupatla's method, at its default tolerances: the final bracket a few units in
         the last place wide) between 0 and :func:`_reml_bracket_top`; 0 for a row whose
         score at 0 is not positive (the restricted likelihood falls from ``tau^2 = 0``).
+        With very unequal variances the restricted likelihood can have two local maxima;
+        the root found is then one of them, not necessarily the higher.
     """
     y, v = np.asarray(y), np.asarray(v)
     rising = np.flatnonzero(_reml_score(y, v, np.zeros(len(y))) > 0)
