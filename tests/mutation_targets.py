@@ -202,6 +202,16 @@ TARGETS: dict[str, Target] = {
         STATISTICS,
         "the REAL networks chapter's levels: every PCN against England, variance and families",
     ),
+    "layouts": Target(
+        "analysis/indicators/sources/layouts.py",
+        LOADERS,
+        "the steps the layout readers share: which stored layout a file has, and its rows",
+    ),
+    "spells": Target(
+        "analysis/indicators/sources/spells.py",
+        LOADERS,
+        "which practice is a member of which organisation in each year",
+    ),
     "widetable": Target(
         "analysis/indicators/sources/widetable.py",
         LOADERS,
@@ -270,16 +280,6 @@ _CODECHECK = (
 _EXECUTE = (
     "runs one notebook and records its manifest; whether a run is fresh is decided by "
     "cache.stale_reasons and what it depends on by pipeline, both mutated, which it calls"
-)
-_LAYOUTS = (
-    "the steps the layout readers share (qof, structures, widetable); its values and "
-    "messages reach a user only through those readers, mutated with tests that check "
-    "each message exactly; it has no mirror test file of its own yet, which mutating it needs"
-)
-_SPELLS = (
-    "membership spells into practice-year members, split out of the panel; reached through "
-    "the panel and panel-file readers' tests, with no test file of its own yet, which "
-    "mutating it needs"
 )
 _SCHEMAS = (
     "declarations (schemas, constants, column lists) read by the loaders; a wrong "
@@ -446,8 +446,6 @@ EXCLUDED: dict[str, str] = {
     ),
     "analysis/compendium/book/codecheckspec.py": _CODECHECK,
     "analysis/compendium/execute.py": _EXECUTE,
-    "analysis/indicators/sources/layouts.py": _LAYOUTS,
-    "analysis/indicators/sources/spells.py": _SPELLS,
     **dict.fromkeys(
         ("analysis/indicators/sources/schemas.py",),
         _SCHEMAS,
