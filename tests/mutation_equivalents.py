@@ -55,7 +55,23 @@ _INDEX_DROPPED = (
     "the concatenated index is dropped at the end (reset_index(drop=True)) and the "
     "rows are sorted on unique keys, one row per (publication, kind), before that"
 )
+_MIN = "analysis.casestudy.minimise.x_"
 EQUIVALENT: dict[str, tuple[str, str]] = {
+    f"{_MIN}_fit__mutmut_2": (
+        "configs = data[list(conditions)].to_numpy(dtype=None)",
+        "the data are the crisp cases the truth table was built from (0/1, checked by "
+        "qca.check_crisp), and 0/1 stored as int, float or bool compare equal to a term's 0/1",
+    ),
+    f"{_MIN}minimal_covers__mutmut_12": (
+        "for size in range(len(useful) + 1):",
+        "size 0 tries only the empty set, which covers no configuration, and ones is not empty "
+        "there (an empty ones returns before the loop)",
+    ),
+    f"{_MIN}minimal_covers__mutmut_16": (
+        "for size in range(1, len(useful) + 2):",
+        "no subset is larger than the useful implicants themselves: combinations of one more "
+        "yields nothing, so the extra round finds no cover and [] is returned as before",
+    ),
     f"{_VERDICTS}_reasons__mutmut_76": ("value_counts(sort=None)", _TRUTH_ONLY),
     f"{_VERDICTS}verdicts__mutmut_22": ("itertuples(index=None)", _TRUTH_ONLY),
     f"{_VERDICTS}verdicts__mutmut_39": ('groupby("source_document", )', _GROUPBY_SORTED),

@@ -37,8 +37,10 @@ SOLUTION_TYPES = ("complex", "parsimonious", "intermediate")
 
 
 def _merge(a: Term, b: Term) -> Term | None:
+    # The terms of one merging round all eliminate the same number of conditions, so two
+    # that differ in one place only differ there by a specified literal (0 against 1).
     diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-    if len(diff) != 1 or a[diff[0]] is None or b[diff[0]] is None:
+    if len(diff) != 1:
         return None
     return tuple(None if i == diff[0] else x for i, x in enumerate(a))
 
@@ -49,7 +51,8 @@ def prime_implicants(
     """The prime implicants of the function true on ``ones`` (``dont_cares`` may be either).
 
     Quine-McCluskey merging: terms differing in exactly one specified literal are merged
-    until nothing merges; the terms never merged are prime.
+    until nothing merges; the terms never merged are prime. They are returned in a fixed
+    order: fewest literals first, then by the text of the term.
     """
     current = {tuple(int(v) for v in t) for t in [*ones, *dont_cares]}
     primes: set[Term] = set()
@@ -133,17 +136,22 @@ def _sympy_terms(expr, conditions: Sequence[str]) -> frozenset[Term]:
 def sympy_minimum(
     conditions: Sequence[str], ones: Sequence[Sequence[int]], dont_cares: Sequence[Sequence[int]]
 ) -> tuple[frozenset[Term], str]:
-    """sympy's minimal sum of products and the product-of-sums form of the same function."""
-    return _sympy_minimum(tuple(conditions), tuple(map(tuple, ones)), tuple(map(tuple, dont_cares)))
+    """sympy's minimal sum of products and the product-of-sums form of the same function.
+
+    The sum of products is returned as terms; the product of sums as text, written with
+    ``*`` and ``+`` as the solutions are.
+    """
+    conditions = tuple(conditions)
+    sop, pos = _sympy_forms(conditions, tuple(map(tuple, ones)), tuple(map(tuple, dont_cares)))
+    return _sympy_terms(sop, conditions), str(pos).replace("&", "*").replace("|", "+")
 
 
 @functools.lru_cache(maxsize=256)
-def _sympy_minimum(conditions, ones, dont_cares) -> tuple[frozenset[Term], str]:
+def _sympy_forms(conditions, ones, dont_cares):
+    # Only sympy's (slow) minimisation is cached: the translation back to terms runs each call.
     symbols = [Symbol(c) for c in conditions]
     ones, dont_cares = [list(o) for o in ones], [list(d) for d in dont_cares]
-    sop = SOPform(symbols, ones, dont_cares or None)
-    pos = POSform(symbols, ones, dont_cares or None)
-    return _sympy_terms(sop, conditions), str(pos).replace("&", "*").replace("|", "+")
+    return SOPform(symbols, ones, dont_cares or None), POSform(symbols, ones, dont_cares or None)
 
 
 def intermediate_terms(
@@ -174,15 +182,14 @@ def intermediate_terms(
     return out
 
 
-def _rows(truth: pd.DataFrame, conditions: Sequence[str], code) -> list[tuple[int, ...]]:
-    rows = truth[truth["outcome_code"].eq(code).fillna(False)] if code is not None else truth
+def _configurations(rows: pd.DataFrame, conditions: Sequence[str]) -> list[tuple[int, ...]]:
     return [tuple(int(v) for v in r) for r in rows[list(conditions)].to_numpy()]
 
 
 def _fit(model: Sequence[Term], data: pd.DataFrame, outcome: str, conditions: Sequence[str]):
     configs = data[list(conditions)].to_numpy(dtype=int)
     x = np.array([float(any(covers(t, c) for t in model)) for c in configs])
-    y = data[outcome].to_numpy(dtype=float)
+    y = data[outcome].to_numpy()  # consistency and coverage cast it to float
     return consistency(x, y), coverage(x, y)
 
 
@@ -215,7 +222,10 @@ def minimise(
         ``expression``, ``n_terms``, ``n_literals``, ``consistency``, ``coverage``,
         ``sympy_sop`` (sympy's minimum for that type, one formula), ``sympy_pos``
         (sympy's product of sums) and ``sympy_in_models`` (sympy's formula is one of the
-        listed models).
+        listed models). sympy has no intermediate solution: its columns are empty (``""``,
+        ``None``) there. Models are numbered in a fixed order (the intermediate ones by
+        expression). When no configuration shows the outcome each type has one row, the
+        empty solution ``0``, whose consistency and coverage are missing.
     """
     conditions = list(conditions)
     directions = directions or {}
@@ -225,10 +235,9 @@ def minimise(
     if any(v not in (0, 1) for v in directions.values()):
         raise ValueError(f"directions: values must be 0 or 1, got {dict(directions)}")
     dirs = {conditions.index(c): int(v) for c, v in directions.items()}
-    ones = _rows(truth, conditions, 1)
-    remainders = [
-        tuple(int(v) for v in r) for r in truth.loc[truth["n"] == 0, conditions].to_numpy()
-    ]
+    # pandas drops the rows whose mask is missing: a remainder's outcome code is missing
+    ones = _configurations(truth[truth["outcome_code"].eq(1)], conditions)
+    remainders = _configurations(truth[truth["n"] == 0], conditions)
     models: dict[str, list[tuple[Term, ...]]] = {}
     sympy_results: dict[str, tuple[frozenset[Term], str]] = {}
     for kind, dc in (("complex", []), ("parsimonious", remainders)):

@@ -19,6 +19,7 @@ from analysis.casestudy.minimise import (
     prime_implicants,
     solution_expression,
     sympy_minimum,
+    term_expression,
 )
 
 ABC = ["A", "B", "C"]
@@ -30,6 +31,47 @@ def test_prime_implicants_of_a_hand_worked_function():
     assert set(prime_implicants(ones)) == {(1, 1, None), (0, 0, 1)}
     (cover,) = minimal_covers(ones, prime_implicants(ones))
     assert solution_expression(cover, ABC) == "A*B + ~A*~B*C"
+
+
+def test_prime_implicants_come_fewest_literals_first_then_by_text():
+    # the cyclic function 0, 1, 2, 5, 6, 7: every minterm merges, leaving six two-literal
+    # primes, in text order (digits sort before "None")
+    ones = [(0, 0, 0), (0, 0, 1), (0, 1, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1)]
+    expected = [
+        (0, 0, None),
+        (0, None, 0),
+        (1, 1, None),
+        (1, None, 1),
+        (None, 0, 1),
+        (None, 1, 0),
+    ]
+    assert prime_implicants(ones) == expected
+    assert prime_implicants(ones[::-1]) == expected
+    # A*B before ~A*~B*C, although "(0, 0, 1)" sorts before "(1, 1, None)" as text
+    assert prime_implicants([(0, 0, 1), (1, 1, 0), (1, 1, 1)]) == [(1, 1, None), (0, 0, 1)]
+
+
+def test_terms_and_configurations_of_different_lengths_are_refused_not_truncated():
+    # read pairwise up to the shorter one, each of these would give a wrong answer silently
+    with pytest.raises(ValueError, match="zip"):
+        covers((1, None), (1, 0, 1))
+    with pytest.raises(ValueError, match="zip"):
+        term_expression((1, 0), ["A"])
+    with pytest.raises(ValueError, match="zip"):
+        prime_implicants([(1, 1), (1, 1, 0)])
+
+
+def test_term_expression_marks_absence_and_writes_the_empty_term_as_1():
+    assert term_expression((1, 0, None), ABC) == "A*~B"
+    assert term_expression((None, None, None), ABC) == "1"
+    assert solution_expression([(None, None, None)], ABC) == "1"
+    assert solution_expression([], ABC) == "0"
+
+
+def test_sympy_minimum_of_the_never_and_always_true_functions():
+    assert sympy_minimum(ABC, [], [])[0] == frozenset()
+    everything = list(itertools.product((0, 1), repeat=3))
+    assert sympy_minimum(ABC, everything[:1], everything[1:])[0] == {(None, None, None)}
 
 
 def test_dont_cares_give_a_simpler_parsimonious_solution():
