@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -39,6 +40,21 @@ def real_build(real_state):
 
 
 SLOW_FIXTURES = {"real_state", "real_build", "real_template"}
+
+_MEMO = type(functools.cache(len))
+
+
+def pytest_sessionstart(session):
+    """Start every session with the package's memoised functions empty, as a new process has
+    them. mutmut (tests/mutation.py) runs each mutant's tests in a process forked from one
+    that already ran them on the unmutated code: a memo filled then (the cache module's
+    import closure) would hand the mutant the unmutated result, and the mutant would survive
+    without ever running."""
+    for name, module in list(sys.modules.items()):
+        if name == "analysis" or name.startswith("analysis."):
+            for value in list(vars(module).values()):
+                if isinstance(value, _MEMO):
+                    value.cache_clear()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -17,7 +17,10 @@ version of the code or the tests.
 Score = (killed + timed out + crashed + named equivalents that survived) / all mutants.
 mutmut's timeout is of wall-clock time, so a mutant that times out is run once more alone
 (on a busy machine the tests are merely slow); it counts as timed out only if it does again.
-"No tests" and "suspicious" mutants count as not killed. A named equivalent must still
+"No tests" and "suspicious" mutants count as not killed. mutmut forks each mutant's run from
+the process that ran the tests on the unmutated code, so tests/conftest.py empties the
+package's memoised functions at the start of every session (a memo filled by that run
+would otherwise hand the mutant the unmutated result). A named equivalent must still
 exist, survive and mutate the line recorded for it: otherwise the run fails naming it.
 
 Usage::
@@ -132,6 +135,26 @@ def tests_of(source: str, root: Path = ROOT) -> list[str]:
     return found
 
 
+def nested_memos(source: str, root: Path = ROOT) -> list[str]:
+    """Functions memoised with functools (``cache``, ``lru_cache``) anywhere but at the top
+    level of a module: tests/conftest.py empties only module-level memos between mutant
+    runs, so one inside a class or a function could hand a mutant the unmutated result."""
+    tree = ast.parse((root / source).read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node in tree.body:
+            continue
+        for decorator in node.decorator_list:
+            called = decorator.func if isinstance(decorator, ast.Call) else decorator
+            name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+            if name in ("cache", "lru_cache"):
+                found.append(
+                    f"{source}:{node.lineno}: {node.name} is memoised inside a class "
+                    "or function; tests/conftest.py cannot empty it between mutants"
+                )
+    return found
+
+
 def deselected(tests: list[str]) -> list[str]:
     """The ``SLOW_TESTS`` that belong to these test files."""
     return sorted(node for node in SLOW_TESTS if node.split("::")[0] in tests)
@@ -223,6 +246,7 @@ def problems_in_registry(root: Path = ROOT) -> list[str]:
             continue
         if not tests_of(target.source, root):
             problems.append(f"{name}: no test file is named after or imports {target.source}")
+        problems += nested_memos(target.source, root)
         functions = functions_of(target.source, root)
         for part, members in target.parts:
             for member in members:

@@ -8,6 +8,7 @@ module is added, moved or renamed without its entry, not weeks later in the sche
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import mutation
 from mutation_targets import EXCLUDED, TARGETS
@@ -137,3 +138,52 @@ def test_units_run_one_at_a_time_are_gathered_and_a_unit_never_run_is_named(monk
     found, missing = mutation.gathered([("stats", None)])
     assert found == [kept]
     assert missing == [f"stats:{part}" for part, _ in mutation.units("stats") if part != "reml"]
+
+
+def test_a_memo_the_session_start_cannot_empty_is_named(tmp_path):
+    source = "analysis/core/memo.py"
+    _project(
+        tmp_path,
+        {
+            source: """\
+            import functools
+            from functools import cache
+
+            @cache
+            def top(x):
+                return x
+
+            class Table:
+                @functools.lru_cache(maxsize=8)
+                def rows(self):
+                    return 1
+
+            def outer():
+                @cache
+                def inner():
+                    return 2
+                return inner
+            """
+        },
+    )
+    assert mutation.nested_memos(source, tmp_path) == [
+        f"{source}:10: rows is memoised inside a class or function; tests/conftest.py cannot "
+        "empty it between mutants",
+        f"{source}:15: inner is memoised inside a class or function; tests/conftest.py cannot "
+        "empty it between mutants",
+    ]
+
+
+def test_every_session_starts_with_the_package_memos_empty(mini):
+    # mutmut forks each mutant's run from a process whose memos the unmutated code filled.
+    import conftest
+
+    from analysis.compendium import cache
+
+    cache.package_digest(Path("notebooks/alpha.ipynb"))
+    cache.file_digest(mini / "data" / "input.csv")
+    assert cache._closure_digests.cache_info().currsize > 0
+    assert cache._file_digest.cache_info().currsize > 0
+    conftest.pytest_sessionstart(session=None)
+    assert cache._closure_digests.cache_info().currsize == 0
+    assert cache._file_digest.cache_info().currsize == 0
