@@ -95,7 +95,8 @@ TARGETS: dict[str, Target] = {
         LOADERS,
         "whether a run is fresh: cache keys, digests, the run's integrity",
         serial=True,
-        # The import closure's mutants reach nearly every cache test, a few minutes each.
+        # Run in two parts: the package's import closure and digest, then the rest (file
+        # digests, integrity, staleness); each takes about two minutes of CPU.
         parts=(
             (
                 "closure",
@@ -458,5 +459,13 @@ SLOW_TESTS: dict[str, str] = {
     "tests/core/test_suppression.py::test_no_small_cell_is_ever_recoverable": (
         "60 Hypothesis tables with two attacks each (~7 s a mutant); the attacks it makes "
         "are each tested on fixed tables in test_suppression_rules.py"
+    ),
+    "tests/compendium/test_pipeline.py::test_editing_a_module_invalidates_exactly_the_notebooks_"
+    "that_import_it": (
+        "six edits of the real package, each digesting every notebook's import closure three "
+        "times (~3 s a case, ~20 s a mutant, and the time limit of a looping mutant 10x that); "
+        "test_cache_mutants.py states the same rule on a synthetic package and, with the "
+        "other test_cache_*.py files alone, kills every import-closure mutant; the pipeline "
+        "functions it calls (load of the real pipeline.yml) are reached by over 70 other tests"
     ),
 }
