@@ -281,3 +281,50 @@ def test_a_module_entering_the_closure_makes_a_run_stale_unless_its_source_chang
     ]
     edited = {**grown, "source": "another"}
     assert cache.stale_reasons(alpha, edited, manifest) == ["source changed"]
+
+
+def test_a_path_parameter_that_cannot_be_hashed_is_named_with_its_notebook(mini, tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    alpha = pl.load().notebook("alpha")
+    src = pl.Parameter("src", "path", "")
+    notebook = pl.Notebook(**{**alpha.__dict__, "parameters": {**alpha.parameters, "src": src}})
+    with pytest.raises(pl.PipelineError) as err:
+        cache.cache_components(notebook, notebook.defaults | {"src": str(pipe)})
+    assert str(err.value) == (
+        f"notebook 'alpha', parameter 'src' (path): {pipe}: not a regular file or folder "
+        "(a device, pipe or socket); expected a data file or a folder of data files"
+    )
+
+
+def test_a_file_removed_between_its_stat_and_its_read_is_named(tmp_path, monkeypatch):
+    path = write(tmp_path / "a.csv", "1")
+    read = cache.sha256_file
+
+    def removed_first(file):
+        file.unlink()
+        return read(file)
+
+    monkeypatch.setattr(cache, "sha256_file", removed_first)
+    with pytest.raises(pl.PipelineError) as err:
+        cache.file_digest(path)
+    assert str(err.value) == f"{path}: cannot be read (No such file or directory)"
+
+
+def test_a_file_removed_while_inputs_are_stamped_leaves_the_others_stamped(mini, monkeypatch):
+    data = mini / "data"
+    first, second = write(data / "q" / "qof_1.yml", "1"), write(data / "q" / "qof_2.yml", "2")
+    listed = cache.pattern_files
+
+    def first_removed(ref):
+        files = listed(ref)
+        files[0].unlink()
+        return files
+
+    monkeypatch.setattr(cache, "pattern_files", first_removed)
+    alpha = pl.load().notebook("alpha")
+    notebook = pl.Notebook(**{**alpha.__dict__, "inputs": ("data/q/qof_*.yml",)})
+    assert cache.input_stamps(notebook, notebook.defaults) == {
+        f"data/q/qof_*.yml:{first}": "missing",
+        f"data/q/qof_*.yml:{second}": _stamp(second),
+    }
