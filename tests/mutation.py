@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from mutation_equivalents import EQUIVALENT  # noqa: E402
-from mutation_targets import EXCLUDED, SLOW_TESTS, TARGETS, Target  # noqa: E402
+from mutation_targets import EXCLUDED, SLOW_TESTS, TARGETS, UNMUTATED, Target  # noqa: E402
 
 WORK = ROOT / "build" / "mutation"
 MUTMUT = Path(sys.executable).with_name("mutmut")
@@ -220,6 +220,27 @@ def units(name: str, root: Path = ROOT) -> list[tuple[str, tuple[str, ...]]]:
     return runs
 
 
+#: Decorators mutmut mutates through; it leaves every other decorated function unmutated.
+MUTATED_DECORATORS = ("staticmethod", "classmethod")
+
+
+def unmutated_functions(source: str, root: Path = ROOT) -> dict[str, int]:
+    """The functions of a module mutmut leaves alone (decorated other than by
+    ``MUTATED_DECORATORS``) -> the statements in their body, the docstring not counted."""
+    tree = ast.parse((root / source).read_text(encoding="utf-8"))
+    found = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not node.decorator_list:
+            continue
+        if [ast.unparse(d) for d in node.decorator_list] in ([d] for d in MUTATED_DECORATORS):
+            continue
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]
+        found[node.name] = len(body)
+    return found
+
+
 def problems_in_registry(root: Path = ROOT) -> list[str]:
     """What is wrong with the registry for the package as it is now (empty: nothing).
 
@@ -252,6 +273,20 @@ def problems_in_registry(root: Path = ROOT) -> list[str]:
             for member in members:
                 if not any(fnmatch.fnmatch(f, member) for f in functions):
                     problems.append(f"{name}: part {part!r} names {member!r}, not a function")
+    for target in TARGETS.values():
+        if target.source not in modules:
+            continue
+        for function, statements in unmutated_functions(target.source, root).items():
+            key = f"{target.source}::{function}"
+            if statements > 1 and key not in UNMUTATED:
+                problems.append(
+                    f"{key}: decorated, so mutmut leaves its {statements} statements unmutated; "
+                    "move them into a plain function or give the reason in UNMUTATED"
+                )
+    for key in UNMUTATED:
+        source, _, function = key.partition("::")
+        if source not in modules or function not in unmutated_functions(source, root):
+            problems.append(f"UNMUTATED: {key} is no longer a decorated function of a target")
     for node in SLOW_TESTS:
         file, _, test = node.partition("::")
         path = root / file

@@ -187,3 +187,37 @@ def test_every_session_starts_with_the_package_memos_empty(mini):
     conftest.pytest_sessionstart(session=None)
     assert cache._closure_digests.cache_info().currsize == 0
     assert cache._file_digest.cache_info().currsize == 0
+
+
+def test_a_decorated_function_doing_more_than_one_thing_in_a_target_is_named(tmp_path):
+    source = mutation.TARGETS["spells"].source
+    root = _project(
+        tmp_path,
+        {
+            source: '''
+                import functools
+
+                @functools.cache
+                def wrapped(x):
+                    """Cached: one statement."""
+                    return x
+
+                @functools.cache
+                def worker(x):
+                    y = x + 1
+                    return y
+
+                class C:
+                    @staticmethod
+                    def mutated(x):
+                        y = x
+                        return y
+                ''',
+        },
+    )
+    assert mutation.unmutated_functions(source, root) == {"wrapped": 1, "worker": 2}
+    problems = mutation.problems_in_registry(root)
+    assert f"{source}::worker: decorated, so mutmut leaves its 2 statements unmutated; " in (
+        "\n".join(problems)
+    )
+    assert not any("::wrapped" in p or "::mutated" in p for p in problems)

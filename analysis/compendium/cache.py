@@ -270,6 +270,12 @@ def package_digest(source: Path) -> dict[str, str]:
 @cache
 def _closure_digests(modules: frozenset[str], stamp: tuple) -> tuple[tuple[str, str], ...]:
     """Memoised on the modules and the package files' (size, mtime): one parse per process."""
+    return closure_digests(modules)
+
+
+def closure_digests(modules: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """``(file relative to the package folder, sha256)`` of every module in the import
+    closure of ``modules``, read now (:func:`_closure_digests` memoises it)."""
     root = package_folder()
     return tuple(
         (str(file.relative_to(root)), hashlib.sha256(file.read_bytes()).hexdigest())
