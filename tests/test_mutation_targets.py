@@ -124,7 +124,41 @@ def test_the_scheduled_job_runs_make_mutation_and_keeps_its_report():
     runs = " ".join(step.get("run", "") for step in steps)
     assert "make mutation" in runs and "--matrix" in runs
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
-    assert any("build/mutation" in str(s["with"]["path"]) for s in uploads)
+    assert any("build/mutation/units/*.json" in str(s["with"]["path"]) for s in uploads)
+    assert "tests/mutation.py --gather" in runs
+
+
+def test_the_gathered_report_fails_for_a_unit_that_missed_or_never_ran(monkeypatch, tmp_path):
+    monkeypatch.setattr(mutation, "WORK", tmp_path)
+    monkeypatch.setattr(mutation, "MUTMUT", tmp_path / "no-mutmut-here")
+    kept = {
+        "module": "spells",
+        "part": "",
+        "source": mutation.TARGETS["spells"].source,
+        "mutants": 10,
+        "killed": 9,
+        "timeout": 0,
+        "crashed": 0,
+        "survived": 1,
+        "no_tests": 0,
+        "other": {},
+        "equivalent": [],
+        "score": 0.9,
+        "target": 0.85,
+        "failures": [],
+        "not_killed": {"m": "survived"},
+        "not_killed_lines": {"m": "x = None"},
+        "seconds": 1.0,
+        "cpu_seconds": 1.0,
+        "commit": "abc1234",
+    }
+    mutation._keep(kept)
+    assert mutation.main(["--gather", "spells"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "| spells | 10 | 9 | 1 | 0 | 0 | 0 | 90.0% | 85% | 1.0 | 1.0 | abc1234 |" in report
+    assert mutation.main(["--gather", "spells", "layouts"]) == 1
+    mutation._keep(kept | {"score": 0.8})
+    assert mutation.main(["--gather", "spells"]) == 1
 
 
 def test_units_run_one_at_a_time_are_gathered_and_a_unit_never_run_is_named(monkeypatch, tmp_path):
