@@ -68,6 +68,9 @@ MARKERS = "not e2e and not slow and not browser"
 #: mutmut's statuses that mean a test failed because of the mutant.
 KILLED = ("killed", "timeout", "segfault")
 REST = "rest"
+#: The harness's own tests: they read the package's source, which mutmut rewrites into
+#: trampolines, so they check the harness on the real tree, never a module per mutant.
+HARNESS_TESTS = "tests/test_mutation_targets.py"
 
 
 # --------------------------------------------------------------------------- the layout
@@ -118,7 +121,7 @@ def tests_of(source: str, root: Path = ROOT) -> list[str]:
 
     The files of its mirror folder named after it (``analysis/core/stats.py`` ->
     ``tests/core/test_stats.py`` and ``tests/core/test_stats_*.py``) and every test file
-    anywhere under ``tests/`` that imports the module.
+    anywhere under ``tests/`` that imports the module, less the harness's own tests.
     """
     module = module_name(source)
     relative = Path(source).relative_to(PACKAGE)
@@ -130,7 +133,7 @@ def tests_of(source: str, root: Path = ROOT) -> list[str]:
         named = path.parent == mirror and (
             path.stem == f"test_{stem}" or path.stem.startswith(f"test_{stem}_")
         )
-        if named or module in imported:
+        if (named or module in imported) and test != HARNESS_TESTS:
             found.append(test)
     return found
 
