@@ -3,12 +3,14 @@
 PCNs were formed in 2019 and their membership has moved since: practices close, merge and open
 (their codes leave or join the files), move between networks, or leave a network for none
 (code ``U``); network codes appear and disappear. :func:`year_sizes` describes each year's
-networks, :func:`transitions` counts what changed between consecutive years and
-:func:`period_change` between the first and last year. All take the stacked mapping files of
+networks and :func:`transitions` counts what changed between consecutive years and between the
+first and last year. All take the stacked mapping files of
 :func:`analysis.indicators.sources.structures.read_structure_years`.
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -29,7 +31,7 @@ def year_sizes(structures: pd.DataFrame) -> pd.DataFrame:
         ``max_practices``, ``single_practice_pcns`` (networks of one practice).
     """
     rows = []
-    for year, frame in structures.groupby("year", sort=True):
+    for year, frame in structures.groupby("year"):
         sizes = frame[frame["in_pcn"]].groupby("pcn_code").size()
         rows.append(
             {
@@ -99,7 +101,7 @@ def transitions(structures: pd.DataFrame) -> pd.DataFrame:
         ``from_year``, ``to_year`` and the counts of :func:`compare_years`.
     """
     years = sorted(int(y) for y in structures["year"].unique())
-    pairs = list(zip(years[:-1], years[1:], strict=True))
+    pairs = list(pairwise(years))
     if len(years) > 2:
         pairs.append((years[0], years[-1]))
     rows = [
