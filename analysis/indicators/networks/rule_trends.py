@@ -63,29 +63,28 @@ def _slopes(frame: pd.DataFrame, by: list[str], fixed_effects: bool) -> pd.DataF
     sandwich ``G / (G - 1) * sum_p (sum_t xc e)^2 / Sxx^2`` over the group's ``G`` practices.
     """
     group, groups = _codes(frame, by)
-    cluster, clusters = _codes(frame, [*by, "practice_code"])
+    cluster, _ = _codes(frame, [*by, "practice_code"])
     cell = cluster if fixed_effects else group
-    n_cells = cell.max() + 1
     x = frame["year"].to_numpy(float)
     y = frame["value"].to_numpy(float)
-    count = np.bincount(cell, minlength=n_cells)
-    xc = x - (np.bincount(cell, x, n_cells) / count)[cell]
-    yc = y - (np.bincount(cell, y, n_cells) / count)[cell]
-    n_groups = len(groups)
-    sxx = np.bincount(group, xc * xc, n_groups)
-    sxy = np.bincount(group, xc * yc, n_groups)
+    # the codes number every group, cluster and cell 0..n-1, so no bincount needs a minlength
+    count = np.bincount(cell)
+    xc = x - (np.bincount(cell, x) / count)[cell]
+    yc = y - (np.bincount(cell, y) / count)[cell]
+    sxx = np.bincount(group, xc * xc)
+    sxy = np.bincount(group, xc * yc)
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = np.where(sxx > 1e-12, sxy / sxx, np.nan)
         resid = yc - slope[group] * xc
-        score = np.bincount(cluster, xc * resid, len(clusters))
+        score = np.bincount(cluster, xc * resid)
         cluster_group = group[np.unique(cluster, return_index=True)[1]]
-        meat = np.bincount(cluster_group, score**2, n_groups)
-        practices = np.bincount(cluster_group, minlength=n_groups)
+        meat = np.bincount(cluster_group, score**2)
+        practices = np.bincount(cluster_group)
         factor = np.where(practices > 1, practices / (practices - 1.0), np.nan)
         se = np.sqrt(factor * meat) / sxx
     out = groups.copy()
     out["slope"], out["se"] = slope, se
-    out["practice_years"] = np.bincount(group, minlength=n_groups)
+    out["practice_years"] = np.bincount(group)
     out["practices"] = practices
     return out
 
@@ -121,13 +120,12 @@ def organisation_trends(
     frames = []
     for rule, members in memberships.items():
         fe = rule == "practice_fe"
-        data = panel.merge(members, on=["practice_code", "year"], how="inner")
+        data = panel.merge(members, on=["practice_code", "year"])
         group = ["indicator_id", "organisation_id"]
         trends = _slopes(data, group, fe)
         england = _slopes(panel, ["indicator_id"], fe)
         trends = trends.merge(
-            england[["indicator_id", "slope"]].rename(columns={"slope": "england_slope"}),
-            on="indicator_id",
+            england[["indicator_id", "slope"]].rename(columns={"slope": "england_slope"})
         )
         trends = trends[trends["se"].notna() & (trends["se"] > 0)].copy()
         trends.insert(0, "rule", rule)
@@ -139,7 +137,7 @@ def organisation_trends(
             for indicator, part in trends.groupby("indicator_id")
             if len(part) > 1
         }
-        trends["tau2"] = trends["indicator_id"].map(tau2).astype(float)
+        trends["tau2"] = trends["indicator_id"].map(tau2)
         trends["z"] = trends["difference"] / np.sqrt(trends["se"] ** 2 + trends["tau2"])
         trends["p"] = 2 * sps.norm.sf(np.abs(trends["z"]))
         trends["p_bh"] = trends.groupby("indicator_id")["p"].transform(
@@ -236,8 +234,7 @@ def within_variation(values: pd.DataFrame, members: pd.DataFrame, by: list[str])
     keys = [c for c in ["practice_code", *by] if c in members.columns]
     data = values.merge(members, on=keys, how="inner")
     rows = []
-    for cell, frame in data.groupby(by, sort=True):
-        cell = cell if isinstance(cell, tuple) else (cell,)
+    for cell, frame in data.groupby(by):  # by is a list, so each cell is a tuple
         sizes = frame.groupby("organisation_id")["value"].transform("size")
         if frame["organisation_id"].nunique() < 2:
             continue
