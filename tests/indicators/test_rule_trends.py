@@ -251,3 +251,195 @@ def test_only_practice_and_year_join_the_membership():
     got = rule_trends.organisation_trends(panel, {"own": own})
     expected = rule_trends.organisation_trends(_trend_panel(), {"own": _membership(2021)})
     pd.testing.assert_frame_equal(got, expected)
+
+
+# --------------------------------------------------------------------------- rule_summary
+
+
+def _summary_input() -> pd.DataFrame:
+    """Hand-made trends: indicator B has o1-o4 under every rule and an extra rule "annual";
+    indicator A has o1-o3 under practice_fe, o1-o2 under own (two matched: no correlation) and
+    o5 under fixed (none matched)."""
+    ref_b = {"o1": 0.10, "o2": 0.30, "o3": -0.20, "o4": 0.05}
+    shift = {"o1": 0.01, "o2": 0.06, "o3": 0.20, "o4": -0.30}
+    rows = []
+    for rule, scale in (("annual", -1.0), ("own", 1.0), ("practice_fe", 0.0), ("fixed", 2.0)):
+        for org, slope in ref_b.items():
+            rows.append(("B", rule, org, slope + scale * shift[org], 0.02 * scale))
+    rows += [
+        ("A", "practice_fe", "o1", 0.4, 0.1),
+        ("A", "practice_fe", "o2", 0.5, 0.1),
+        ("A", "practice_fe", "o3", 0.9, 0.1),
+        ("A", "own", "o2", 0.45, 0.3),
+        ("A", "own", "o1", 0.7, 0.3),
+        ("A", "fixed", "o5", -0.1, 0.2),
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["indicator_id", "rule", "organisation_id", "slope", "england_slope"]
+    )
+    frame = frame.sample(frac=1, random_state=3).reset_index(drop=True)  # any row order
+    frame["difference"] = frame["slope"] - frame["england_slope"]
+    frame["tau2"] = frame["rule"].map({"annual": 0.04, "own": 0.01, "practice_fe": 0.0})
+    frame["tau2"] = frame["tau2"].fillna(0.09) + (frame["indicator_id"] == "A") * 0.16
+    frame["classification"] = np.select(
+        [frame["difference"] > 0.2, frame["difference"] < -0.1], ["faster", "slower"],
+        "not different",
+    )  # fmt: skip
+    return frame
+
+
+SIZES = pd.DataFrame(
+    {"organisation_id": ["o1", "o2", "o3", "o4", "o5"], "log2_practices": [1.0, 2.0, 2.5, 3.0, 4]}
+)
+
+
+def _expected_summary(trends: pd.DataFrame, sizes, reference="practice_fe") -> pd.DataFrame:
+    ref = {
+        (r.indicator_id, r.organisation_id): r.slope
+        for r in trends[trends["rule"] == reference].itertuples()
+    }
+    rows = []
+    for indicator in sorted(trends["indicator_id"].unique()):
+        present = set(trends.loc[trends["indicator_id"] == indicator, "rule"])
+        rules = [r for r in ("fixed", "own", "practice_fe") if r in present]
+        for rule in rules + sorted(present - set(rules)):
+            part = trends[(trends["rule"] == rule) & (trends["indicator_id"] == indicator)]
+            pairs = [
+                (r.slope, ref[(indicator, r.organisation_id)])
+                for r in part.itertuples()
+                if (indicator, r.organisation_id) in ref
+            ]
+            a, b = np.array(pairs).reshape(-1, 2).T
+            gaps = np.abs(a - b)
+            row = {
+                "rule": rule,
+                "indicator_id": indicator,
+                "organisations": len(part),
+                "england_slope": part["england_slope"].iloc[0],
+                "median_slope": float(np.median(part["slope"])),
+                "between_sd": float(np.sqrt(part["tau2"].iloc[0])),
+                "faster": int(sum(part["classification"] == "faster")),
+                "slower": int(sum(part["classification"] == "slower")),
+                "correlation": sps.pearsonr(a, b)[0] if len(a) >= 3 else np.nan,
+                "moved_by_rule": int(sum(gaps > 0.05)),
+                "p90_abs_difference": np.percentile(gaps, 90) if len(a) else np.nan,
+            }
+            if sizes is not None:
+                joined = part.merge(sizes, on="organisation_id")
+                if len(joined) >= 3:
+                    fit = sm.OLS(
+                        joined["difference"], sm.add_constant(joined["log2_practices"])
+                    ).fit(cov_type="HC1")
+                    row["size_slope"] = fit.params["log2_practices"]
+                    row["size_p"] = fit.pvalues["log2_practices"]
+                else:
+                    row["size_slope"] = row["size_p"] = np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("sizes", [None, SIZES])
+def test_rule_summary_against_scipy_numpy_and_statsmodels(sizes):
+    trends = _summary_input()
+    got = rule_trends.rule_summary(trends, sizes)
+    expected = _expected_summary(trends, sizes)
+    assert got["rule"].tolist()[:3] == ["fixed", "own", "practice_fe"]
+    assert got["rule"].tolist()[3:] == ["fixed", "own", "practice_fe", "annual"]
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+    # The case holds each branch: a correlation from four pairs, none from two, no pair at all.
+    b = got.set_index(["indicator_id", "rule"])
+    assert np.isfinite(b.loc[("B", "own"), "correlation"])
+    assert np.isnan(b.loc[("A", "own"), "correlation"])
+    assert np.isnan(b.loc[("A", "fixed"), "p90_abs_difference"])
+    assert b.loc[("B", "fixed"), "moved_by_rule"] == 3  # shifts .02, .12, .4, .6 beyond .05
+
+
+def test_rule_summary_against_another_reference():
+    trends = _summary_input()
+    got = rule_trends.rule_summary(trends, reference="own")
+    expected = _expected_summary(trends, None, reference="own")
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- within_variation
+
+
+def _values_and_members():
+    rng = np.random.default_rng(5)
+    members = pd.DataFrame(
+        {
+            "practice_code": [f"p{i:02d}" for i in range(14)],
+            "organisation_id": ["a"] * 4 + ["b"] * 3 + ["c"] * 5 + ["d", "e"],
+        }
+    )
+    rows = []
+    for indicator, shift in (("I2", 3.0), ("I1", 0.0)):
+        for year in (2021, 2020):
+            for i, org in enumerate(members["organisation_id"]):
+                level = {"a": 70, "b": 74, "c": 77, "d": 72, "e": 79}[org]
+                rows.append((indicator, year, f"p{i:02d}", level + shift + rng.normal(0, 2)))
+    values = pd.DataFrame(rows, columns=["indicator_id", "year", "practice_code", "value"])
+    values = values[~((values["indicator_id"] == "I2") & (values["practice_code"] == "p13"))]
+    values.loc[len(values) + 100] = ("I3", 2020, "p00", 50.0)  # one organisation: skipped
+    values.loc[len(values) + 101] = ("I3", 2020, "p01", 52.0)
+    return values, members
+
+
+def test_within_variation_matches_statsmodels_reml():
+    values, members = _values_and_members()
+    got = rule_trends.within_variation(values, members, ["indicator_id", "year"])
+    rows = []
+    for (indicator, year), part in sorted(
+        values.merge(members, on="practice_code").groupby(["indicator_id", "year"])
+    ):
+        if part["organisation_id"].nunique() < 2:
+            continue
+        fit = sm.MixedLM(
+            part["value"].to_numpy(), np.ones((len(part), 1)), part["organisation_id"].to_numpy()
+        ).fit(reml=True)
+        between, within = float(np.asarray(fit.cov_re)[0, 0]), float(fit.scale)
+        counts = part["organisation_id"].value_counts()
+        sds = [
+            np.std(part.loc[part["organisation_id"] == org, "value"], ddof=1)
+            for org in counts.index[counts > 1]
+        ]
+        rows.append(
+            {
+                "indicator_id": indicator,
+                "year": year,
+                "organisations": counts.size,
+                "practices": len(part),
+                "single_practice": int((counts == 1).sum()),
+                "mean": fit.fe_params[0],
+                "between_sd": np.sqrt(between),
+                "within_sd": np.sqrt(within),
+                "icc": between / (between + within),
+                "median_within_sd": float(np.median(sds)),
+            }
+        )
+    expected = pd.DataFrame(rows)
+    assert got[["indicator_id", "year"]].values.tolist() == [
+        ["I1", 2020], ["I1", 2021], ["I2", 2020], ["I2", 2021],
+    ]  # fmt: skip
+    assert got["single_practice"].tolist() == [2, 2, 1, 1]  # d and e; e has no I2 value
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-4)
+
+
+def test_within_variation_with_yearly_membership_and_single_practices_only():
+    values, members = _values_and_members()
+    yearly = pd.concat([members.assign(year=2020), members.assign(year=2021)])
+    yearly.loc[(yearly["year"] == 2021) & (yearly["practice_code"] == "p00"), "organisation_id"] = (
+        "e"
+    )
+    got = rule_trends.within_variation(values, yearly, ["indicator_id", "year"])
+    assert (
+        got.loc[(got["indicator_id"] == "I1") & (got["year"] == 2021), "single_practice"].item()
+        == 1
+    )
+    # organisations of one practice each: no within spread to take a median of
+    lone = pd.DataFrame(
+        {"practice_code": ["p00", "p04", "p07"], "organisation_id": ["a", "b", "c"]}
+    )
+    got = rule_trends.within_variation(values, lone, ["indicator_id", "year"])
+    assert got["indicator_id"].tolist() == ["I1", "I1", "I2", "I2"]
+    assert got["single_practice"].tolist() == [3] * 4 and got["median_within_sd"].isna().all()
