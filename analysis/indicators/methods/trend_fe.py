@@ -58,13 +58,14 @@ def glm_moments(eta: np.ndarray, n: np.ndarray, binomial: bool) -> tuple[np.ndar
     return mu, mu
 
 
-def _group_sums(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
-    """Column sums of ``values`` (rows x k) within each group: ``n_groups x k``."""
+def _group_sums(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Column sums of ``values`` (rows x k) within each group: ``G x k``.
+
+    The group codes here are always ``0..G-1`` with every code present, so no bincount in
+    this module needs a ``minlength``.
+    """
     return np.column_stack(
-        [
-            np.bincount(groups, weights=values[:, j], minlength=n_groups)
-            for j in range(values.shape[1])
-        ]
+        [np.bincount(groups, weights=values[:, j]) for j in range(values.shape[1])]
     )
 
 
@@ -101,7 +102,7 @@ def pooled_glm(
             break
     mu, w = glm_moments(design @ beta + offset, n, binomial)
     bread = np.linalg.inv((design * w[:, None]).T @ design)
-    cluster = _group_sums(groups, design * (y - mu)[:, None], int(groups.max()) + 1)
+    cluster = _group_sums(groups, design * (y - mu)[:, None])
     influence, cov = _influence(bread, cluster, *design.shape)
     return GLMFit(beta, cov, influence, np.empty(0))
 
@@ -166,9 +167,8 @@ def fe_fit(
     """
     binomial = distribution == "binomial"
     offset = np.zeros_like(y) if binomial else np.log(n)
-    n_groups = int(groups.max()) + 1
-    events = np.bincount(groups, weights=y, minlength=n_groups)
-    trials = np.bincount(groups, weights=n, minlength=n_groups)
+    events = np.bincount(groups, weights=y)
+    trials = np.bincount(groups, weights=n)
     rate = events / trials
     alpha = np.log(rate / (1 - rate)) if binomial else np.log(rate)
     beta = np.zeros(design.shape[1])
@@ -176,10 +176,10 @@ def fe_fit(
         mu, w = glm_moments(alpha[groups] + design @ beta + offset, n, binomial)
         resid = y - mu
         # Information [[D, B], [B', C]] with D diagonal: solve by the Schur complement.
-        d = np.bincount(groups, weights=w, minlength=n_groups)
-        b = _group_sums(groups, design * w[:, None], n_groups)
+        d = np.bincount(groups, weights=w)
+        b = _group_sums(groups, design * w[:, None])
         c = (design * w[:, None]).T @ design
-        score_a = np.bincount(groups, weights=resid, minlength=n_groups)
+        score_a = np.bincount(groups, weights=resid)
         score_b = design.T @ resid
         schur = c - (b / d[:, None]).T @ b
         step_b = np.linalg.solve(schur, score_b - b.T @ (score_a / d))
@@ -189,15 +189,15 @@ def fe_fit(
             break
     mu, w = glm_moments(alpha[groups] + design @ beta + offset, n, binomial)
     resid = y - mu
-    d = np.bincount(groups, weights=w, minlength=n_groups)
-    b = _group_sums(groups, design * w[:, None], n_groups)
+    d = np.bincount(groups, weights=w)
+    b = _group_sums(groups, design * w[:, None])
     schur = (design * w[:, None]).T @ design - (b / d[:, None]).T @ b
     # Slope rows of the inverse information times each practice's score (intercept part
     # included, though it is zero at the optimum up to the tolerance).
-    cluster = _group_sums(groups, design * resid[:, None], n_groups)
-    cluster -= b * (np.bincount(groups, weights=resid, minlength=n_groups) / d)[:, None]
+    cluster = _group_sums(groups, design * resid[:, None])
+    cluster -= b * (np.bincount(groups, weights=resid) / d)[:, None]
     influence, cov = _influence(
-        np.linalg.inv(schur), cluster, design.shape[0], design.shape[1] + n_groups
+        np.linalg.inv(schur), cluster, design.shape[0], design.shape[1] + len(d)
     )
     return GLMFit(beta, cov, influence, alpha)
 
@@ -295,9 +295,8 @@ def cross_covariance(
 ) -> tuple[float, int]:
     """Cross-covariance of two fits from their shared practices, and how many they share:
     the sum over practices in both of the products of their influences."""
-    if not len(codes_a) or not len(codes_b):
-        return 0.0, 0
-    _, ia, ib = np.intersect1d(codes_a, codes_b, assume_unique=True, return_indices=True)
+    # practice codes are unique within a fit; with no practice on one side nothing is shared
+    _, ia, ib = np.intersect1d(codes_a, codes_b, return_indices=True)
     return float(infl_a[ia] @ infl_b[ib]), len(ia)
 
 
