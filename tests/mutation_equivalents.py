@@ -56,6 +56,10 @@ _INDEX_DROPPED = (
     "rows are sorted on unique keys, one row per (publication, kind), before that"
 )
 _MIN = "analysis.casestudy.minimise.x_"
+_TFE = "analysis.indicators.methods.trend_fe.x_"
+_ONLY_FE = (
+    "group_fit compares the model with 'practice_fe' only: any other name is the pooled model"
+)
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_MIN}_fit__mutmut_2": (
         "configs = data[list(conditions)].to_numpy(dtype=None)",
@@ -281,4 +285,8 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "present = data[name].to_numpy(dtype=None)",
         "1.0 - present and consistency/coverage give floats for int, float or bool columns",
     ),
+    **{
+        f"{_TFE}fit_trend__mutmut_{n}": (f'model: str = "{name}"', _ONLY_FE)
+        for n, name in ((1, "XXpooledXX"), (2, "POOLED"))
+    },
 }
