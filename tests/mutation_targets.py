@@ -118,6 +118,23 @@ TARGETS: dict[str, Target] = {
         LOADERS,
         "what a run depends on: the declared inputs, parameters and order",
         serial=True,
+        # Nearly every test of the runner, the notebooks and the book loads the pipeline
+        # file, so a survivor in the reading and checking functions runs them all (minutes).
+        parts=(
+            ("reading", ("load", "read_raw", "_construct_mapping", "_line", "_fail")),
+            (
+                "checks",
+                (
+                    "_check_book",
+                    "_check_references",
+                    "_check_reference",
+                    "_relative_file",
+                    "is_pattern",
+                    "check_data_input",
+                ),
+            ),
+            ("notebook", ("_parse_notebook",)),
+        ),
     ),
     "parameters": Target(
         "analysis/parameters.py",
