@@ -505,6 +505,16 @@ def test_every_bad_parameter_is_listed_at_once(three):
     )
 
 
+def test_two_bad_parameters_are_two_lines(three):
+    with pytest.raises(pl.PipelineError) as err:
+        pl.resolve_parameters(three, {"n": 0, "label": 5})
+    assert str(err.value) == (
+        "2 parameter problem(s):\n"
+        "  notebook 't', parameter 'n' (int): 0 is below the minimum 1\n"
+        "  notebook 't', parameter 'label' (str): expected a string, got 5"
+    )
+
+
 def test_one_bad_parameter_is_one_line(three):
     with pytest.raises(pl.PipelineError) as err:
         pl.resolve_parameters(three, {"lable": "y"})
