@@ -502,4 +502,9 @@ SLOW_TESTS: dict[str, str] = {
         "other test_cache_*.py files alone, kills every import-closure mutant; the pipeline "
         "functions it calls (load of the real pipeline.yml) are reached by over 70 other tests"
     ),
+    "tests/e2e/test_project.py::test_ruff_lint_and_format": (
+        "ruff over the whole project (seconds a mutant), and in the mutated copy it always "
+        "fails on mutmut's own import and trampolines; no mutant changes what ruff checks, "
+        "and the suite runs it on the real source"
+    ),
 }
