@@ -543,3 +543,13 @@ def test_each_kind_of_input_has_its_place(tmp_path, monkeypatch):
     assert pl.input_path("sweep:s1") == build / "sweeps" / "s1" / "results.csv"
     assert pl.input_path("a:t/x.csv") == build / "runs" / "a" / "default" / "t" / "x.csv"
     assert pl.input_path("a:t/b:c.csv") == build / "runs" / "a" / "default" / "t" / "b:c.csv"
+
+
+def test_a_book_section_after_the_notebooks_is_named_at_its_own_line(tmp_path):
+    _fails(tmp_path, ONE + "book: [a]\n", 6, "book must be a mapping, got ['a']")
+    _fails(
+        tmp_path,
+        ONE + "x: 1\nbook:\n  front: 3\n",
+        8,
+        "book front must be a list of page names, got 3",
+    )
