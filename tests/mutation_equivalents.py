@@ -122,17 +122,6 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'ref.split(":", 2)[0]',
         "the part before the first colon is the same whatever the split limit",
     ),
-    f"{_PIPE}__parse_parameter__mutmut_57": (
-        "default=None,",
-        "this first Parameter is only used to check the default; the one returned gets the "
-        "checked default",
-    ),
-    f"{_PIPE}_load__mutmut_9": ('read_text(encoding="UTF-8")', _CODEC_CASE),
-    f"{_PIPE}_parse_assignment__mutmut_17": (
-        "value = None",
-        "a value YAML cannot read becomes None here, and the next line turns None into the "
-        "raw text anyway",
-    ),
     f"{_CACHE}_code_cells__mutmut_6": (
         'read_text(encoding="UTF-8")',
         _CODEC_CASE,

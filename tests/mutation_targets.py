@@ -118,6 +118,23 @@ TARGETS: dict[str, Target] = {
         LOADERS,
         "what a run depends on: the declared inputs, parameters and order",
         serial=True,
+        # Nearly every test of the runner, the notebooks and the book loads the pipeline
+        # file, so a survivor in the reading and checking functions runs them all (minutes).
+        parts=(
+            ("reading", ("load", "read_raw", "_construct_mapping", "_line", "_fail")),
+            (
+                "checks",
+                (
+                    "_check_book",
+                    "_check_references",
+                    "_check_reference",
+                    "_relative_file",
+                    "is_pattern",
+                    "check_data_input",
+                ),
+            ),
+            ("notebook", ("_parse_notebook",)),
+        ),
     ),
     "parameters": Target(
         "analysis/parameters.py",
@@ -484,5 +501,10 @@ SLOW_TESTS: dict[str, str] = {
         "test_cache_mutants.py states the same rule on a synthetic package and, with the "
         "other test_cache_*.py files alone, kills every import-closure mutant; the pipeline "
         "functions it calls (load of the real pipeline.yml) are reached by over 70 other tests"
+    ),
+    "tests/e2e/test_project.py::test_ruff_lint_and_format": (
+        "ruff over the whole project (seconds a mutant), and in the mutated copy it always "
+        "fails on mutmut's own import and trampolines; no mutant changes what ruff checks, "
+        "and the suite runs it on the real source"
     ),
 }

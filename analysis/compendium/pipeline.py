@@ -38,10 +38,6 @@ NOTEBOOK_KEYS = {
 }  # fmt: skip
 NOTEBOOK_NAME = re.compile(r"[a-z][a-z0-9_]*")
 SWEEP_REF = "sweep:"  # a sweep's gathered results as a cache input: sweep:<name>
-# A pipeline file is a page of YAML; these bounds stop a hostile one (an alias bomb, deep
-# nesting, a huge file) before PyYAML spends memory or recursion on it.
-MAX_PIPELINE_BYTES = 1 << 20
-MAX_DEPTH = 12
 
 
 class PipelineError(CompendiumError, ValueError):
@@ -69,7 +65,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
                 key_node.start_mark,
             )
         seen[key] = line
-    mapping = _LineDict(loader.construct_mapping(node, deep=True))
+    # Not deep: a list value is filled in before yaml.load returns, and only keys are read here.
+    mapping = _LineDict(loader.construct_mapping(node))
     mapping.lines = {loader.construct_object(key): key.start_mark.line + 1 for key, _ in node.value}
     mapping.line = node.start_mark.line + 1
     return mapping
@@ -325,10 +322,15 @@ def check_data_input(ref: str) -> None:
 
 
 def read_raw(path: Path) -> Any:
-    """The pipeline file's YAML, read within bounds, every mapping remembering its lines."""
+    """The pipeline file's YAML, every mapping remembering its lines.
+
+    A pipeline file is a page of YAML: safeyaml's bounds (size, nesting, no aliases) stop a
+    hostile one (an alias bomb, deep nesting, a huge file) before PyYAML spends memory or
+    recursion on it.
+    """
     try:
-        text = safeyaml.read_text(path, MAX_PIPELINE_BYTES)
-        safeyaml.check_shape(path, text, MAX_DEPTH)
+        text = safeyaml.read_text(path)
+        safeyaml.check_shape(path, text)
     except safeyaml.YamlError as err:
         raise PipelineError(str(err)) from None
     try:
@@ -390,7 +392,7 @@ def resolve_parameters(notebook: Notebook, overrides: dict[str, Any]) -> dict[st
     for name, value in overrides.items():
         if name not in notebook.parameters:
             known = ", ".join(notebook.parameters) or "none"
-            close = difflib.get_close_matches(name, list(notebook.parameters), n=1, cutoff=0.6)
+            close = difflib.get_close_matches(name, notebook.parameters)  # best first
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(
                 f"notebook {notebook.name!r}: unknown parameter {name!r}{hint}; it takes: {known}"
