@@ -72,6 +72,12 @@ def check_shape(path: str | os.PathLike, text: str, max_depth: int = MAX_DEPTH) 
         raise malformed(path, err) from None
 
 
+#: What PyYAML's constructors raise besides YAMLError: a tagged value they cannot build
+#: (``!!int abc`` ValueError, ``!!timestamp abc`` AttributeError, ``!!bool maybe`` KeyError),
+#: an unhashable key (TypeError) or nesting beyond Python's recursion limit.
+CONSTRUCTION_ERRORS = (TypeError, ValueError, AttributeError, KeyError, RecursionError)
+
+
 def malformed(path: str | os.PathLike, err: yaml.YAMLError) -> YamlError:
     """The YAML parser's complaint as one message naming the file and line."""
     mark = getattr(err, "problem_mark", None)
@@ -91,7 +97,7 @@ def load_text(text: str, source: str, max_bytes: int = MAX_BYTES) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise malformed(source, err) from None
-    except (TypeError, RecursionError) as err:
+    except CONSTRUCTION_ERRORS as err:
         raise YamlError(f"{source}: unsupported YAML structure ({err})") from None
 
 
@@ -103,5 +109,5 @@ def load_yaml(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise malformed(path, err) from None
-    except (TypeError, RecursionError) as err:
+    except CONSTRUCTION_ERRORS as err:
         raise _fail(Path(path), 0, f"unsupported YAML structure ({err})") from None

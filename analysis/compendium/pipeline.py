@@ -340,7 +340,7 @@ def read_raw(path: Path) -> Any:
         line = mark.line + 1 if mark else 0
         problem = getattr(err, "problem", None) or str(err)
         raise _fail(path, line, f"malformed YAML: {problem}") from None
-    except (TypeError, RecursionError) as err:
+    except safeyaml.CONSTRUCTION_ERRORS as err:
         raise _fail(path, 0, f"unsupported YAML structure ({err})") from None
     return raw
 

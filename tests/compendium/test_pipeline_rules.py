@@ -553,3 +553,26 @@ def test_a_book_section_after_the_notebooks_is_named_at_its_own_line(tmp_path):
         8,
         "book front must be a list of page names, got 3",
     )
+
+
+@pytest.mark.parametrize(
+    "value, complaint",
+    [
+        ("!!int abc", "invalid literal for int() with base 10: 'abc'"),
+        ("!!float abc", "could not convert string to float: 'abc'"),
+        ("!!bool maybe", "'maybe'"),
+        ("!!timestamp abc", "'NoneType' object has no attribute 'groupdict'"),
+    ],
+)
+def test_a_tagged_value_yaml_cannot_build_is_one_line_in_every_reader(tmp_path, value, complaint):
+    from analysis import safeyaml
+
+    _fails(tmp_path, f"title: {value}\n", 0, f"unsupported YAML structure ({complaint})")
+    path = tmp_path / "other.yml"
+    path.write_text(f"x: {value}\n", encoding="utf-8")
+    with pytest.raises(safeyaml.YamlError) as raised:
+        safeyaml.load_yaml(path)
+    assert str(raised.value) == f"{path}:0: unsupported YAML structure ({complaint})"
+    with pytest.raises(safeyaml.YamlError) as raised:
+        safeyaml.load_text(f"x: {value}\n", "--parameter x")
+    assert str(raised.value) == f"--parameter x: unsupported YAML structure ({complaint})"
