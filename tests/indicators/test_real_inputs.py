@@ -32,3 +32,19 @@ def test_the_notebooks_check_names_the_chapter_and_every_problem(tmp_path):
         "notebook 'networks_real', its REAL files: 2 problem(s) found before the analysis:",
         *(f"  {line}" for line in findings.errors),
     ]
+
+
+def test_a_table_at_the_wrong_level_and_an_empty_membership_folder_are_named(tmp_path):
+    groups = real_inputs.DEFAULTS["practice_groups_mapping"]
+    parameters = {
+        "membership_source": str(tmp_path),
+        "organisation_table": real_inputs.DEFAULTS["practice_groups"],
+        "organisation_mapping": groups,
+    }
+    inputs, findings = real_inputs.check_inputs(parameters)
+    assert inputs is None
+    mapping = real_inputs.resolve_path(groups)
+    assert findings.errors == [  # nothing read from a folder without files
+        f"parameter 'membership_source': no *.parquet files in {tmp_path}",
+        f"{mapping}: level 'practice'; the chapter needs 'organisation'",
+    ]
