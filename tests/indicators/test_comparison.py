@@ -126,9 +126,7 @@ def test_funnel_curves_are_the_closed_form_limits_over_a_log_grid(phi, tau2):
     for k, (level, confidence) in enumerate((("95%", 0.975), ("99.8%", 0.999))):
         part = out.iloc[200 * k : 200 * (k + 1)]
         np.testing.assert_allclose(part["denominator"], grid, rtol=1e-12)
-        lower, upper = _closed_form(
-            0.3, grid, sps.norm.ppf(confidence), phi or 1.0, tau2 or 0.0
-        )
+        lower, upper = _closed_form(0.3, grid, sps.norm.ppf(confidence), phi or 1.0, tau2 or 0.0)
         np.testing.assert_allclose(part["lower"], lower, rtol=1e-10, err_msg=level)
         np.testing.assert_allclose(part["upper"], upper, rtol=1e-10, err_msg=level)
     few = comparison.funnel_curves(0.3, "binomial", 10, 1000, points=3)

@@ -312,9 +312,7 @@ def test_the_stored_chapters_trends_use_the_membership_years_sizes(chapter):
     assert chapter.tables["qof_variation"]["financial_year"].tolist() == ["2019-20", "2021-22"]
     practices = st.read_structure_years(st.stored_files()).practices
     counts = practices[(practices["year"] == 2023) & practices["in_pcn"]].groupby("pcn_code")
-    sizes = pd.DataFrame({"log2_practices": np.log2(counts.size())}).rename_axis(
-        "organisation_id"
-    )
+    sizes = pd.DataFrame({"log2_practices": np.log2(counts.size())}).rename_axis("organisation_id")
     trends = chapter.tables["trends"].drop(columns="data_tier")
     expected = rule_trends.rule_summary(trends, sizes.reset_index())
     got = chapter.tables["trend_summary"].drop(columns="data_tier")

@@ -204,8 +204,7 @@ indicators:
 
 def test_the_groups_panel_is_real_leaves_blanks_out_and_names_its_mapping(tmp_path):
     (tmp_path / "groups.csv").write_text(
-        '"","Practice.Code","Achievement_AF"\n"1","A00001",90\n"2","A00002",NA\n'
-        '"3","A00003",80\n'
+        '"","Practice.Code","Achievement_AF"\n"1","A00001",90\n"2","A00002",NA\n"3","A00003",80\n'
     )
     mapping = tmp_path / "wide_groups.yml"
     mapping.write_text(GROUPS_MAPPING)
