@@ -292,6 +292,7 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     },
     f"{_LEVELS}denominator_sensitivity__mutmut_22": ('groupby("family", sort=None)', _TRUTH_ONLY),
     f"{_LEVELS}domain_summary__mutmut_3": ('"family"], sort=None)', _TRUTH_ONLY),
+    f"{_LEVELS}domain_summary__mutmut_16": ('groupby("domain", )', _GROUPBY_SORTED),
     f"{_LEVELS}indicator_summary__mutmut_3": ('"indicator_id"], sort=None)', _TRUTH_ONLY),
     f"{_LEVELS}organisation_profile__mutmut_32": ("as_index=None)", _TRUTH_ONLY),
 }

@@ -4,6 +4,7 @@ comparisons, and the approximate denominators and England on a hand-made PCN tab
 
 from __future__ import annotations
 
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from analysis.indicators.networks import real_levels
 from analysis.indicators.sources import widetable as wt
+from analysis.indicators.sources.panel import indicators_dir
 
 ND = "not different"
 
@@ -71,7 +73,9 @@ def test_indicator_summary_counts_each_indicators_classes_by_hand():
 
 
 def test_domain_summary_counts_and_shares_by_hand():
-    out = real_levels.domain_summary(_compared())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a family with no judged comparison divides nothing
+        out = real_levels.domain_summary(_compared())
     nan = np.nan
     expected = pd.DataFrame(
         {
@@ -223,3 +227,22 @@ def test_the_groups_panel_is_real_leaves_blanks_out_and_names_its_mapping(tmp_pa
     assert len(panel.notices) == 1
     assert panel.notices[0].startswith(f"{mapping} membership: column 'practice_code': 2 row(s)")
     assert "['A00002', 'A00009']" in panel.notices[0]
+
+
+def test_the_stored_pcn_table_as_a_panel_with_and_without_denominators():
+    folder = indicators_dir()
+    wide = wt.read_wide_table(
+        folder / "real/qof_indicators/pcn_data_matrix.csv.gz",
+        folder / "mappings/wide_pcn_data_matrix.yml",
+    )
+    counts, flat = real_levels.table_panel(wide), real_levels.table_panel(wide, denominators=False)
+    assert counts.tier == flat.tier == "real"
+    # Without denominators each value stands alone (a value, so a denominator of 1); with
+    # them it has the approximate register or population.
+    assert (flat.observations["denominator"] == 1).all()
+    assert counts.observations["denominator"].median() > 100
+    np.testing.assert_allclose(
+        flat.observations["numerator"],
+        counts.observations["numerator"] / counts.observations["denominator"],
+    )
+    assert "U" not in set(flat.observations["organisation_id"])  # the no-PCN row is England's
