@@ -60,6 +60,7 @@ _TFE = "analysis.indicators.methods.trend_fe.x_"
 _ONLY_FE = (
     "group_fit compares the model with 'practice_fe' only: any other name is the pooled model"
 )
+_LEVELS = "analysis.indicators.networks.real_levels.x_"
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_MIN}_fit__mutmut_2": (
         "configs = data[list(conditions)].to_numpy(dtype=None)",
@@ -278,4 +279,9 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         f"{_TFE}fit_trend__mutmut_{n}": (f'model: str = "{name}"', _ONLY_FE)
         for n, name in ((1, "XXpooledXX"), (2, "POOLED"))
     },
+    f"{_LEVELS}denominator_sensitivity__mutmut_22": ('groupby("family", sort=None)', _TRUTH_ONLY),
+    f"{_LEVELS}domain_summary__mutmut_3": ('"family"], sort=None)', _TRUTH_ONLY),
+    f"{_LEVELS}domain_summary__mutmut_16": ('groupby("domain", )', _GROUPBY_SORTED),
+    f"{_LEVELS}indicator_summary__mutmut_3": ('"indicator_id"], sort=None)', _TRUTH_ONLY),
+    f"{_LEVELS}organisation_profile__mutmut_32": ("as_index=None)", _TRUTH_ONLY),
 }

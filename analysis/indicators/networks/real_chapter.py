@@ -313,20 +313,12 @@ def run_real_chapter(
     trends = rule_trends.organisation_trends(
         panel, memberships, alpha=alpha, tau2_method=tau2_method
     )
-    sizes = chars[chars["source"] == GROUPS_SOURCE] if groups.year == membership_year else None
-    if sizes is None:
-        counts = (
-            mapped[(mapped["year"] == membership_year) & mapped["in_pcn"]]
-            .groupby("pcn_code")
-            .size()
-        )
-        sizes = pd.DataFrame(
-            {"organisation_id": counts.index, "log2_practices": np.log2(counts.to_numpy())}
-        )
+    # Size: log2 member practices of each PCN in the membership year.
+    counts = mapped[(mapped["year"] == membership_year) & mapped["in_pcn"]].groupby("pcn_code")
+    sizes = counts.size()
+    sizes = pd.DataFrame({"organisation_id": sizes.index, "log2_practices": np.log2(sizes)})
     tables["trends"] = trends
-    tables["trend_summary"] = rule_trends.rule_summary(
-        trends, sizes[["organisation_id", "log2_practices"]]
-    )
+    tables["trend_summary"] = rule_trends.rule_summary(trends, sizes.reset_index(drop=True))
     last = mapped[mapped["year"] == max(trend_years)]
     own_sizes = np.log2(last[last["in_pcn"]].groupby("pcn_code").size())
     tables["trend_fe_logit"] = fixed_effects_logit(panel, own, own_sizes)

@@ -127,7 +127,7 @@ def groups_panel(wide: WideTable, members: pd.DataFrame) -> Panel:
     ``year``, ``organisation_id``: the PCNs of the table's year)."""
     tables = panel_tables(wide)
     return panel_from_tables(
-        tables["observations"].dropna(subset=["value"]),
+        tables["observations"].dropna(),  # only a value can be blank
         tables["indicator_catalogue"],
         membership=members,
         tier="real",

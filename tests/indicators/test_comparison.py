@@ -1,0 +1,134 @@
+"""Each organisation against England: the between-organisation variance against statsmodels'
+DerSimonian-Laird, and the funnel plot's points and curves against their closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+from statsmodels.stats.meta_analysis import combine_effects
+
+from analysis.core import stats
+from analysis.indicators.methods import comparison
+
+ORGANISATIONS = ["A", "B", "C", "D", "E"]
+
+
+def _data() -> pd.DataFrame:
+    """Five organisations of two practices and four practices in none on X01; on X02 only
+    A has members (one organisation: no between-organisation variance to estimate)."""
+    num = [30, 50, 10, 12, 40, 45, 18, 22, 90, 70, 25, 18, 22, 15]
+    den = [100, 200, 80, 60, 100, 120, 120, 140, 200, 180, 160, 120, 140, 100]
+    orgs = [o for o in ORGANISATIONS for _ in range(2)] + [np.nan] * 4
+    x01 = pd.DataFrame(
+        {
+            "practice_code": [f"P{i:02d}" for i in range(14)],
+            "year": 2014,
+            "indicator_id": "X01",
+            "numerator": np.array(num, dtype=float),
+            "denominator": np.array(den, dtype=float),
+            "organisation_id": orgs,
+        }
+    )
+    x02 = x01.iloc[[0, 10, 11, 12, 13]].assign(indicator_id="X02")
+    frame = pd.concat([x01, x02], ignore_index=True)
+    return frame.assign(
+        domain="d",
+        distribution="binomial",
+        higher_is_better=True,
+        rate=frame["numerator"] / frame["denominator"],
+    )
+
+
+def test_the_between_organisation_variance_is_dersimonian_laird_of_the_organisations():
+    data = _data()
+    out = comparison.compare_to_national(
+        data, ORGANISATIONS, overdispersion="none", organisation_variance="dl"
+    )
+    x01 = data[data["indicator_id"] == "X01"]
+    p0 = x01["numerator"].sum() / x01["denominator"].sum()
+    sums = x01.groupby("organisation_id")[["numerator", "denominator"]].sum()
+    y = (sums["numerator"] / sums["denominator"]).to_numpy()
+    v = p0 * (1 - p0) / sums["denominator"].to_numpy()
+    tau2 = combine_effects(y, v, method_re="dl").tau2
+    assert tau2 > 0
+    got = out[out["indicator_id"] == "X01"].set_index("organisation_id").loc[ORGANISATIONS]
+    np.testing.assert_allclose(got["tau2_organisations"], tau2, rtol=1e-10)
+    np.testing.assert_allclose(got["z_members"], (y - p0) / np.sqrt(v), rtol=1e-10)
+    np.testing.assert_allclose(
+        got["p_members"], 2 * sps.norm.sf(np.abs((y - p0) / np.sqrt(v))), rtol=1e-10
+    )
+    np.testing.assert_allclose(got["se_adjusted"], np.sqrt(v + tau2), rtol=1e-10)
+    np.testing.assert_allclose(got["z_adjusted"], (y - p0) / np.sqrt(v + tau2), rtol=1e-10)
+    # One organisation on X02: nothing to estimate, so no adjusted comparison either.
+    alone = out[out["indicator_id"] == "X02"].iloc[0]
+    assert alone["organisation_id"] == "A" and np.isnan(alone["tau2_organisations"])
+    assert np.isnan(alone["se_adjusted"]) and np.isfinite(alone["z_members"])
+    assert pd.isna(alone["classification"])
+
+
+def test_the_winsorised_between_organisation_variance_is_centred_on_england():
+    data = _data()
+    out = comparison.compare_to_national(
+        data, ORGANISATIONS, overdispersion="none", organisation_variance="winsorised"
+    )
+    x01 = data[data["indicator_id"] == "X01"]
+    p0 = x01["numerator"].sum() / x01["denominator"].sum()
+    sums = x01.groupby("organisation_id")[["numerator", "denominator"]].sum()
+    y = (sums["numerator"] / sums["denominator"]).to_numpy()
+    v = p0 * (1 - p0) / sums["denominator"].to_numpy()
+    # Spiegelhalter 2005: phi the mean of squared z-scores (Winsorised at 10%: with five
+    # units the quantiles pull in the largest and smallest z), tau2 from phi and the weights.
+    z = (y - p0) / np.sqrt(v)
+    low, high = np.quantile(z, [0.1, 0.9])
+    phi = np.mean(np.clip(z, low, high) ** 2)
+    w = 1 / v
+    expected = max(0.0, (len(y) * phi - (len(y) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    assert expected > 0
+    got = out[out["indicator_id"] == "X01"]["tau2_organisations"]
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["dl_within", "median"])
+def test_an_unknown_between_organisation_estimator_is_named(method):
+    with pytest.raises(ValueError) as err:
+        comparison.compare_to_national(_data(), ORGANISATIONS, organisation_variance=method)
+    assert str(err.value) == (
+        f"parameter 'organisation_variance': unknown value(s) ['{method}']; "
+        "expected none, winsorised, winsorised_rescaled, dl, reml"
+    )
+
+
+def test_funnel_points_are_one_indicator_and_years_practices():
+    data = _data()
+    data.loc[data["indicator_id"] == "X01", "year"] = [2014] * 7 + [2015] * 7
+    points = comparison.funnel_points(data, "X01", 2015)
+    expected = data.iloc[7:14][["practice_code", "organisation_id", "denominator", "rate"]]
+    pd.testing.assert_frame_equal(points, expected.reset_index(drop=True))
+    with pytest.raises(ValueError) as err:
+        comparison.funnel_points(data, "X02", 2015)
+    assert str(err.value) == "no observations for indicator 'X02' in year 2015"
+
+
+def _closed_form(p: float, n: np.ndarray, z: float, phi: float, tau2: float):
+    half = z * np.sqrt(phi * p * (1 - p) / n + tau2)
+    return np.clip(p - half, 0, 1), np.clip(p + half, 0, 1)
+
+
+@pytest.mark.parametrize(("phi", "tau2"), [(None, None), (1.7, 0.0004)])
+def test_funnel_curves_are_the_closed_form_limits_over_a_log_grid(phi, tau2):
+    given = {} if phi is None else {"phi": phi, "tau2": tau2}
+    out = comparison.funnel_curves(0.3, "binomial", 20, 20_000, **given)
+    grid = np.exp(np.linspace(np.log(20), np.log(20_000), 200))
+    assert out.columns.tolist() == ["denominator", "level", "lower", "upper"]
+    assert out["level"].tolist() == ["95%"] * 200 + ["99.8%"] * 200
+    for k, (level, confidence) in enumerate((("95%", 0.975), ("99.8%", 0.999))):
+        part = out.iloc[200 * k : 200 * (k + 1)]
+        np.testing.assert_allclose(part["denominator"], grid, rtol=1e-12)
+        lower, upper = _closed_form(0.3, grid, sps.norm.ppf(confidence), phi or 1.0, tau2 or 0.0)
+        np.testing.assert_allclose(part["lower"], lower, rtol=1e-10, err_msg=level)
+        np.testing.assert_allclose(part["upper"], upper, rtol=1e-10, err_msg=level)
+    few = comparison.funnel_curves(0.3, "binomial", 10, 1000, points=3)
+    np.testing.assert_allclose(few["denominator"], [10, 100, 1000] * 2, rtol=1e-12)
+    assert stats.z_value(0.95) == pytest.approx(sps.norm.ppf(0.975))
