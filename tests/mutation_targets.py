@@ -215,6 +215,14 @@ TARGETS: dict[str, Target] = {
         "analysis/indicators/methods/comparison.py",
         STATISTICS,
         "each organisation against England: limits, z-scores, p-values and the class it gets",
+        # Every test of the full analysis reaches the comparison itself, some 10-40 s each.
+        parts=(
+            (
+                "national",
+                ("compare_to_national", "_null_se", "_interval", "_add_organisation_variance"),
+            ),
+            ("overdispersion", ("overdispersion_table", "practice_z_scores", "two_sided_p")),
+        ),
     ),
     "real_levels": Target(
         "analysis/indicators/networks/real_levels.py",
