@@ -35,7 +35,7 @@ from analysis.core.datasets import MAX_REPORTED, DataError
 from analysis.paths import data_dir
 from analysis.patterns import ConfigPattern, PatternError
 
-PRACTICE_CODE = r"^[A-Z][0-9A-Z]\d{4}$"
+PRACTICE_CODE = r"^[A-Z][0-9A-Z][0-9]{4}$"
 """An NHS practice code (ODS): a letter, a letter or digit, four digits (``A81001``)."""
 
 Layout = TypeVar("Layout")
@@ -167,7 +167,7 @@ def _check_field_counts(text: str, path: Path) -> None:
     rows = csv.reader(io.StringIO(text))
     width = len(next(rows, []))
     for fields in rows:
-        if len(fields) > width and any(f.strip() for f in fields[width:]):
+        if any(f.strip() for f in fields[width:]):
             raise DataError(
                 f"{path}: line {rows.line_num}: {len(fields)} fields but the header has "
                 f"{width}; expected one value per column"
