@@ -291,6 +291,7 @@ def test_where_follows_the_index_of_a_series_not_its_positions():
 def test_where_reads_a_mask_of_python_truth_values_as_true_or_false():
     mask = pd.Series([True, False, True], dtype=object)
     assert where(mask) == "line(s) 2, 4"
+    assert where(np.array([0, 1, 0, 2])) == "line(s) 3, 5"  # counts: non-zero is true
     assert where(pd.Series([True, pd.NA, False, True], dtype="boolean").fillna(False)) == (
         "line(s) 2, 5"
     )
@@ -321,6 +322,10 @@ def test_missing_codes_are_null_empty_or_blank_and_never_twice_or_malformed():
     codes = pd.Series(["A81001", None, "", "  ", np.nan, "A81002"])
     assert code_problems(codes, "Code", pattern=PRACTICE_CODE) == [
         "column 'Code': missing code on line(s) 3, 4, 5, 6"
+    ]
+    # A column with no value at all, as a reader may give it (floats, all NaN).
+    assert code_problems(pd.Series([np.nan, np.nan]), "Code", pattern=r"P\d") == [
+        "column 'Code': missing code on line(s) 2, 3"
     ]
 
 
