@@ -216,3 +216,11 @@ def test_ten_lines_are_shown_of_many_bad_years_and_many_doubled(tmp_path):
     assert str(raised.value).endswith(
         "practice listed twice ['practice_code'] on lines [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"
     )
+
+
+def test_a_group_column_without_any_code_gives_no_members():
+    # A column read with no value at all comes as floats (all NaN), not as text.
+    frame = practices().assign(pcn=float("nan"))
+    m = derive(frame)
+    assert m.table["organisation_id"].isna().all()
+    assert counts(m.counts) == [(2018, 4, 0, 0, 4), (2021, 5, 0, 0, 5)]
