@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from analysis.configschema import ConfigError
 from analysis.core.datasets import DataError
 from analysis.indicators.sources import structures as st
 from analysis.indicators.sources.layouts import PRACTICE_CODE, mappings_dir
@@ -91,6 +92,16 @@ def test_a_mapping_file_sets_every_key(tmp_path):
         "P[0-9]+",
     )
     assert m.no_organisation == ("NONE", "U2")
+
+
+def test_a_column_in_two_roles_is_refused_naming_both_keys_and_the_line(tmp_path):
+    path = mapping(tmp_path, MAPPING.replace("PCN_NAME", "PCN"))
+    with pytest.raises(ConfigError) as raised:
+        st.read_mapping(path)
+    assert str(raised.value) == (
+        f"{path}:5: columns.pcn_name and columns.pcn_code both name 'PCN'; "
+        "one column can have one role only"
+    )
 
 
 def test_the_stored_mappings_are_listed_and_a_folder_may_be_given(tmp_path):
@@ -217,29 +228,27 @@ def test_every_problem_of_a_file_is_reported_together_in_one_line(tmp_path):
 def test_several_years_are_stacked_with_one_row_per_file(tmp_path):
     m = st.read_mapping(mapping(tmp_path))
     late = small(tmp_path, "s_2021_2022.parquet")
-    early = parquet(
-        tmp_path / "s_2020_2021.parquet",
-        {"CODE": ["A81009", "A81001"], "PCN": ["U", "U"], "PCN_NAME": ["a", "b"]},
+    early = parquet(  # one row
+        tmp_path / "s_2020_2021.parquet", {"CODE": ["A81009"], "PCN": ["U"], "PCN_NAME": ["a"]}
     )
     years = st.read_structure_years([late, early], [m])
     assert years.files.to_dict("list") == {
         "file": ["s_2020_2021.parquet", "s_2021_2022.parquet"],
         "year": [2020, 2021],
         "layout": ["structures_small.yml"] * 2,
-        "practices": [2, 3],
+        "practices": [1, 3],
         "pcns": [0, 1],
-        "not_in_pcn": [2, 1],
+        "not_in_pcn": [1, 1],
     }
     assert years.files.index.tolist() == [0, 1]
     assert list(zip(years.practices["year"], years.practices["practice_code"], strict=True)) == [
-        (2020, "A81001"),
         (2020, "A81009"),
         (2021, "A81001"),
         (2021, "A81002"),
         (2021, "A81003"),
     ]
-    assert years.practices["row"].tolist() == [2, 1, 2, 1, 3]
-    assert years.practices.index.tolist() == list(range(5))
+    assert years.practices["row"].tolist() == [1, 2, 1, 3]
+    assert years.practices.index.tolist() == list(range(4))
 
 
 def test_no_files_or_two_of_one_year_are_refused(tmp_path):
