@@ -61,7 +61,9 @@ _ONLY_FE = (
     "group_fit compares the model with 'practice_fe' only: any other name is the pooled model"
 )
 _LEVELS = "analysis.indicators.networks.real_levels.x_"
+_LAYOUTS = "analysis.indicators.sources.layouts.x_"
 EQUIVALENT: dict[str, tuple[str, str]] = {
+    f"{_LAYOUTS}read_text_table__mutmut_23": ('raw.decode("UTF-8-SIG")', _CODEC_CASE),
     f"{_MIN}_fit__mutmut_2": (
         "configs = data[list(conditions)].to_numpy(dtype=None)",
         "the data are the crisp cases the truth table was built from (0/1, checked by "

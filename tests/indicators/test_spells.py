@@ -63,6 +63,8 @@ def test_a_spell_counts_from_its_first_year_and_stops_before_the_year_it_left():
 
 def test_an_open_spell_lasts_to_the_last_year_the_contract_allows():
     assert members_in_year(SPELLS, MAX_YEAR)["practice_code"].tolist() == ["P5", "P1", "P3"]
+    # Beyond the contract's last year no spell runs, open or not.
+    assert members_in_year(SPELLS, MAX_YEAR + 1).empty
 
 
 def test_membership_by_year_lists_every_member_practice_year_sorted_by_practice_then_year():
@@ -92,6 +94,14 @@ def test_fixed_membership_holds_each_practice_in_its_organisation_of_the_year_th
 def test_fixed_membership_starts_at_the_chosen_year_when_it_precedes_the_years_analysed():
     fixed = fixed_membership(SPELLS, 2012, (2014, 2015))
     assert (fixed["joined"] == 2012).all()
+
+
+def test_fixed_spells_are_int64_whatever_integer_type_the_years_come_as():
+    # Years read from a file may be unsigned (a Parquet uint16 column); the spells stay Int64.
+    years = tuple(np.arange(2010, 2016, dtype=np.uint16))
+    fixed = fixed_membership(SPELLS, np.uint16(2014), years)
+    assert str(fixed["joined"].dtype) == "Int64" and str(fixed["left"].dtype) == "Int64"
+    assert fixed["joined"].tolist() == [2010, 2010]
 
 
 def test_a_year_without_members_is_refused_naming_the_parameter_and_the_years_that_have_some():

@@ -35,7 +35,7 @@ from analysis.core.datasets import MAX_REPORTED, DataError
 from analysis.paths import data_dir
 from analysis.patterns import ConfigPattern, PatternError
 
-PRACTICE_CODE = r"^[A-Z][0-9A-Z]\d{4}$"
+PRACTICE_CODE = r"^[A-Z][0-9A-Z][0-9]{4}$"
 """An NHS practice code (ODS): a letter, a letter or digit, four digits (``A81001``)."""
 
 Layout = TypeVar("Layout")
@@ -83,7 +83,7 @@ def choose_layout(
     fits = [m for m in mappings if all(c in present for c in needed(m))]
     if len(fits) == 1:
         return fits[0]
-    if len(fits) > 1:
+    if fits:
         names = [m.path.name for m in fits]  # type: ignore[attr-defined]
         raise DataError(f"{path}: line 1: the header matches several {kind} mappings {names}")
     tried = "; ".join(
@@ -119,7 +119,7 @@ def year_from_name(
         found = ConfigPattern(pattern, ["year"]).search(Path(path).name)
     except PatternError as err:
         raise DataError(f"{mapping_path}: year_from_filename: {err}") from None
-    if not found or not (found.get("year") or "").isdigit():
+    if not found or not str(found.get("year")).isdigit():
         raise DataError(
             f"{path}: the file name does not give a year: expected a match of {pattern!r} "
             f"(e.g. {example!r}), or set 'year:' in {mapping_path}"
@@ -167,7 +167,7 @@ def _check_field_counts(text: str, path: Path) -> None:
     rows = csv.reader(io.StringIO(text))
     width = len(next(rows, []))
     for fields in rows:
-        if len(fields) > width and any(f.strip() for f in fields[width:]):
+        if any(f.strip() for f in fields[width:]):
             raise DataError(
                 f"{path}: line {rows.line_num}: {len(fields)} fields but the header has "
                 f"{width}; expected one value per column"
@@ -177,7 +177,7 @@ def _check_field_counts(text: str, path: Path) -> None:
 def where(mask: pd.Series | np.ndarray, *, rows: bool = False) -> str:
     """``line(s) 3, 7 and 2 more``: the file lines of the rows of a 0-based data index where
     ``mask`` is true (CSV: line = index + 2); ``rows=True``: ``row(s)`` (index + 1, Parquet)."""
-    mask = pd.Series(mask) if not isinstance(mask, pd.Series) else mask
+    mask = pd.Series(mask)
     index = mask.index[mask.to_numpy(dtype=bool)]
     offset, word = (1, "row(s)") if rows else (2, "line(s)")
     shown = ", ".join(str(int(i) + offset) for i in index[:MAX_REPORTED])
@@ -210,17 +210,18 @@ def code_problems(
     rows
         Name Parquet rows rather than CSV lines.
     """
+    text = codes.fillna("")
     if missing is None:
-        missing = codes.isna() | codes.fillna("").str.strip().eq("")
+        missing = text.str.strip().eq("")
     problems = []
     if missing.any():
         problems.append(f"column {column!r}: missing {what} on {where(missing, rows=rows)}")
     malformed = pd.Series(False, index=codes.index)
     if pattern is not None:
         if pattern == PRACTICE_CODE:
-            matched = codes.fillna("").str.fullmatch(PRACTICE_CODE)
+            matched = text.str.fullmatch(PRACTICE_CODE)
         else:  # the mapping's own pattern, run by RE2 (linear time)
-            matched = codes.fillna("").map(ConfigPattern(pattern).fullmatch).astype(bool)
+            matched = text.map(ConfigPattern(pattern).fullmatch).astype(bool)
         malformed = ~missing & ~matched
         if malformed.any():
             shown = codes[malformed].head(3).tolist()

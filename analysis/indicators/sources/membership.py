@@ -101,7 +101,6 @@ def derive(
     """
     if group not in practices.columns:
         raise ValueError(f"parameter 'grouping': no column {group!r} in the data")
-    years = sorted(int(y) for y in practices["year"].unique())
     codes = practices[group].where(practices[group].fillna("").str.strip().ne(""))
     base = practices[["practice_code", "year"]].reset_index(drop=True)
     codes = codes.reset_index(drop=True)
@@ -111,7 +110,7 @@ def derive(
     else:
         year = int(membership_year)
         in_year = (base["year"] == year).to_numpy()
-        if year not in years or codes[in_year].isna().all():
+        if codes[in_year].isna().all():  # also a year not in the data (no row)
             having = sorted({int(y) for y in base.loc[codes.notna(), "year"]})
             raise ValueError(
                 f"parameter 'membership_year': {year} has no {group!r} codes; years with "

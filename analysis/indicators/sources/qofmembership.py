@@ -93,7 +93,7 @@ def qof_panel(practices: pd.DataFrame, spells: pd.DataFrame) -> dict[str, pd.Dat
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", type=Path, nargs="+", help="QOF practice summaries, one a year")
+    parser.add_argument("files", nargs="+", help="QOF practice summaries, one a year")
     parser.add_argument("--group", default="pcn", help="parent-code column (pcn, ccg...)")
     parser.add_argument("--exclude", default="U", help="comma-separated codes meaning none")
     parser.add_argument("--out", type=Path, required=True)

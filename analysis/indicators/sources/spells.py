@@ -27,14 +27,14 @@ def members_in_year(membership: pd.DataFrame, year: int) -> pd.DataFrame:
     """
     left = membership["left"].fillna(MAX_YEAR + 1)
     mask = (membership["joined"] <= year) & (left > year)
-    out = membership.loc[mask.to_numpy(dtype=bool), ["practice_code", "organisation_id"]]
+    out = membership.loc[mask, ["practice_code", "organisation_id"]]
     return out.sort_values(["organisation_id", "practice_code"]).reset_index(drop=True)
 
 
 def membership_by_year(membership: pd.DataFrame, years: tuple[int, ...] = YEARS) -> pd.DataFrame:
     """Every member practice-year: ``practice_code``, ``year``, ``organisation_id``."""
     frames = [members_in_year(membership, y).assign(year=y) for y in years]
-    out = pd.concat(frames, ignore_index=True)[["practice_code", "year", "organisation_id"]]
+    out = pd.concat(frames)[["practice_code", "year", "organisation_id"]]
     return out.sort_values(["practice_code", "year"]).reset_index(drop=True)
 
 

@@ -262,8 +262,7 @@ def read_structure_years(
     twice = table["year"].duplicated(keep=False)
     if twice.any():
         raise DataError(f"two structures files for one year: {table.loc[twice, 'file'].tolist()}")
-    practices = pd.concat(frames, ignore_index=True)
-    practices = practices.sort_values(["year", "practice_code"], ignore_index=True)
+    practices = pd.concat(frames).sort_values(["year", "practice_code"], ignore_index=True)
     return StructureYears(practices, table.sort_values("year", ignore_index=True))
 
 
