@@ -121,7 +121,7 @@ def _checked_catalogue(frame: pd.DataFrame, name: str, domains: list[str] | None
 def read_panel_config(path: str | os.PathLike) -> dict:
     """``panel.yml`` checked against
     :data:`~analysis.indicators.sources.contract.PANEL_CONFIG_SCHEMA`."""
-    return dict(load_config(path, PANEL_CONFIG_SCHEMA) or {})
+    return dict(load_config(path, PANEL_CONFIG_SCHEMA))
 
 
 def read_membership(path: str | os.PathLike, *, check: bool = True) -> pd.DataFrame:
