@@ -380,9 +380,7 @@ def test_a_value_file_becomes_counts_with_blank_values_kept_missing(tmp_path, ca
 
 
 def test_a_value_without_its_denominator_is_refused_with_the_other_problems():
-    catalogue = pd.DataFrame(
-        {"indicator_id": ["A"], "distribution": ["binomial"], "domain": ["d"]}
-    )
+    catalogue = pd.DataFrame({"indicator_id": ["A"], "distribution": ["binomial"], "domain": ["d"]})
     frame = pd.DataFrame(
         {
             "practice_code": ["P1", "P2", "P3"],
