@@ -76,6 +76,29 @@ def test_every_selection_parameter_reaches_the_selection(folder):
     assert selection.membership_year == 2020
 
 
+def test_the_membership_year_is_checked_against_the_membership(folder):
+    _, selection, findings = validation.check_run(
+        {"data_source": str(folder), "membership_year": 2019}
+    )
+    assert selection is None
+    assert findings.errors == [
+        "parameter 'membership_year': 2019 has no members in the data's membership; years "
+        "with members: [2020, 2021] (0: each year's own)"
+    ]
+
+
+def test_valid_method_options_pass_and_a_failed_selection_skips_them(folder):
+    _, selection, findings = validation.check_run(
+        {"data_source": str(folder), "score": "effect", "trend_model": "practice_fe"}
+    )
+    assert findings.errors == [] and selection.score == "z"  # checked, not applied here
+    _, selection, findings = validation.check_run(
+        {"data_source": str(folder), "alpha": 0.7, "score": "effect"}
+    )
+    assert selection is None
+    assert findings.errors == ["parameter 'alpha': 0.7 is not in (0, 0.5)"]
+
+
 def test_a_method_option_is_checked_and_the_selection_kept(folder):
     _, selection, findings = validation.check_run(
         {"data_source": str(folder), "score": "effect", "comparator": "nowhere"}
@@ -138,6 +161,26 @@ def test_the_command_prints_notices_and_exits_0(folder, capsys):
         "one member practice in some year (e.g. ['N1', 'N2']): their level is that practice's and "
         "their variation between members is not estimated"
     ]
+
+
+def test_the_command_checks_the_stored_panel_by_default(capsys):
+    assert validation.main([]) == 0
+    assert capsys.readouterr().out == ""  # the stored panel sets nothing aside
+
+
+def test_the_command_describes_itself_and_its_options(capsys):
+    with pytest.raises(SystemExit) as done:
+        validation.main(["--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith("usage: ")
+    summary = (
+        "Every input problem of a run, found in one pass before the run starts: the strand's "
+        "check. options:"
+    )
+    assert summary in text
+    assert "--notebook NOTEBOOK whose check to run" in text
+    assert "--parameters PARAMETERS the run's parameters as JSON" in text
 
 
 def test_the_command_refuses_parameters_that_are_not_json(capsys):
