@@ -124,8 +124,12 @@ def test_membership_by_year_becomes_one_year_spells_and_is_checked(tmp_path):
     assert spells.columns.tolist() == ["practice_code", "organisation_id", "joined", "left"]
     assert spells["joined"].tolist() == [2020, 2020, 2021]
     assert spells["left"].tolist() == [2021, 2021, 2022]
-    with pytest.raises(DataError, match=r"practice 'P1' is in N1 \(line 2\) and N2 \(line 3\)"):
+    with pytest.raises(DataError) as err:
         panelfiles.read_membership(path)
+    assert str(err.value).startswith(
+        f"{path}: 1 problem(s):\n  column 'organisation_id': practice 'P1' is in N1 (line 2) "
+        "and N2 (line 3)"
+    )
 
 
 # --------------------------------------------------------------------------- organisations
@@ -149,9 +153,10 @@ def test_organisations_are_typed_labelled_and_marked_as_case_studies(tmp_path):
     assert orgs["blank"].isna().all() and not pd.api.types.is_float_dtype(orgs["blank"])
     assert str(orgs["list_size"].dtype) == "Int64"  # a known characteristic keeps its type
     plain = panelfiles.read_organisations(
-        _write(tmp_path / "plain.csv", "organisation_id,label\nN1,North\n")
+        _write(tmp_path / "plain.csv", "organisation_id,label\nN1,North\nN2,South\n")
     )
-    assert plain["label"].tolist() == ["North"] and plain["case_study"].tolist() == [False]
+    assert plain["label"].tolist() == ["North", "South"]
+    assert plain["case_study"].tolist() == [False, False] and plain["case_study"].dtype == bool
 
 
 def test_organisations_from_membership_count_the_last_years_members():
@@ -211,7 +216,7 @@ def test_a_light_table_is_text_or_none_when_unreadable(tmp_path):
     }
     parquet = tmp_path / "obs.parquet"
     pd.DataFrame({"practice_code": ["P1"], "year": [2020]}).to_parquet(parquet)
-    assert panelfiles.light_table(parquet, ["year"])["year"].tolist() == ["2020"]
+    assert panelfiles.light_table(parquet, ["year"]).to_dict("list") == {"year": ["2020"]}
     assert panelfiles.light_table(csv, ["missing"]) is None
     assert panelfiles.light_table(tmp_path / "absent.csv", ["year"]) is None
     assert panelfiles.light_table(_write(tmp_path / "not.parquet", "x"), ["year"]) is None
@@ -400,3 +405,56 @@ def test_a_value_without_its_denominator_is_refused_with_the_other_problems():
         "scale: percent in the catalogue for percentages) on line(s) 3 (values [1.5])\n"
         "  column 'denominator': greater_than(0) fails on line(s) 4 (values ['0.0'])"
     )
+
+
+def test_a_truth_table_with_a_repeated_key_is_refused(tmp_path):
+    row = "ORG01,HOS01,between_practice_sd,0.2\n"
+    path = _write(
+        tmp_path / "truth.csv", "organisation_id,indicator_id,parameter,value\n" + row * 2
+    )
+    with pytest.raises(DataError) as err:
+        panelfiles.read_truth(path)
+    assert str(err.value) == (
+        f"{path}: duplicated key ['organisation_id', 'indicator_id', 'parameter'] on lines "
+        "[2, 3]; expected one row per key"
+    )
+
+
+def test_a_value_file_of_organisations_gives_fractional_counts(tmp_path, catalogue):
+    path = _write(
+        tmp_path / "o.csv",
+        "organisation_id,year,indicator_id,value,denominator\nN1,2020,AF006,0.3,7\n"
+        "N2,2020,AF006,,\n",
+    )
+    frame = panelfiles._read_observations(path, catalogue)
+    assert frame.columns.tolist() == [
+        "organisation_id", "year", "indicator_id", "numerator", "denominator",
+    ]  # fmt: skip
+    assert frame["numerator"].tolist()[0] == pytest.approx(2.1)
+    assert frame["numerator"].dtype == float and frame["denominator"].dtype == float
+    assert frame["numerator"].isna().tolist() == [False, True]
+
+
+def test_a_parquet_cell_that_is_not_a_number_names_the_file_and_row(tmp_path, catalogue):
+    path = tmp_path / "o.parquet"
+    pd.DataFrame(
+        {"practice_code": ["P1"], "year": ["x"], "indicator_id": ["AF006"], "numerator": [1],
+         "denominator": [4]}
+    ).to_parquet(path)  # fmt: skip
+    with pytest.raises(DataError) as err:
+        panelfiles._read_observations(path, catalogue)
+    assert str(err.value) == (
+        f"{path}: 1 problem(s):\n  column 'year': missing or not a number on row(s) 1"
+    )
+
+
+def test_the_cached_observations_depend_on_the_catalogue(tmp_path, monkeypatch, catalogue):
+    monkeypatch.setenv("COMPENDIUM_BUILD", str(tmp_path / "build"))
+    path = _write(
+        tmp_path / "o.csv",
+        "practice_code,year,indicator_id,numerator,denominator\nP1,2020,AF006,3,4\n",
+    )
+    assert len(panelfiles.read_observations(path, catalogue)) == 1
+    other = catalogue.assign(indicator_id=["ZZZ01", "CHD005", "SMOK"])
+    with pytest.raises(DataError, match=r"unknown indicator id\(s\) \['AF006'\]"):
+        panelfiles.read_observations(path, other)
