@@ -487,3 +487,53 @@ def test_unknown_organisations_and_absent_practices():
         "['P2', 'P3']) on line(s) 3, 4, 5; left out of the analysis"
     ]
     contract.validate_membership(spells, known, pd.Series(["P1"]), name="m")  # no notices list
+
+
+def test_percentages_at_their_bounds_are_accepted_and_four_bad_values_show_three():
+    catalogue = pd.DataFrame(
+        {
+            "indicator_id": ["PCT01", "AAA01"],
+            "distribution": ["binomial", "binomial"],
+            "scale": pd.array(["percent", pd.NA], dtype="string"),  # a blank scale: proportion
+        }
+    )
+    frame = pd.DataFrame(
+        {
+            "practice_code": [f"P{i}" for i in range(8)],
+            "year": [2020] * 8,
+            "indicator_id": ["PCT01"] * 4 + ["AAA01"] * 4,
+            "value": ["0", "0.5", "100", "50", "2", "3", "4", "5"],  # text, as a reader gives
+            "denominator": [10, 10, 10, 10, 1, 1, 1, 1],
+        }
+    )
+    out, problems = contract.values_to_counts(frame, catalogue, "value_denominator")
+    assert problems == [
+        "column 'value': a proportion outside [0, 1] (a binomial indicator's value; set scale: "
+        "percent in the catalogue for percentages) on line(s) 6, 7, 8, 9 (values "
+        "['2', '3', '4'])"
+    ]
+    assert out["numerator"].tolist() == [0.0, 0.05, 10.0, 5.0]
+    assert out["denominator"].dtype == np.float64 and out["numerator"].dtype == np.float64
+
+
+def test_schema_problems_keep_the_order_found_and_count_exactly_ten():
+    cases = pd.DataFrame(
+        {
+            "column": ["b"] * 10 + ["a"],
+            "check": ["ge(0)"] * 10 + ["ge(1)"],
+            "index": [*range(10), 3],
+            "failure_case": [-1] * 11,
+        }
+    )
+    assert contract._schema_problems(cases) == [
+        "column 'b': ge(0) fails on line(s) 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 (values "
+        "['-1', '-1', '-1'])",
+        "column 'a': ge(1) fails on line(s) 5 (values ['-1'])",
+    ]
+
+
+def test_membership_problems_are_named_membership_by_default():
+    spells = _spells([("P1", "N1", 2020, 2019)])
+    assert _error(contract.validate_membership, spells) == (
+        "membership: 1 problem(s):\n  'left' not after 'joined' on line(s) 2"
+    )
