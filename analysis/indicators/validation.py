@@ -103,11 +103,11 @@ def check_quality_indicators(parameters: Mapping[str, Any]) -> tuple[Findings, s
 
 
 CHECKS = {
-    "quality_indicators": "analysis.indicators.validation:check_quality_indicators",
-    "networks_real": "analysis.indicators.networks.real_inputs:check",
-    "primary_care_networks": "analysis.indicators.networks.network_run:check",
+    "quality_indicators": ("analysis.indicators.validation", "check_quality_indicators"),
+    "networks_real": ("analysis.indicators.networks.real_inputs", "check"),
+    "primary_care_networks": ("analysis.indicators.networks.network_run", "check"),
 }
-"""Each notebook's input check (``module:function``, imported when that notebook is checked):
+"""Each notebook's input check (module and function, imported when that notebook is checked):
 ``parameters -> (Findings, what the inputs are)``."""
 
 
@@ -115,7 +115,7 @@ def checker(notebook: str) -> Callable[[Mapping[str, Any]], tuple[Findings, str]
     """The input check of ``notebook`` (:data:`CHECKS`); a one-line error naming the known."""
     if notebook not in CHECKS:
         raise DataError(f"--notebook {notebook!r}: no input check; known: {sorted(CHECKS)}")
-    module, _, name = CHECKS[notebook].partition(":")
+    module, name = CHECKS[notebook]
     return getattr(importlib.import_module(module), name)
 
 

@@ -247,8 +247,8 @@ def prepare(
     frame = observations.loc[keep, [unit, "year", "indicator_id"]].rename(
         columns={unit: "practice_code"}
     )
-    frame["numerator"] = observations.loc[keep, "numerator"].astype(float)
-    frame["denominator"] = observations.loc[keep, "denominator"].astype(float)
+    frame["numerator"] = observations.loc[keep, "numerator"].to_numpy(dtype=float)
+    frame["denominator"] = observations.loc[keep, "denominator"].to_numpy(dtype=float)
     frame["year"] = frame["year"].astype(int)
     if unit == "organisation_id":
         frame["organisation_id"] = frame["practice_code"]

@@ -121,7 +121,7 @@ def _checked_catalogue(frame: pd.DataFrame, name: str, domains: list[str] | None
 def read_panel_config(path: str | os.PathLike) -> dict:
     """``panel.yml`` checked against
     :data:`~analysis.indicators.sources.contract.PANEL_CONFIG_SCHEMA`."""
-    return dict(load_config(path, PANEL_CONFIG_SCHEMA) or {})
+    return dict(load_config(path, PANEL_CONFIG_SCHEMA))
 
 
 def read_membership(path: str | os.PathLike, *, check: bool = True) -> pd.DataFrame:
@@ -140,7 +140,7 @@ def read_membership(path: str | os.PathLike, *, check: bool = True) -> pd.DataFr
 def read_organisations(path: str | os.PathLike) -> pd.DataFrame:
     """Read an organisations file: ``case_study`` becomes bool (False where not given), a
     column whose every cell is a number becomes numeric, ``label`` defaults to the id."""
-    frame = tablefiles.read_checked(path, organisation_schema, unique=["organisation_id"])
+    frame = tablefiles.read_checked(path, organisation_schema)  # its id column is unique
     known = set(contract.KNOWN_CHARACTERISTICS)
     for name in frame.columns:
         if name in known:
@@ -171,7 +171,7 @@ def organisations_from_membership(
         spells = membership
         if year is not None:
             members = members_in_year(membership, year)
-            spells = membership.merge(members, on=["practice_code", "organisation_id"])
+            spells = membership.merge(members)  # on practice_code and organisation_id
             spells = spells.drop_duplicates("practice_code", keep="last")
         grouped = spells.groupby("organisation_id")
         counts = grouped["practice_code"].nunique()
@@ -266,7 +266,7 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
-    frame = tablefiles.read_parquet(path, columns)
+    frame = tablefiles.read_parquet(path)  # the header is exactly ``columns`` (checked)
     raise_problems(_unparsable(frame, columns), str(path))
     for column in columns:
         kind = OBSERVATION_DTYPES[column]
@@ -310,14 +310,9 @@ def values_as_counts(
     counts, value_problems = values_to_counts(frame[~blank], catalogue, form)
     problems += value_problems
     try:
-        counts = validate_observations(
-            counts.dropna(subset=["denominator"]),
-            catalogue,
-            name=name,
-            unit=unit,
-            whole_counts=False,
-        )
-    except DataError as err:
+        # only a missing denominator leaves a count missing: those rows are reported above
+        counts = validate_observations(counts.dropna(), catalogue, unit=unit, whole_counts=False)
+    except DataError as err:  # its lines, without its first (naming no file)
         problems += [line.strip() for line in str(err).splitlines()[1:]]
     raise_problems(problems, name)
     empty = frame.loc[blank, [unit, "year", "indicator_id"]].assign(
