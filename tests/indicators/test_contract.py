@@ -144,6 +144,21 @@ def test_catalogue_id_clashes_unknown_domains_and_scales_are_named_by_line():
     ]
 
 
+def test_a_repeated_id_with_year_columns_is_named_as_a_clash_not_a_crash():
+    catalogue = pd.DataFrame(
+        {
+            "indicator_id": ["X1", "X1"],
+            "domain": ["d1", "d1"],
+            "distribution": ["binomial", "binomial"],
+            "years_available": ["2015-2018", "2016-2019"],
+            "single_year": [None, 2015],
+        }
+    )
+    assert contract.check_catalogue(catalogue) == [
+        "column 'indicator_id': id clash, 'X1' on lines [2, 3]; expected one row per indicator",
+    ]
+
+
 def test_a_single_year_outside_its_indicators_years_is_named_by_line():
     catalogue = pd.DataFrame(
         {

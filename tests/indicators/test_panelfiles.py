@@ -313,8 +313,9 @@ def test_a_malformed_csv_is_refused_in_one_line(tmp_path, catalogue):
         "practice_code,year,indicator_id,numerator,denominator\nP1,2020,AF006,3,4\n"
         "P2,2020,AF006,3,4,9,9\n",
     )
-    with pytest.raises(DataError, match=rf"^{path}: malformed CSV \(Error tokenizing data"):
+    with pytest.raises(DataError, match=rf"^{path}: malformed CSV \(Error tokenizing data") as err:
         panelfiles._read_observations(path, catalogue)
+    assert "\n" not in str(err.value) and str(err.value).endswith("saw 7)")
 
 
 def test_unparsable_cells_are_named_by_line_and_column(tmp_path, catalogue):

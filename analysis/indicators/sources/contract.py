@@ -204,7 +204,8 @@ def check_catalogue(catalogue: pd.DataFrame, *, domains: Sequence[str] | None = 
                 f"{catalogue.at[index, 'domain']!r}; expected one of {list(domains)} "
                 "(the domains panel.yml declares)"
             )
-    if {"single_year", "years_available"} <= set(catalogue.columns):
+    # A repeated id is reported above; its year window would be ambiguous.
+    if {"single_year", "years_available"} <= set(catalogue.columns) and not ids.duplicated().any():
         first, last = year_window(ids, catalogue)
         single = catalogue["single_year"].astype(float).to_numpy()
         outside = ~np.isnan(single) & ((single < first) | (single > last))

@@ -257,7 +257,7 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=dtypes)
     except pd.errors.ParserError as err:
-        raise DataError(f"{path}: malformed CSV ({err})") from None
+        raise DataError(f"{path}: malformed CSV ({' '.join(str(err).split())})") from None
     except (EOFError, OSError, zlib.error) as err:
         raise DataError(f"{path}: truncated or corrupt gzip file ({err})") from None
     except ValueError as err:
