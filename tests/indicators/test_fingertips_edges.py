@@ -175,6 +175,18 @@ def test_an_empty_or_missing_export_is_refused_in_one_line(tmp_path):
     )
 
 
+def test_a_byte_order_mark_does_not_hide_the_first_column_title(tmp_path):
+    rows = fixture_rows()
+    parent = rows[0].index("Compared to CCGs value or percentiles")
+    moved = [[row[parent], *row[:parent], *row[parent + 1 :]] for row in rows]
+    path = tmp_path / "bom.csv"
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(moved)
+    read = fingertips.read_export(path)
+    assert read.columns[0] == "Compared to CCGs value or percentiles"
+    assert read.shape == (len(rows) - 1, len(rows[0]))
+
+
 def test_the_parent_comparison_column_is_the_one_after_england_or_titled_so():
     england = "Compared to England value or percentiles"
     ccgs = "Compared to CCGs value or percentiles"
@@ -527,7 +539,7 @@ def test_the_command_line_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         fingertips.main(["--help"])
     assert stop.value.code == 0
-    assert "Convert a Fingertips export to the tidy panel." in capsys.readouterr().out
+    assert "Convert a Fingertips export to the tidy panel." in capsys.readouterr().out.splitlines()
     with pytest.raises(SystemExit) as stop:
         fingertips.main([str(SMALL)])
     assert stop.value.code == 2
