@@ -143,6 +143,10 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'read_text(encoding="UTF-8")',
         _CODEC_CASE,
     ),
+    "analysis.indicators.sources.fingertips.x_read_export__mutmut_20": (
+        'encoding="UTF-8-SIG"',
+        _CODEC_CASE,
+    ),
     **{
         f"{_STATS}{func}__mutmut_{n}": (line, _NUMERIC_CAST)
         for func, n, line in (

@@ -263,9 +263,10 @@ def read_export(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def _years(periods: pd.Series, pattern: str, name: str) -> pd.Series:
-    extracted = ConfigPattern(pattern, ["year"]).extract(periods.fillna("").astype(str), "year")
-    parsed = pd.Series(extracted, index=periods.index, dtype=object)
-    bad = parsed.isna() | ~parsed.fillna("").str.fullmatch(r"\d{4}")
+    # A missing period has no four-digit year whether astype(str) keeps it missing or not.
+    extracted = ConfigPattern(pattern, ["year"]).extract(periods.astype(str), "year")
+    parsed = pd.Series(extracted, index=periods.index)
+    bad = ~parsed.str.fullmatch(r"\d{4}", na=False)
     if bad.any():
         raise DataError(
             f"{name}: column 'Time period': not a year matching {pattern!r} on "
@@ -408,7 +409,6 @@ def to_tidy(
                 "indicator_id": ids[scored.index].map(targets),
                 "value": scored["Value"],
             },
-            index=scored.index,
         )
     rows = rows[~missing]
     tidy = pd.DataFrame(
@@ -419,7 +419,6 @@ def to_tidy(
             "numerator": rows[cols["numerator"]],
             "denominator": rows[cols["denominator"]],
         },
-        index=rows.index,
     )[OBSERVATION_COLUMNS]
     try:
         tidy = validate_observations(tidy, catalogue, name=name)
@@ -448,7 +447,6 @@ def _england(rows: pd.DataFrame, targets: dict, mapping: dict, name: str) -> pd.
             "denominator": rows[cols["denominator"]],
             "value": rows["Value"],
         },
-        index=rows.index,
     ).drop_duplicates()
     clash = out.duplicated(["indicator_id", "year"], keep=False)
     if clash.any():
@@ -482,7 +480,7 @@ def write_catalogue(extract: Extract, mapping: dict[str, Any], path: Path) -> Pa
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Convert a Fingertips export to the tidy panel.")
     parser.add_argument("export", type=Path)
-    parser.add_argument("--mapping", type=Path, default=None)
+    parser.add_argument("--mapping", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
