@@ -7,6 +7,7 @@ written tables) is in tests/e2e/test_real_chapter_build.py.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ from analysis.indicators.sources import structures as st
 from analysis.indicators.sources import turnover
 from analysis.indicators.sources import widetable as wt
 from analysis.paths import repo_root
+
+#: A wide table mapping for a practice-level groups file (one achievement column).
+GROUPS_MAPPING = Path(__file__).parent / "fixtures" / "wide_groups.yml"
 
 PCN_MAPPING = """level: organisation
 unit: PCN_CODE
@@ -218,23 +222,12 @@ def test_turnover_counts_a_hand_worked_move():
     assert turnover.turnover_summary(frame).loc[0, "moved"] == 1
 
 
-GROUPS_MAPPING = """level: practice
-unit: Practice.Code
-year: 2023
-missing: [NA]
-ignore_columns: [""]
-indicators:
-  - {columns: 'Achievement_{id}', ids: [AF], domain: achievement, distribution: continuous,
-     higher_is_better: true, scale: percent}
-"""
-
-
 def test_group_levels_are_member_means_against_the_spread_between_and_within_pcns(tmp_path):
     (tmp_path / "groups.csv").write_text(
         '"","Practice.Code","Achievement_AF"\n"1","A00001",90\n"2","A00002",100\n'
         '"3","A00003",80\n"4","A00004",70\n"5","A00005",60\n'
     )
-    (tmp_path / "wide_groups.yml").write_text(GROUPS_MAPPING)
+    (tmp_path / "wide_groups.yml").write_text(GROUPS_MAPPING.read_text())
     wide = wt.read_wide_table(tmp_path / "groups.csv", tmp_path / "wide_groups.yml")
     members = pd.DataFrame(
         {"practice_code": ["A00001", "A00002", "A00003", "A00004"], "year": 2023,

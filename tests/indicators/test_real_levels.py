@@ -5,6 +5,7 @@ comparisons, and the approximate denominators and England on a hand-made PCN tab
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,6 +15,9 @@ import pytest
 from analysis.indicators.networks import real_levels
 from analysis.indicators.sources import widetable as wt
 from analysis.indicators.sources.panel import indicators_dir
+
+#: A wide table mapping for a practice-level groups file (one achievement column).
+GROUPS_MAPPING = Path(__file__).parent / "fixtures" / "wide_groups.yml"
 
 ND = "not different"
 
@@ -197,23 +201,12 @@ def test_approximate_denominators_are_registers_or_the_population():
     )
 
 
-GROUPS_MAPPING = """level: practice
-unit: Practice.Code
-year: 2023
-missing: [NA]
-ignore_columns: [""]
-indicators:
-  - {columns: 'Achievement_{id}', ids: [AF], domain: achievement, distribution: continuous,
-     higher_is_better: true, scale: percent}
-"""
-
-
 def test_the_groups_panel_is_real_leaves_blanks_out_and_names_its_mapping(tmp_path):
     (tmp_path / "groups.csv").write_text(
         '"","Practice.Code","Achievement_AF"\n"1","A00001",90\n"2","A00002",NA\n"3","A00003",80\n'
     )
     mapping = tmp_path / "wide_groups.yml"
-    mapping.write_text(GROUPS_MAPPING)
+    mapping.write_text(GROUPS_MAPPING.read_text())
     wide = wt.read_wide_table(tmp_path / "groups.csv", mapping)
     members = pd.DataFrame(
         {"practice_code": ["A00001", "A00002", "A00003", "A00009"], "year": 2023,
