@@ -2,6 +2,8 @@
 
 - :func:`statsmodels_cluster_glm`: the binomial (logit) or Poisson (log, offset) GLM fitted by
   statsmodels with practice-clustered covariance, against which the fast fits are checked.
+- :func:`statsmodels_cluster_slope`: a trend by OLS (practice dummies or a constant) with
+  practice-clustered standard errors, against which the REAL chapter's trends are checked.
 - :func:`check_row`: one reproduction check with defaults for the fields a test does not vary.
 - :data:`SETTINGS`, :data:`CONFIDENCE`, :data:`DISTRIBUTION`, :data:`TINY` and
   :func:`funnel_case`: the Hypothesis settings and strategies of the property tests.
@@ -73,3 +75,22 @@ def check_row(check_id: str, published, reproduced, tolerance=0.0, must_match=No
         must_match=must_match,
         **fields,
     )
+
+
+def statsmodels_cluster_slope(part: pd.DataFrame, fixed_effects: bool) -> tuple[float, float, int]:
+    """statsmodels OLS of ``value`` on ``year`` (practice dummies or a constant), clustered by
+    practice with the G / (G - 1) factor only: ``(slope, se, practices)``; NaN for one
+    practice."""
+    design = pd.DataFrame({"year": part["year"].astype(float)})
+    if fixed_effects:
+        design = design.join(pd.get_dummies(part["practice_code"], dtype=float))
+    else:
+        design = sm.add_constant(design)
+    groups = pd.factorize(part["practice_code"])[0]
+    clusters = len(set(groups))
+    if clusters < 2:
+        return np.nan, np.nan, clusters
+    fit = sm.OLS(part["value"], design).fit(
+        cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False}
+    )
+    return fit.params["year"], fit.bse["year"] * np.sqrt(clusters / (clusters - 1)), clusters

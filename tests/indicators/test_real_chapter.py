@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from references import statsmodels_cluster_slope
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
@@ -153,20 +154,9 @@ def test_slopes_and_cluster_errors_match_statsmodels(fixed_effects):
     out = rule_trends._slopes(frame, ["indicator_id", "organisation_id"], fixed_effects)
     for row in out.itertuples():
         part = frame[frame["organisation_id"] == row.organisation_id].reset_index(drop=True)
-        design = pd.DataFrame({"year": part["year"].astype(float)})
-        if fixed_effects:
-            design = design.join(pd.get_dummies(part["practice_code"], dtype=float))
-        else:
-            design = sm.add_constant(design)
-        groups = pd.factorize(part["practice_code"])[0]
-        fit = sm.OLS(part["value"], design).fit(
-            cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False}
-        )
-        clusters = len(set(groups))
-        assert row.slope == pytest.approx(fit.params["year"], rel=1e-9)
-        assert row.se == pytest.approx(
-            fit.bse["year"] * np.sqrt(clusters / (clusters - 1)), rel=1e-7
-        )
+        slope, se, clusters = statsmodels_cluster_slope(part, fixed_effects)
+        assert row.slope == pytest.approx(slope, rel=1e-9)
+        assert row.se == pytest.approx(se, rel=1e-7)
         assert row.practices == clusters
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from references import statsmodels_cluster_slope
 from scipy import stats as sps
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
@@ -116,36 +117,18 @@ def _trend_panel() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=rule_trends.PANEL_COLUMNS)
 
 
-def _cluster_slope(part: pd.DataFrame, fixed_effects: bool) -> tuple[float, float, int]:
-    """statsmodels OLS of value on year (practice dummies or a constant), clustered by
-    practice with the G / (G - 1) factor only; NaN standard error for one practice."""
-    design = pd.DataFrame({"year": part["year"].astype(float)})
-    if fixed_effects:
-        design = design.join(pd.get_dummies(part["practice_code"], dtype=float))
-    else:
-        design = sm.add_constant(design)
-    groups = pd.factorize(part["practice_code"])[0]
-    clusters = len(set(groups))
-    if clusters < 2:
-        return np.nan, np.nan, clusters
-    fit = sm.OLS(part["value"], design).fit(
-        cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False}
-    )
-    return fit.params["year"], fit.bse["year"] * np.sqrt(clusters / (clusters - 1)), clusters
-
-
 def _expected_trends(panel, memberships, alpha=0.05) -> pd.DataFrame:
     frames = []
     for rule, members in memberships.items():
         fe = rule == "practice_fe"
         data = panel.merge(members, on=["practice_code", "year"])
         england = {
-            ind: _cluster_slope(part.reset_index(drop=True), fe)[0]
+            ind: statsmodels_cluster_slope(part.reset_index(drop=True), fe)[0]
             for ind, part in panel.groupby("indicator_id")
         }
         rows = []
         for (ind, org), part in data.groupby(["indicator_id", "organisation_id"]):
-            slope, se, clusters = _cluster_slope(part.reset_index(drop=True), fe)
+            slope, se, clusters = statsmodels_cluster_slope(part.reset_index(drop=True), fe)
             if not se > 1e-6:  # a single practice, or no residual at all (R)
                 continue
             rows.append(
