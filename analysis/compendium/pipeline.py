@@ -336,10 +336,7 @@ def read_raw(path: Path) -> Any:
     try:
         raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        problem = getattr(err, "problem", None) or str(err)
-        raise _fail(path, line, f"malformed YAML: {problem}") from None
+        raise PipelineError(str(safeyaml.malformed(path, err))) from None
     except safeyaml.CONSTRUCTION_ERRORS as err:
         raise _fail(path, 0, f"unsupported YAML structure ({err})") from None
     return raw
