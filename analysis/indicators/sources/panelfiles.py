@@ -171,7 +171,7 @@ def organisations_from_membership(
         spells = membership
         if year is not None:
             members = members_in_year(membership, year)
-            spells = membership.merge(members)  # on practice_code and organisation_id
+            spells = membership.merge(members, on=["practice_code", "organisation_id"])
             spells = spells.drop_duplicates("practice_code", keep="last")
         grouped = spells.groupby("organisation_id")
         counts = grouped["practice_code"].nunique()
@@ -310,8 +310,10 @@ def values_as_counts(
     counts, value_problems = values_to_counts(frame[~blank], catalogue, form)
     problems += value_problems
     try:
-        # only a missing denominator leaves a count missing: those rows are reported above
-        counts = validate_observations(counts.dropna(), catalogue, unit=unit, whole_counts=False)
+        # rows without a denominator are reported above
+        counts = validate_observations(
+            counts.dropna(subset=["denominator"]), catalogue, unit=unit, whole_counts=False
+        )
     except DataError as err:  # its lines, without its first (naming no file)
         problems += [line.strip() for line in str(err).splitlines()[1:]]
     raise_problems(problems, name)
