@@ -3,6 +3,8 @@ DerSimonian-Laird, and the funnel plot's points and curves against their closed 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,3 +134,74 @@ def test_funnel_curves_are_the_closed_form_limits_over_a_log_grid(phi, tau2):
     few = comparison.funnel_curves(0.3, "binomial", 10, 1000, points=3)
     np.testing.assert_allclose(few["denominator"], [10, 100, 1000] * 2, rtol=1e-12)
     assert stats.z_value(0.95) == pytest.approx(sps.norm.ppf(0.975))
+
+
+def test_an_unknown_overdispersion_is_named():
+    with pytest.raises(ValueError) as err:
+        comparison.compare_to_national(_data(), ORGANISATIONS, overdispersion="scaled")
+    assert str(err.value) == (
+        "parameter 'overdispersion': unknown value(s) ['scaled']; "
+        "expected none, multiplicative, additive"
+    )
+
+
+def test_two_organisations_are_enough_and_unusable_rows_are_left_out_without_a_warning():
+    """Per indicator and year: two organisations with a rate and a variance give an estimate,
+    a third with no rate is left out of it; a zero or missing variance gives no z, silently."""
+    out = pd.DataFrame(
+        {
+            "indicator_id": "I",
+            "year": [2020, 2020, 2020, 2021, 2022, 2021],
+            "rate": [0.20, 0.32, np.nan, 0.30, 0.25, 0.40],
+            "national_rate": [0.25, 0.25, 0.25, 0.25, 0.25, 0.25],
+        }
+    )
+    variance = np.array([0.001, 0.002, 0.004, 0.0, 0.0, np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        total = comparison._add_organisation_variance(out, variance.copy(), "dl")
+    tau2 = combine_effects(np.array([0.20, 0.32]), variance[:2], method_re="dl").tau2
+    assert tau2 > 0
+    np.testing.assert_allclose(out["tau2_organisations"].iloc[:3], tau2, rtol=1e-12)
+    np.testing.assert_allclose(total[:3], variance[:3] + tau2, rtol=1e-12)
+    # 2021 and 2022: one usable row each (a zero variance is usable, a missing one is not)
+    assert out["tau2_organisations"].iloc[3:].isna().all() and np.isnan(total[3:]).all()
+    np.testing.assert_allclose(out["z_members"].iloc[:2], [-0.05, 0.07] / np.sqrt(variance[:2]))
+    assert out["z_members"].iloc[2:].isna().all()
+    assert out["p_members"].iloc[2:].isna().all()
+
+
+def test_a_continuous_indicator_has_no_sampling_interval():
+    data = _data()
+    data.loc[data["indicator_id"] == "X02", "distribution"] = "continuous"
+    out = comparison.compare_to_national(data, ORGANISATIONS, overdispersion="additive")
+    assert out["ci_lower"].dtype == out["ci_upper"].dtype == np.float64
+    x02 = out["indicator_id"] == "X02"
+    assert out.loc[x02, ["ci_lower", "ci_upper"]].isna().all().all()
+    assert out.loc[~x02, ["ci_lower", "ci_upper"]].notna().all().all()
+
+
+def test_a_dispersion_table_without_an_indicator_leaves_it_unadjusted_and_a_repeat_fails():
+    data = _data()
+    dispersion = comparison.overdispersion_table(data)
+    out = comparison.compare_to_national(
+        data, ORGANISATIONS, dispersion=dispersion[dispersion["indicator_id"] == "X01"]
+    )
+    x02 = out[out["indicator_id"] == "X02"]
+    assert x02["organisation_id"].tolist() == ["A"]
+    assert x02[["tau2", "se_adjusted", "z_adjusted"]].isna().all().all()
+    assert out.loc[out["indicator_id"] == "X01", "se_adjusted"].notna().all()
+    with pytest.raises(pd.errors.MergeError):
+        comparison.compare_to_national(
+            data, ORGANISATIONS, dispersion=pd.concat([dispersion, dispersion.iloc[[0]]])
+        )
+
+
+def test_an_indicator_with_no_practice_outside_the_organisations_has_no_rest_to_compare_to():
+    data = _data()
+    data = data[(data["indicator_id"] == "X01") | (data["organisation_id"] == "A")]
+    out = comparison.compare_to_national(data, ORGANISATIONS, comparator="rest")
+    x02 = out[out["indicator_id"] == "X02"]
+    assert x02["organisation_id"].tolist() == ["A"]
+    assert x02["national_rate"].isna().all() and x02["classification"].isna().all()
+    assert out.loc[out["indicator_id"] == "X01", "national_rate"].notna().all()

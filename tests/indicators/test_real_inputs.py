@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from analysis.core.datasets import DataError
@@ -47,4 +49,19 @@ def test_a_table_at_the_wrong_level_and_an_empty_membership_folder_are_named(tmp
     assert findings.errors == [  # nothing read from a folder without files
         f"parameter 'membership_source': no *.parquet files in {tmp_path}",
         f"{mapping}: level 'practice'; the chapter needs 'organisation'",
+    ]
+
+
+def test_a_groups_file_of_a_year_without_a_mapping_file_is_named(tmp_path):
+    stored = real_inputs.resolve_path(real_inputs.DEFAULTS["membership_source"])
+    for name in ("structures_2019_2020.parquet", "structures_2021_2022.parquet"):
+        shutil.copy(stored / name, tmp_path / name)
+    inputs, findings = real_inputs.check_inputs(
+        {"membership_source": str(tmp_path), "membership_year": 2021}
+    )
+    assert inputs is None
+    mapping = real_inputs.resolve_path(real_inputs.DEFAULTS["practice_groups_mapping"])
+    assert findings.errors == [
+        f"{mapping}: year 2023 has no mapping file in parameter 'membership_source' "
+        "([2019, 2021]); its practices cannot be placed in PCNs"
     ]
