@@ -60,11 +60,25 @@ def _pcn_table(tmp_path, rng: np.random.Generator, organisations: int = 80) -> d
     return columns
 
 
-def test_pcn_levels_are_the_generic_analysis_with_dersimonian_laird_and_bh_per_family(tmp_path):
+@pytest.mark.parametrize("alpha", [0.05, 0.2])
+def test_pcn_levels_are_the_generic_analysis_with_dersimonian_laird_and_bh_per_family(
+    tmp_path, alpha
+):
     drawn = _pcn_table(tmp_path, np.random.default_rng(1))
     wide = wt.read_wide_table(tmp_path / "pcn.csv", tmp_path / "wide_pcn.yml")
-    results = real_levels.compare(real_levels.table_panel(wide), alpha=0.05, tau2_method="dl")
+    results = real_levels.compare(real_levels.table_panel(wide), alpha=alpha, tau2_method="dl")
+    # each PCN is one unit: no between-practice adjustment, the PCNs' variance added instead
+    chosen = results.selection
+    assert (chosen.alpha, chosen.overdispersion, chosen.organisation_variance) == (
+        alpha, "none", "dl"
+    )  # fmt: skip
+    assert results.variation.empty and results.trend_fits.empty  # no practices to spread
     levels = real_levels.level_rows(results, "pcn_table", "dl")
+    # rows by the selection's indicator order (not sorted ids), then organisation
+    assert chosen.indicators != sorted(chosen.indicators)
+    order = {indicator: k for k, indicator in enumerate(chosen.indicators)}
+    keys = list(zip(levels["indicator_id"].map(order), levels["organisation_id"], strict=True))
+    assert keys == sorted(keys)
     assert set(levels["organisation_id"]) == {f"P{i:03d}" for i in range(80)}  # U is England's
     pop, prev = drawn["POP"].astype(float), drawn["PREV_AF"]
     registers = {"AF006": prev * pop, "XY001": pop, "AF": pop}  # a register, or the population
@@ -82,7 +96,7 @@ def test_pcn_levels_are_the_generic_analysis_with_dersimonian_laird_and_bh_per_f
     for _, part in levels.groupby("family"):  # BH within each family (domain)
         assert np.allclose(part["p_bh"], multipletests(part["p"], method="fdr_bh")[1])
     achievement = levels[levels["family"] == "pcn_table achievement"]
-    significant = achievement["p_bh"] < 0.05
+    significant = achievement["p_bh"] < alpha
     expected = np.where(
         significant, np.where(achievement["value"] > achievement["england"], "better", "worse"),
         "not different",
@@ -94,6 +108,12 @@ def test_pcn_levels_are_the_generic_analysis_with_dersimonian_laird_and_bh_per_f
     prevalence = levels[levels["family"] == "pcn_table prevalence"]
     assert set(prevalence["classification"]) <= {"higher", "lower", "not different"}
     assert (levels["domain"].isin(["AF", "XY"])).all()  # the clinical area: letters of the id
+    unadjusted = achievement["p_sampling"] < alpha
+    above = achievement["value"] > achievement["england"]
+    assert (
+        achievement["classification_sampling"]
+        == np.where(unadjusted, np.where(above, "better", "worse"), "not different")
+    ).all()
     # the sampling-only classification ignores tau2 and flags far more
     assert (achievement["classification_sampling"] != "not different").sum() > significant.sum()
 
@@ -224,9 +244,14 @@ def test_group_levels_are_member_means_against_the_spread_between_and_within_pcn
          "organisation_id": ["X", "X", "Y", "Y"]}
     )  # fmt: skip
     panel = real_levels.groups_panel(wide, members)
-    levels = real_levels.level_rows(
-        real_levels.compare(panel, alpha=0.05, tau2_method="dl"), "cvd_groups", "dl"
-    ).set_index("organisation_id")
+    results = real_levels.compare(panel, alpha=0.05, tau2_method="dl")
+    # practices in PCNs: the between-practice variance within PCNs, then the PCNs' between
+    assert results.selection.overdispersion == "additive"
+    assert results.selection.organisations == ["X", "Y"]
+    assert not results.variation.empty  # the practices' spread within each PCN
+    reml = real_levels.compare(panel, alpha=0.05, tau2_method="reml").selection
+    assert (reml.organisation_variance, reml.tau2_method) == ("reml", "dl_within")
+    levels = real_levels.level_rows(results, "cvd_groups", "dl").set_index("organisation_id")
     assert levels.loc["X", "value"] == 95 and levels.loc["Y", "value"] == 75
     assert (levels["england"] == 80).all()  # every practice, A00005 (in no PCN) included
     # within PCNs: (5^2 + 5^2 + 5^2 + 5^2) / (5 practices - 3 groups) = 50; over 2 members

@@ -239,3 +239,8 @@ def test_the_stored_pcn_table_as_a_panel_with_and_without_denominators():
         counts.observations["numerator"] / counts.observations["denominator"],
     )
     assert "U" not in set(flat.observations["organisation_id"])  # the no-PCN row is England's
+    # the PCNs' characteristics come with them, from the table's own columns
+    pcns = counts.organisations.set_index("organisation_id")
+    assert {"list_size", "imd_score", "gp_fte"} <= set(pcns.columns)
+    assert set(counts.observations["organisation_id"]) <= set(pcns.index)
+    assert pcns["list_size"].median() > 10_000
