@@ -62,6 +62,12 @@ _ONLY_FE = (
 )
 _LEVELS = "analysis.indicators.networks.real_levels.x_"
 _LAYOUTS = "analysis.indicators.sources.layouts.x_"
+_CONTRACT = "analysis.indicators.sources.contract.x_"
+_NO_MISSING_BOOL = (
+    "the mask has no missing values, so to_numpy() already gives numpy bool (pandas' "
+    "boolean dtype without NA converts to bool)"
+)
+_REAL_INPUTS = "analysis.indicators.networks.real_inputs.x_"
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_LAYOUTS}read_text_table__mutmut_23": ('raw.decode("UTF-8-SIG")', _CODEC_CASE),
     f"{_MIN}_fit__mutmut_2": (
@@ -290,4 +296,31 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_LEVELS}domain_summary__mutmut_16": ('groupby("domain", )', _GROUPBY_SORTED),
     f"{_LEVELS}indicator_summary__mutmut_3": ('"indicator_id"], sort=None)', _TRUTH_ONLY),
     f"{_LEVELS}organisation_profile__mutmut_32": ("as_index=None)", _TRUTH_ONLY),
+    f"{_CONTRACT}_overlaps__mutmut_12": (
+        '_end=membership["left"].fillna(MAX_YEAR + 2)',
+        "'joined' is at most MAX_YEAR (the membership schema), so an open spell's end of "
+        "MAX_YEAR + 1 or MAX_YEAR + 2 is after every start alike",
+    ),
+    f"{_CONTRACT}_overlaps__mutmut_35": (
+        "[: MAX_REPORTED + 2]",
+        "validate_membership, its only caller, passes on at most MAX_REPORTED + 1 problems, "
+        "which MAX_REPORTED + 1 overlaps already fill",
+    ),
+    f"{_CONTRACT}_schema_problems__mutmut_3": ("sort=None, dropna=False)", _TRUTH_ONLY),
+    f"{_CONTRACT}_schema_problems__mutmut_4": ("sort=False, dropna=None)", _TRUTH_ONLY),
+    f"{_CONTRACT}_schema_problems__mutmut_15": (
+        'index = group["index"].dropna().astype(None).to_numpy()',
+        "astype(None) is float64; file_line casts each row number with int(), exactly for "
+        "every row number below 2**53",
+    ),
+    f"{_CONTRACT}validate_membership__mutmut_17": ("late.to_numpy(dtype=None)", _NO_MISSING_BOOL),
+    f"{_CONTRACT}values_to_counts__mutmut_29": (
+        'scale.eq("percent").fillna(False).to_numpy(dtype=None)',
+        _NO_MISSING_BOOL,
+    ),
+    f"{_REAL_INPUTS}check_inputs__mutmut_104": (
+        'qof = ""',
+        "the QOF summaries are left unread only when an error has been recorded (no files, a "
+        "missing year or fewer than two trend years), and then no inputs are returned either way",
+    ),
 }

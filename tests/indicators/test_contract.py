@@ -3,6 +3,8 @@ messages are worked out by hand (file line = 0-based data row + 2)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -106,6 +108,10 @@ def test_describe_lines_lists_ten_lines_then_counts_the_rest():
     )
     assert contract.describe_lines(frame, np.arange(13) < 10) == (
         "line(s) 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"
+    )
+    # a 0/1 mask marks rows, as True/False does; it is not a list of positions
+    assert contract.describe_lines(frame, (np.arange(13) % 5 == 0).astype(int)) == (
+        "line(s) 2, 7, 12"
     )
 
 
@@ -233,6 +239,12 @@ def test_values_with_denominators_become_counts_and_percentages_proportions():
     ]  # fmt: skip
     assert out["numerator"].tolist() == [2.0, 5.0, -15.0]
     assert out["denominator"].tolist() == [8.0, 2.0, 5.0]
+    # denominators held as Python objects (a frame built by hand) give float counts too
+    boxed, _ = contract.values_to_counts(
+        frame.astype({"denominator": object}), catalogue, "value_denominator"
+    )
+    assert boxed["numerator"].dtype == boxed["denominator"].dtype == np.float64
+    assert boxed["numerator"].tolist() == [2.0, 5.0, -15.0]
     alone, _ = contract.values_to_counts(frame.drop(columns="denominator"), catalogue, "value")
     assert alone["numerator"].tolist() == [0.25, 2.5, -3.0]
     assert alone["denominator"].tolist() == [1.0, 1.0, 1.0]
@@ -363,7 +375,10 @@ def test_a_year_after_the_window_is_outside_and_its_ends_are_inside():
 
 def test_not_a_count_flags_fractions_and_infinities():
     values = np.array([0.0, 3.0, 2.5, np.inf, -np.inf, np.nan, -2.0])
-    assert contract._not_a_count(values).tolist() == [False, False, True, True, True, True, False]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an infinity's remainder is checked silently
+        flagged = contract._not_a_count(values)
+    assert flagged.tolist() == [False, False, True, True, True, True, False]
 
 
 def test_duplicated_key_marks_every_copy_of_a_unit_year_indicator():
@@ -468,6 +483,14 @@ def test_overlapping_spells_of_a_practice_name_both_lines_and_the_first_shared_y
     ]
 
 
+def test_an_open_spell_overlaps_one_that_starts_in_the_last_year_allowed():
+    spells = _spells([("P1", "N1", 2000, None), ("P1", "N2", 2100, None)])
+    assert contract._overlaps(spells) == [
+        "column 'organisation_id': practice 'P1' is in N1 (line 2) and N2 (line 3) in "
+        "overlapping years (from 2100); expected one organisation per practice and year"
+    ]
+
+
 def test_overlaps_on_the_same_start_year_are_ordered_by_line():
     spells = _spells([("P1", "N2", 2020, None), ("P1", "N1", 2020, None)])
     assert contract._overlaps(spells) == [
@@ -502,6 +525,12 @@ def test_unknown_organisations_and_absent_practices():
         "['P2', 'P3']) on line(s) 3, 4, 5; left out of the analysis"
     ]
     contract.validate_membership(spells, known, pd.Series(["P1"]), name="m")  # no notices list
+    many = _spells([(f"P{i}", "N1", 2020, None) for i in range(1, 6)])
+    contract.validate_membership(many, known, pd.Series(["P1"]), name="m", notices=notices)
+    assert notices[-1].startswith(
+        "m: column 'practice_code': 4 row(s) name practices with no observations (e.g. "
+        "['P2', 'P3', 'P4']) on line(s) 3, 4, 5, 6;"
+    )
 
 
 def test_percentages_at_their_bounds_are_accepted_and_four_bad_values_show_three():
