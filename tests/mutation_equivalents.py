@@ -323,4 +323,13 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "the QOF summaries are left unread only when an error has been recorded (no files, a "
         "missing year or fewer than two trend years), and then no inputs are returned either way",
     ),
+    f"{_CONTRACT}check_catalogue__mutmut_43": (
+        '{"single_year", "years_available"} < set(catalogue.columns)',
+        "a catalogue always has indicator_id as well (read just before), so the two columns "
+        "are never all of its columns: subset and proper subset agree",
+    ),
+    f"{_CONTRACT}check_catalogue__mutmut_52": (
+        'single = catalogue["single_year"].astype(None).to_numpy()',
+        "pandas' astype(None) is float64, as astype(float) is, for Int64, int and float columns",
+    ),
 }

@@ -339,7 +339,7 @@ def test_derived_counts_need_only_be_finite_and_positive():
     assert _error(contract.validate_observations, infinite, CATALOGUE, "f", whole_counts=False) == (
         "f: 3 problem(s):\n"
         "  column 'numerator': not a finite number on line(s) 2\n"
-        "  column 'denominator': not a finite positive number on line(s) 4\n"
+        "  column 'denominator': not a finite number on line(s) 4\n"
         "  numerator greater than denominator (binomial indicator) on line(s) 2"
     )
 
@@ -381,33 +381,20 @@ def test_not_a_count_flags_fractions_and_infinities():
     assert flagged.tolist() == [False, False, True, True, True, True, False]
 
 
-def test_duplicated_key_marks_every_copy_of_a_unit_year_indicator():
+def test_every_copy_of_a_practice_year_indicator_is_named_under_the_default_name():
     frame = pd.DataFrame(
         {
             "practice_code": ["P1", "P1", "P2", "P1", "P1", "P2"],
-            "indicator_id": ["A", "A", "A", "B", "A", "B"],
-            "year": [2020, 2021, 2020, 2020, 2020, 2020],
-        },
-        index=[5, 6, 7, 8, 9, 10],
-    )
-    expected = frame.duplicated(["practice_code", "indicator_id", "year"], keep=False)
-    result = contract._duplicated_key(frame)
-    assert result.tolist() == expected.tolist() == [True, False, False, False, True, False]
-    assert result.index.tolist() == [5, 6, 7, 8, 9, 10]
-    empty = contract._duplicated_key(frame.iloc[:0])
-    assert empty.empty and empty.dtype == bool
-    # on many random keys, the same rows as pandas' own duplicated
-    rng = np.random.default_rng(7)
-    many = pd.DataFrame(
-        {
-            "organisation_id": rng.choice(["N0", "N1", "N2", "N3", "N4"], 60),
-            "indicator_id": rng.choice(["A", "B", "C", "D"], 60),
-            "year": rng.choice([2019, 2020, 2021], 60),
+            "year": [2019, 2020, 2019, 2019, 2019, 2019],
+            "indicator_id": ["AAA01", "AAA01", "AAA01", "BBB01", "AAA01", "BBB01"],
+            "numerator": 1.0,
+            "denominator": 4.0,
         }
     )
-    expected = many.duplicated(keep=False)
-    assert 0 < expected.sum() < 60
-    assert contract._duplicated_key(many, "organisation_id").tolist() == expected.tolist()
+    assert _error(contract.validate_observations, frame, CATALOGUE) == (
+        "observations: 1 problem(s):\n  duplicated practice-year-indicator rows "
+        "['practice_code', 'year', 'indicator_id'] on line(s) 2, 6"
+    )
 
 
 def test_schema_problems_list_at_most_ten_lines_and_three_values():

@@ -363,8 +363,8 @@ def validate_observations(
     else:
         count_checks = {
             "column 'numerator': not a finite number": ~np.isfinite(numerator),
-            "column 'denominator': not a finite positive number": ~np.isfinite(denominator)
-            | (denominator <= 0),
+            # the schema has already required denominators above 0
+            "column 'denominator': not a finite number": ~np.isfinite(denominator),
         }
     checks = {
         **count_checks,
@@ -375,7 +375,9 @@ def validate_observations(
         "numerator greater than denominator (binomial indicator)": (
             frame["indicator_id"].isin(binomial) & (frame["numerator"] > frame["denominator"])
         ),
-        f"duplicated {kind}-year-indicator rows {[unit, *KEY[1:]]}": _duplicated_key(frame, unit),
+        f"duplicated {kind}-year-indicator rows {[unit, *KEY[1:]]}": frame.duplicated(
+            [unit, *KEY[1:]], keep=False
+        ),
     }
     for label, mask in checks.items():
         if mask.any():
@@ -388,17 +390,6 @@ def _not_a_count(values: np.ndarray) -> np.ndarray:
     """True where a value is infinite or fractional (counts are finite whole numbers)."""
     with np.errstate(invalid="ignore"):
         return ~np.isfinite(values) | (np.mod(values, 1) != 0)
-
-
-def _duplicated_key(frame: pd.DataFrame, unit: str = "practice_code") -> pd.Series:
-    """``frame.duplicated(KEY, keep=False)`` on one integer key (fast on long columns)."""
-    if frame.empty:
-        return pd.Series(False, index=frame.index)
-    practice = pd.factorize(frame[unit])[0].astype(np.int64)
-    indicator = pd.factorize(frame["indicator_id"])[0].astype(np.int64)
-    year, years = pd.factorize(frame["year"])
-    key = (practice * (indicator.max() + 1) + indicator) * len(years) + year.astype(np.int64)
-    return pd.Series(key, index=frame.index).duplicated(keep=False)
 
 
 def _schema_problems(cases: pd.DataFrame) -> list[str]:
