@@ -332,4 +332,14 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'single = catalogue["single_year"].astype(None).to_numpy()',
         "pandas' astype(None) is float64, as astype(float) is, for Int64, int and float columns",
     ),
+    f"{_CONTRACT}_year_bounds__mutmut_19": (
+        'text.str.split("-", expand=True).astype(None)',
+        "astype(None) is float64, which holds the four-digit years exactly; year_window, the "
+        "only caller, returns them as float64 either way",
+    ),
+    f"{_CONTRACT}_year_bounds__mutmut_24": (
+        'text.str.rsplit("-", expand=True)',
+        "years_available matches the catalogue schema's ^\\d{4}-\\d{4}$ (one hyphen), so "
+        "split and rsplit cut at the same place",
+    ),
 }

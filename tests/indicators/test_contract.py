@@ -126,6 +126,14 @@ def test_raise_problems_names_the_file_and_counts():
 def test_a_clean_catalogue_has_no_problems():
     assert contract.check_catalogue(CATALOGUE) == []
     assert contract.check_catalogue(CATALOGUE, domains=["d1", "d2"]) == []
+    # pandas' nullable dtypes (a catalogue made with convert_dtypes): a missing scale is
+    # not a percentage
+    assert contract.check_catalogue(CATALOGUE.convert_dtypes()) == []
+    odd = CATALOGUE.assign(scale=["proportion", "percent", None]).convert_dtypes()
+    assert contract.check_catalogue(odd) == [
+        "line 3, column 'scale': 'percent' needs a binomial indicator (a proportion); this one "
+        "is 'poisson'"
+    ]
 
 
 def test_catalogue_id_clashes_unknown_domains_and_scales_are_named_by_line():
@@ -212,6 +220,7 @@ def test_year_window_gives_each_rows_first_and_last_year():
     first, last = contract.year_window(pd.Series(["CCC01", "AAA01", "BBB01", "CCC01"]), CATALOGUE)
     np.testing.assert_array_equal(first, [2021, 2019, 1900, 2021])
     np.testing.assert_array_equal(last, [2021, 2020, 2100, 2021])
+    assert first.dtype == last.dtype == np.float64  # floats, for the NaN of an unknown id
     unknown = contract.year_window(pd.Series(["ZZZ99"]), CATALOGUE)
     assert np.isnan(unknown[0]).all() and np.isnan(unknown[1]).all()
     plain = contract.year_window(pd.Series(["AAA01"]), CATALOGUE.drop(columns="years_available"))
