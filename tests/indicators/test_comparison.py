@@ -205,3 +205,48 @@ def test_an_indicator_with_no_practice_outside_the_organisations_has_no_rest_to_
     assert x02["organisation_id"].tolist() == ["A"]
     assert x02["national_rate"].isna().all() and x02["classification"].isna().all()
     assert out.loc[out["indicator_id"] == "X01", "national_rate"].notna().all()
+
+
+def _by_hand(rows: pd.DataFrame) -> tuple[float, float, float]:
+    """Pooled rate, denominator and Herfindahl index of some practices' rows."""
+    n = rows["denominator"].to_numpy()
+    return rows["numerator"].sum() / n.sum(), n.sum(), (n**2).sum() / n.sum() ** 2
+
+
+@pytest.mark.parametrize("overdispersion", ["none", "multiplicative", "additive"])
+def test_against_the_rest_of_england_each_variance_is_worked_out_by_hand(overdispersion):
+    """Organisation A against the practices in no organisation: both sides' sampling
+    variance, and the chosen adjustment with a given phi and tau2 on X01; X02 continuous,
+    whose only variance is tau2 over both sides' Herfindahl indices, whatever the option."""
+    data = _data()
+    data.loc[data["indicator_id"] == "X02", "distribution"] = "continuous"
+    dispersion = pd.DataFrame(
+        {"indicator_id": ["X01", "X02"], "year": 2014, "phi": [1.6, 0.7], "tau2": [4e-4, 9e-4]}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a continuous z is left out silently
+        out = comparison.compare_to_national(
+            data, ["A"], overdispersion=overdispersion, dispersion=dispersion, comparator="rest"
+        ).set_index("indicator_id")
+    assert (out["overdispersion"] == overdispersion).all()
+    assert out["z"].dtype == np.float64
+    rest = data[data["organisation_id"].isna()]
+    for indicator, phi, tau2 in (("X01", 1.6, 4e-4), ("X02", 0.7, 9e-4)):
+        a = data[(data["organisation_id"] == "A") & (data["indicator_id"] == indicator)]
+        rate, n, h = _by_hand(a)
+        p, n_rest, h_rest = _by_hand(rest[rest["indicator_id"] == indicator])
+        row = out.loc[indicator]
+        assert row["national_rate"] == pytest.approx(p, rel=1e-12)
+        if indicator == "X02":  # continuous: no sampling variance on either side
+            variance = tau2 * (h + h_rest)
+            assert np.isnan(row["z"]) and np.isnan(row["p"])
+        else:
+            sampling = p * (1 - p) / n + p * (1 - p) / n_rest
+            assert row["z"] == pytest.approx((rate - p) / np.sqrt(sampling), rel=1e-12)
+            variance = {
+                "none": sampling,
+                "multiplicative": max(phi, 1.0) * sampling,
+                "additive": sampling + tau2 * (h + h_rest),
+            }[overdispersion]
+        assert row["se_adjusted"] == pytest.approx(np.sqrt(variance), rel=1e-12)
+        assert row["z_adjusted"] == pytest.approx((rate - p) / np.sqrt(variance), rel=1e-12)
