@@ -68,6 +68,35 @@ _NO_MISSING_BOOL = (
     "boolean dtype without NA converts to bool)"
 )
 _REAL_INPUTS = "analysis.indicators.networks.real_inputs.x_"
+_SEL = "analysis.indicators.methods.selection.x_"
+_MERGE_INDEX = "merge builds a new index, so the index of the concatenated spells is never seen"
+_SPELL_KEYS = (
+    "both frames' columns are fixed here: the observations' (practice_code, year, "
+    "indicator_id, numerator, denominator) and the spells' (practice_code, organisation_id, "
+    "year) share exactly practice_code and year"
+)
+_FACT_KEYS = (
+    "both frames' columns are fixed here: the facts' (indicator_id, domain, distribution, "
+    "higher_is_better) and the observations' share exactly indicator_id"
+)
+_CMP = "analysis.indicators.methods.comparison.x_"
+_GROUPS_WRITTEN_BACK = (
+    "each group's estimate is written to its own rows (by position), so the order in which "
+    "the groups are visited does not matter"
+)
+_CMP_KEYS = (
+    "the organisations' totals and facts, and the comparator's rates, have fixed columns "
+    "here that share exactly the join's keys"
+)
+_CMP_UNIQUE = (
+    "the right side has one row per key by construction (facts: drop_duplicates on "
+    "indicator_id; comparator_rates: a groupby on indicator and year), so validate never fires"
+)
+_CMP_DISPERSION = (
+    "dispersion is overdispersion_table's table (as the parameter documents), whose columns "
+    "besides indicator_id and year (n_units, phi, tau2, tau2_method) are none of the "
+    "organisations'"
+)
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_LAYOUTS}read_text_table__mutmut_23": ('raw.decode("UTF-8-SIG")', _CODEC_CASE),
     f"{_MIN}_fit__mutmut_2": (
@@ -342,4 +371,39 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "years_available matches the catalogue schema's ^\\d{4}-\\d{4}$ (one hyphen), so "
         "split and rsplit cut at the same place",
     ),
+    **{
+        f"{_SEL}prepare__mutmut_{n}": (line, _MERGE_INDEX)
+        for n, line in ((55, "ignore_index=None,"), (57, ")"), (63, "ignore_index=False,"))
+    },
+    f"{_SEL}prepare__mutmut_66": ("frame.merge(spells, on=None,", _SPELL_KEYS),
+    f"{_SEL}prepare__mutmut_70": ('frame.merge(spells, how="left", validate="m:1")', _SPELL_KEYS),
+    f"{_SEL}prepare__mutmut_92": ("frame.merge(facts, on=None,", _FACT_KEYS),
+    f"{_SEL}prepare__mutmut_96": ('frame.merge(facts, how="left", validate="m:1")', _FACT_KEYS),
+    **{
+        f"{_CMP}_add_organisation_variance__mutmut_{n}": (line, _GROUPS_WRITTEN_BACK)
+        for n, line in (
+            (59, '"year"], sort=None)'),
+            (61, '"year"], )'),
+            (66, '"year"], sort=True)'),
+        )
+    },
+    f"{_CMP}_add_organisation_variance__mutmut_87": (
+        'out["national_rate"].iloc[ok[1]]',
+        "England's rate is merged in per indicator and year, so every row of a group has the "
+        "same one, and a group is estimated only with two or more usable rows",
+    ),
+    **{
+        f"{_CMP}compare_to_national__mutmut_{n}": (line, why)
+        for n, line, why in (
+            (39, ".merge(dispersion, on=None,", _CMP_DISPERSION),
+            (43, '.merge(dispersion, how="left", validate="m:1")', _CMP_DISPERSION),
+            (47, "on=None,", _CMP_KEYS),
+            (49, "validate=None,", _CMP_UNIQUE),
+            (51, 'how="left",', _CMP_KEYS),
+            (53, ")", _CMP_UNIQUE),
+            (55, ".merge(facts, on=None,", _CMP_KEYS),
+            (57, '.merge(facts, on="indicator_id", how="left", validate=None)', _CMP_UNIQUE),
+            (59, '.merge(facts, how="left", validate="m:1")', _CMP_KEYS),
+        )
+    },
 }

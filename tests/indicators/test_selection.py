@@ -264,3 +264,23 @@ def test_prepare_at_organisation_level_makes_each_organisation_its_own_unit():
     assert frame["practice_code"].tolist() == ["N1", "N2"]
     assert frame["organisation_id"].tolist() == ["N1", "N2"]
     assert frame["rate"].tolist() == [0.5, 0.75]
+
+
+def test_prepare_refuses_a_practice_in_two_organisations_or_an_indicator_listed_twice():
+    """Either would count an observation twice; the membership and catalogue checks reject
+    both in files, and prepare does not count them silently when given them directly."""
+    chosen = _select(indicators=["A1"], years=[2020])
+    twice = pd.concat([MEMBERSHIP, MEMBERSHIP.iloc[[0]].assign(organisation_id="N2")])
+    with pytest.raises(pd.errors.MergeError):
+        sel.prepare(OBSERVATIONS, twice, CATALOGUE, chosen)
+    with pytest.raises(pd.errors.MergeError):
+        sel.prepare(OBSERVATIONS, MEMBERSHIP, pd.concat([CATALOGUE, CATALOGUE.iloc[[0]]]), chosen)
+
+
+def test_prepare_keeps_a_selected_indicator_the_catalogue_given_lacks_without_its_facts():
+    chosen = _select(indicators=["A1", "B1"], years=[2021])
+    frame = sel.prepare(
+        OBSERVATIONS, MEMBERSHIP, CATALOGUE[CATALOGUE["indicator_id"] != "B1"], chosen
+    )
+    assert frame["indicator_id"].tolist() == ["A1", "B1"]
+    assert frame["domain"].tolist()[0] == "alpha" and pd.isna(frame["domain"].iloc[1])
