@@ -399,7 +399,7 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (43, '.merge(dispersion, how="left", validate="m:1")', _CMP_DISPERSION),
             (47, "on=None,", _CMP_KEYS),
             (49, "validate=None,", _CMP_UNIQUE),
-            (51, 'how="left",', _CMP_KEYS),
+            (51, "", _CMP_KEYS),  # deletes the on= argument: no line is added
             (53, ")", _CMP_UNIQUE),
             (55, ".merge(facts, on=None,", _CMP_KEYS),
             (57, '.merge(facts, on="indicator_id", how="left", validate=None)', _CMP_UNIQUE),
