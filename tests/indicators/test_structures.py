@@ -18,6 +18,7 @@ import pytest
 from analysis.configschema import ConfigError
 from analysis.core.datasets import DataError
 from analysis.indicators.sources import structures as st
+from analysis.indicators.sources import turnover
 from analysis.indicators.sources.layouts import PRACTICE_CODE, mappings_dir
 from analysis.indicators.sources.panel import indicators_dir
 
@@ -332,7 +333,19 @@ def test_the_command_prints_each_files_counts_and_what_changed(tmp_path, capsys)
         tmp_path / "structures_2022_2023.parquet", ["A81001", "A81002", "A81003"], ["P1", "U", "P1"]
     )
     assert st.main([str(folder), str(single)]) == 0
-    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    out = capsys.readouterr().out
+    years = st.read_structure_years(sorted(folder.glob("*.parquet")) + [single])
+    changes = turnover.transitions(years.practices)
+    # the two tables, without their index
+    assert out.startswith(years.files.to_string(index=False) + "\n\n")
+    last = out.splitlines()[-1]
+    assert (
+        last
+        == changes[["period", "changed_pcn", "closed", "opened", "pcns_formed", "pcns_closed"]]
+        .to_string(index=False)
+        .splitlines()[-1]
+    )
+    lines = [line.split() for line in out.splitlines()]
     assert lines[:3] == [
         ["file", "year", "layout", "practices", "pcns", "not_in_pcn"],
         ["structures_2022_2023.parquet", "2022", "structures_sub_icb.yml", "3", "1", "1"],
@@ -354,3 +367,14 @@ def test_the_command_refuses_a_folder_without_parquet_files(tmp_path):
     with pytest.raises(DataError) as raised:
         st.main([str(tmp_path)])
     assert str(raised.value) == f"{tmp_path}: no .parquet files in the folder"
+
+
+def test_the_commands_help_says_what_it_does_and_what_it_takes(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        st.main(["--help"])
+    assert stopped.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "python -m analysis.indicators.sources.structures FOLDER_OR_FILE ...``: read every" in (
+        help_text
+    )
+    assert "paths structures_<year>_<year>.parquet files or folders" in help_text

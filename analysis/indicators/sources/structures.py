@@ -241,7 +241,6 @@ def read_structure_years(
     DataError
         As :func:`read_structures`; also two files of one year (naming both).
     """
-    mappings = [read_mapping(p) for p in mapping_files()] if mappings is None else mappings
     if not paths:
         raise DataError("no structures files given; expected structures_<year>_<year>.parquet")
     frames, files = [], []
