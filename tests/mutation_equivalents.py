@@ -97,6 +97,10 @@ _CMP_DISPERSION = (
     "besides indicator_id and year (n_units, phi, tau2, tau2_method) are none of the "
     "organisations'"
 )
+_ALREADY_SORTED = (
+    "the rows are already in this order (organisation_totals groups by organisation, "
+    "indicator and year, and the left joins keep it), so the index is 0..n-1 either way"
+)
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_LAYOUTS}read_text_table__mutmut_23": ('raw.decode("UTF-8-SIG")', _CODEC_CASE),
     f"{_MIN}_fit__mutmut_2": (
@@ -404,6 +408,9 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (55, ".merge(facts, on=None,", _CMP_KEYS),
             (57, '.merge(facts, on="indicator_id", how="left", validate=None)', _CMP_UNIQUE),
             (59, '.merge(facts, how="left", validate="m:1")', _CMP_KEYS),
+            (372, '"year"], ignore_index=None)', _ALREADY_SORTED),
+            (374, '"year"], )', _ALREADY_SORTED),
+            (381, '"year"], ignore_index=False)', _ALREADY_SORTED),
         )
     },
 }

@@ -221,7 +221,7 @@ def test_against_the_rest_of_england_each_variance_is_worked_out_by_hand(overdis
     data = _data()
     data.loc[data["indicator_id"] == "X02", "distribution"] = "continuous"
     dispersion = pd.DataFrame(
-        {"indicator_id": ["X01", "X02"], "year": 2014, "phi": [1.6, 0.7], "tau2": [4e-4, 9e-4]}
+        {"indicator_id": ["X01", "X02"], "year": 2014, "phi": [1.6, 0.7], "tau2": [4e-4, 0.05]}
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a continuous z is left out silently
@@ -231,7 +231,7 @@ def test_against_the_rest_of_england_each_variance_is_worked_out_by_hand(overdis
     assert (out["overdispersion"] == overdispersion).all()
     assert out["z"].dtype == np.float64
     rest = data[data["organisation_id"].isna()]
-    for indicator, phi, tau2 in (("X01", 1.6, 4e-4), ("X02", 0.7, 9e-4)):
+    for indicator, phi, tau2 in (("X01", 1.6, 4e-4), ("X02", 0.7, 0.05)):
         a = data[(data["organisation_id"] == "A") & (data["indicator_id"] == indicator)]
         rate, n, h = _by_hand(a)
         p, n_rest, h_rest = _by_hand(rest[rest["indicator_id"] == indicator])
@@ -250,3 +250,18 @@ def test_against_the_rest_of_england_each_variance_is_worked_out_by_hand(overdis
             }[overdispersion]
         assert row["se_adjusted"] == pytest.approx(np.sqrt(variance), rel=1e-12)
         assert row["z_adjusted"] == pytest.approx((rate - p) / np.sqrt(variance), rel=1e-12)
+    # a continuous value's limits are not held at 0: X02's fall below it
+    x02 = out.loc["X02"]
+    half = sps.norm.ppf(0.999) * x02["se_adjusted"]
+    assert x02["lower998"] == pytest.approx(x02["national_rate"] - half, rel=1e-12)
+    assert x02["lower998"] < 0
+    assert x02["ci_lower_adjusted"] < 0
+
+
+def test_each_class_follows_the_side_of_england_and_the_rows_are_numbered_afresh():
+    out = comparison.compare_to_national(_data(), ORGANISATIONS, overdispersion="none")
+    assert out.index.equals(pd.RangeIndex(len(out)))
+    side = np.where(out["rate"] > out["national_rate"], "better", "worse")
+    expected = np.where(out["p_adjusted"] < 0.05, side, "not different")
+    assert out["classification"].tolist() == expected.tolist()
+    assert {"better", "worse", "not different"} <= set(expected)
