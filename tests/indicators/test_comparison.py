@@ -265,3 +265,14 @@ def test_each_class_follows_the_side_of_england_and_the_rows_are_numbered_afresh
     expected = np.where(out["p_adjusted"] < 0.05, side, "not different")
     assert out["classification"].tolist() == expected.tolist()
     assert {"better", "worse", "not different"} <= set(expected)
+
+
+def test_two_sided_p_reads_boxed_and_missing_z_and_an_unknown_estimator_is_named():
+    boxed = comparison.two_sided_p(pd.Series([1.959963984540054, None, -3.0], dtype=object))
+    np.testing.assert_allclose(boxed, [0.05, np.nan, 2 * sps.norm.sf(3.0)], rtol=1e-12)
+    with pytest.raises(ValueError) as err:
+        comparison.overdispersion_table(_data(), tau2_method="median")
+    assert str(err.value) == (
+        "parameter 'tau2_method': unknown value(s) ['median']; "
+        "expected winsorised, winsorised_rescaled, dl, reml, dl_within"
+    )
