@@ -101,6 +101,11 @@ _ALREADY_SORTED = (
     "the rows are already in this order (organisation_totals groups by organisation, "
     "indicator and year, and the left joins keep it), so the index is 0..n-1 either way"
 )
+_ST = "analysis.indicators.sources.structures.x_"
+_ONLY_MAPPED = (
+    "only the mapping's columns are taken from the frame read, by name, and its index is "
+    "a fresh 0..n-1 either way"
+)
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_LAYOUTS}read_text_table__mutmut_23": ('raw.decode("UTF-8-SIG")', _CODEC_CASE),
     f"{_MIN}_fit__mutmut_2": (
@@ -413,4 +418,18 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (381, '"year"], ignore_index=False)', _ALREADY_SORTED),
         )
     },
+    **{
+        f"{_ST}read_structures__mutmut_{n}": (line, _ONLY_MAPPED)
+        for n, line in (
+            (20, "reset_index(drop=None)"),
+            (22, "tablefiles.read_parquet(path, None)"),
+            (24, "tablefiles.read_parquet(path, )"),
+            (26, "reset_index(drop=False)"),
+        )
+    },
+    f"{_ST}read_structures__mutmut_28": (
+        "out = pd.DataFrame(index=None)",
+        "the first column assigned (a mapping names at least the practice and PCN codes) "
+        "gives the empty frame the read frame's index",
+    ),
 }

@@ -204,6 +204,18 @@ def test_a_column_the_mapping_names_and_the_file_lacks_is_refused(tmp_path):
     )
 
 
+def test_a_column_of_bytes_is_not_text(tmp_path):
+    path = parquet(
+        tmp_path / "s_2021_2022.parquet",
+        {"CODE": ["A81001", "A81002"], "PCN": ["U1", "U2"], "PCN_NAME": [b"One", b"Two"]},
+    )
+    with pytest.raises(DataError) as raised:
+        st.read_structures(path, mapping(tmp_path))
+    assert str(raised.value) == (
+        f"{path}: 1 problem(s): column 'PCN_NAME': type object, expected text"
+    )
+
+
 def test_every_problem_of_a_file_is_reported_together_in_one_line(tmp_path):
     path = parquet(
         tmp_path / "s_2021_2022.parquet",

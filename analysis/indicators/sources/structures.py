@@ -186,7 +186,8 @@ def read_structures(
     for field, column in mapping.columns.items():
         values = raw[column]
         text = values.astype("string").str.strip()
-        if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+        # pandas counts an object column as text only when it holds strings (not bytes)
+        if not pd.api.types.is_string_dtype(values):
             problems.append(f"column {column!r}: type {values.dtype}, expected text")
         out[field] = text.where(text.ne("")).astype(object).where(text.notna(), None)
     problems += layouts.code_problems(
