@@ -124,6 +124,7 @@ def test_funnel_curves_are_the_closed_form_limits_over_a_log_grid(phi, tau2):
     out = comparison.funnel_curves(0.3, "binomial", 20, 20_000, **given)
     grid = np.exp(np.linspace(np.log(20), np.log(20_000), 200))
     assert out.columns.tolist() == ["denominator", "level", "lower", "upper"]
+    assert out.index.equals(pd.RangeIndex(400))
     assert out["level"].tolist() == ["95%"] * 200 + ["99.8%"] * 200
     for k, (level, confidence) in enumerate((("95%", 0.975), ("99.8%", 0.999))):
         part = out.iloc[200 * k : 200 * (k + 1)]
@@ -276,3 +277,52 @@ def test_two_sided_p_reads_boxed_and_missing_z_and_an_unknown_estimator_is_named
         "parameter 'tau2_method': unknown value(s) ['median']; "
         "expected winsorised, winsorised_rescaled, dl, reml, dl_within"
     )
+
+
+def test_classify_reads_boxed_values_and_a_missing_one_gives_no_class():
+    got = comparison.classify(
+        pd.Series([0.1, None, -0.2, 0.3], dtype=object),
+        pd.Series([0.01, 0.01, None, 0.01], dtype=object),
+        pd.array([True, True, False, pd.NA], dtype="boolean"),
+        0.05,
+    )
+    assert got.tolist() == ["better", None, None, "higher"]
+
+
+def test_interval_checks_count_an_interval_touching_england_as_not_excluding_it():
+    level = pd.DataFrame(
+        {
+            "national_rate": 0.5,
+            "classification": ["not different"] * 4 + ["better"],
+            "ci_lower": [0.5, 0.3, 0.51, 0.2, 0.6],
+            "ci_upper": [0.7, 0.5, 0.8, 0.49, 0.7],
+        }
+    )
+    level["ci_lower_adjusted"], level["ci_upper_adjusted"] = level["ci_lower"], level["ci_upper"]
+    expected = pd.DataFrame(
+        {"rows": [5], "not_different": [4], "sampling_only_excludes": [2], "adjusted_excludes": [2]}
+    )
+    pd.testing.assert_frame_equal(comparison.interval_checks(level), expected)
+
+
+def test_qof_rows_are_each_indicators_single_year_sorted_and_numbered_afresh():
+    level = pd.DataFrame(
+        {
+            "organisation_id": ["B", "A", "B", "A", "A"],
+            "indicator_id": ["Q1", "Q1", "Q1", "Q1", "X1"],
+            "year": [2014, 2014, 2013, 2013, 2014],
+        }
+    )
+    catalogue = pd.DataFrame(
+        {"indicator_id": ["Q1", "X1"], "single_year": pd.array([2014, pd.NA], dtype="Int64")}
+    )
+    out = comparison.qof_single_points(level, catalogue)
+    assert out[["organisation_id", "indicator_id", "year"]].values.tolist() == [
+        ["A", "Q1", 2014],
+        ["B", "Q1", 2014],
+    ]
+    assert out.index.equals(pd.RangeIndex(2))
+    years = comparison.reference_years(catalogue, [2012, 2013])
+    assert years["reference_year"].tolist() == [2014, 2013]
+    assert years["reference_year"].dtype == np.int64
+    assert years["single_point"].tolist() == [True, False]

@@ -106,11 +106,8 @@ def classify(
     estimate = np.asarray(estimate, dtype=float)
     p = np.asarray(p, dtype=float)
     direction = np.asarray(higher_is_better)
-    if direction.dtype == bool:
-        higher, neutral = direction, np.zeros(direction.shape, dtype=bool)
-    else:  # missing: no direction
-        neutral = pd.isna(direction)
-        higher = np.where(neutral, False, direction).astype(bool)
+    neutral = pd.isna(direction)  # missing: no direction
+    higher = np.where(neutral, False, direction).astype(bool)
     favourable = np.where(higher, estimate > 0, estimate < 0)
     named = np.where(favourable, "better", "worse")
     named = np.where(neutral, np.where(estimate > 0, "higher", "lower"), named)
@@ -395,7 +392,7 @@ def reference_years(catalogue: pd.DataFrame, years: Sequence[int]) -> pd.DataFra
     return pd.DataFrame(
         {
             "indicator_id": catalogue["indicator_id"].to_numpy(),
-            "reference_year": np.where(single.isna(), max(years), single.fillna(0)).astype(int),
+            "reference_year": single.fillna(max(years)).to_numpy().astype(int),
             "single_point": single.notna().to_numpy(),
         }
     )
