@@ -106,6 +106,20 @@ _ONLY_MAPPED = (
     "only the mapping's columns are taken from the frame read, by name, and its index is "
     "a fresh 0..n-1 either way"
 )
+_OD_ORDER = (
+    "a group's z, se, rate and organisation are reordered together, and every statistic of "
+    "a group is free of their order (sums, a mean, quantiles); only the order of the "
+    "floating-point additions can change, in the last bit"
+)
+_OD_FLOAT = "z, se, rate and the national rate are quotients (practice_z_scores): already float64"
+_OD_NONE_GROUP = (
+    "the practices in no organisation form one group either way: under pandas' -1 sentinel "
+    "or under a code of their own"
+)
+_OD_ONE_RATE = (
+    "every practice of a group has the group's national rate, so se is zero for all of them "
+    "(the continuous case, decided first) or for none"
+)
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_LAYOUTS}read_text_table__mutmut_23": ('raw.decode("UTF-8-SIG")', _CODEC_CASE),
     f"{_MIN}_fit__mutmut_2": (
@@ -432,4 +446,32 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "the first column assigned (a mapping names at least the practice and PCN codes) "
         "gives the empty frame the read frame's index",
     ),
+    **{
+        f"{_CMP}overdispersion_table__mutmut_{n}": (line, why)
+        for n, line, why in (
+            (16, '"year"], sort=None)', _TRUTH_ONLY),
+            (18, '"year"], )', _GROUPBY_SORTED),
+            (27, "np.argsort(codes, kind=None)", _OD_ORDER),
+            (29, "np.argsort(codes, )", _OD_ORDER),
+            (31, 'kind="STABLE"', "numpy reads the sort kind without regard to case"),
+            (43, "scored[c].to_numpy(dtype=None)", _OD_FLOAT),
+            (56, 'scored["national_rate"].to_numpy(dtype=None)', _OD_FLOAT),
+            (61, "use_na_sentinel=None", _OD_NONE_GROUP),
+            (63, 'pd.factorize(scored["organisation_id"], )', _OD_NONE_GROUP),
+            (66, "use_na_sentinel=False", _OD_NONE_GROUP),
+            (
+                93,
+                "rate if (continuous) or True else z",
+                _OD_ONE_RATE + ", so z is missing exactly where the rate is",
+            ),
+            (101, "np.all(se >= 0)", _OD_ONE_RATE),
+            (118, "stats.winsorised_phi(z, )", "WINSOR_FRACTION is 0.1, winsorised_phi's default"),
+            (
+                138,
+                "target=float(national[k][1])",
+                "every practice of a group has the same national rate, and a group is "
+                "estimated only with two or more",
+            ),
+        )
+    },
 }

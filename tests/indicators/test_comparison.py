@@ -326,3 +326,75 @@ def test_qof_rows_are_each_indicators_single_year_sorted_and_numbered_afresh():
     assert years["reference_year"].tolist() == [2014, 2013]
     assert years["reference_year"].dtype == np.int64
     assert years["single_point"].tolist() == [True, False]
+
+
+def test_the_between_practice_overdispersion_by_hand_for_counts_and_continuous_values():
+    data = _data()
+    data.loc[data["indicator_id"] == "X02", "distribution"] = "continuous"
+    table = comparison.overdispersion_table(data.iloc[::-1])  # X02 first: still in id order
+    assert table.columns.tolist() == [
+        "indicator_id", "year", "n_units", "phi", "tau2", "tau2_method",
+    ]  # fmt: skip
+    assert table[["indicator_id", "year", "n_units", "tau2_method"]].values.tolist() == [
+        ["X01", 2014, 14, "winsorised"],
+        ["X02", 2014, 5, "winsorised"],
+    ]
+    # Spiegelhalter 2005: z under England's rate, phi their mean square Winsorised at 10%,
+    # tau2 from phi and the weights 1 / se^2
+    x01 = data[data["indicator_id"] == "X01"]
+    p = x01["numerator"].sum() / x01["denominator"].sum()
+    se = np.sqrt(p * (1 - p) / x01["denominator"].to_numpy())
+    z = (x01["rate"].to_numpy() - p) / se
+    low, high = np.quantile(z, [0.1, 0.9])
+    phi = np.mean(np.clip(z, low, high) ** 2)
+    w = 1 / se**2
+    tau2 = max(0.0, (len(z) * phi - (len(z) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    assert tau2 > 0
+    assert table["phi"].iloc[0] == pytest.approx(phi, rel=1e-12)
+    assert table["tau2"].iloc[0] == pytest.approx(tau2, rel=1e-12)
+    # a continuous value has no sampling variance: no phi, and tau2 is the values' variance
+    x02 = data.loc[data["indicator_id"] == "X02", "rate"]
+    assert np.isnan(table["phi"].iloc[1])
+    assert table["tau2"].iloc[1] == pytest.approx(np.var(x02, ddof=1), rel=1e-12)
+
+
+def test_two_practices_are_enough_to_estimate_the_overdispersion_and_one_is_not():
+    data = pd.DataFrame(
+        {
+            "practice_code": ["P1", "P2", "P3", "P4", "P5"],
+            "year": 2020,
+            "indicator_id": ["Y01", "Y01", "Y02", "Y03", "Y03"],
+            "numerator": [10.0, 30.0, 5.0, 0.4, 0.4],
+            "denominator": [100.0, 100.0, 50.0, 1.0, 1.0],
+            "organisation_id": ["A", "B", "A", "A", "B"],
+            "distribution": ["binomial", "binomial", "binomial", "continuous", "continuous"],
+        }
+    )
+    table = comparison.overdispersion_table(
+        data.assign(rate=data["numerator"] / data["denominator"])
+    )
+    two, one, same = table.to_dict("records")
+    assert np.isfinite(two["phi"]) and two["tau2"] > 0
+    assert np.isnan(one["phi"]) and np.isnan(one["tau2"])
+    assert np.isnan(same["phi"]) and same["tau2"] == 0  # two equal values: no spread
+
+
+def test_a_practice_without_a_count_is_left_out_of_the_spread_but_england_stays_its_own():
+    """England's rate is the sum over every row (practice_z_scores); the spread is estimated
+    from the practices with a rate, still centred on that England."""
+    data = _data()
+    data = data[data["indicator_id"] == "X01"].copy()
+    data.loc[data.index[3], "numerator"] = np.nan
+    data["rate"] = data["numerator"] / data["denominator"]
+    table = comparison.overdispersion_table(data)
+    p = data["numerator"].sum() / data["denominator"].sum()  # pandas skips the missing count
+    kept = data[data["rate"].notna()]
+    se = np.sqrt(p * (1 - p) / kept["denominator"].to_numpy())
+    z = (kept["rate"].to_numpy() - p) / se
+    low, high = np.quantile(z, [0.1, 0.9])
+    phi = np.mean(np.clip(z, low, high) ** 2)
+    w = 1 / se**2
+    tau2 = max(0.0, (len(z) * phi - (len(z) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    assert table["n_units"].iloc[0] == 14
+    assert table["phi"].iloc[0] == pytest.approx(phi, rel=1e-12)
+    assert table["tau2"].iloc[0] == pytest.approx(tau2, rel=1e-12)
