@@ -474,4 +474,17 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             ),
         )
     },
+    **{
+        f"{_CMP}classify__mutmut_{n}": (
+            line,
+            "rows with no direction are named higher or lower afterwards, so their entry in "
+            "higher is never read; the others are True or False under any fill, and a float "
+            "0/1 (astype(None)) is read by np.where as the bool is",
+        )
+        for n, line in (
+            (16, "np.where(neutral, False, direction).astype(None)"),
+            (18, "np.where(neutral, None, direction).astype(bool)"),
+            (23, "np.where(neutral, True, direction).astype(bool)"),
+        )
+    },
 }

@@ -287,6 +287,12 @@ def test_classify_reads_boxed_values_and_a_missing_one_gives_no_class():
         0.05,
     )
     assert got.tolist() == ["better", None, None, "higher"]
+    # no direction: higher or lower than England (a difference of 0 is not higher); a p of
+    # exactly alpha is not below it
+    neutral = comparison.classify(
+        np.array([0.3, -0.3, 0.0, 0.3]), np.array([0.01, 0.01, 0.01, 0.05]), [None] * 4, 0.05
+    )
+    assert neutral.tolist() == ["higher", "lower", "lower", "not different"]
 
 
 def test_interval_checks_count_an_interval_touching_england_as_not_excluding_it():
