@@ -487,4 +487,36 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (23, "np.where(neutral, True, direction).astype(bool)"),
         )
     },
+    **{
+        f"{_LEVELS}compare__mutmut_{n}": (
+            line,
+            "select reads membership only to check a membership_year, which compare never sets",
+        )
+        for n, line in (
+            (5, "membership=None,"),
+            (11, "panel.organisations, alpha=alpha,"),
+        )
+    },
+    **{
+        f"{_LEVELS}level_rows__mutmut_{n}": (
+            line,
+            "the summary columns taken are the three keys, p_bh and class_bh, and the level "
+            "table has no p_bh or class_bh: the join's keys are the shared columns",
+        )
+        for n, line in ((10, "on=None,"), (14, ""))
+    },
+    **{
+        f"{_LEVELS}level_rows__mutmut_{n}": (
+            line,
+            "the summary has one level row per organisation, indicator and year (built from "
+            "the level table's rows), so validate never fires",
+        )
+        for n, line in ((12, "validate=None,"), (16, ")"))
+    },
+    f"{_LEVELS}level_rows__mutmut_51": (
+        'if (s.name == "indicator_id") or True else s',
+        "the level rows come sorted by organisation (compare_to_national), and sorting on "
+        "several columns is stable, so mapping the organisation column to all-missing keeps "
+        "them in organisation order within each indicator",
+    ),
 }

@@ -79,6 +79,7 @@ def test_pcn_levels_are_the_generic_analysis_with_dersimonian_laird_and_bh_per_f
     order = {indicator: k for k, indicator in enumerate(chosen.indicators)}
     keys = list(zip(levels["indicator_id"].map(order), levels["organisation_id"], strict=True))
     assert keys == sorted(keys)
+    assert levels.index.equals(pd.RangeIndex(len(levels)))
     assert set(levels["organisation_id"]) == {f"P{i:03d}" for i in range(80)}  # U is England's
     pop, prev = drawn["POP"].astype(float), drawn["PREV_AF"]
     registers = {"AF006": prev * pop, "XY001": pop, "AF": pop}  # a register, or the population
