@@ -360,3 +360,27 @@ def test_observations_are_written_as_whole_counts_when_they_are(tmp_path):
     first = gz.read_bytes()
     assert first[4:8] == b"\x00\x00\x00\x00"  # gzip mtime 0: the same bytes on every run
     assert panel.write_observations(fractional, tmp_path / "o.csv.gz").read_bytes() == first
+
+
+def test_large_counts_stay_whole_tiny_values_keep_a_small_e_and_lines_end_in_newline(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("os.linesep", "\r\n")  # as on Windows: the file must not change
+    frame = pd.DataFrame(
+        {
+            "practice_code": ["P1", "P2"],
+            "year": [2020, 2020],
+            "indicator_id": ["A1", "A1"],
+            "numerator": [123456789012.0, 5.0],
+            "denominator": [234567890123.0, 7.0],
+        }
+    )
+    path = panel.write_observations(frame, tmp_path / "o.csv")
+    assert path.read_bytes() == (
+        b"practice_code,year,indicator_id,numerator,denominator\n"
+        b"P1,2020,A1,123456789012,234567890123\nP2,2020,A1,5,7\n"
+    )
+    tiny = frame.assign(numerator=[1.5e-12, 0.5])
+    assert panel.write_observations(tiny, tmp_path / "t.csv").read_text().splitlines()[1] == (
+        "P1,2020,A1,1.5e-12,234567890123"
+    )

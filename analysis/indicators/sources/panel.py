@@ -444,9 +444,9 @@ def write_observations(observations: pd.DataFrame, path: str | os.PathLike) -> P
     unit = "practice_code" if "practice_code" in observations.columns else "organisation_id"
     columns = [unit, *OBSERVATION_COLUMNS[1:]]
     frame = observations[columns]
+    # A whole column is written as integers, so a count above 10 digits keeps every digit.
     counts = {c: frame[c].astype(np.int64) for c in ("numerator", "denominator")}
-    integral = all((frame[c] == counts[c]).all() for c in counts)
-    frame = frame.assign(**counts) if integral else frame
+    frame = frame.assign(**{c: whole for c, whole in counts.items() if (frame[c] == whole).all()})
     text = frame.to_csv(index=False, lineterminator="\n", float_format="%.10g").encode("utf-8")
     with atomic_path(path) as tmp:
         tmp.write_bytes(
