@@ -514,6 +514,7 @@ def run_module(name: str, only: str | None, children: int) -> list[dict]:
     """Every unit of one module (or the one part asked for), in one fresh copy."""
     target = TARGETS[name]
     tests = tests_of(target.source)
+    commit = _commit()  # the code copied now is what is mutated, whatever the tree does later
     folder = prepare(name, target, tests)
     summaries = []
     for part, globs in units(name):
@@ -522,7 +523,7 @@ def run_module(name: str, only: str | None, children: int) -> list[dict]:
         summary = run_unit(name, part, globs, folder, children)
         summary["tests"] = tests
         summary["left_out"] = deselected(tests)
-        summary["commit"] = _commit()
+        summary["commit"] = commit
         print(report(summary), flush=True)
         _keep(summary)
         summaries.append(summary)
@@ -611,10 +612,17 @@ def markdown(summaries: list[dict], commit: str) -> str:
 
 
 def _commit() -> str:
+    """The commit checked out, with ``+edits`` when the tree differs from it."""
     result = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     )
-    return result.stdout.strip() or "an unknown commit"
+    edited = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    return (result.stdout.strip() or "an unknown commit") + ("+edits" if edited.stdout else "")
 
 
 # --------------------------------------------------------------------------- command
