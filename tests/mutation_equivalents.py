@@ -427,9 +427,9 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (55, ".merge(facts, on=None,", _CMP_KEYS),
             (57, '.merge(facts, on="indicator_id", how="left", validate=None)', _CMP_UNIQUE),
             (59, '.merge(facts, how="left", validate="m:1")', _CMP_KEYS),
-            (372, '"year"], ignore_index=None)', _ALREADY_SORTED),
-            (374, '"year"], )', _ALREADY_SORTED),
-            (381, '"year"], ignore_index=False)', _ALREADY_SORTED),
+            (364, '"year"], ignore_index=None)', _ALREADY_SORTED),
+            (366, '"year"], )', _ALREADY_SORTED),
+            (373, '"year"], ignore_index=False)', _ALREADY_SORTED),
         )
     },
     **{

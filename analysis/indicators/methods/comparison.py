@@ -286,8 +286,8 @@ def compare_to_national(
             out["national_rate"], out["comparator_denominator"], out["distribution"]
         )
         se = np.hypot(se, se_comparator)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["z"] = np.where(se > 0, (out["rate"] - out["national_rate"]) / se, np.nan)
+    # pandas' division leaves numpy's warnings about a zero se unraised
+    out["z"] = np.where(se > 0, (out["rate"] - out["national_rate"]) / se, np.nan)
     out["p"] = two_sided_p(out["z"])
     out["overdispersion"] = overdispersion
     herfindahl = out["herfindahl"].to_numpy()
