@@ -384,3 +384,47 @@ def test_large_counts_stay_whole_tiny_values_keep_a_small_e_and_lines_end_in_new
     assert panel.write_observations(tiny, tmp_path / "t.csv").read_text().splitlines()[1] == (
         "P1,2020,A1,1.5e-12,234567890123"
     )
+
+
+def test_a_panel_from_tables_keeps_what_it_is_given_and_checks_it():
+    observations = pd.DataFrame(
+        {
+            "practice_code": ["P1", "P2", "P3", "P4"],
+            "year": [2020] * 4,
+            "indicator_id": ["A1"] * 4,
+            "numerator": [1.5, 2.0, 1.0, 3.0],  # counts derived from values may be fractional
+            "denominator": [4.0] * 4,
+        }
+    )
+    spells = pd.DataFrame(
+        {"practice_code": ["P1", "P2", "P3", "P4"], "organisation_id": ["N1", "N1", "N2", "N2"],
+         "joined": pd.array([2020] * 4, dtype="Int64"),
+         "left": pd.array([pd.NA] * 4, dtype="Int64")}
+    )  # fmt: skip
+    organisations = pd.DataFrame(
+        {"organisation_id": ["N1", "N2"], "label": ["One", "Two"], "case_study": [True, False]}
+    )
+    national = pd.DataFrame({"indicator_id": ["A1"], "year": [2020], "national_rate": [0.4]})
+    made = panel.panel_from_tables(
+        observations, _catalogue(), membership=spells, organisations=organisations,
+        national=national, config={"domains": ["alpha", "beta"]},
+    )  # fmt: skip
+    assert made.national is national
+    assert made.organisations[["label", "case_study"]].values.tolist() == [
+        ["One", True], ["Two", False],
+    ]  # fmt: skip
+    assert made.observations["numerator"].tolist() == [1.5, 2.0, 1.0, 3.0]
+    assert made.membership["practice_code"].tolist() == ["P1", "P2", "P3", "P4"]
+    assert made.config == {"domains": ["alpha", "beta"]} and made.notices == []
+    problems = {
+        "a domain panel.yml does not declare": {"config": {"domains": ["alpha"]}},
+        "an organisation the table lacks": {"organisations": organisations.iloc[:1]},
+        "a spell ending after the data": {
+            "membership": spells.assign(left=pd.array([2023, pd.NA, pd.NA, pd.NA], dtype="Int64"))
+        },
+    }
+    for why, change in problems.items():
+        given = {"membership": spells, "organisations": organisations} | change
+        with pytest.raises(DataError) as err:
+            panel.panel_from_tables(observations, _catalogue(), **given)
+        assert str(err.value).startswith("observations: 1 problem(s) found"), why
