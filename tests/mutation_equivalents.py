@@ -449,7 +449,6 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     **{
         f"{_CMP}overdispersion_table__mutmut_{n}": (line, why)
         for n, line, why in (
-            (16, '"year"], sort=None)', _TRUTH_ONLY),
             (18, '"year"], )', _GROUPBY_SORTED),
             (27, "np.argsort(codes, kind=None)", _OD_ORDER),
             (29, "np.argsort(codes, )", _OD_ORDER),
