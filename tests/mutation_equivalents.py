@@ -120,6 +120,12 @@ _OD_ONE_RATE = (
     "every practice of a group has the group's national rate, so se is zero for all of them "
     "(the continuous case, decided first) or for none"
 )
+_WT = "analysis.indicators.sources.widetable.x_"
+_PATH_OR_TEXT = "write_panel_folder reads a path given as text as it reads a Path"
+_ASCII_YAML = (
+    "yaml.safe_dump escapes every non-ASCII character (allow_unicode is off), so panel.yml "
+    "is ASCII, written the same by every locale's encoding (all supersets of ASCII)"
+)
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_LAYOUTS}read_text_table__mutmut_23": ('raw.decode("UTF-8-SIG")', _CODEC_CASE),
     f"{_MIN}_fit__mutmut_2": (
@@ -517,5 +523,27 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "the level rows come sorted by organisation (compare_to_national), and sorting on "
         "several columns is stable, so mapping the organisation column to all-missing keeps "
         "them in organisation order within each indicator",
+    ),
+    **{
+        f"{_WT}main__mutmut_{n}": (line, _PATH_OR_TEXT)
+        for n, line in (
+            (7, 'parser.add_argument("table", type=None)'),
+            (9, 'parser.add_argument("table", )'),
+            (13, 'parser.add_argument("--mapping", type=None, required=True)'),
+            (16, 'parser.add_argument("--mapping", required=True)'),
+        )
+    },
+    **{
+        f"{_WT}write_panel_folder__mutmut_{n}": (line, _ASCII_YAML)
+        for n, line in (
+            (32, "sort_keys=False), encoding=None)"),
+            (34, "sort_keys=False), )"),
+            (41, 'encoding="UTF-8")'),
+        )
+    },
+    f"{_WT}write_panel_folder__mutmut_36": ("sort_keys=None)", _TRUTH_ONLY),
+    f"{_WT}_numbers__mutmut_2": (
+        'errors="coerce").astype(None)',
+        "pandas' astype(None) is float64, as astype(float) is",
     ),
 }

@@ -334,9 +334,10 @@ def test_a_characteristic_is_numbers_when_every_cell_is_one_else_text():
 def test_the_command_writes_a_panel_folder_and_says_what_it_set_aside(tmp_path, capsys):
     mapping_path = tmp_path / "wide_small.yml"
     mapping_path.write_text(yaml.safe_dump(MAPPING))
-    out = tmp_path / "panel"
+    out = tmp_path / "new" / "panel"  # its parent made too; written again over itself below
     assert wt.main([str(table(tmp_path)), "--mapping", str(mapping_path), "--out", str(out)]) == 0
-    assert capsys.readouterr().out == (
+    assert wt.main([str(table(tmp_path)), "--mapping", str(mapping_path), "--out", str(out)]) == 0
+    assert capsys.readouterr().out == 2 * (
         f"wrote {out}: 2 units x 2 indicators (1 blank values)\n"
         "set aside: row (rows): no value in any mapped column (line(s) 5)\n"
     )
@@ -373,3 +374,21 @@ def test_the_command_names_a_column_it_set_aside(tmp_path, capsys):
         f"wrote {out}: 1 units x 1 indicators (0 blank values)\n"
         "set aside: A (prevalence) (PREV_A): no value in the column (as published)\n"
     )
+
+
+def test_the_commands_help_and_its_required_options(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        wt.main(["--help"])
+    assert stopped.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "Reader: a wide indicator table (one row per unit, columns per indicator), by its" in (
+        shown
+    )
+    assert "Published derivatives" not in shown  # the first paragraph only
+    for missing in (["t.csv", "--out", "o"], ["t.csv", "--mapping", "m.yml"]):
+        with pytest.raises(SystemExit) as stopped:
+            wt.main(missing)
+        assert stopped.value.code == 2
+    errors = capsys.readouterr().err
+    assert "the following arguments are required: --mapping" in errors
+    assert "the following arguments are required: --out" in errors
