@@ -126,6 +126,7 @@ _ASCII_YAML = (
     "yaml.safe_dump escapes every non-ASCII character (allow_unicode is off), so panel.yml "
     "is ASCII, written the same by every locale's encoding (all supersets of ASCII)"
 )
+_RC = "analysis.indicators.networks.real_chapter.x_"
 EQUIVALENT: dict[str, tuple[str, str]] = {
     f"{_LAYOUTS}read_text_table__mutmut_23": ('raw.decode("UTF-8-SIG")', _CODEC_CASE),
     f"{_MIN}_fit__mutmut_2": (
@@ -546,4 +547,12 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'errors="coerce").astype(None)',
         "pandas' astype(None) is float64, as astype(float) is",
     ),
+    **{
+        f"{_RC}pcn_code_agreement__mutmut_{n}": (
+            line,
+            "the QOF practices (practice_code, year, pcn and the summary's counts) and the "
+            "mapping's three columns share exactly practice_code and year",
+        )
+        for n, line in ((6, '"pcn_code"]], on=None'), (8, '"pcn_code"]], )'))
+    },
 }

@@ -103,6 +103,7 @@ def test_pcn_code_agreement_counts_practices_in_both_files_per_year():
             "practice_code": ["A", "B", "C", "D", "A", "B", "Z"],
             "year": [2021] * 4 + [2023] * 3,
             "pcn": ["P1", "P9", "P2", np.nan, "P1", "P2", "P1"],
+            "list_size": [np.nan, 100, 200, 300, 400, 500, 600],  # A's blank does not count
         }
     )
     out = real_chapter.pcn_code_agreement(qof, _structures())
@@ -115,7 +116,29 @@ def test_pcn_code_agreement_counts_practices_in_both_files_per_year():
         }
     )
     pd.testing.assert_frame_equal(out, expected, check_dtype=False)
+    assert out["same_pcn_code"].dtype == np.int64  # a count
     assert real_chapter.pcn_code_agreement(qof.drop(columns="pcn"), _structures()).empty
+
+
+def test_every_year_column_the_sentences_cite_gets_its_financial_year_beside_it():
+    tables = {
+        "membership_years": pd.DataFrame({"year": [2021], "pcns": [3]}),
+        "turnover": pd.DataFrame({"from_year": [2019], "to_year": [2020], "moved": [1]}),
+        "turnover_summary": pd.DataFrame({"first_year": [2019], "last_year": [2023]}),
+        "pcn_code_agreement": pd.DataFrame({"year": [2022], "same": [1]}),
+        "qof_variation": pd.DataFrame({"year": [2018], "sd": [0.1]}),
+    }
+    real_chapter._with_financial_years(tables)
+    assert {name: frame.columns.tolist() for name, frame in tables.items()} == {
+        "membership_years": ["year", "financial_year", "pcns"],
+        "turnover": ["from_year", "from_financial_year", "to_year", "to_financial_year", "moved"],
+        "turnover_summary": ["first_year", "first_financial_year", "last_year",
+                             "last_financial_year"],
+        "pcn_code_agreement": ["year", "financial_year", "same"],
+        "qof_variation": ["year", "financial_year", "sd"],
+    }  # fmt: skip
+    assert tables["pcn_code_agreement"]["financial_year"].tolist() == ["2022-23"]
+    assert tables["qof_variation"]["financial_year"].tolist() == ["2018-19"]
 
 
 def test_qof_panel_is_the_share_of_available_points_in_the_trend_years():
