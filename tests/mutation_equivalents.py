@@ -555,4 +555,32 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         )
         for n, line in ((6, '"pcn_code"]], on=None'), (8, '"pcn_code"]], )'))
     },
+    **{
+        f"{_RC}fixed_effects_logit__mutmut_{n}": (
+            line,
+            "the QOF panel (qof_panel: practice_code, year, indicator_id, value) and the PCN of "
+            "each practice-year share exactly practice_code and year; inner is merge's default",
+        )
+        for n, line in (
+            (3, 'panel.merge(own, on=None, how="inner")'),
+            (6, 'panel.merge(own, how="inner")'),
+            (7, 'panel.merge(own, on=["practice_code", "year"], )'),
+        )
+    },
+    **{
+        f"{_RC}fixed_effects_logit__mutmut_{n}": (
+            line,
+            "already float64 (a quotient, or a difference from a float mean), or years as "
+            "integers that column_stack makes float beside the float interaction",
+        )
+        for n, line in (
+            (28, '(data["value"] / 100).to_numpy(None)'),
+            (53, '(data["year"] - data["year"].min()).to_numpy(None)'),
+            (60, '(data["size"] - data["size"].mean()).to_numpy(None)'),
+        )
+    },
+    f"{_RC}fixed_effects_logit__mutmut_37": (
+        'keep = informative(y, None, groups, "binomial")',
+        "n is all ones, so bincount without weights counts the same trials",
+    ),
 }

@@ -120,27 +120,6 @@ def test_pcn_code_agreement_counts_practices_in_both_files_per_year():
     assert real_chapter.pcn_code_agreement(qof.drop(columns="pcn"), _structures()).empty
 
 
-def test_every_year_column_the_sentences_cite_gets_its_financial_year_beside_it():
-    tables = {
-        "membership_years": pd.DataFrame({"year": [2021], "pcns": [3]}),
-        "turnover": pd.DataFrame({"from_year": [2019], "to_year": [2020], "moved": [1]}),
-        "turnover_summary": pd.DataFrame({"first_year": [2019], "last_year": [2023]}),
-        "pcn_code_agreement": pd.DataFrame({"year": [2022], "same": [1]}),
-        "qof_variation": pd.DataFrame({"year": [2018], "sd": [0.1]}),
-    }
-    real_chapter._with_financial_years(tables)
-    assert {name: frame.columns.tolist() for name, frame in tables.items()} == {
-        "membership_years": ["year", "financial_year", "pcns"],
-        "turnover": ["from_year", "from_financial_year", "to_year", "to_financial_year", "moved"],
-        "turnover_summary": ["first_year", "first_financial_year", "last_year",
-                             "last_financial_year"],
-        "pcn_code_agreement": ["year", "financial_year", "same"],
-        "qof_variation": ["year", "financial_year", "sd"],
-    }  # fmt: skip
-    assert tables["pcn_code_agreement"]["financial_year"].tolist() == ["2022-23"]
-    assert tables["qof_variation"]["financial_year"].tolist() == ["2018-19"]
-
-
 def test_qof_panel_is_the_share_of_available_points_in_the_trend_years():
     practices = pd.DataFrame(
         {
@@ -172,15 +151,18 @@ def test_fixed_effects_logit_matches_statsmodels_with_practice_dummies():
             share = 1.0 if i == 1 else 1 / (1 + np.exp(-(1 + 0.1 * i % 3 + 0.05 * (year - 2019))))
             value = 100 * float(np.clip(share + rng.normal(0, 0.02) * (i != 1), 0, 1))
             rows.append((code, year, value))
-            own.append((code, year, organisation if i != 2 else "N9"))  # N9 has no size
+            moved = i == 3 and year == 2021  # Q03 moves to a smaller PCN in its last year
+            own.append((code, year, "N9" if i == 2 else "N0" if moved else organisation))
     panel = pd.DataFrame(rows, columns=["practice_code", "year", "value"])
     panel["indicator_id"] = "QOF total"
+    panel["note"] = panel["year"].where(panel["year"] != 2020)  # blank beside a value: kept
     own = pd.DataFrame(own, columns=["practice_code", "year", "organisation_id"])
-    sizes = pd.Series({"N0": 1.0, "N1": 2.0, "N2": 2.5, "N3": 4.0})
+    sizes = pd.Series({"N0": 1.0, "N1": 2.0, "N2": 2.5, "N3": 4.0})  # N9 has no size
     out = real_chapter.fixed_effects_logit(panel, own, sizes)
     # Q01 is at 100% every year (no within-practice information), Q02's PCN has no size.
-    kept = panel[~panel["practice_code"].isin(["Q01", "Q02"])].reset_index(drop=True)
-    size = kept["practice_code"].str[1:].astype(int).mod(4).map(dict(enumerate(sizes)))
+    kept = panel.merge(own, on=["practice_code", "year"])
+    kept = kept[~kept["practice_code"].isin(["Q01", "Q02"])].reset_index(drop=True)
+    size = kept["organisation_id"].map(sizes)
     time = (kept["year"] - 2019).to_numpy(float)
     frame = kept.assign(numerator=kept["value"] / 100, denominator=1.0)
     dummies = pd.get_dummies(kept["practice_code"], dtype=float).to_numpy()
@@ -240,6 +222,16 @@ def test_financial_year_columns_follow_the_year_columns_they_read():
         "year"
     ]
     assert tables["group_variation"].columns.tolist() == ["year"]
+    # the two tables left unlabelled above, now with rows
+    with_rows = {name: pd.DataFrame() for name in tables} | {
+        "pcn_code_agreement": pd.DataFrame({"year": [2022], "same": [1]}),
+        "qof_variation": pd.DataFrame({"year": [2018], "sd": [0.1]}),
+    }
+    real_chapter._with_financial_years(with_rows)
+    for name, row in (("pcn_code_agreement", [2022, "2022-23", 1]), ("qof_variation",
+                      [2018, "2018-19", 0.1])):  # fmt: skip
+        assert with_rows[name].columns.tolist()[:2] == ["year", "financial_year"]
+        assert with_rows[name].values.tolist() == [row]
 
 
 # --------------------------------------------------------------------------- the stored files
