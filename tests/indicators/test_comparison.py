@@ -43,6 +43,18 @@ def _data() -> pd.DataFrame:
     )
 
 
+def _spiegelhalter(rates: np.ndarray, p: float, n: np.ndarray) -> tuple[float, float]:
+    """Spiegelhalter 2005, worked out here: z under the target rate ``p``, phi their mean
+    square Winsorised at 10% (with few units the quantiles pull in the extreme z), tau2 from
+    phi and the weights 1 / se^2, truncated at 0."""
+    se = np.sqrt(p * (1 - p) / n)
+    z = (rates - p) / se
+    low, high = np.quantile(z, [0.1, 0.9])
+    phi = np.mean(np.clip(z, low, high) ** 2)
+    w = 1 / se**2
+    return phi, max(0.0, (len(z) * phi - (len(z) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+
+
 def test_the_between_organisation_variance_is_dersimonian_laird_of_the_organisations():
     data = _data()
     out = comparison.compare_to_national(
@@ -79,14 +91,7 @@ def test_the_winsorised_between_organisation_variance_is_centred_on_england():
     p0 = x01["numerator"].sum() / x01["denominator"].sum()
     sums = x01.groupby("organisation_id")[["numerator", "denominator"]].sum()
     y = (sums["numerator"] / sums["denominator"]).to_numpy()
-    v = p0 * (1 - p0) / sums["denominator"].to_numpy()
-    # Spiegelhalter 2005: phi the mean of squared z-scores (Winsorised at 10%: with five
-    # units the quantiles pull in the largest and smallest z), tau2 from phi and the weights.
-    z = (y - p0) / np.sqrt(v)
-    low, high = np.quantile(z, [0.1, 0.9])
-    phi = np.mean(np.clip(z, low, high) ** 2)
-    w = 1 / v
-    expected = max(0.0, (len(y) * phi - (len(y) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    _, expected = _spiegelhalter(y, p0, sums["denominator"].to_numpy())
     assert expected > 0
     got = out[out["indicator_id"] == "X01"]["tau2_organisations"]
     np.testing.assert_allclose(got, expected, rtol=1e-10)
@@ -345,16 +350,9 @@ def test_the_between_practice_overdispersion_by_hand_for_counts_and_continuous_v
         ["X01", 2014, 14, "winsorised"],
         ["X02", 2014, 5, "winsorised"],
     ]
-    # Spiegelhalter 2005: z under England's rate, phi their mean square Winsorised at 10%,
-    # tau2 from phi and the weights 1 / se^2
     x01 = data[data["indicator_id"] == "X01"]
     p = x01["numerator"].sum() / x01["denominator"].sum()
-    se = np.sqrt(p * (1 - p) / x01["denominator"].to_numpy())
-    z = (x01["rate"].to_numpy() - p) / se
-    low, high = np.quantile(z, [0.1, 0.9])
-    phi = np.mean(np.clip(z, low, high) ** 2)
-    w = 1 / se**2
-    tau2 = max(0.0, (len(z) * phi - (len(z) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    phi, tau2 = _spiegelhalter(x01["rate"].to_numpy(), p, x01["denominator"].to_numpy())
     assert tau2 > 0
     assert table["phi"].iloc[0] == pytest.approx(phi, rel=1e-12)
     assert table["tau2"].iloc[0] == pytest.approx(tau2, rel=1e-12)
@@ -395,12 +393,7 @@ def test_a_practice_without_a_count_is_left_out_of_the_spread_but_england_stays_
     table = comparison.overdispersion_table(data)
     p = data["numerator"].sum() / data["denominator"].sum()  # pandas skips the missing count
     kept = data[data["rate"].notna()]
-    se = np.sqrt(p * (1 - p) / kept["denominator"].to_numpy())
-    z = (kept["rate"].to_numpy() - p) / se
-    low, high = np.quantile(z, [0.1, 0.9])
-    phi = np.mean(np.clip(z, low, high) ** 2)
-    w = 1 / se**2
-    tau2 = max(0.0, (len(z) * phi - (len(z) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    phi, tau2 = _spiegelhalter(kept["rate"].to_numpy(), p, kept["denominator"].to_numpy())
     assert table["n_units"].iloc[0] == 14
     assert table["phi"].iloc[0] == pytest.approx(phi, rel=1e-12)
     assert table["tau2"].iloc[0] == pytest.approx(tau2, rel=1e-12)
