@@ -42,6 +42,22 @@ def test_practice_values_keep_the_included_practices_with_a_value():
     pd.testing.assert_frame_equal(out, expected)
 
 
+def test_a_practices_list_size_is_the_one_most_of_its_groups_give():
+    values = pd.DataFrame(
+        {
+            "practice_code": ["B", "A", "A", "A", "B", "B"],
+            # A's blank value still counts its list size; B's tie goes to the smaller size
+            "value": [1.0, np.nan, 1.0, 1.0, 1.0, 1.0],
+            "list_size": [500.0, 100.0, 100.0, 90.0, 400.0, np.nan],
+        }
+    )
+    pd.testing.assert_series_equal(
+        real_chapter._practice_list(values),
+        pd.Series([100.0, 400.0], index=pd.Index(["A", "B"], name="practice_code"),
+                  name="list_size"),
+    )  # fmt: skip
+
+
 def _structures() -> pd.DataFrame:
     rows = [
         ("A", 2021, "P1", True), ("B", 2021, "P1", True), ("C", 2021, "P2", True),
