@@ -583,4 +583,9 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'keep = informative(y, None, groups, "binomial")',
         "n is all ones, so bincount without weights counts the same trials",
     ),
+    f"{_RC}characteristics__mutmut_55": ('.groupby("pcn_code", as_index=None)', _TRUTH_ONLY),
+    f"{_RC}financial_year__mutmut_2": (
+        "return year.astype(None).map(financial_year)",
+        "each year is cast with int() again inside, so float years give the same labels",
+    ),
 }
