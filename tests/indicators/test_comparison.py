@@ -55,16 +55,22 @@ def _spiegelhalter(rates: np.ndarray, p: float, n: np.ndarray) -> tuple[float, f
     return phi, max(0.0, (len(z) * phi - (len(z) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
 
 
+def _x01_by_organisation(data: pd.DataFrame) -> tuple[float, np.ndarray, np.ndarray]:
+    """England's X01 rate from every row, and each organisation's pooled rate and denominator
+    (in the organisations' sorted order), worked out here with a plain groupby."""
+    x01 = data[data["indicator_id"] == "X01"]
+    p0 = x01["numerator"].sum() / x01["denominator"].sum()
+    sums = x01.groupby("organisation_id")[["numerator", "denominator"]].sum()
+    return p0, (sums["numerator"] / sums["denominator"]).to_numpy(), sums["denominator"].to_numpy()
+
+
 def test_the_between_organisation_variance_is_dersimonian_laird_of_the_organisations():
     data = _data()
     out = comparison.compare_to_national(
         data, ORGANISATIONS, overdispersion="none", organisation_variance="dl"
     )
-    x01 = data[data["indicator_id"] == "X01"]
-    p0 = x01["numerator"].sum() / x01["denominator"].sum()
-    sums = x01.groupby("organisation_id")[["numerator", "denominator"]].sum()
-    y = (sums["numerator"] / sums["denominator"]).to_numpy()
-    v = p0 * (1 - p0) / sums["denominator"].to_numpy()
+    p0, y, n = _x01_by_organisation(data)
+    v = p0 * (1 - p0) / n
     tau2 = combine_effects(y, v, method_re="dl").tau2
     assert tau2 > 0
     got = out[out["indicator_id"] == "X01"].set_index("organisation_id").loc[ORGANISATIONS]
@@ -87,11 +93,8 @@ def test_the_winsorised_between_organisation_variance_is_centred_on_england():
     out = comparison.compare_to_national(
         data, ORGANISATIONS, overdispersion="none", organisation_variance="winsorised"
     )
-    x01 = data[data["indicator_id"] == "X01"]
-    p0 = x01["numerator"].sum() / x01["denominator"].sum()
-    sums = x01.groupby("organisation_id")[["numerator", "denominator"]].sum()
-    y = (sums["numerator"] / sums["denominator"]).to_numpy()
-    _, expected = _spiegelhalter(y, p0, sums["denominator"].to_numpy())
+    p0, y, n = _x01_by_organisation(data)
+    _, expected = _spiegelhalter(y, p0, n)
     assert expected > 0
     got = out[out["indicator_id"] == "X01"]["tau2_organisations"]
     np.testing.assert_allclose(got, expected, rtol=1e-10)
