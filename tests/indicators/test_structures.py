@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from commandline import help_text
 
 from analysis.configschema import ConfigError
 from analysis.core.datasets import DataError
@@ -382,11 +383,8 @@ def test_the_command_refuses_a_folder_without_parquet_files(tmp_path):
 
 
 def test_the_commands_help_says_what_it_does_and_what_it_takes(capsys):
-    with pytest.raises(SystemExit) as stopped:
-        st.main(["--help"])
-    assert stopped.value.code == 0
-    help_text = " ".join(capsys.readouterr().out.split())
+    shown = help_text(st.main, capsys)
     assert "python -m analysis.indicators.sources.structures FOLDER_OR_FILE ...``: read every" in (
-        help_text
+        shown
     )
-    assert "paths structures_<year>_<year>.parquet files or folders" in help_text
+    assert "paths structures_<year>_<year>.parquet files or folders" in shown
