@@ -255,3 +255,12 @@ def test_a_decorated_function_doing_more_than_one_thing_in_a_target_is_named(tmp
         "\n".join(problems)
     )
     assert not any("::wrapped" in p or "::mutated" in p for p in problems)
+
+
+def test_a_fixture_shared_by_a_module_is_made_for_each_test_under_mutation(monkeypatch):
+    from sharedscope import module_unless_mutating
+
+    monkeypatch.delenv("MUTANT_UNDER_TEST", raising=False)
+    assert module_unless_mutating("chapter", None) == "module"
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
+    assert module_unless_mutating("chapter", None) == "function"

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from references import statsmodels_cluster_glm
 from scipy import stats as sps
+from sharedscope import module_unless_mutating
 
 from analysis.indicators.networks import real_chapter, real_inputs, rule_trends
 from analysis.indicators.sources import structures as st
@@ -253,7 +254,7 @@ def test_financial_year_columns_follow_the_year_columns_they_read():
 # --------------------------------------------------------------------------- the stored files
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def chapter():
     # The paths only: the chapter's own defaults give the years, alpha and estimator.
     return real_chapter.run_real_chapter(**{k: real_inputs.DEFAULTS[k] for k in real_inputs.PATHS})
