@@ -6,6 +6,7 @@ or the pipeline, whatever the working directory.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -110,3 +111,11 @@ def resolve_output_dir(output_dir: str | os.PathLike | None, notebook: str) -> P
         raise ValueError(problem)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def path_argument(text: str) -> Path:
+    """A command-line path (an argparse ``type``): an empty argument is refused, since ``Path``
+    reads it as the working folder and a command would write its files there unasked."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; expected a file or folder name")
+    return Path(text)

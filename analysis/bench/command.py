@@ -46,7 +46,7 @@ from typing import Any
 from analysis.bench.measure import QUICK_SIZES, Settings, measure
 from analysis.bench.results import TARGET_TABLES, results
 from analysis.files import atomic_path
-from analysis.paths import build_dir, repo_root
+from analysis.paths import build_dir, path_argument, repo_root
 
 
 def kept_results() -> Path:
@@ -98,9 +98,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="one repeat, small panels (smoke run)")
     parser.add_argument("--repeat", type=int, default=None, help="runs per measurement (3)")
-    parser.add_argument("--root", type=Path, default=None, help="project to measure (this one)")
     parser.add_argument(
-        "--out", type=Path, default=None, help="results file (build/bench/results.json)"
+        "--root", type=path_argument, default=None, help="project to measure (this one)"
+    )
+    parser.add_argument(
+        "--out", type=path_argument, default=None, help="results file (build/bench/results.json)"
     )
     parser.add_argument("--sizes", default=None, help="panel sizes, e.g. 1000,7000,30000")
     parser.add_argument(
@@ -109,7 +111,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="sections: floors,pipeline,parallel,peers,scaling,sweep,realchapter,england",
     )
     parser.add_argument("--change", default=None, help="parameter to change: NOTEBOOK:NAME=VALUE")
-    parser.add_argument("--keep", type=Path, default=None, help="keep scratch folders under this")
+    parser.add_argument(
+        "--keep", type=path_argument, default=None, help="keep scratch folders under this"
+    )
     return parser.parse_args(argv)
 
 

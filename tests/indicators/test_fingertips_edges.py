@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from commandline import help_text
+from commandline import help_text, parser_exit
 
 from analysis.core.datasets import DataError
-from analysis.errors import run_main
 from analysis.indicators.sources import fingertips
 from analysis.indicators.sources.panel import read_catalogue
 from analysis.patterns import PatternError
@@ -543,8 +542,11 @@ def test_the_command_line_arguments(tmp_path, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1].endswith("error: the following arguments are required: --out")
-    # an empty --mapping is a path (refused), not a request for the stored mapping
-    said: list[str] = []
+    # an empty --mapping is refused, not read as the stored mapping or the working folder
     argv = [str(SMALL), "--mapping", "", "--out", str(tmp_path / "out")]
-    assert run_main(fingertips.main, argv, write=said.append) == 2
-    assert said == ["error: .: not a regular file (a folder, device or pipe)"]
+    code, _, err = parser_exit(fingertips.main, argv, capsys)
+    assert code == 2
+    assert err.splitlines()[-1].endswith(
+        "error: argument --mapping: an empty path; expected a file or folder name"
+    )
+    assert not (tmp_path / "out").exists()

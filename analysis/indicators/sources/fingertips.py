@@ -53,6 +53,7 @@ from analysis.indicators.sources.contract import (
     validate_observations,
 )
 from analysis.indicators.sources.panel import indicators_dir, read_catalogue, write_observations
+from analysis.paths import path_argument
 from analysis.patterns import ConfigPattern
 
 FINGERTIPS_COLUMNS = [
@@ -479,9 +480,9 @@ def write_catalogue(extract: Extract, mapping: dict[str, Any], path: Path) -> Pa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Convert a Fingertips export to the tidy panel.")
-    parser.add_argument("export", type=Path)
-    parser.add_argument("--mapping", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("export", type=path_argument)
+    parser.add_argument("--mapping", type=path_argument)
+    parser.add_argument("--out", type=path_argument, required=True)
     args = parser.parse_args(argv)
     try:
         mapping = read_mapping(args.mapping)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 
 from analysis.core.datasets import DataError, write_csv
 from analysis.indicators.sources.qof import read_qof_years
+from analysis.paths import path_argument
 
 
 def membership_spells(
@@ -93,10 +93,12 @@ def qof_panel(practices: pd.DataFrame, spells: pd.DataFrame) -> dict[str, pd.Dat
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+", help="QOF practice summaries, one a year")
+    parser.add_argument(
+        "files", nargs="+", type=path_argument, help="QOF practice summaries, one a year"
+    )
     parser.add_argument("--group", default="pcn", help="parent-code column (pcn, ccg...)")
     parser.add_argument("--exclude", default="U", help="comma-separated codes meaning none")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=path_argument, required=True)
     parser.add_argument("--panel", action="store_true", help="--out is a panel folder")
     args = parser.parse_args(argv)
     practices = read_qof_years(args.files).practices

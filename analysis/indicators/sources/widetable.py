@@ -42,6 +42,7 @@ from analysis.configschema import load_config
 from analysis.core.datasets import MAX_REPORTED, DataError, atomic_path, write_csv
 from analysis.indicators.sources import layouts
 from analysis.indicators.sources.schemas import ANY_ID, DOMAIN_PATTERN, UNIT_COLUMNS
+from analysis.paths import path_argument
 from analysis.patterns import ConfigPattern
 
 SCALES = {"proportion": 1.0, "percent": 100.0}
@@ -393,9 +394,9 @@ def write_panel_folder(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("table", type=Path)
-    parser.add_argument("--mapping", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("table", type=path_argument)
+    parser.add_argument("--mapping", type=path_argument, required=True)
+    parser.add_argument("--out", type=path_argument, required=True)
     args = parser.parse_args(argv)
     wide, tables = write_panel_folder(args.table, args.mapping, args.out)
     observations = tables["observations"]

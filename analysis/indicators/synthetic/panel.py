@@ -77,6 +77,7 @@ from analysis.indicators.sources.panel import (
     synthetic_dir,
     write_observations,
 )
+from analysis.paths import path_argument
 
 DEFAULT_SEED = 20160701
 MIN_LIST = 500
@@ -420,7 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate the SYNTHETIC indicator panel.")
     parser.add_argument("--write", action="store_true", help="write data/indicators/synthetic/")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--out", type=Path, default=None, help="folder (default: stored one)")
+    parser.add_argument(
+        "--out", type=path_argument, default=None, help="folder (default: stored one)"
+    )
     args = parser.parse_args(argv)
     panel, truth = generate_panel(seed=args.seed)
     print(f"{len(panel.observations)} observations, {len(panel.membership)} membership spells")

@@ -1,0 +1,57 @@
+"""Command-line paths: an empty argument is refused by every command that takes a path, before
+anything is read or written (``Path("")`` is the working folder, where a command would write)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from commandline import parser_exit
+
+from analysis.bench import command as bench
+from analysis.indicators.sources import fingertips, qofmembership, widetable
+from analysis.indicators.synthetic import panel
+from analysis.paths import path_argument
+
+COMMANDS = {
+    "widetable --out": (widetable.main, ["t.csv", "--mapping", "m.yml", "--out", ""]),
+    "widetable --mapping": (widetable.main, ["t.csv", "--mapping", " ", "--out", "o"]),
+    "widetable table": (widetable.main, ["", "--mapping", "m.yml", "--out", "o"]),
+    "fingertips --out": (fingertips.main, ["e.csv", "--out", ""]),
+    "fingertips --mapping": (fingertips.main, ["e.csv", "--mapping", "", "--out", "o"]),
+    "qofmembership --out": (qofmembership.main, ["q.csv", "--out", ""]),
+    "qofmembership files": (qofmembership.main, ["q.csv", "", "--out", "o.csv"]),
+    "synthetic panel --out": (panel.main, ["--write", "--out", ""]),
+    "bench --out": (bench.parse_args, ["--out", ""]),
+    "bench --root": (bench.parse_args, ["--root", ""]),
+    "bench --keep": (bench.parse_args, ["--keep", ""]),
+}
+
+
+@pytest.mark.parametrize("case", COMMANDS)
+def test_an_empty_path_argument_is_refused_and_nothing_is_written(
+    case, tmp_path, monkeypatch, capsys
+):
+    main, argv = COMMANDS[case]
+    monkeypatch.chdir(tmp_path)
+    code, out, err = parser_exit(main, argv, capsys)
+    assert code == 2
+    argument = case.split()[-1]  # argparse names an option by its flag, a positional by name
+    assert err.splitlines()[-1].endswith(
+        f"error: argument {argument}: an empty path; expected a file or folder name"
+    )
+    assert out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("text", ["out", "a/b.csv", " x ", "."])
+def test_a_path_argument_is_the_path_as_given(text):
+    assert path_argument(text) == Path(text)
+
+
+def test_an_empty_or_blank_path_argument_is_an_argparse_type_error():
+    for text in ("", " ", "\t"):
+        with pytest.raises(argparse.ArgumentTypeError) as err:
+            path_argument(text)
+        assert str(err.value) == "an empty path; expected a file or folder name"
