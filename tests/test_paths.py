@@ -10,8 +10,10 @@ import pytest
 from commandline import parser_exit
 
 from analysis.bench import command as bench
-from analysis.indicators.sources import fingertips, qofmembership, widetable
-from analysis.indicators.synthetic import panel
+from analysis.bench import sweeps as bench_sweeps
+from analysis.compendium import cli
+from analysis.indicators.sources import fingertips, qofmembership, structures, widetable
+from analysis.indicators.synthetic import panel, simulation
 from analysis.paths import path_argument
 
 COMMANDS = {
@@ -26,6 +28,9 @@ COMMANDS = {
     "bench --out": (bench.parse_args, ["--out", ""]),
     "bench --root": (bench.parse_args, ["--root", ""]),
     "bench --keep": (bench.parse_args, ["--keep", ""]),
+    "bench sweeps --output": (bench_sweeps.main, ["--output", ""]),
+    "simulation --output": (simulation.main, ["--batch", "0", "--output", ""]),
+    "structures paths": (structures.main, ["data", ""]),
 }
 
 
@@ -42,6 +47,26 @@ def test_an_empty_path_argument_is_refused_and_nothing_is_written(
         f"error: argument {argument}: an empty path; expected a file or folder name"
     )
     assert out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--pipeline", "", "list"], "compendium: argument --pipeline"),
+        (["sweep", "simulation", "--config", ""], "compendium sweep: argument --config"),
+    ],
+)
+def test_the_compendium_command_refuses_an_empty_path_in_one_line(
+    argv, said, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"error: {said}: an empty path; expected a file or folder name "
+        f"(see {said.split(':')[0]} --help)"
+    ]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from analysis.compendium import pipeline as pl
 from analysis.compendium import sweep as sw
-from analysis.paths import BUILD_ENV
+from analysis.paths import BUILD_ENV, path_argument
 
 
 def _noop(value: int) -> int:
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.bench.sweeps")
     parser.add_argument("--sweep", default="simulation", help="declared command sweep")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
-    parser.add_argument("--output", help="also write the JSON here")
+    parser.add_argument("--output", type=path_argument, help="also write the JSON here")
     parser.add_argument(
         "--fixed", action="append", default=[], metavar="NAME=VALUE", help="override a fixed value"
     )

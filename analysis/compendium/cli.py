@@ -30,6 +30,7 @@ from rich.text import Text
 
 from analysis.compendium import pipeline as pl
 from analysis.errors import CompendiumError, ServiceError
+from analysis.paths import path_argument
 
 # Nothing printed is read as rich markup: a value holding "[/]" is shown as it is.
 console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
@@ -302,7 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="compendium", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--pipeline", help="pipeline file (default: pipeline.yml in the repo)")
+    parser.add_argument(
+        "--pipeline", type=path_argument, help="pipeline file (default: pipeline.yml in the repo)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="notebooks and their parameters").set_defaults(func=cmd_list)
     sub.add_parser("status", help="fresh or stale, and why").set_defaults(func=cmd_status)
@@ -334,7 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_p.add_argument(
         "--cluster", default="local", choices=["local", "slurm"], help="cluster to start"
     )
-    sweep_p.add_argument("--config", help="SLURM settings (YAML) for --cluster slurm")
+    sweep_p.add_argument(
+        "--config", type=path_argument, help="SLURM settings (YAML) for --cluster slurm"
+    )
     sweep_p.add_argument(
         "--workers",
         type=_positive,

@@ -32,6 +32,7 @@ from analysis.core.datasets import DataError
 from analysis.indicators.sources import layouts, tablefiles
 from analysis.indicators.sources.layouts import PRACTICE_CODE, mappings_dir
 from analysis.indicators.sources.panel import indicators_dir
+from analysis.paths import path_argument
 
 FIELDS = (
     "practice_code",
@@ -313,11 +314,14 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument(
-        "paths", nargs="+", help="structures_<year>_<year>.parquet files or folders"
+        "paths",
+        nargs="+",
+        type=path_argument,
+        help="structures_<year>_<year>.parquet files or folders",
     )
     args = parser.parse_args(argv)
     files: list[Path] = []
-    for given in map(Path, args.paths):
+    for given in args.paths:
         found = sorted(given.glob("*.parquet")) if given.is_dir() else [given]
         if not found:
             raise DataError(f"{given}: no .parquet files in the folder")

@@ -37,6 +37,7 @@ import pandas as pd
 
 from analysis.indicators.synthetic import simulation_design as sd
 from analysis.indicators.synthetic import simulation_fits as sf
+from analysis.paths import path_argument
 
 COLUMNS = [
     "scenario",
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="base seed")
     parser.add_argument("--scenario", action="append", help="scenario name(s); default all")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level")
-    parser.add_argument("--output", required=True, help="CSV file to write")
+    parser.add_argument("--output", type=path_argument, required=True, help="CSV file to write")
     args = parser.parse_args(argv)
     if args.batch < 0 or args.replications < 1 or not 0 < args.alpha < 1:
         print(
