@@ -27,7 +27,8 @@ class YamlError(CompendiumError, ValueError):
 
 
 def _fail(path: Path, line: int, message: str) -> YamlError:
-    return YamlError(f"{path}:{line}: {message}")
+    """``path:line: message``; a line of 0 (not known) is left out rather than shown."""
+    return YamlError(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
 def read_text(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> str:
@@ -78,6 +79,42 @@ def check_shape(path: str | os.PathLike, text: str, max_depth: int = MAX_DEPTH) 
 CONSTRUCTION_ERRORS = (TypeError, ValueError, AttributeError, KeyError, RecursionError)
 
 
+class Unbuildable(yaml.YAMLError):
+    """A value PyYAML parsed but cannot build (one of :data:`CONSTRUCTION_ERRORS`), at a line."""
+
+    def __init__(self, line: int, cause: BaseException) -> None:
+        super().__init__(f"line {line}: {cause}")
+        self.line, self.cause = line, cause
+
+    def describe(self, source: str | os.PathLike) -> str:
+        """``source:line: unsupported YAML structure (...)``."""
+        return str(_fail(Path(source), self.line, f"unsupported YAML structure ({self.cause})"))
+
+
+class MarkedLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, except that a value it cannot build raises :class:`Unbuildable`
+    with the line of that value (PyYAML's own constructors raise without a position)."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except CONSTRUCTION_ERRORS as err:
+            raise Unbuildable(node.start_mark.line + 1, err) from None
+
+
+def load_checked(text: str, source: str | os.PathLike, loader: type = MarkedLoader) -> Any:
+    """``yaml.load`` of checked ``text`` with ``loader`` (a :class:`MarkedLoader`); every
+    failure is one :class:`YamlError` naming ``source`` and, where known, the line."""
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - loader is a SafeLoader subclass
+    except Unbuildable as err:
+        raise YamlError(err.describe(source)) from None
+    except yaml.YAMLError as err:
+        raise malformed(source, err) from None
+    except CONSTRUCTION_ERRORS as err:  # raised while a collection is filled in: no node
+        raise _fail(Path(source), 0, f"unsupported YAML structure ({err})") from None
+
+
 def malformed(path: str | os.PathLike, err: yaml.YAMLError) -> YamlError:
     """The YAML parser's complaint as one message naming the file and line."""
     mark = getattr(err, "problem_mark", None)
@@ -93,21 +130,11 @@ def load_text(text: str, source: str, max_bytes: int = MAX_BYTES) -> Any:
     if "\x00" in text:
         raise YamlError(f"{source}: contains a NUL character")
     check_shape(source, text)
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise malformed(source, err) from None
-    except CONSTRUCTION_ERRORS as err:
-        raise YamlError(f"{source}: unsupported YAML structure ({err})") from None
+    return load_checked(text, source)
 
 
 def load_yaml(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Any:
     """Read, check and parse a YAML file (``yaml.safe_load`` within the bounds above)."""
     text = read_text(path, max_bytes)
     check_shape(path, text)
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise malformed(path, err) from None
-    except CONSTRUCTION_ERRORS as err:
-        raise _fail(Path(path), 0, f"unsupported YAML structure ({err})") from None
+    return load_checked(text, path)

@@ -47,7 +47,7 @@ class PipelineError(CompendiumError, ValueError):
 # --------------------------------------------------------------------------- reading
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(safeyaml.MarkedLoader):
     """A YAML loader that remembers the line of every mapping key."""
 
 
@@ -143,7 +143,7 @@ class Pipeline:
 
 
 def _fail(path: Path, line: int, message: str) -> PipelineError:
-    return PipelineError(f"{path}:{line}: {message}")
+    return PipelineError(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
 def _parse_parameter(path: Path, nb: str, name: str, raw: Any, line: int) -> Parameter:
@@ -334,12 +334,9 @@ def read_raw(path: Path) -> Any:
     except safeyaml.YamlError as err:
         raise PipelineError(str(err)) from None
     try:
-        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as err:
-        raise PipelineError(str(safeyaml.malformed(path, err))) from None
-    except safeyaml.CONSTRUCTION_ERRORS as err:
-        raise _fail(path, 0, f"unsupported YAML structure ({err})") from None
-    return raw
+        return safeyaml.load_checked(text, path, loader=_LineLoader)
+    except safeyaml.YamlError as err:
+        raise PipelineError(str(err)) from None
 
 
 def load(path: str | Path | None = None) -> Pipeline:

@@ -370,4 +370,4 @@ def test_titles_and_sources_are_read_as_declared(mini):
 
 def test_a_character_yaml_cannot_read_is_named(mini):
     (mini / "pipeline.yml").write_text("notebooks:\n  a\x07: {}\n")
-    _fails(r"pipeline.yml:0: malformed YAML: unacceptable character #x0007")
+    _fails(r"pipeline.yml: malformed YAML: unacceptable character #x0007")
