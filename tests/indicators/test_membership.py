@@ -218,6 +218,7 @@ def test_ten_lines_are_shown_of_many_bad_years_and_many_doubled(tmp_path):
     )
 
 
+@pytest.mark.filterwarnings("error")  # pandas warns when "" fills a float column
 def test_a_group_column_without_any_code_gives_no_members():
     # A column read with no value at all comes as floats (all NaN), not as text.
     frame = practices().assign(pcn=float("nan"))

@@ -101,7 +101,10 @@ def derive(
     """
     if group not in practices.columns:
         raise ValueError(f"parameter 'grouping': no column {group!r} in the data")
-    codes = practices[group].where(practices[group].fillna("").str.strip().ne(""))
+    # Read as text whatever its dtype: a year whose column is blank throughout is read as
+    # float, where filling with "" warns (and will raise in a future pandas).
+    text = practices[group].astype("string").str.strip()
+    codes = practices[group].where(text.fillna("").ne(""))
     base = practices[["practice_code", "year"]].reset_index(drop=True)
     codes = codes.reset_index(drop=True)
     if membership_year is None:
