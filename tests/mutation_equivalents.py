@@ -588,4 +588,8 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "return year.astype(None).map(financial_year)",
         "each year is cast with int() again inside, so float years give the same labels",
     ),
+    f"{_RC}_levels__mutmut_33": (
+        "flat = real_levels.table_panel(inputs.table, denominators=None)",
+        "table_panel only tests denominators for truth, and None is false as False is",
+    ),
 }

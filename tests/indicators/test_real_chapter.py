@@ -6,7 +6,9 @@ written tables) is in tests/e2e/test_real_chapter_build.py.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from references import statsmodels_cluster_slope
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
+from analysis.core.datasets import DataError
 from analysis.errors import run_main
 from analysis.indicators.methods.associations import simple_regression
 from analysis.indicators.networks import real_chapter, real_levels, rule_trends
@@ -340,6 +343,42 @@ def test_bad_parameters_are_named(tmp_path):
     assert "parameter 'tau2_method': 'm'" in message
     with pytest.raises(ValueError, match="parameter 'membership_source': .* is not a folder"):
         folder_files(tmp_path / "none", "*.parquet", "membership_source")
+
+
+def test_every_argument_of_the_chapter_reaches_its_input_check(tmp_path):
+    """Each path and parameter given to run_real_chapter is the one checked (none is left to
+    its default): two calls whose every argument is wrong name each of them."""
+    from analysis.indicators.networks.real_inputs import DEFAULTS, PATHS
+
+    def problems(**given) -> list[str]:
+        with pytest.raises(DataError) as err:
+            real_chapter.run_real_chapter(**{**{k: DEFAULTS[k] for k in PATHS}, **given})
+        return [line.strip() for line in str(err.value).splitlines()[1:]]
+
+    gone = {k: tmp_path / name for k, name in (
+        ("membership_source", "m"), ("organisation_mapping", "t.yml"),
+        ("practice_groups_mapping", "g.yml"), ("qof_source", "q"),
+    )}  # fmt: skip
+    assert problems(**gone, tau2_method="zz") == [
+        "parameter 'tau2_method': 'zz'; expected one of "
+        "('winsorised', 'winsorised_rescaled', 'dl', 'reml')",
+        f"parameter 'membership_source': {gone['membership_source']} is not a folder",
+        f"{gone['organisation_mapping']}: cannot be read ({os.strerror(errno.ENOENT)})",
+        f"{gone['practice_groups_mapping']}: cannot be read ({os.strerror(errno.ENOENT)})",
+        f"parameter 'qof_source': {gone['qof_source']} is not a folder",
+    ]
+    table, groups = tmp_path / "t.csv", tmp_path / "g.csv"
+    said = problems(organisation_table=table, practice_groups=groups, membership_year=2018,
+                    trend_years=(2019, 2016))  # fmt: skip
+    assert said == [
+        f"{table}: not found; expected a CSV",
+        f"{groups}: not found; expected a CSV",
+        "parameter 'membership_year': 2018 has no mapping file; files: "
+        "[2019, 2020, 2021, 2022, 2023]",
+        "parameter 'trend_years': [2019, 2016] needs two or more years with both a QOF summary "
+        "([2017, 2018, 2019, 2021]) and a mapping file ([2019, 2020, 2021, 2022, 2023]); "
+        "missing [2016]",
+    ]
 
 
 def test_every_input_problem_is_reported_at_once_by_the_strands_validation_command(tmp_path):
