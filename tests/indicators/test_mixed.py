@@ -114,3 +114,35 @@ def test_the_between_variance_is_zero_when_the_score_is_negative_at_zero():
     _, at = _statsmodels(frame)
     assert fit.between_var == 0.0
     assert at(1e-12)[1] < 0  # the log-likelihood falls from gamma = 0
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("level", [100.0, 0.0])
+def test_an_outcome_the_design_fits_exactly_has_no_variance_to_split(level):
+    """Every practice at 100% (one region's PAD achievement in 2023-24): no likelihood to
+    maximise, so no variance, the least-squares mean, and no p-value, instead of a solver
+    that fails on NaN."""
+    frame = pd.DataFrame({"y": level, "g": np.repeat(np.arange(5), 3)})
+    fit = fit_random_intercept(frame["y"], frame.assign(Intercept=1.0)[["Intercept"]], frame["g"])
+    assert (fit.between_var, fit.within_var) == (0.0, 0.0)
+    assert fit.params.to_dict() == {"Intercept": level}
+    assert fit.bse.to_dict() == {"Intercept": 0.0} and fit.pvalues.isna().all()
+    assert np.isnan(fit.icc) and (fit.n_obs, fit.n_groups) == (15, 5)
+    # a slope fitted exactly too: y = 2 + 3x within and between groups
+    x = np.arange(15.0)
+    exact = pd.DataFrame({"Intercept": 1.0, "x": x})
+    fit = fit_random_intercept(2 + 3 * x, exact, frame["g"])
+    assert fit.params.to_numpy() == pytest.approx([2.0, 3.0], rel=1e-12)
+    assert fit.within_var == 0.0 and fit.between_var == 0.0
+
+
+def test_the_smallest_variation_left_is_still_fitted_against_statsmodels():
+    """One value off by 1e-6 in a hundred is variation: it is estimated, not called exact."""
+    frame = pd.DataFrame({"y": 100.0, "x": 0.0, "g": np.repeat(np.arange(10), 10)})
+    frame.loc[[3, 47], "y"] = [100.0 - 1e-6, 100.0 + 1e-6]
+    fit = fit_random_intercept(frame["y"], frame.assign(Intercept=1.0)[["Intercept"]], frame["g"])
+    assert fit.within_var > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = smf.mixedlm("y ~ 1", frame, groups=frame["g"]).fit(reml=True)
+    assert fit.within_var == pytest.approx(theirs.scale, rel=1e-6)

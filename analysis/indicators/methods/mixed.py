@@ -26,6 +26,9 @@ from scipy import stats as sps
 
 LOWER, UPPER = -25.0, 12.0
 """Search range of ``log(gamma)``; below ``LOWER`` the between-group variance is taken as 0."""
+EXACT_FIT = 1e-24
+"""Least-squares residuals whose sum of squares is at most this share of ``y'y`` (relative
+residuals of 1e-12) count as an exact fit: no variance is left to estimate."""
 
 
 def _solve_score(objective, score) -> float:
@@ -79,8 +82,10 @@ class RandomIntercept:
 
     @property
     def icc(self) -> float:
-        """Share of the variance between groups, ``sigma_b^2 / (sigma_b^2 + sigma^2)``."""
-        return self.between_var / (self.between_var + self.within_var)
+        """Share of the variance between groups, ``sigma_b^2 / (sigma_b^2 + sigma^2)``;
+        missing when there is no variance to share (an outcome the design fits exactly)."""
+        total = self.between_var + self.within_var
+        return self.between_var / total if total > 0 else float("nan")
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Wald intervals of the fixed effects (``lower``, ``upper``)."""
@@ -120,6 +125,12 @@ def fit_random_intercept(
     ------
     ValueError
         Fewer than two groups, or missing values.
+
+    Notes
+    -----
+    An outcome the fixed effects fit exactly (every practice at 100%, say) leaves no variance
+    to split and no likelihood to maximise: both variances are then 0, the fixed effects are
+    the least-squares ones with standard errors 0, and their p-values are missing.
     """
     y = np.asarray(y, dtype=float)
     x = exog.to_numpy(dtype=float)
@@ -169,6 +180,12 @@ def fit_random_intercept(
         slope = -dof * np.sum(d * sr**2) / q + np.sum(n / (1 + n * gamma)) - np.sum(d * leverage)
         return gamma * slope
 
+    beta, _, q, _ = pieces(0.0)  # least squares
+    if q <= EXACT_FIT * (y @ y):
+        names = list(exog.columns)
+        zero = pd.Series(0.0, index=names)
+        missing = pd.Series(np.nan, index=names)
+        return RandomIntercept(pd.Series(beta, index=names), zero, missing, 0.0, 0.0, n_obs, k)
     gamma = _solve_score(objective, score)
     beta, a, q, _ = pieces(gamma)
     sigma2 = q / dof
