@@ -315,10 +315,9 @@ def run_real_chapter(
     )
     # Size: log2 member practices of each PCN in the membership year.
     counts = mapped[(mapped["year"] == membership_year) & mapped["in_pcn"]].groupby("pcn_code")
-    sizes = counts.size()
-    sizes = pd.DataFrame({"organisation_id": sizes.index, "log2_practices": np.log2(sizes)})
+    sizes = np.log2(counts.size()).rename_axis("organisation_id").reset_index(name="log2_practices")
     tables["trends"] = trends
-    tables["trend_summary"] = rule_trends.rule_summary(trends, sizes.reset_index(drop=True))
+    tables["trend_summary"] = rule_trends.rule_summary(trends, sizes)
     last = mapped[mapped["year"] == max(trend_years)]
     own_sizes = np.log2(last[last["in_pcn"]].groupby("pcn_code").size())
     tables["trend_fe_logit"] = fixed_effects_logit(panel, own, own_sizes)
