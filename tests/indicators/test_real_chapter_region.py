@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from realregion import write_region
+from realregion import BLANK_INDICATOR, write_region
 from sharedscope import module_unless_mutating
 
 from analysis.indicators.methods.associations import value_associations
@@ -56,6 +56,18 @@ def test_the_files_table_names_the_regions_files_and_the_rows_each_gave(chapter,
         "pcn_table", "cvd_groups", "qof_totals", "qof_totals",
     ]  # fmt: skip
     assert (chapter.tables["membership_years"]["practices"] < 500).all()  # a region, not England
+
+
+def test_what_each_table_set_aside_is_named_with_its_source(chapter, region):
+    _, rows = region
+    set_aside = _table(chapter, "set_aside")
+    blank = set_aside[set_aside["column"] == BLANK_INDICATOR]
+    assert blank[["source", "rows"]].values.tolist() == [
+        ["pcn_table", rows["pcn_data_matrix.csv.gz"]]
+    ]
+    assert set(set_aside["source"]) == {"pcn_table", "cvd_groups"}
+    for name, table in chapter.tables.items():  # several sources, rows numbered afresh
+        assert table.index.equals(pd.RangeIndex(len(table))), name
 
 
 def test_the_estimator_and_alpha_decide_the_levels(chapter):
