@@ -588,6 +588,11 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "return year.astype(None).map(financial_year)",
         "each year is cast with int() again inside, so float years give the same labels",
     ),
+    f"{_RC}_levels__mutmut_40": (
+        "real_levels.compare(flat, **compare), TABLE_SOURCE, None",
+        "the estimator's name only labels rows; of the table without denominators the "
+        "sensitivity reads the classes alone",
+    ),
     f"{_RC}_levels__mutmut_33": (
         "flat = real_levels.table_panel(inputs.table, denominators=None)",
         "table_panel only tests denominators for truth, and None is false as False is",

@@ -12,7 +12,7 @@ from realregion import BLANK_INDICATOR, write_region
 from sharedscope import module_unless_mutating
 
 from analysis.indicators.methods.associations import value_associations
-from analysis.indicators.networks import real_chapter, real_inputs, rule_trends
+from analysis.indicators.networks import real_chapter, real_inputs, real_levels, rule_trends
 from analysis.indicators.sources import structures as st
 
 PARAMETERS = {"membership_year": 2022, "trend_years": (2019, 2021), "alpha": 0.1}
@@ -85,6 +85,25 @@ def test_the_estimator_and_alpha_decide_the_levels(chapter):
     assert (judged["classification"].to_numpy() == expected).all()
     # alpha 0.1 separates some PCNs that 0.05 would not
     assert ((judged["p_bh"] >= 0.05) & (judged["p_bh"] < 0.1)).any()
+
+
+def test_the_sensitivity_compares_the_pcn_table_without_its_denominators(chapter, inputs):
+    flat = real_levels.table_panel(inputs.table, denominators=False)
+    compared = real_levels.compare(flat, alpha=PARAMETERS["alpha"], tau2_method=ESTIMATOR)
+    without = real_levels.level_rows(compared, real_levels.TABLE_SOURCE, ESTIMATOR)
+    expected = real_levels.denominator_sensitivity(_table(chapter, "levels"), without)
+    got = _table(chapter, "denominator_sensitivity")
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["changed_class"].sum() > 0  # the two rules differ on this region
+
+
+def test_the_sources_table_says_who_published_each_file_and_its_licence(chapter):
+    sources = _table(chapter, "sources")
+    assert sources.columns.tolist() == ["source", "publisher_and_derivation", "licence"]
+    assert dict(zip(sources["source"], sources["publisher_and_derivation"], strict=True)) == (
+        real_chapter.SOURCES
+    )
+    assert (sources["licence"] == real_chapter.ATTRIBUTION).all()
 
 
 def test_associations_are_the_judged_levels_against_the_characteristics_at_alpha(chapter):
