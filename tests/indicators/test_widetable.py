@@ -221,6 +221,25 @@ def test_an_empty_column_is_set_aside_and_its_indicator_left_out(tmp_path):
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (TABLE.splitlines()[0] + "\n", "no data row below the header"),
+        (TABLE.splitlines()[0] + "\n1,P001,One,3,North" + ",NA" * 6 + "\n",
+         "no value in any indicator column"),  # a row blank in every mapped column
+        ("\n".join(TABLE.splitlines()[:2]).replace("0.5,0.25", "NA,NA") + "\n",
+         "no value in any indicator column"),  # prevalence and list size, no value
+    ],
+)  # fmt: skip
+def test_a_table_without_any_value_is_refused_in_one_line(tmp_path, text, why):
+    path = table(tmp_path, text)
+    with pytest.raises(DataError) as raised:
+        wt.read_wide_table(path, MAPPING)
+    assert str(raised.value) == (
+        f"{path}: {why}; expected at least one organisation code with a value"
+    )
+
+
 def test_a_header_problem_is_reported_before_the_cells_are_read(tmp_path):
     mapping = {
         **MAPPING,

@@ -292,6 +292,9 @@ def read_wide_table(
         units[trait] = _trait(kept[column].where(~blank[column]), trait, column, problems)
     if problems:
         raise DataError(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    if not long:
+        why = "no data row below the header" if frame.empty else "no value in any indicator column"
+        raise DataError(f"{path}: {why}; expected at least one {what} with a value")
     values = pd.concat(long, ignore_index=True)
     values.insert(1, "year", np.int64(mapping["year"]))
     return WideTable(
