@@ -57,7 +57,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+import mutation_kept as kept  # noqa: E402
 from mutation_equivalents import EQUIVALENT  # noqa: E402
+from mutation_kept import function_nodes, unit_functions  # noqa: E402
 from mutation_targets import EXCLUDED, SLOW_TESTS, TARGETS, UNMUTATED, Target  # noqa: E402
 
 WORK = ROOT / "build" / "mutation"
@@ -67,7 +69,6 @@ PACKAGE = "analysis"
 MARKERS = "not e2e and not slow and not browser"
 #: mutmut's statuses that mean a test failed because of the mutant.
 KILLED = ("killed", "timeout", "segfault")
-REST = "rest"
 #: The harness's own tests: they read the package's source, which mutmut rewrites into
 #: trampolines, so they check the harness on the real tree, never a module per mutant.
 HARNESS_TESTS = "tests/test_mutation_targets.py"
@@ -169,18 +170,7 @@ def deselected(tests: list[str]) -> list[str]:
 def functions_of(source: str, root: Path = ROOT) -> list[str]:
     """The functions mutmut mutates in a module: top-level functions and methods
     (``Class.method``), in file order."""
-    tree = ast.parse((root / source).read_text(encoding="utf-8"))
-    names = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            names.append(node.name)
-        elif isinstance(node, ast.ClassDef):
-            names += [
-                f"{node.name}.{item.name}"
-                for item in node.body
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
-            ]
-    return names
+    return list(function_nodes((root / source).read_text(encoding="utf-8")))
 
 
 def mutant_glob(module: str, function: str) -> str:
@@ -201,26 +191,16 @@ def function_of(mutant: str) -> str:
 
 
 def units(name: str, root: Path = ROOT) -> list[tuple[str, tuple[str, ...]]]:
-    """The runs of one module: ``[(part, mutant globs)]``; one unnamed part when unsplit.
-
-    The functions no part names form the part ``rest``, so a function added to a split
-    module is mutated without an edit here.
-    """
+    """The runs of one module: ``[(part, mutant globs)]``; one unnamed part when unsplit,
+    else its named parts and ``rest`` (see :func:`mutation_kept.unit_functions`)."""
     target = TARGETS[name]
     module = module_name(target.source)
     if not target.parts:
         return [("", (f"{module}.*",))]
-    functions = functions_of(target.source, root)
-    named: set[str] = set()
-    runs = []
-    for part, members in target.parts:
-        chosen = [f for f in functions if any(fnmatch.fnmatch(f, m) for m in members)]
-        named.update(chosen)
-        runs.append((part, tuple(mutant_glob(module, f) for f in chosen)))
-    rest = [f for f in functions if f not in named]
-    if rest:
-        runs.append((REST, tuple(mutant_glob(module, f) for f in rest)))
-    return runs
+    return [
+        (part, tuple(mutant_glob(module, f) for f in functions))
+        for part, functions in unit_functions(name, functions_of(target.source, root))
+    ]
 
 
 #: Decorators mutmut mutates through; it leaves every other decorated function unmutated.
@@ -524,38 +504,12 @@ def run_module(name: str, only: str | None, children: int) -> list[dict]:
         summary["tests"] = tests
         summary["left_out"] = deselected(tests)
         summary["commit"] = commit
+        code = (folder / target.source).read_text(encoding="utf-8")
+        summary["fingerprint"] = kept.fingerprint(name, part, code)
         print(report(summary), flush=True)
-        _keep(summary)
+        kept.keep(WORK, _label(summary), summary)
         summaries.append(summary)
     return summaries
-
-
-def _kept_path(label: str) -> Path:
-    return WORK / "units" / (label.replace(":", "-") + ".json")
-
-
-def _keep(summary: dict) -> None:
-    """Keep one unit's result beside the others', so runs made one unit at a time (as the
-    scheduled job makes them) can be gathered into one report (``--gather``)."""
-    path = _kept_path(_label(summary))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-
-
-def gathered(chosen: list[tuple[str, str | None]]) -> tuple[list[dict], list[str]]:
-    """The last kept result of every chosen unit, and the units never run."""
-    found, missing = [], []
-    for name, part in chosen:
-        for unit, _globs in units(name):
-            if part is not None and unit != part:
-                continue
-            label = name + (f":{unit}" if unit else "")
-            path = _kept_path(label)
-            if path.is_file():
-                found.append(json.loads(path.read_text(encoding="utf-8")))
-            else:
-                missing.append(label)
-    return found, missing
 
 
 # --------------------------------------------------------------------------- report
@@ -690,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     summaries, never_run = [], []
     if args.gather:
-        summaries, never_run = gathered(chosen)
+        summaries, never_run = kept.gathered(WORK, ROOT, chosen)
         for summary in summaries:
             print(report(summary), flush=True)
         chosen = []

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import mutation
+import mutation_kept
 from mutation_targets import EXCLUDED, TARGETS
 
 from analysis.paths import repo_root
@@ -80,7 +81,7 @@ def test_a_split_module_mutates_every_function_once(tmp_path):
     functions = mutation.functions_of(target.source, ROOT)
     assert sorted(globs) == sorted(mutation.mutant_glob(module, f) for f in functions)
     assert len(set(globs)) == len(globs)
-    assert [part for part, _ in runs][-1] == mutation.REST
+    assert [part for part, _ in runs][-1] == mutation_kept.REST
 
 
 def test_mutant_names_map_to_their_functions():
@@ -128,6 +129,41 @@ def test_the_scheduled_job_runs_make_mutation_and_keeps_its_report():
     assert "tests/mutation.py --gather" in runs
 
 
+def _fingerprint(name: str, part: str, text: str | None = None) -> str:
+    source = ROOT / TARGETS[name].source
+    return mutation_kept.fingerprint(name, part, source.read_text() if text is None else text)
+
+
+def test_a_kept_result_is_stale_once_a_function_of_its_unit_changes(tmp_path):
+    source = TARGETS["stats"].source
+    text = (ROOT / source).read_text()
+    summary = {"module": "stats", "part": "reml", "commit": "abc1234"}
+    summary["fingerprint"] = _fingerprint("stats", "reml")
+    (tmp_path / source).parent.mkdir(parents=True)
+    # comments and layout are not code; another part's function is not this unit's
+    (tmp_path / source).write_text("# a new comment\n\n" + text + "\n\ndef later():\n    pass\n")
+    assert mutation_kept.stale(summary, tmp_path) is None
+    assert mutation_kept.stale(summary | {"part": mutation_kept.REST}, tmp_path) is not None
+    assert dict(mutation_kept.unit_functions("stats", ["reml_tau2"]))["reml"] == ["reml_tau2"]
+    changed = text.replace("def reml_tau2(", "def reml_tau2(*_unused, ", 1)
+    assert changed != text
+    (tmp_path / source).write_text(changed)
+    assert mutation_kept.stale(summary, tmp_path) == (
+        "its functions changed since it ran at abc1234: run it again"
+    )
+
+
+def test_a_result_kept_without_a_fingerprint_is_compared_through_its_commit(tmp_path):
+    summary = {"module": "spells", "part": "", "commit": "0" * 40}
+    assert mutation_kept.stale(summary, ROOT) == f"kept at {'0' * 40}, which git does not know"
+    committed = mutation_kept.source_at("HEAD", TARGETS["spells"].source, ROOT)
+    assert committed is not None and "def " in committed
+    # the fallback fingerprints the committed copy exactly as a new result would be
+    assert mutation_kept.fingerprint("spells", "", committed) == _fingerprint(
+        "spells", "", committed
+    )
+
+
 def test_the_gathered_report_fails_for_a_unit_that_missed_or_never_ran(monkeypatch, tmp_path):
     monkeypatch.setattr(mutation, "WORK", tmp_path)
     monkeypatch.setattr(mutation, "MUTMUT", tmp_path / "no-mutmut-here")
@@ -151,25 +187,32 @@ def test_the_gathered_report_fails_for_a_unit_that_missed_or_never_ran(monkeypat
         "seconds": 1.0,
         "cpu_seconds": 1.0,
         "commit": "abc1234",
+        "fingerprint": _fingerprint("spells", ""),
     }
-    mutation._keep(kept)
+    mutation_kept.keep(tmp_path, "spells", kept)
     assert mutation.main(["--gather", "spells"]) == 0
     report = (tmp_path / "report.md").read_text()
     assert "| spells | 10 | 9 | 1 | 0 | 0 | 0 | 90.0% | 85% | 1.0 | 1.0 | abc1234 |" in report
     assert mutation.main(["--gather", "spells", "layouts"]) == 1
-    mutation._keep(kept | {"score": 0.8})
+    mutation_kept.keep(tmp_path, "spells", kept | {"score": 0.8})
     assert mutation.main(["--gather", "spells"]) == 1
+    mutation_kept.keep(tmp_path, "spells", kept | {"fingerprint": "0" * 64})  # other code
+    assert mutation.main(["--gather", "spells"]) == 1
+    assert "stale: its functions changed since it ran at abc1234" in (
+        (tmp_path / "report.md").read_text()
+    )
 
 
-def test_units_run_one_at_a_time_are_gathered_and_a_unit_never_run_is_named(monkeypatch, tmp_path):
-    monkeypatch.setattr(mutation, "WORK", tmp_path)
+def test_units_run_one_at_a_time_are_gathered_and_a_unit_never_run_is_named(tmp_path):
     kept = {"module": "stats", "part": "reml", "score": 0.95, "commit": "abc1234"}
-    mutation._keep(kept)
+    kept |= {"failures": [], "fingerprint": _fingerprint("stats", "reml")}
+    mutation_kept.keep(tmp_path, "stats:reml", kept)
     assert (tmp_path / "units" / "stats-reml.json").is_file()
-    found, missing = mutation.gathered([("stats", "reml"), ("stats", "tau2"), ("qca", None)])
+    chosen = [("stats", "reml"), ("stats", "tau2"), ("qca", None)]
+    found, missing = mutation_kept.gathered(tmp_path, ROOT, chosen)
     assert found == [kept]
     assert missing == ["stats:tau2", "qca"]
-    found, missing = mutation.gathered([("stats", None)])
+    found, missing = mutation_kept.gathered(tmp_path, ROOT, [("stats", None)])
     assert found == [kept]
     assert missing == [f"stats:{part}" for part, _ in mutation.units("stats") if part != "reml"]
 
