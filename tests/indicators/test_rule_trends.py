@@ -67,6 +67,33 @@ def test_slopes_without_a_trend_or_a_second_practice_are_nan_without_a_warning()
     assert np.isnan(got["se"].iloc[1])
 
 
+def test_an_organisation_whose_practices_lie_on_its_line_has_no_standard_error():
+    """Two practices, one seen once: the fit passes through every point, so the cluster
+    sandwich is 0 exactly (by hand), not the 1e-14 floating rounding leaves (which, as a
+    weight 1e27 times the others', sent the between-organisation variance to infinity)."""
+    frame = pd.DataFrame(
+        {
+            "organisation_id": ["E", "E", "E", "F", "F", "F", "F"],
+            "practice_code": ["a", "b", "a", "c", "c", "d", "d"],
+            "year": [2019, 2019, 2021, 2019, 2021, 2019, 2021],
+            "value": [100.0, 100.0, 98.91811, 90.0, 93.0, 80.0, 81.0],
+        }
+    )
+    got = rule_trends._slopes(frame, ["organisation_id"], fixed_effects=False)
+    assert got["se"].iloc[0] == 0.0
+    assert got["slope"].iloc[0] == pytest.approx((98.91811 - 100.0) / 2, rel=1e-12)
+    # F: residuals of the pooled fit (slope 1) are 1.5, -1.5... : a real error, kept
+    assert got["se"].iloc[1] > 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trends = rule_trends.organisation_trends(
+            frame.assign(indicator_id="T").drop(columns="organisation_id"),
+            {"own": frame[["practice_code", "year", "organisation_id"]].drop_duplicates()},
+        )
+    assert trends["organisation_id"].tolist() == ["F"]  # E has no error to compare
+    assert np.isnan(trends["tau2"]).all()  # one organisation left: no between variance
+
+
 # --------------------------------------------------------------------------- organisation_trends
 
 

@@ -82,6 +82,12 @@ def _slopes(frame: pd.DataFrame, by: list[str], fixed_effects: bool) -> pd.DataF
         practices = np.bincount(cluster_group)
         factor = np.where(practices > 1, practices / (practices - 1.0), np.nan)
         se = np.sqrt(factor * meat) / sxx
+        # Residuals at rounding level (every practice on the fitted line, e.g. one year of
+        # one practice beside two of another) leave an SE of 1e-14, not 0: as an inverse-
+        # variance weight it swamps the others and the between-organisation variance goes
+        # to infinity. Below this floor the SE is 0, which has no sampling error to compare.
+        floor = 1e-9 * np.abs(y).max(initial=0.0) / np.sqrt(sxx)
+        se = np.where(np.isnan(se) | (se > floor), se, 0.0)
     out = groups.copy()
     out["slope"], out["se"] = slope, se
     out["practice_years"] = np.bincount(group)
