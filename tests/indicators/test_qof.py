@@ -215,6 +215,18 @@ def test_nothing_is_written_by_a_failed_read(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["QOF 2022-23.csv", "qof_2022-23.yml"]
 
 
+def test_a_file_with_a_header_only_is_refused_in_one_line(tmp_path):
+    data = _small(tmp_path)
+    data.write_text(data.read_text().splitlines()[0] + "\r\n")
+    message = f"{data}: no data row below the header; expected one row per practice"
+    with pytest.raises(DataError) as raised:
+        qof.read_qof(data, _mapping(tmp_path))
+    assert str(raised.value) == message
+    with pytest.raises(DataError) as raised:  # several years: the same line, not IndexError
+        qof.read_qof_years([data], [qof.read_mapping(_mapping(tmp_path))])
+    assert str(raised.value) == message
+
+
 def test_every_stored_mapping_file_is_documented_and_valid():
     for path in qof.mapping_files():
         mapping = qof.read_mapping(path)

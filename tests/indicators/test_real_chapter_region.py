@@ -5,6 +5,8 @@ region has that England has not (an indicator every practice achieves in full) p
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -161,3 +163,18 @@ def test_an_indicator_every_practice_achieves_in_full_has_no_variation(chapter):
     assert pad["mean"] == 100.0 and pad["between_sd"] == 0.0 and pad["within_sd"] == 0.0
     assert np.isnan(pad["icc"])
     assert (variation.drop(index="PAD")["within_sd"] > 0).all()
+
+
+@pytest.mark.filterwarnings("ignore:England is the sum of fewer than 30 practices")
+def test_the_chapter_runs_on_a_handful_of_practices(tmp_path):
+    """Five practices (codes B8200*): no PCN trend has an error to compare and the PCNs share
+    one size, so those tables are empty or missing, and nothing fails."""
+    paths, rows = write_region(tmp_path, "B8200")
+    assert rows["structures_2023_2024.parquet"] == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        small = real_chapter.run_real_chapter(**paths)
+    logit = _table(small, "trend_fe_logit").set_index("term")
+    assert np.isfinite(logit.loc["time (per year)", "estimate"])
+    assert np.isnan(logit.loc["time x log2 member practices", "estimate"])
+    assert len(_table(small, "levels")) > 0

@@ -199,6 +199,37 @@ def test_fixed_effects_logit_matches_statsmodels_with_practice_dummies():
     assert (out["scale"] == "log odds of the share of available points").all()
 
 
+def test_with_pcns_of_one_size_the_logit_fits_the_trend_alone():
+    """A small area whose PCNs all have one size: the interaction with size is not
+    identified (its column is 0 once centred), so it is missing and the trend is statsmodels'
+    with practice dummies and time only; with no practice left, both are missing."""
+    rng = np.random.default_rng(11)
+    rows = [
+        (f"Q{i}", year, 100 / (1 + np.exp(-(0.5 + 0.2 * i + 0.1 * (year - 2019))))
+         + rng.normal(0, 1))
+        for i in range(6) for year in (2019, 2020, 2021)
+    ]  # fmt: skip
+    panel = pd.DataFrame(rows, columns=["practice_code", "year", "value"])
+    own = panel[["practice_code", "year"]].assign(
+        organisation_id=np.where(panel["practice_code"] < "Q3", "N0", "N1")
+    )
+    out = real_chapter.fixed_effects_logit(panel, own, pd.Series({"N0": 1.0, "N1": 1.0}))
+    frame = panel.assign(numerator=panel["value"] / 100, denominator=1.0)
+    dummies = pd.get_dummies(panel["practice_code"], dtype=float).to_numpy()
+    fit = statsmodels_cluster_glm(
+        frame, np.column_stack([dummies, (panel["year"] - 2019).to_numpy(float)]), "binomial"
+    )
+    assert out["estimate"].iloc[0] == pytest.approx(fit.params[-1], rel=1e-6)
+    assert out["se"].iloc[0] == pytest.approx(np.sqrt(fit.cov_params()[-1, -1]), rel=1e-6)
+    assert out.iloc[1][["estimate", "se", "ci_lower", "ci_upper", "p"]].isna().all()
+    assert (out["practices"] == 6).all() and (out["practice_years"] == 18).all()
+    nobody = real_chapter.fixed_effects_logit(
+        panel, own.assign(organisation_id="N9"), pd.Series({"N0": 1.0})
+    )
+    assert nobody["estimate"].isna().all() and (nobody["practices"] == 0).all()
+    assert (nobody["practice_years"] == 0).all()
+
+
 def test_financial_years_and_the_real_label():
     assert real_chapter.financial_year(2023) == "2023-24"
     assert real_chapter.financial_year(2099.0) == "2099-00"

@@ -94,6 +94,26 @@ def test_an_organisation_whose_practices_lie_on_its_line_has_no_standard_error()
     assert np.isnan(trends["tau2"]).all()  # one organisation left: no between variance
 
 
+def test_with_no_organisation_to_compare_the_trends_and_summary_are_empty_tables():
+    """Practices in one organisation of one practice each year: no trend has an error to
+    compare, so both tables are empty but keep their columns and types."""
+    frame = _two_groups()
+    frame = frame[frame["organisation_id"] == "A"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trends = rule_trends.organisation_trends(
+            frame.drop(columns="organisation_id"),
+            {"own": frame[["practice_code", "year", "organisation_id"]]},
+        )
+    assert trends.empty and trends["tau2"].dtype == float and "classification" in trends
+    for sizes in (None, pd.DataFrame({"organisation_id": ["A"], "log2_practices": [0.0]})):
+        summary = rule_trends.rule_summary(trends, sizes)
+        extra = [] if sizes is None else ["size_slope", "size_p"]
+        assert summary.empty and summary.columns.tolist() == [*rule_trends.SUMMARY_COLUMNS, *extra]
+    full = rule_trends.rule_summary(_summary_input(), None)
+    assert full.columns.tolist() == rule_trends.SUMMARY_COLUMNS  # the same names as filled
+
+
 # --------------------------------------------------------------------------- organisation_trends
 
 

@@ -69,6 +69,19 @@ def small(folder: Path, name: str = "s_2021_2022.parquet", **extra) -> Path:
     return parquet(folder / name, columns)
 
 
+def test_a_file_without_rows_is_refused_in_one_line(tmp_path):
+    path = parquet(
+        tmp_path / "s_2021_2022.parquet",
+        {c: pa.array([], pa.string()) for c in ("CODE", "PCN", "PCN_NAME")},
+    )
+    with pytest.raises(DataError) as raised:
+        st.read_structures(path, mapping(tmp_path))
+    assert str(raised.value) == f"{path}: no rows; expected one row per practice of 2021"
+    with pytest.raises(DataError) as raised:  # several files: the same line, not IndexError
+        st.read_structure_years([path], [st.read_mapping(mapping(tmp_path))])
+    assert str(raised.value) == f"{path}: no rows; expected one row per practice of 2021"
+
+
 def test_a_mapping_file_gives_its_columns_and_the_defaults(tmp_path):
     folder_mapping = st.read_mapping(mapping(tmp_path))
     assert folder_mapping.layout == "a small layout"

@@ -184,8 +184,14 @@ def fixed_effects_logit(panel: pd.DataFrame, own: pd.DataFrame, sizes: pd.Series
     groups = pd.factorize(data["practice_code"])[0]
     time_ = (data["year"] - data["year"].min()).to_numpy(float)
     size = (data["size"] - data["size"].mean()).to_numpy(float)
-    beta, cov, _ = fe_glm(y, n, np.column_stack([time_, time_ * size]), groups, "binomial")
-    se = np.sqrt(np.diag(cov))
+    # PCNs of one size only (a small area): the interaction is not identified, so it is
+    # left missing and the trend is fitted alone; with no informative practice, neither is
+    fitted = [0, 1] if len(size) and np.ptp(size) > 0 else [0] if len(size) else []
+    beta, se = np.full(2, np.nan), np.full(2, np.nan)
+    if fitted:
+        design = np.column_stack([time_, time_ * size])[:, fitted]
+        estimates, cov, _ = fe_glm(y, n, design, groups, "binomial")
+        beta[fitted], se[fitted] = estimates, np.sqrt(np.diag(cov))
     z = stats.z_value(0.95)
     return pd.DataFrame(
         {
@@ -195,7 +201,7 @@ def fixed_effects_logit(panel: pd.DataFrame, own: pd.DataFrame, sizes: pd.Series
             "ci_lower": beta - z * se,
             "ci_upper": beta + z * se,
             "p": 2 * (1 - _norm_cdf(np.abs(beta / se))),
-            "practices": groups.max() + 1,
+            "practices": len(np.unique(groups)),
             "practice_years": len(data),
             "scale": "log odds of the share of available points",
         }

@@ -143,7 +143,7 @@ def organisation_trends(
             for indicator, part in trends.groupby("indicator_id")
             if len(part) > 1
         }
-        trends["tau2"] = trends["indicator_id"].map(tau2)
+        trends["tau2"] = trends["indicator_id"].map(tau2).astype(float)  # float when empty too
         trends["z"] = trends["difference"] / np.sqrt(trends["se"] ** 2 + trends["tau2"])
         trends["p"] = 2 * sps.norm.sf(np.abs(trends["z"]))
         trends["p_bh"] = trends.groupby("indicator_id")["p"].transform(
@@ -154,6 +154,13 @@ def organisation_trends(
         trends["classification"] = np.where(significant, direction, "not different")
         frames.append(trends)
     return pd.concat(frames, ignore_index=True)
+
+
+SUMMARY_COLUMNS = [
+    "rule", "indicator_id", "organisations", "england_slope", "median_slope", "between_sd",
+    "faster", "slower", "correlation", "moved_by_rule", "p90_abs_difference",
+]  # fmt: skip
+"""Columns of :func:`rule_summary` (``size_slope`` and ``size_p`` follow, given sizes)."""
 
 
 def rule_summary(
@@ -209,7 +216,8 @@ def rule_summary(
             row.update(size_slope=slope, size_p=p)
         rows.append(row)
     order = {rule: i for i, rule in enumerate(RULES)}
-    out = pd.DataFrame(rows)
+    columns = [*SUMMARY_COLUMNS, *(["size_slope", "size_p"] if sizes is not None else [])]
+    out = pd.DataFrame(rows, columns=columns)  # the columns even when no trend was compared
     return out.sort_values(
         ["indicator_id", "rule"],
         key=lambda s: s.map(order) if s.name == "rule" else s,

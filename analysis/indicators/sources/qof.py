@@ -223,6 +223,8 @@ def read_qof(
     year = file_year(path, mapping)
     frame = layouts.read_text_table(path)
     name = str(path)
+    if frame.empty:
+        raise DataError(f"{name}: no data row below the header; expected one row per practice")
     codes = frame[mapping.columns["practice_code"]].str.strip()
     problems = layouts.code_problems(
         codes, mapping.columns["practice_code"], pattern=mapping.practice_code_pattern,

@@ -182,6 +182,8 @@ def read_structures(
         raise DataError(f"{mapping.path}: names column(s) {absent} that {path} lacks ({header})")
     year = file_year(path, mapping)
     raw = tablefiles.read_parquet(path, list(mapping.columns.values())).reset_index(drop=True)
+    if raw.empty:
+        raise DataError(f"{path}: no rows; expected one row per practice of {year}")
     out = pd.DataFrame(index=raw.index)
     problems = []
     for field, column in mapping.columns.items():
