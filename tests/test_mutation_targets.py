@@ -307,3 +307,17 @@ def test_a_fixture_shared_by_a_module_is_made_for_each_test_under_mutation(monke
     assert module_unless_mutating("chapter", None) == "module"
     monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
     assert module_unless_mutating("chapter", None) == "function"
+
+
+def test_mutmuts_timeout_leaves_room_for_fixture_set_up():
+    """mutmut's estimate of a mutant's tests leaves out their fixtures' set-up; a surviving
+    mutant of the REAL chapter (whose fixtures run it, 3-8 s) must not be cut off as a
+    timeout, which counts as killed."""
+    import tomllib
+
+    tests = mutation.tests_of(TARGETS["real_chapter"].source)
+    table = tomllib.loads(mutation._mutmut_table(TARGETS["real_chapter"], tests, []))
+    config = table["tool"]["mutmut"]
+    assert config["timeout_constant"] == mutation.TIMEOUT_FLOOR
+    # a mutant whose tests' bodies take no time still gets (0 + floor) x multiplier seconds
+    assert config["timeout_constant"] * config["timeout_multiplier"] >= 120
