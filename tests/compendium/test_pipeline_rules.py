@@ -425,6 +425,9 @@ def test_every_mapping_remembers_the_lines_of_its_keys(tmp_path):
     assert pl._line(a) == 4
     assert pl._line({"source": 1}, "source") == 0
     assert pl._line(["x"]) == 0
+    # a line not known (0) is left out of the message rather than shown as line 0
+    assert str(pl._fail(Path("p.yml"), 0, "m")) == "p.yml: m"
+    assert str(pl._fail(Path("p.yml"), 3, "m")) == "p.yml:3: m"
 
 
 def test_a_repeated_key_is_refused_with_both_lines(tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from commandline import help_text, parser_exit
+from commandline import parser_exit
 
 from analysis.core.datasets import DataError
 from analysis.indicators.sources import fingertips
@@ -536,7 +536,8 @@ def test_the_command_refuses_an_export_without_counts_writing_nothing(
 
 
 def test_the_command_line_arguments(tmp_path, capsys):
-    assert "Convert a Fingertips export to the tidy panel." in help_text(fingertips.main, capsys)
+    code, out, _ = parser_exit(fingertips.main, ["--help"], capsys)
+    assert code == 0 and "Convert a Fingertips export to the tidy panel." in out.splitlines()
     with pytest.raises(SystemExit) as stop:
         fingertips.main([str(SMALL)])
     assert stop.value.code == 2

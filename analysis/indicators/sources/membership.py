@@ -104,7 +104,7 @@ def derive(
     # Read as text whatever its dtype: a year whose column is blank throughout is read as
     # float, where filling with "" warns (and will raise in a future pandas).
     text = practices[group].astype("string").str.strip()
-    codes = practices[group].where(text.fillna("").ne(""))
+    codes = practices[group].where(text.ne(""))  # a missing code stays missing
     base = practices[["practice_code", "year"]].reset_index(drop=True)
     codes = codes.reset_index(drop=True)
     if membership_year is None:
