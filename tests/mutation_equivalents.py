@@ -121,7 +121,6 @@ _OD_ONE_RATE = (
     "(the continuous case, decided first) or for none"
 )
 _WT = "analysis.indicators.sources.widetable.x_"
-_PATH_OR_TEXT = "write_panel_folder reads a path given as text as it reads a Path"
 _ASCII_YAML = (
     "yaml.safe_dump escapes every non-ASCII character (allow_unicode is off), so panel.yml "
     "is ASCII, written the same by every locale's encoding (all supersets of ASCII)"
@@ -525,15 +524,6 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "several columns is stable, so mapping the organisation column to all-missing keeps "
         "them in organisation order within each indicator",
     ),
-    **{
-        f"{_WT}main__mutmut_{n}": (line, _PATH_OR_TEXT)
-        for n, line in (
-            (7, 'parser.add_argument("table", type=None)'),
-            (9, 'parser.add_argument("table", )'),
-            (13, 'parser.add_argument("--mapping", type=None, required=True)'),
-            (16, 'parser.add_argument("--mapping", required=True)'),
-        )
-    },
     **{
         f"{_WT}write_panel_folder__mutmut_{n}": (line, _ASCII_YAML)
         for n, line in (
