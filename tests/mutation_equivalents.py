@@ -447,7 +447,7 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
             (26, "reset_index(drop=False)"),
         )
     },
-    f"{_ST}read_structures__mutmut_28": (
+    f"{_ST}read_structures__mutmut_29": (
         "out = pd.DataFrame(index=None)",
         "the first column assigned (a mapping names at least the practice and PCN codes) "
         "gives the empty frame the read frame's index",
