@@ -223,6 +223,9 @@ def test_with_pcns_of_one_size_the_logit_fits_the_trend_alone():
     assert out["se"].iloc[0] == pytest.approx(np.sqrt(fit.cov_params()[-1, -1]), rel=1e-6)
     assert out.iloc[1][["estimate", "se", "ci_lower", "ci_upper", "p"]].isna().all()
     assert (out["practices"] == 6).all() and (out["practice_years"] == 18).all()
+    # sizes that differ by less than a doubling (log2 apart by 0.5) still identify it
+    close = real_chapter.fixed_effects_logit(panel, own, pd.Series({"N0": 1.0, "N1": 1.5}))
+    assert np.isfinite(close["estimate"]).all() and np.isfinite(close["se"]).all()
     nobody = real_chapter.fixed_effects_logit(
         panel, own.assign(organisation_id="N9"), pd.Series({"N0": 1.0})
     )
