@@ -84,8 +84,7 @@ class RandomIntercept:
     def icc(self) -> float:
         """Share of the variance between groups, ``sigma_b^2 / (sigma_b^2 + sigma^2)``;
         missing when there is no variance to share (an outcome the design fits exactly)."""
-        total = self.between_var + self.within_var
-        return self.between_var / total if total > 0 else float("nan")
+        return variance_share(self.between_var, self.within_var)
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Wald intervals of the fixed effects (``lower``, ``upper``)."""
@@ -93,6 +92,12 @@ class RandomIntercept:
         return pd.DataFrame(
             {"lower": self.params - z * self.bse, "upper": self.params + z * self.bse}
         )
+
+
+def variance_share(between_var: float, within_var: float) -> float:
+    """``between_var / (between_var + within_var)``, missing when both are 0."""
+    total = between_var + within_var
+    return between_var / total if total > 0 else float("nan")
 
 
 def _group_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
