@@ -26,9 +26,13 @@ class YamlError(CompendiumError, ValueError):
     """A YAML file is unreadable, malformed or outside the bounds; the message says where."""
 
 
-def _fail(path: Path, line: int, message: str) -> YamlError:
+def located(path: str | os.PathLike, line: int, message: str) -> str:
     """``path:line: message``; a line of 0 (not known) is left out rather than shown."""
-    return YamlError(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+    return f"{path}:{line}: {message}" if line else f"{path}: {message}"
+
+
+def _fail(path: Path, line: int, message: str) -> YamlError:
+    return YamlError(located(path, line, message))
 
 
 def read_text(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> str:

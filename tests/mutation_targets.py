@@ -346,6 +346,7 @@ _SCHEMAS = (
 EXCLUDED: dict[str, str] = {
     **dict.fromkeys(
         (
+            "analysis/commandline.py",
             "analysis/configschema.py",
             "analysis/errors.py",
             "analysis/files.py",

@@ -43,8 +43,12 @@ def test_an_empty_path_argument_is_refused_and_nothing_is_written(
     code, out, err = parser_exit(main, argv, capsys)
     assert code == 2
     argument = case.split()[-1]  # argparse names an option by its flag, a positional by name
-    assert err.splitlines()[-1].endswith(
-        f"error: argument {argument}: an empty path; expected a file or folder name"
+    [line] = err.splitlines()  # one line, no usage block
+    command = line.split(": ")[1]
+    assert main.__module__.startswith(command.removeprefix("python -m "))
+    assert line == (
+        f"error: {command}: argument {argument}: an empty path; expected a file or folder "
+        f"name (see {command} --help)"
     )
     assert out == ""
     assert list(tmp_path.iterdir()) == []

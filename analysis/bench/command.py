@@ -45,6 +45,7 @@ from typing import Any
 
 from analysis.bench.measure import QUICK_SIZES, Settings, measure
 from analysis.bench.results import TARGET_TABLES, results
+from analysis.commandline import CommandParser
 from analysis.files import atomic_path
 from analysis.paths import build_dir, path_argument, repo_root
 
@@ -93,9 +94,7 @@ def run_bench(source: Path, out: Path, settings: Settings, keep: Path | None = N
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis.bench", description=__doc__.split("\n\n")[0]
-    )
+    parser = CommandParser("analysis.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one repeat, small panels (smoke run)")
     parser.add_argument("--repeat", type=int, default=None, help="runs per measurement (3)")
     parser.add_argument(

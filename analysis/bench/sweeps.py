@@ -10,7 +10,6 @@ each figure is the median of ``--repeat`` runs. Writes JSON to stdout (and ``--o
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from analysis.commandline import CommandParser
 from analysis.compendium import pipeline as pl
 from analysis.compendium import sweep as sw
 from analysis.paths import BUILD_ENV, path_argument
@@ -106,7 +106,7 @@ def measure(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.bench.sweeps")
+    parser = CommandParser("analysis.bench.sweeps")
     parser.add_argument("--sweep", default="simulation", help="declared command sweep")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
     parser.add_argument("--output", type=path_argument, help="also write the JSON here")

@@ -143,7 +143,7 @@ class Pipeline:
 
 
 def _fail(path: Path, line: int, message: str) -> PipelineError:
-    return PipelineError(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+    return PipelineError(safeyaml.located(path, line, message))
 
 
 def _parse_parameter(path: Path, nb: str, name: str, raw: Any, line: int) -> Parameter:

@@ -7,7 +7,6 @@ after a deliberate change to a data file.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import importlib
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from analysis.commandline import CommandParser
 from analysis.core.datasets import DataError, read_table, sha256_file
 from analysis.paths import data_dir
 from analysis.safeyaml import load_yaml
@@ -114,7 +114,7 @@ def update_hashes(root: Path | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = CommandParser("analysis.core.catalogue", description=__doc__)
     parser.add_argument("--update", action="store_true", help="refresh sha256 and row counts")
     args = parser.parse_args(argv)
     if args.update:

@@ -20,7 +20,6 @@ prints the notices and exits 0, or prints every problem and exits 2.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import sys
@@ -28,6 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from analysis.commandline import CommandParser
 from analysis.core.datasets import DataError
 from analysis.indicators.methods.selection import METHOD_CHOICES, Selection, select, with_methods
 from analysis.indicators.sources.contract import Findings
@@ -121,7 +121,7 @@ def checker(notebook: str) -> Callable[[Mapping[str, Any]], tuple[Findings, str]
 
 def main(argv: list[str] | None = None) -> int:
     """Check a run's inputs: notices on stdout and exit 0, or every problem and exit 2."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandParser("analysis.indicators.validation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebook", default="quality_indicators", help="whose check to run")
     parser.add_argument("--parameters", default="{}", help="the run's parameters as JSON")
     args = parser.parse_args(argv)

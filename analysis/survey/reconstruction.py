@@ -48,7 +48,6 @@ Regenerate the stored files with ``python -m analysis.survey.reconstruction --wr
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -56,6 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from analysis.commandline import CommandParser
 from analysis.core.datasets import DataError, write_csv
 from analysis.core.stats import round_half_up
 from analysis.paths import data_dir
@@ -250,7 +250,9 @@ def write_synthetic(folder: str | os.PathLike | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the survey strand's synthetic files.")
+    parser = CommandParser(
+        "analysis.survey.reconstruction", description="Write the survey strand's synthetic files."
+    )
     parser.add_argument("--write", action="store_true", help="(re)generate data/survey/synthetic")
     args = parser.parse_args(argv)
     if args.write:

@@ -542,12 +542,16 @@ def test_the_command_line_arguments(tmp_path, capsys):
         fingertips.main([str(SMALL)])
     assert stop.value.code == 2
     err = capsys.readouterr().err
-    assert err.splitlines()[-1].endswith("error: the following arguments are required: --out")
+    command = "python -m analysis.indicators.sources.fingertips"
+    assert err.splitlines() == [
+        f"error: {command}: the following arguments are required: --out (see {command} --help)"
+    ]
     # an empty --mapping is refused, not read as the stored mapping or the working folder
     argv = [str(SMALL), "--mapping", "", "--out", str(tmp_path / "out")]
     code, _, err = parser_exit(fingertips.main, argv, capsys)
     assert code == 2
-    assert err.splitlines()[-1].endswith(
-        "error: argument --mapping: an empty path; expected a file or folder name"
-    )
+    assert err.splitlines() == [
+        f"error: {command}: argument --mapping: an empty path; expected a file or folder name "
+        f"(see {command} --help)"
+    ]
     assert not (tmp_path / "out").exists()

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.commandline import CommandParser
 from analysis.core.datasets import DataError
 from analysis.core.sentences import Sentences
 from analysis.core.stats import TAU2_METHODS
@@ -298,13 +299,12 @@ CHECKED = tuple(inspect.signature(parameter_problems).parameters)[1:]
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m analysis.indicators.networks.network_run``: time loading the REAL files and the
     chapter's compute (the figures ``make bench`` would report; never asserted in tests)."""
-    import argparse
 
     from analysis.indicators.sources import fingertips
     from analysis.indicators.sources.panel import indicators_dir
     from analysis.indicators.sources.qof import stored_files
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser = CommandParser("analysis.indicators.networks.network_run", description=main.__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     real = indicators_dir() / "real"

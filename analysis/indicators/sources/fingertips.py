@@ -30,7 +30,6 @@ add ``membership.csv`` and
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gzip
 import os
@@ -44,6 +43,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from analysis.commandline import CommandParser
 from analysis.configschema import ConfigError, distinct_values, load_config
 from analysis.core.datasets import DataError, read_table, write_csv
 from analysis.indicators.sources.contract import (
@@ -479,7 +479,10 @@ def write_catalogue(extract: Extract, mapping: dict[str, Any], path: Path) -> Pa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Convert a Fingertips export to the tidy panel.")
+    parser = CommandParser(
+        "analysis.indicators.sources.fingertips",
+        description="Convert a Fingertips export to the tidy panel.",
+    )
     parser.add_argument("export", type=path_argument)
     parser.add_argument("--mapping", type=path_argument)
     parser.add_argument("--out", type=path_argument, required=True)

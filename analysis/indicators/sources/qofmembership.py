@@ -18,11 +18,11 @@ membership.csv`` writes the membership file; with ``--panel`` ``--out`` is the p
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 import pandas as pd
 
+from analysis.commandline import CommandParser
 from analysis.core.datasets import DataError, write_csv
 from analysis.indicators.sources.qof import read_qof_years
 from analysis.paths import path_argument
@@ -92,7 +92,9 @@ def qof_panel(practices: pd.DataFrame, spells: pd.DataFrame) -> dict[str, pd.Dat
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandParser(
+        "analysis.indicators.sources.qofmembership", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument(
         "files", nargs="+", type=path_argument, help="QOF practice summaries, one a year"
     )

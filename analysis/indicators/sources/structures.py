@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from analysis.commandline import CommandParser
 from analysis.configschema import distinct_values, load_config
 from analysis.core.datasets import DataError
 from analysis.indicators.sources import layouts, tablefiles
@@ -310,11 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m analysis.indicators.sources.structures FOLDER_OR_FILE ...``: read every mapping
     file (each matched to its layout) and print the practices and PCNs of each year and what
     changed between consecutive years; a bad file stops with one line naming it."""
-    import argparse
 
     from analysis.indicators.sources import turnover
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser = CommandParser("analysis.indicators.sources.structures", description=main.__doc__)
     parser.add_argument(
         "paths",
         nargs="+",

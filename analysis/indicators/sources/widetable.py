@@ -26,7 +26,6 @@ FOLDER`` writes them as a panel folder with its ``panel.yml``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from analysis.commandline import CommandParser
 from analysis.configschema import load_config
 from analysis.core.datasets import MAX_REPORTED, DataError, atomic_path, write_csv
 from analysis.indicators.sources import layouts
@@ -396,7 +396,9 @@ def write_panel_folder(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandParser(
+        "analysis.indicators.sources.widetable", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("table", type=path_argument)
     parser.add_argument("--mapping", type=path_argument, required=True)
     parser.add_argument("--out", type=path_argument, required=True)

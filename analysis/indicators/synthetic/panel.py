@@ -51,13 +51,13 @@ default seed.
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from analysis.commandline import CommandParser
 from analysis.core.datasets import write_csv
 from analysis.indicators.sources.contract import (
     FIRST_YEAR,
@@ -418,7 +418,10 @@ def write_panel(panel: Panel, folder: str | os.PathLike, truth: pd.DataFrame | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate the SYNTHETIC indicator panel.")
+    parser = CommandParser(
+        "analysis.indicators.synthetic.panel",
+        description="Regenerate the SYNTHETIC indicator panel.",
+    )
     parser.add_argument("--write", action="store_true", help="write data/indicators/synthetic/")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(

@@ -27,7 +27,6 @@ CSV: the command the ``simulation`` sweep of ``pipeline.yml`` runs on Dask.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.commandline import CommandParser
 from analysis.indicators.synthetic import simulation_design as sd
 from analysis.indicators.synthetic import simulation_fits as sf
 from analysis.paths import path_argument
@@ -230,8 +230,8 @@ def as_prepared(plan: sd.Design, y: np.ndarray, n: np.ndarray, replication: int 
 
 def main(argv: list[str] | None = None) -> int:
     """Run replications ``batch * replications ...`` and write their moments (CSV)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis.indicators.synthetic.simulation",
+    parser = CommandParser(
+        "analysis.indicators.synthetic.simulation",
         description="One batch of the SYNTHETIC simulation study of the indicator methods.",
     )
     parser.add_argument("--batch", type=int, required=True, help="batch number, from 0")
