@@ -115,6 +115,21 @@ def test_characteristics_count_members_patients_and_deprivation_by_hand():
     np.testing.assert_allclose(out["imd_per10"], [1.2, 3.0, 1.2, 3.0, np.nan])
 
 
+def test_a_list_of_one_patient_has_a_size_and_a_list_of_none_has_none():
+    table = SimpleNamespace(
+        year=2021,
+        units=pd.DataFrame(
+            {"unit": ["P1", "P2"], "excluded": [False, False], "list_size": [1, 0],
+             "imd_score": [10.0, 20.0]}
+        ),
+    )  # fmt: skip
+    groups = pd.DataFrame({"practice_code": ["A"], "list_size": [1]})
+    out = real_chapter.characteristics(_structures(), table, groups, 2023)
+    first = out[out["source"] == "pcn_table"].set_index("organisation_id")["log2_patients"]
+    assert first["P1"] == np.log2(1 / 10_000)
+    assert np.isnan(first["P2"])
+
+
 def test_pcn_code_agreement_counts_practices_in_both_files_per_year():
     qof = pd.DataFrame(
         {
