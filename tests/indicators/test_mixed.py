@@ -4,6 +4,7 @@ log-likelihood, score and fit, and a dense direct evaluation, agree with it to 1
 from __future__ import annotations
 
 import warnings
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,14 @@ import statsmodels.formula.api as smf
 from scipy import optimize
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 
-from analysis.indicators.methods.mixed import fit_random_intercept
+from analysis.indicators.methods.mixed import (
+    GRID,
+    LOWER,
+    UPPER,
+    _solve_score,
+    fit_random_intercept,
+    variance_share,
+)
 
 
 def _simulate(seed=3, groups=60, between=1.5, within=2.0, sizes=None):
@@ -87,6 +95,45 @@ def test_reml_agrees_with_a_tightly_converged_mixedlm_to_1e9():
     assert fit.params.to_numpy() == pytest.approx(theirs.fe_params.to_numpy(), rel=1e-9)
 
 
+def test_standard_errors_p_values_intervals_and_icc_by_independent_formulas():
+    """Standard errors from the GLS covariance ``(X' V^-1 X)^-1`` with dense ``V`` at the REML
+    estimates; p-values and intervals from the standard library's normal distribution.
+    (statsmodels' ``bse_fe`` inverts its own Hessian of the likelihood and differs by about
+    0.2% here, so it is not the reference.)"""
+    frame = _simulate(seed=8, groups=80)
+    fit = _fit(frame)
+    x = frame.assign(Intercept=1.0)[["Intercept", "x"]].to_numpy()
+    z = (frame["g"].to_numpy()[:, None] == np.unique(frame["g"])[None, :]).astype(float)
+    v = fit.within_var * np.eye(len(x)) + fit.between_var * z @ z.T
+    se = np.sqrt(np.diag(np.linalg.inv(x.T @ np.linalg.solve(v, x))))
+    assert fit.bse.to_numpy() == pytest.approx(se, rel=1e-10)
+    normal = NormalDist()
+    b = fit.params.to_numpy()
+    p = [2 * (1 - normal.cdf(abs(coef / s))) for coef, s in zip(b, se, strict=True)]
+    assert fit.pvalues.to_numpy() == pytest.approx(p, rel=1e-8, abs=1e-15)
+    for alpha in (0.05, 0.1):
+        z_crit = normal.inv_cdf(1 - alpha / 2)
+        expected = np.column_stack([b - z_crit * se, b + z_crit * se])
+        assert fit.conf_int(alpha).to_numpy() == pytest.approx(expected, rel=1e-10)
+    assert fit.conf_int().columns.tolist() == ["lower", "upper"]
+    assert fit.conf_int().to_numpy() == pytest.approx(fit.conf_int(0.05).to_numpy(), rel=1e-15)
+    between, within = fit.between_var, fit.within_var
+    assert fit.icc == pytest.approx(between / (between + within), rel=1e-15)
+    assert 0.05 < fit.icc < 0.95  # both variances matter in this sample
+
+
+@pytest.mark.parametrize(
+    ("between", "within", "share"),
+    [(1.0, 3.0, 0.25), (0.2, 0.3, 0.4), (0.0, 2.0, 0.0), (5.0, 0.0, 1.0)],
+)
+def test_the_variance_share_is_between_over_the_total(between, within, share):
+    assert variance_share(between, within) == pytest.approx(share, rel=1e-15)
+
+
+def test_no_variance_has_no_share():
+    assert np.isnan(variance_share(0.0, 0.0))
+
+
 @pytest.mark.parametrize("seed", [3, 21])
 def test_no_nearby_variance_ratio_has_a_higher_reml_loglikelihood(seed):
     frame = _simulate(seed=seed, groups=20)
@@ -146,3 +193,74 @@ def test_the_smallest_variation_left_is_still_fitted_against_statsmodels():
         warnings.simplefilter("ignore")
         theirs = smf.mixedlm("y ~ 1", frame, groups=frame["g"]).fit(reml=True)
     assert fit.within_var == pytest.approx(theirs.scale, rel=1e-6)
+
+
+# The search on its own, with objectives whose minima are known: ``score`` is the derivative
+# of ``objective`` in log(gamma), as the fit's are; the answer is gamma (0 at the boundary).
+
+
+def test_the_grid_reads_the_score_every_half_unit_of_log_gamma_over_the_range():
+    assert (GRID[0], GRID[-1]) == (LOWER, UPPER)
+    np.testing.assert_array_equal(np.diff(GRID), 0.5)
+
+
+def test_an_interior_maximum_is_solved_to_machine_precision():
+    gamma = _solve_score(lambda t: (t - 0.3) ** 2, lambda t: 2 * (t - 0.3))
+    assert gamma == pytest.approx(np.exp(0.3), rel=1e-13)
+
+
+def test_a_root_on_a_grid_point_is_found():
+    gamma = _solve_score(lambda t: (t - 0.5) ** 2, lambda t: 2 * (t - 0.5))
+    assert gamma == np.exp(0.5)
+
+
+@pytest.mark.parametrize(
+    ("objective", "score"),
+    [
+        (lambda t: t, lambda t: 1.0),  # the likelihood falls from the boundary
+        (lambda t: 0.0, lambda t: 0.0),  # flat: nothing to prefer a ratio above 0
+    ],
+)
+def test_the_boundary_gives_no_between_variance(objective, score):
+    assert _solve_score(objective, score) == 0.0
+
+
+def test_a_likelihood_still_rising_at_the_top_of_the_range_stops_there():
+    assert _solve_score(lambda t: -t, lambda t: -1.0) == np.exp(UPPER)
+
+
+@pytest.mark.parametrize(("tilt", "expected_near"), [(1.0, -3.0), (-1.0, 4.0)])
+def test_of_two_local_maxima_the_higher_is_taken(tilt, expected_near):
+    """(t + 3)^2 (t - 4)^2 + tilt * t: two minima, the lower one on the side the tilt favours."""
+
+    def objective(t):
+        return (t + 3) ** 2 * (t - 4) ** 2 + tilt * t
+
+    def score(t):
+        return 2 * (t + 3) * (t - 4) ** 2 + 2 * (t + 3) ** 2 * (t - 4) + tilt
+
+    # the derivative is the cubic 4t^3 - 6t^2 - 46t + 24 + tilt: its roots, independently
+    roots = np.sort(np.roots([4.0, -6.0, -46.0, 24.0 + tilt]).real)
+    lowest = min((roots[0], roots[2]), key=objective)
+    assert abs(lowest - expected_near) < 0.1
+    assert _solve_score(objective, score) == pytest.approx(np.exp(lowest), rel=1e-13)
+
+
+@pytest.mark.parametrize(("tilt", "interior"), [(1e-3, True), (0.1, False)])
+def test_a_maximum_inside_is_taken_only_when_above_the_one_at_the_boundary(tilt, interior):
+    """The likelihood falls from gamma = 0 at first (a local maximum at the boundary), then
+    rises to a second maximum near log(gamma) = 2: higher than the boundary's with a slight
+    tilt, lower with a steep one (-1 + 0.1 x 27 > 0 = the objective at the boundary)."""
+
+    def objective(t):
+        return -np.exp(-((t - 2) ** 2)) + tilt * (t - LOWER)
+
+    def score(t):
+        return 2 * (t - 2) * np.exp(-((t - 2) ** 2)) + tilt
+
+    assert score(LOWER) > 0 and score(1.5) < 0  # two local minima of the objective
+    gamma = _solve_score(objective, score)
+    if interior:
+        assert abs(score(np.log(gamma))) < 1e-12 and abs(np.log(gamma) - 2) < 0.01
+    else:
+        assert gamma == 0.0
