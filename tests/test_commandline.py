@@ -10,8 +10,6 @@ import pytest
 from commandline import parser_exit
 
 from analysis.commandline import CommandParser
-from analysis.indicators import validation
-from analysis.indicators.sources import structures
 from analysis.paths import repo_root
 
 
@@ -42,20 +40,6 @@ def test_the_help_names_the_command_as_it_is_run(capsys):
     assert code == 0
     assert out.startswith("usage: python -m analysis.example [-h] --count COUNT\n")
     assert _parser().parse_args(["--count", "3"]).count == 3
-
-
-@pytest.mark.parametrize(
-    ("main", "argv", "message"),
-    [
-        (validation.main, ["--notebook"], "argument --notebook: expected one argument"),
-        (structures.main, [], "the following arguments are required: paths"),
-    ],
-)
-def test_the_package_commands_answer_a_usage_error_in_one_line(main, argv, message, capsys):
-    code, _, err = parser_exit(main, argv, capsys)
-    command = f"python -m {main.__module__}"
-    assert code == 2
-    assert err.splitlines() == [f"error: {command}: {message} (see {command} --help)"]
 
 
 def _commands() -> dict[str, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from commandline import help_text
+from commandline import help_text, parser_exit
 
 from analysis.core.datasets import DataError
 from analysis.indicators import validation
@@ -197,4 +197,13 @@ def test_the_command_raises_every_problem_naming_the_notebook(folder):
         "analysis:",
         "  parameter 'years': [1999] outside the data, which has years 2020-2021",
         "  parameter 'alpha': 0.7 is not in (0, 0.5)",
+    ]
+
+
+def test_a_usage_error_is_one_line_naming_the_command(capsys):
+    code, _, err = parser_exit(validation.main, ["--notebook"], capsys)
+    command = "python -m analysis.indicators.validation"
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: {command}: argument --notebook: expected one argument (see {command} --help)"
     ]
