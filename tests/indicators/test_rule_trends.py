@@ -67,6 +67,58 @@ def test_slopes_without_a_trend_or_a_second_practice_are_nan_without_a_warning()
     assert np.isnan(got["se"].iloc[1])
 
 
+@pytest.mark.parametrize("fixed_effects", [False, True])
+def test_one_practice_has_no_standard_error_even_when_rounding_leaves_a_score(fixed_effects):
+    """One practice is one cluster: G / (G - 1) is undefined, so the SE is missing. Its score
+    sum(xc e) is 0 in exact arithmetic but -3e-16 here, which must not make the SE infinite."""
+    frame = pd.DataFrame(
+        {
+            "organisation_id": "A",
+            "practice_code": "p",
+            "year": [2019, 2020, 2023],
+            "value": [91.3, 88.7, 90.1],
+        }
+    )
+    got = rule_trends._slopes(frame, ["organisation_id"], fixed_effects)
+    assert got["practices"].tolist() == [1] and np.isnan(got["se"].iloc[0])
+    x = np.array([2019.0, 2020.0, 2023.0])
+    expected = np.polyfit(x, [91.3, 88.7, 90.1], 1)[0]
+    assert got["slope"].iloc[0] == pytest.approx(expected, rel=1e-10)
+
+
+def _on_a_line(scale: float, wiggle: float) -> pd.DataFrame:
+    """Two practices on one line over nine years (Sxx = 120), each year moved by ``wiggle``
+    times a pattern of alternating signs; every value times ``scale``."""
+    years = np.arange(2015, 2024)
+    rows = [
+        ("A", practice, year, scale * (50.3 + 0.7 * i + wiggle * (-1) ** (i + k) * (1 + 0.3 * i)))
+        for k, practice in enumerate(("p", "q"))
+        for i, year in enumerate(years)
+    ]
+    return pd.DataFrame(rows, columns=["organisation_id", "practice_code", "year", "value"])
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e4])
+def test_the_standard_error_floor_scales_with_the_values(scale):
+    """The floor is 1e-9 of the largest value over sqrt(Sxx): a real error 3e-7 of the values
+    is kept at any scale (and scales with them), while rounding on an exact line (6e-14 at a
+    scale of 1e4) is 0."""
+    unit = rule_trends._slopes(_on_a_line(1.0, 3e-7), ["organisation_id"], False)["se"].iloc[0]
+    assert unit > 1e-8
+    got = rule_trends._slopes(_on_a_line(scale, 3e-7), ["organisation_id"], False)
+    assert got["se"].iloc[0] == pytest.approx(scale * unit, rel=1e-6)
+    exact = rule_trends._slopes(_on_a_line(scale, 0.0), ["organisation_id"], False)
+    assert exact["se"].iloc[0] == 0.0 and exact["slope"].iloc[0] == pytest.approx(0.7 * scale)
+
+
+def test_no_rows_give_no_slopes():
+    got = rule_trends._slopes(_on_a_line(1.0, 0.0).iloc[:0], ["organisation_id"], False)
+    assert got.empty
+    assert got.columns.tolist() == [
+        "organisation_id", "slope", "se", "practice_years", "practices"
+    ]  # fmt: skip
+
+
 def test_an_organisation_whose_practices_lie_on_its_line_has_no_standard_error():
     """Two practices, one seen once: the fit passes through every point, so the cluster
     sandwich is 0 exactly (by hand), not the 1e-14 floating rounding leaves (which, as a
