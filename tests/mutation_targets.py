@@ -160,6 +160,7 @@ TARGETS: dict[str, Target] = {
         parts=(
             ("slopes", ("_codes", "_slopes")),
             ("trends", ("organisation_trends",)),
+            ("summary", ("rule_summary",)),
         ),
     ),
     "mixed": Target(
