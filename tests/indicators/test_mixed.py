@@ -264,3 +264,24 @@ def test_a_maximum_inside_is_taken_only_when_above_the_one_at_the_boundary(tilt,
         assert abs(score(np.log(gamma))) < 1e-12 and abs(np.log(gamma) - 2) < 0.01
     else:
         assert gamma == 0.0
+
+
+def test_a_boundary_maximum_narrower_than_the_grid_still_counts():
+    """The likelihood falls from gamma = 0 over only 0.1 of log(gamma), and every maximum
+    inside is lower: the score is read at LOWER itself, so the boundary wins."""
+
+    def objective(t):
+        u = t - LOWER
+        return u * np.exp(-u / 0.1) + 0.01 + 0.005 * np.tanh(u) - 0.001 * np.exp(-((u - 10) ** 2))
+
+    def score(t):
+        u = t - LOWER
+        return (
+            np.exp(-u / 0.1) * (1 - u / 0.1)
+            + 0.005 / np.cosh(u) ** 2
+            + 0.002 * (u - 10) * np.exp(-((u - 10) ** 2))
+        )
+
+    assert score(LOWER) > 0 > score(GRID[1])  # the boundary maximum ends before the next point
+    assert objective(LOWER) < min(objective(t) for t in GRID[1:])
+    assert _solve_score(objective, score) == 0.0
