@@ -285,3 +285,14 @@ def test_a_boundary_maximum_narrower_than_the_grid_still_counts():
     assert score(LOWER) > 0 > score(GRID[1])  # the boundary maximum ends before the next point
     assert objective(LOWER) < min(objective(t) for t in GRID[1:])
     assert _solve_score(objective, score) == 0.0
+
+
+def test_two_maxima_in_neighbouring_cells_of_the_grid_are_both_found():
+    """Score (t - 0.25)(t - 0.75)(t - 1.25) + 0.01: two local maxima of the likelihood
+    about 1 apart, with a minimum between them, each in its own cell of the grid."""
+    score = np.polynomial.Polynomial.fromroots([0.25, 0.75, 1.25]) + 0.01
+    objective = score.integ()
+    roots = np.sort(score.roots().real)
+    lowest = min((roots[0], roots[2]), key=objective)
+    assert abs(lowest - 0.25) < 0.05  # the tilt makes the first the higher maximum
+    assert _solve_score(objective, score) == pytest.approx(np.exp(lowest), rel=1e-13)
