@@ -436,6 +436,14 @@ def test_rule_summary_against_scipy_numpy_and_statsmodels(sizes):
     assert b.loc[("B", "fixed"), "moved_by_rule"] == 3  # shifts .02, .12, .4, .6 beyond .05
 
 
+def test_rules_the_module_does_not_name_follow_in_the_order_they_first_appear():
+    trends = _summary_input()
+    zeta = trends[trends["rule"] == "annual"].assign(rule="zeta")
+    got = rule_trends.rule_summary(pd.concat([zeta, trends], ignore_index=True))
+    b = got.loc[got["indicator_id"] == "B", "rule"].tolist()
+    assert b == ["fixed", "own", "practice_fe", "zeta", "annual"]
+
+
 def test_rule_summary_against_another_reference():
     trends = _summary_input()
     got = rule_trends.rule_summary(trends, reference="own")
