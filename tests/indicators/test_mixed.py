@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from statistics import NormalDist
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from analysis.indicators.methods.mixed import (
     GRID,
     LOWER,
     UPPER,
+    Profile,
     _solve_score,
     fit_random_intercept,
     variance_share,
@@ -195,6 +197,10 @@ def test_the_smallest_variation_left_is_still_fitted_against_statsmodels():
     assert fit.within_var == pytest.approx(theirs.scale, rel=1e-6)
 
 
+def _solve(objective, score) -> float:
+    return _solve_score(SimpleNamespace(objective=objective, score=score))
+
+
 # The search on its own, with objectives whose minima are known: ``score`` is the derivative
 # of ``objective`` in log(gamma), as the fit's are; the answer is gamma (0 at the boundary).
 
@@ -205,12 +211,12 @@ def test_the_grid_reads_the_score_every_half_unit_of_log_gamma_over_the_range():
 
 
 def test_an_interior_maximum_is_solved_to_machine_precision():
-    gamma = _solve_score(lambda t: (t - 0.3) ** 2, lambda t: 2 * (t - 0.3))
+    gamma = _solve(lambda t: (t - 0.3) ** 2, lambda t: 2 * (t - 0.3))
     assert gamma == pytest.approx(np.exp(0.3), rel=1e-13)
 
 
 def test_a_root_on_a_grid_point_is_found():
-    gamma = _solve_score(lambda t: (t - 0.5) ** 2, lambda t: 2 * (t - 0.5))
+    gamma = _solve(lambda t: (t - 0.5) ** 2, lambda t: 2 * (t - 0.5))
     assert gamma == np.exp(0.5)
 
 
@@ -222,11 +228,11 @@ def test_a_root_on_a_grid_point_is_found():
     ],
 )
 def test_the_boundary_gives_no_between_variance(objective, score):
-    assert _solve_score(objective, score) == 0.0
+    assert _solve(objective, score) == 0.0
 
 
 def test_a_likelihood_still_rising_at_the_top_of_the_range_stops_there():
-    assert _solve_score(lambda t: -t, lambda t: -1.0) == np.exp(UPPER)
+    assert _solve(lambda t: -t, lambda t: -1.0) == np.exp(UPPER)
 
 
 @pytest.mark.parametrize(("tilt", "expected_near"), [(1.0, -3.0), (-1.0, 4.0)])
@@ -243,7 +249,7 @@ def test_of_two_local_maxima_the_higher_is_taken(tilt, expected_near):
     roots = np.sort(np.roots([4.0, -6.0, -46.0, 24.0 + tilt]).real)
     lowest = min((roots[0], roots[2]), key=objective)
     assert abs(lowest - expected_near) < 0.1
-    assert _solve_score(objective, score) == pytest.approx(np.exp(lowest), rel=1e-13)
+    assert _solve(objective, score) == pytest.approx(np.exp(lowest), rel=1e-13)
 
 
 @pytest.mark.parametrize(("tilt", "interior"), [(1e-3, True), (0.1, False)])
@@ -259,7 +265,7 @@ def test_a_maximum_inside_is_taken_only_when_above_the_one_at_the_boundary(tilt,
         return 2 * (t - 2) * np.exp(-((t - 2) ** 2)) + tilt
 
     assert score(LOWER) > 0 and score(1.5) < 0  # two local minima of the objective
-    gamma = _solve_score(objective, score)
+    gamma = _solve(objective, score)
     if interior:
         assert abs(score(np.log(gamma))) < 1e-12 and abs(np.log(gamma) - 2) < 0.01
     else:
@@ -284,7 +290,7 @@ def test_a_boundary_maximum_narrower_than_the_grid_still_counts():
 
     assert score(LOWER) > 0 > score(GRID[1])  # the boundary maximum ends before the next point
     assert objective(LOWER) < min(objective(t) for t in GRID[1:])
-    assert _solve_score(objective, score) == 0.0
+    assert _solve(objective, score) == 0.0
 
 
 def test_two_maxima_in_neighbouring_cells_of_the_grid_are_both_found():
@@ -295,4 +301,76 @@ def test_two_maxima_in_neighbouring_cells_of_the_grid_are_both_found():
     roots = np.sort(score.roots().real)
     lowest = min((roots[0], roots[2]), key=objective)
     assert abs(lowest - 0.25) < 0.05  # the tilt makes the first the higher maximum
-    assert _solve_score(objective, score) == pytest.approx(np.exp(lowest), rel=1e-13)
+    assert _solve(objective, score) == pytest.approx(np.exp(lowest), rel=1e-13)
+
+
+def test_the_likelihood_turns_only_in_the_last_cell_of_the_grid():
+    """Rising from the boundary almost to the top, falling over the last 0.2: the maximum is
+    at the top of the range, read from the score there alone."""
+
+    def objective(t):
+        return 0.001 * (t - LOWER) - 100 * max(0.0, t - 11.8) ** 2
+
+    def score(t):
+        return 0.001 - 200 * max(0.0, t - 11.8)
+
+    assert score(GRID[-2]) > 0 > score(UPPER) and objective(UPPER) < objective(LOWER)
+    assert _solve(objective, score) == np.exp(UPPER)
+
+
+def _profile(frame) -> Profile:
+    codes, _ = pd.factorize(frame["g"])
+    x = frame.assign(Intercept=1.0)[["Intercept", "x"]].to_numpy()
+    return Profile(frame["y"].to_numpy(), x, codes)
+
+
+def test_the_profile_is_statsmodels_restricted_likelihood_and_its_score():
+    """objective = -2 x statsmodels' REML log-likelihood + a constant, and score its
+    derivative in log(gamma): statsmodels' score in gamma times gamma, and a central
+    difference of the objective."""
+    frame = _simulate(seed=5, groups=25)
+    profile = _profile(frame)
+    _, at = _statsmodels(frame)
+    ts = np.array([-3.0, -1.0, 0.0, 0.7, 2.0])
+    shift = [profile.objective(t) + 2 * at(np.exp(t))[0] for t in ts]
+    assert np.ptp(shift) < 1e-8
+    for t in ts:
+        theirs = -2 * np.exp(t) * at(np.exp(t))[1]
+        assert profile.score(t) == pytest.approx(theirs, rel=1e-6, abs=1e-9)
+        h = 1e-5
+        central = (profile.objective(t + h) - profile.objective(t - h)) / (2 * h)
+        assert profile.score(t) == pytest.approx(central, rel=1e-5, abs=1e-7)
+    assert profile.dof == len(frame) - 2
+
+
+@pytest.mark.parametrize("where", ["y", "x"])
+def test_a_missing_value_is_refused(where):
+    frame = _simulate(seed=3, groups=10)
+    frame.loc[4, where] = np.nan
+    with pytest.raises(ValueError, match="^missing values in the outcome or the design$"):
+        _fit(frame)
+
+
+def test_one_group_is_refused():
+    frame = _simulate(seed=3, groups=10).assign(g=7)
+    with pytest.raises(ValueError, match="^a random intercept needs at least two groups; got 1$"):
+        _fit(frame)
+    two = _fit(_simulate(seed=3, groups=2, sizes=[6, 9]))
+    assert (two.n_obs, two.n_groups) == (15, 2)
+
+
+def test_numbers_held_as_python_objects_are_read_as_numbers():
+    """pandas leaves numbers in an object column after some joins: the fit reads them."""
+    frame = _simulate(seed=8, groups=30)
+    exog = frame.assign(Intercept=1.0)[["Intercept", "x"]]
+    as_objects = fit_random_intercept(frame["y"].astype(object), exog.astype(object), frame["g"])
+    fit = _fit(frame)
+    assert as_objects.between_var == fit.between_var and as_objects.within_var == fit.within_var
+    assert (fit.n_obs, fit.n_groups) == (len(frame), 30)
+
+
+def test_an_exact_fit_has_missing_p_values_by_name():
+    frame = pd.DataFrame({"y": 50.0, "g": np.repeat(np.arange(4), 2)})
+    exog = frame.assign(Intercept=1.0)[["Intercept"]]
+    fit = fit_random_intercept(frame["y"], exog, frame["g"])
+    pd.testing.assert_series_equal(fit.pvalues, pd.Series(np.nan, index=["Intercept"]))

@@ -37,22 +37,81 @@ EXACT_FIT = 1e-24
 residuals of 1e-12) count as an exact fit: no variance is left to estimate."""
 
 
-def _solve_score(objective, score) -> float:
+class Profile:
+    """The restricted likelihood of ``y ~ X`` with a random intercept per group, profiled over
+    ``beta`` and ``sigma^2``: a function of ``t = log(gamma)`` alone.
+
+    Parameters
+    ----------
+    y, x
+        Outcome and fixed-effect design (float arrays, no missing values).
+    codes
+        Group of each observation, numbered ``0 .. n_groups - 1``.
+    """
+
+    def __init__(self, y: np.ndarray, x: np.ndarray, codes: np.ndarray) -> None:
+        self.y, self.x, self.codes = y, x, codes
+        self.n = np.bincount(codes)  # every group has a code, so none is left out
+        self.sx = _group_sums(x, codes, self.n.size)
+        self.sy = np.bincount(codes, weights=y)
+        self.xtx, self.xty = x.T @ x, x.T @ y
+        self.dof = x.shape[0] - x.shape[1]
+
+    def pieces(self, gamma: float) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """GLS ``beta``, ``A = X' V^-1 X`` (times ``sigma^2``), ``q = sigma^2 r' V^-1 r`` and
+        the residuals' group sums, at the variance ratio ``gamma``."""
+        w = gamma / (1 + self.n * gamma)
+        a = self.xtx - (self.sx * w[:, None]).T @ self.sx
+        b = self.xty - (self.sx * w[:, None]).T @ self.sy
+        beta = np.linalg.solve(a, b)
+        # sigma^2 r'V^-1 r = sum r^2 - sum_g w_g (sum_g r)^2, with r = y - X beta; the
+        # residuals are formed directly (not as y'y - 2 b'X'y + ...) so that nothing cancels
+        r = self.y - self.x @ beta
+        sr = np.bincount(self.codes, weights=r)
+        return beta, a, r @ r - np.sum(w * sr**2), sr
+
+    def objective(self, t: float) -> float:
+        """-2 x the REML log-likelihood at ``gamma = exp(t)``, up to a constant."""
+        gamma = np.exp(t)
+        _, a, q, _ = self.pieces(gamma)
+        n, dof = self.n, self.dof
+        return dof * np.log(q / dof) + np.sum(np.log1p(n * gamma)) + np.linalg.slogdet(a)[1]
+
+    def score(self, t: float) -> float:
+        """d objective / dt: zero at the REML estimate.
+
+        With d_g = dw_g / dgamma = 1 / (1 + n_g gamma)^2, the pieces' derivatives are
+        dq = -sum d_g (sum_g r)^2 (beta is at its optimum, so it does not move q to first
+        order), dlog|A| = -sum d_g sx_g' A^-1 sx_g and dsum log(1 + n_g gamma) =
+        sum n_g / (1 + n_g gamma); d/dt = gamma d/dgamma.
+        """
+        gamma = np.exp(t)
+        _, a, q, sr = self.pieces(gamma)
+        n, sx = self.n, self.sx
+        d = 1 / (1 + n * gamma) ** 2
+        leverage = np.einsum("gi,gi->g", sx, np.linalg.solve(a, sx.T).T)
+        slope = -self.dof * np.sum(d * sr**2) / q + np.sum(n / (1 + n * gamma))
+        return gamma * (slope - np.sum(d * leverage))
+
+
+def _solve_score(profile: Profile) -> float:
     """The variance ratio ``gamma`` of the highest restricted likelihood (0 at the boundary).
 
-    Every local maximum of the likelihood is a candidate: the boundary ``LOWER`` when the
-    objective rises from it (score >= 0), each root where the score turns from negative to
-    non-negative between two points of :data:`GRID` (found by Brent's method to ``xtol``
-    1e-14 on ``log(gamma)``), and ``UPPER`` when the objective still falls there. The
-    candidate with the lowest ``objective`` (-2 x the log-likelihood) is the estimate.
+    ``profile`` has ``objective(t)`` and its derivative ``score(t)`` in ``t = log(gamma)``
+    (:class:`Profile`). Every local maximum of the likelihood is a candidate: the boundary
+    ``LOWER`` when the objective rises from it (score >= 0), each root where the score turns
+    from negative to non-negative between two points of :data:`GRID` (found by Brent's
+    method, to scipy's default 2e-12 on ``log(gamma)``), and ``UPPER`` when the objective still
+    falls there. The candidate with the lowest ``objective`` (-2 x the log-likelihood) is the
+    estimate.
     """
-    signs = np.array([score(t) for t in GRID])
+    signs = np.array([profile.score(t) for t in GRID])
     candidates = [LOWER] if signs[0] >= 0 else []
     rising = np.flatnonzero((signs[:-1] < 0) & (signs[1:] >= 0))
-    candidates += [optimize.brentq(score, GRID[i], GRID[i + 1], xtol=1e-14) for i in rising]
+    candidates += [optimize.brentq(profile.score, GRID[i], GRID[i + 1]) for i in rising]
     if signs[-1] < 0:
         candidates.append(UPPER)
-    best = min(candidates, key=objective)
+    best = min(candidates, key=profile.objective)
     return 0.0 if best == LOWER else float(np.exp(best))
 
 
@@ -143,58 +202,18 @@ def fit_random_intercept(
     k = len(uniques)
     if k < 2:
         raise ValueError(f"a random intercept needs at least two groups; got {k}")
-    n_obs, p = x.shape
-    n = np.bincount(codes, minlength=k).astype(float)
-    sx = _group_sums(x, codes, k)
-    sy = np.bincount(codes, weights=y, minlength=k)
-    xtx, xty = x.T @ x, x.T @ y
-    dof = n_obs - p
-
-    def pieces(gamma: float):
-        w = gamma / (1 + n * gamma)
-        a = xtx - (sx * w[:, None]).T @ sx
-        b = xty - (sx * w[:, None]).T @ sy
-        beta = np.linalg.solve(a, b)
-        # sigma^2 r'V^-1 r = sum r^2 - sum_g w_g (sum_g r)^2, with r = y - X beta; the
-        # residuals are formed directly (not as y'y - 2 b'X'y + ...) so that nothing cancels
-        r = y - x @ beta
-        sr = np.bincount(codes, weights=r, minlength=k)
-        q = r @ r - np.sum(w * sr**2)
-        return beta, a, q, sr
-
-    def objective(log_gamma: float) -> float:
-        """-2 x the REML log-likelihood profiled over beta and sigma^2, up to a constant."""
-        gamma = np.exp(log_gamma)
-        _, a, q, _ = pieces(gamma)
-        return dof * np.log(q / dof) + np.sum(np.log1p(n * gamma)) + np.linalg.slogdet(a)[1]
-
-    def score(log_gamma: float) -> float:
-        """d objective / d log(gamma): zero at the REML estimate.
-
-        With d_g = dw_g / dgamma = 1 / (1 + n_g gamma)^2, the pieces' derivatives are
-        dq = -sum d_g (sum_g r)^2 (beta is at its optimum, so it does not move q to first
-        order), dlog|A| = -sum d_g sx_g' A^-1 sx_g and dsum log(1 + n_g gamma) =
-        sum n_g / (1 + n_g gamma).
-        """
-        gamma = np.exp(log_gamma)
-        _, a, q, sr = pieces(gamma)
-        d = 1 / (1 + n * gamma) ** 2
-        leverage = np.einsum("gi,gi->g", sx, np.linalg.solve(a, sx.T).T)
-        slope = -dof * np.sum(d * sr**2) / q + np.sum(n / (1 + n * gamma)) - np.sum(d * leverage)
-        return gamma * slope
-
-    beta, _, q, _ = pieces(0.0)  # least squares
+    profile = Profile(y, x, codes)
+    names = list(exog.columns)
+    beta, _, q, _ = profile.pieces(0.0)  # least squares
     if q <= EXACT_FIT * (y @ y):
-        names = list(exog.columns)
         zero = pd.Series(0.0, index=names)
         missing = pd.Series(np.nan, index=names)
-        return RandomIntercept(pd.Series(beta, index=names), zero, missing, 0.0, 0.0, n_obs, k)
-    gamma = _solve_score(objective, score)
-    beta, a, q, _ = pieces(gamma)
-    sigma2 = q / dof
+        return RandomIntercept(pd.Series(beta, index=names), zero, missing, 0.0, 0.0, y.size, k)
+    gamma = _solve_score(profile)
+    beta, a, q, _ = profile.pieces(gamma)
+    sigma2 = q / profile.dof
     cov = sigma2 * np.linalg.inv(a)
-    names = list(exog.columns)
     params = pd.Series(beta, index=names)
     bse = pd.Series(np.sqrt(np.diag(cov)), index=names)
     pvalues = pd.Series(2 * sps.norm.sf(np.abs(beta / bse.to_numpy())), index=names)
-    return RandomIntercept(params, bse, pvalues, gamma * sigma2, sigma2, n_obs, k)
+    return RandomIntercept(params, bse, pvalues, gamma * sigma2, sigma2, y.size, k)
