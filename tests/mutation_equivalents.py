@@ -207,6 +207,20 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'read_text(encoding="UTF-8")',
         _CODEC_CASE,
     ),
+    "analysis.indicators.methods.mixed.xǁProfileǁobjective__mutmut_10": (
+        "np.log(q * dof)",
+        "dof * log(q * dof) is dof * log(q / dof) plus the constant 2 dof log(dof), and the "
+        "objective is only ever compared with itself on the same data (it is defined up to a "
+        "constant), so every choice between candidates is the same",
+    ),
+    "analysis.indicators.methods.mixed.xǁProfileǁscore__mutmut_22": (
+        'np.einsum("GI,GI->G"',
+        "numpy's einsum takes upper-case subscript letters as it takes lower-case ones",
+    ),
+    "analysis.indicators.methods.mixed.x_variance_share__mutmut_10": (
+        'float("NAN")',
+        'Python parses "NAN" as it parses "nan", case-insensitively, to the same float NaN',
+    ),
     "analysis.indicators.sources.fingertips.x_read_export__mutmut_20": (
         'encoding="UTF-8-SIG"',
         _CODEC_CASE,
