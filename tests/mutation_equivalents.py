@@ -207,6 +207,27 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'read_text(encoding="UTF-8")',
         _CODEC_CASE,
     ),
+    "analysis.indicators.networks.rule_trends.x_within_variation__mutmut_51": (
+        "frame[sizes >= 1]",
+        "an organisation of one practice has a standard deviation (ddof 1) of NaN, which the "
+        "median skips; with no organisation of two or more, both versions give NaN",
+    ),
+    **{
+        f"analysis.indicators.networks.rule_trends.x_within_variation__mutmut_{n}": (
+            line,
+            "grouping by the list `by` gives each cell as a tuple of one value per column of "
+            "`by`, so the two have the same length and strict never fires",
+        )
+        for n, line in (
+            (61, "zip(by, cell, strict=None)"),
+            (64, "zip(by, cell, )"),
+            (65, "zip(by, cell, strict=False)"),
+        )
+    },
+    "analysis.indicators.networks.rule_trends.x_within_variation__mutmut_94": (
+        "if (len(spread)) or True else np.nan",
+        "the median of an empty float Series is NaN, what the other branch gives",
+    ),
     "analysis.indicators.methods.mixed.xǁProfileǁobjective__mutmut_10": (
         "np.log(q * dof)",
         "dof * log(q * dof) is dof * log(q / dof) plus the constant 2 dof log(dof), and the "

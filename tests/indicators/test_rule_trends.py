@@ -533,3 +533,32 @@ def test_within_variation_with_yearly_membership_and_single_practices_only():
     got = rule_trends.within_variation(values, lone, ["indicator_id", "year"])
     assert got["indicator_id"].tolist() == ["I1", "I1", "I2", "I2"]
     assert got["single_practice"].tolist() == [3] * 4 and got["median_within_sd"].isna().all()
+
+
+def test_within_variation_skips_a_cell_of_one_organisation_and_fits_the_next_of_two():
+    """Cell A0 has one organisation (skipped, and the cells after it are still fitted); B1
+    has two of two practices each, enough for a fit and a within-organisation SD. Only the
+    practice code and the cell columns join the two tables: a column both happen to carry
+    is not a key."""
+    members = pd.DataFrame(
+        {
+            "practice_code": ["p1", "p2", "p3", "p4", "p5"],
+            "organisation_id": ["a", "a", "b", "b", "c"],
+            "note": "the membership file's own column",
+        }
+    )
+    values = pd.DataFrame(
+        {
+            "indicator_id": ["A0", "A0", "B1", "B1", "B1", "B1"],
+            "practice_code": ["p1", "p2", "p1", "p2", "p3", "p4"],
+            "value": [50.0, 52.0, 60.0, 64.0, 70.0, 71.0],
+            "note": "the values file's own column",
+        }
+    )
+    got = rule_trends.within_variation(values, members, ["indicator_id"])
+    assert got["indicator_id"].tolist() == ["B1"]
+    row = got.iloc[0]
+    assert (row["organisations"], row["practices"], row["single_practice"]) == (2, 4, 0)
+    sds = [np.std([60.0, 64.0], ddof=1), np.std([70.0, 71.0], ddof=1)]
+    assert row["median_within_sd"] == pytest.approx(np.median(sds), rel=1e-12)
+    assert row["mean"] == pytest.approx(66.25, rel=1e-9)  # balanced groups: the plain mean
