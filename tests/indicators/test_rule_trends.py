@@ -444,6 +444,29 @@ def test_rules_the_module_does_not_name_follow_in_the_order_they_first_appear():
     assert b == ["fixed", "own", "practice_fe", "zeta", "annual"]
 
 
+def test_a_trend_moved_by_exactly_the_threshold_is_not_moved():
+    trends = _summary_input()
+    own_b = (trends["rule"] == "own") & (trends["indicator_id"] == "B")
+    reference = trends[(trends["rule"] == "practice_fe") & (trends["indicator_id"] == "B")]
+    by_org = reference.set_index("organisation_id")["slope"]
+    trends.loc[own_b, "slope"] = trends.loc[own_b, "organisation_id"].map(by_org) + 0.05
+    trends.loc[own_b & (trends["organisation_id"] == "o1"), "slope"] = by_org["o1"] + 0.06
+    got = rule_trends.rule_summary(trends).set_index(["indicator_id", "rule"])
+    shifts = trends.loc[own_b].set_index("organisation_id")["slope"] - by_org
+    assert (shifts.drop("o1") == rule_trends.CHANGED).sum() >= 1  # some land on it exactly
+    assert got.loc[("B", "own"), "moved_by_rule"] == 1 + int((shifts.drop("o1") > 0.05).sum())
+
+
+def test_only_the_organisation_joins_the_sizes():
+    """A column the sizes and the trends both carry is not a key of their join."""
+    trends = _summary_input().assign(note="trend")
+    sizes = SIZES.assign(note="size")
+    got = rule_trends.rule_summary(trends, sizes)
+    expected = rule_trends.rule_summary(trends.drop(columns="note"), SIZES)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["size_slope"].notna().any()
+
+
 def test_rule_summary_against_another_reference():
     trends = _summary_input()
     got = rule_trends.rule_summary(trends, reference="own")
