@@ -31,4 +31,10 @@ class CommandParser(argparse.ArgumentParser):
         super().__init__(prog=f"python -m {module}", **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"error: {usage_error(self.prog, message)}\n")
+
+
+def usage_error(prog: str, message: str) -> str:
+    """``<prog>: <message> (see <prog> --help)``: a bad argument in one line, the words every
+    command of the package (``compendium`` too) uses after ``error:``."""
+    return f"{prog}: {message} (see {prog} --help)"

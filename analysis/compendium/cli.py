@@ -28,6 +28,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from analysis.commandline import usage_error
 from analysis.compendium import pipeline as pl
 from analysis.errors import CompendiumError, ServiceError
 from analysis.paths import path_argument
@@ -285,7 +286,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line (``error: ...``, exit 2), no usage block."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UsageError(usage_error(self.prog, message))
 
 
 def _positive(text: str) -> int:
