@@ -9,6 +9,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import miniproject  # noqa: E402
+from mutationtiming import pytest_runtest_makereport  # noqa: E402, F401
 
 
 @pytest.fixture

@@ -7,6 +7,10 @@ module is added, moved or renamed without its entry, not weeks later in the sche
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -309,15 +313,47 @@ def test_a_fixture_shared_by_a_module_is_made_for_each_test_under_mutation(monke
     assert module_unless_mutating("chapter", None) == "function"
 
 
-def test_mutmuts_timeout_leaves_room_for_fixture_set_up():
-    """mutmut's estimate of a mutant's tests leaves out their fixtures' set-up; a surviving
-    mutant of the REAL chapter (whose fixtures run it, 3-8 s) must not be cut off as a
-    timeout, which counts as killed."""
+def _durations(tmp_path, mutant: str | None) -> dict[str, float]:
+    """Per-phase durations pytest reports for one test whose fixture takes 0.3 s."""
+    (tmp_path / "conftest.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from mutationtiming import pytest_runtest_makereport  # noqa: F401\n"
+    )
+    (tmp_path / "test_slow_fixture.py").write_text(
+        "import time, pytest\n"
+        "@pytest.fixture\ndef chapter():\n    time.sleep(0.3)\n"
+        "def test_reads_a_table(chapter):\n    pass\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MUTANT_UNDER_TEST"}
+    if mutant is not None:
+        env["MUTANT_UNDER_TEST"] = mutant
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "--durations=0", "--durations-min=0", "-q", "test_slow_fixture.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    found = re.findall(r"^([0-9.]+)s (setup|call) ", run.stdout, flags=re.MULTILINE)
+    return {phase: float(seconds) for seconds, phase in found}
+
+
+def test_mutmut_times_a_test_with_its_set_up_while_it_gathers_statistics(tmp_path):
+    """mutmut runs a mutant's tests fastest first by their recorded call time: a test whose
+    fixture runs a chapter must not look instant and go first."""
+    gathering = _durations(tmp_path, "stats")
+    assert gathering["call"] >= 0.3
+    assert _durations(tmp_path, None).get("call", 0.0) < 0.3
+
+
+def test_mutmuts_timeout_leaves_room_for_pytests_start_but_not_minutes():
+    """Set-up is in mutmut's estimate of a mutant's tests (tests/mutationtiming.py); the
+    floor covers what is not (pytest's start and collection, teardown), so a mutant that
+    hangs is stopped within a minute or so of its tests' usual time, not after minutes."""
     import tomllib
 
     tests = mutation.tests_of(TARGETS["real_chapter"].source)
     table = tomllib.loads(mutation._mutmut_table(TARGETS["real_chapter"], tests, []))
     config = table["tool"]["mutmut"]
     assert config["timeout_constant"] == mutation.TIMEOUT_FLOOR
-    # a mutant whose tests' bodies take no time still gets (0 + floor) x multiplier seconds
-    assert config["timeout_constant"] * config["timeout_multiplier"] >= 120
+    # a mutant whose tests take no time still gets (0 + floor) x multiplier seconds
+    assert 30 <= config["timeout_constant"] * config["timeout_multiplier"] <= 60
